@@ -1,0 +1,51 @@
+# The shop's two commands: `make run` serves it, `make test` tests it. Both set up .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test lint format bench messages clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Stamp files: pip runs again only when a requirements file changes.
+$(VENV)/.runtime-installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime-installed
+
+## run: migrate, load the demo catalog and serve the shop at http://$(HOST)
+run: $(VENV)/.runtime-installed
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST)
+
+## test: the whole suite, browser tests included (skipped where Chromium is missing)
+test: $(VENV)/.dev-installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## lint: what CI checks besides the tests
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## bench: load-test the shop under gunicorn on PostgreSQL and Redis (not part of `make test`)
+bench: $(VENV)/.runtime-installed
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## messages: refresh the translation catalogues after changing text
+messages: $(VENV)/.runtime-installed
+	DEBUG=true $(BIN)/python manage.py makemessages --all --ignore=.venv --ignore=bench --ignore=e2e
+	DEBUG=true $(BIN)/python manage.py compilemessages --ignore=.venv
+
+clean:
+	rm -rf $(VENV) staticfiles e2e/artifacts

@@ -1,0 +1,38 @@
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.db import IntegrityError
+
+User = get_user_model()
+
+
+@pytest.mark.django_db
+def test_email_is_the_login_and_is_stored_in_one_spelling():
+    user = User.objects.create_user(email="  Ada.Lovelace@Example.COM ", password="analytical-1843")
+    assert user.email == "ada.lovelace@example.com"
+    assert authenticate(email="ADA.LOVELACE@example.com", password="analytical-1843") == user
+
+
+@pytest.mark.django_db
+def test_email_uniqueness_ignores_case_even_without_normalising():
+    User.objects.create(email="bob@example.com")
+    with pytest.raises(IntegrityError):
+        User.objects.create(email="Bob@Example.com")
+
+
+@pytest.mark.django_db
+def test_create_user_refuses_an_email_that_differs_only_in_case():
+    User.objects.create_user(email="carol@example.com", password="pw-for-carol-1")
+    with pytest.raises(IntegrityError):
+        User.objects.create_user(email="CAROL@example.com", password="pw-for-carol-2")
+
+
+@pytest.mark.django_db
+def test_a_user_needs_an_email_or_a_phone_number():
+    with pytest.raises(IntegrityError):
+        User.objects.create()
+
+
+@pytest.mark.django_db
+def test_passwords_are_hashed_with_argon2():
+    user = User.objects.create_user(email="dan@example.com", password="correct horse")
+    assert user.password.startswith("argon2")

@@ -1,0 +1,210 @@
+"""Load-test the shop as it runs in production and write the figures to bench/results/latest.md.
+
+gunicorn (2 x cores + 1 sync workers, DEBUG off) on PostgreSQL and Redis, driven by wrk on
+loopback for a bounded time per page. Every run also measures /livez, a bare Django view on the
+same server: the framework's ceiling, to which each page is compared.
+
+    make bench                                   # defaults below
+    make bench BENCH_ARGS="--duration 5 --products 1000"
+"""
+
+import argparse
+import datetime
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RESULTS = BASE_DIR / "bench" / "results"
+PORT = 8765
+BASELINE = ("baseline: bare Django view", "/livez")
+
+
+def pages() -> list[tuple[str, str]]:
+    """The pages measured, besides the baseline: (name, path)."""
+    return [
+        ("home", "/"),
+        ("health check", "/healthz"),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/shop_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/2")
+    args = parser.parse_args()
+
+    ensure_wrk()
+    env = server_env(args)
+    prepare_database(env)
+    workers = 2 * (os.cpu_count() or 1) + 1
+    server = start_gunicorn(env, workers)
+    try:
+        wait_until_up(f"http://127.0.0.1:{PORT}/livez")
+        rows = [measure(name, path, args) for name, path in [BASELINE, *pages()]]
+        memory = worker_memory_mib(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    report = render(rows, args, workers, memory)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(report)
+    print(report)
+    return 0
+
+
+def ensure_wrk() -> None:
+    if shutil.which("wrk"):
+        return
+    print("Installing wrk (Debian package)...", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True)
+
+
+def server_env(args) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DEBUG="false",
+        SECRET_KEY="bench-only-secret-key-not-for-production-0123456789abcdef",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="false",
+        DATABASE_URL=args.database,
+        REDIS_URL=args.redis,
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("CELERY_BROKER_URL", None)
+    return env
+
+
+def prepare_database(env: dict[str, str]) -> None:
+    name = env["DATABASE_URL"].rsplit("/", 1)[1]
+    created = subprocess.run(
+        ["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True, text=True
+    )
+    if created.returncode != 0 and "already exists" not in created.stderr:
+        raise SystemExit(created.stderr)
+    manage = [sys.executable, "manage.py"]
+    for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
+        print("manage.py", " ".join(command), flush=True)
+        subprocess.run(
+            manage + command, cwd=BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL
+        )
+
+
+def start_gunicorn(env: dict[str, str], workers: int) -> subprocess.Popen:
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    return subprocess.Popen(
+        [
+            str(gunicorn),
+            "shop.wsgi",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+    )
+
+
+def wait_until_up(url: str, seconds: int = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"the server did not answer at {url} within {seconds} s")
+
+
+def measure(name: str, path: str, args) -> dict:
+    url = f"http://127.0.0.1:{PORT}{path}"
+    # A short warm-up fills caches and connection pools before the measured run.
+    subprocess.run(["wrk", "-t1", "-c2", "-d2s", url], capture_output=True, check=True)
+    output = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{args.duration}s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    print(f"{name} {path}\n{output}", flush=True)
+    return {
+        "name": name,
+        "path": path,
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50": latency_ms(output, "50%"),
+        "p99": latency_ms(output, "99%"),
+        "errors": errors(output),
+    }
+
+
+def latency_ms(output: str, percentile: str) -> float:
+    value, unit = re.search(rf"{re.escape(percentile)}\s+([\d.]+)(us|ms|s)\b", output).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def errors(output: str) -> int:
+    """Non-2xx/3xx answers plus socket errors: a page that errors is not fast, it is broken."""
+    count = 0
+    if match := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output):
+        count += int(match.group(1))
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    ):
+        count += sum(int(n) for n in match.groups())
+    return count
+
+
+def worker_memory_mib(master_pid: int) -> float:
+    """Resident memory of the largest gunicorn worker after the load, in MiB."""
+    largest = 0
+    for child in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split():
+        status = Path(f"/proc/{child}/status").read_text()
+        largest = max(largest, int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)))
+    return largest / 1024
+
+
+def render(rows: list[dict], args, workers: int, memory: float) -> str:
+    baseline = rows[0]["rps"]
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "# Benchmark",
+        "",
+        f"{when}; {os.cpu_count()} cores, Python {platform.python_version()}; gunicorn with "
+        f"{workers} sync workers on PostgreSQL + Redis, DEBUG off; "
+        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback.",
+        "",
+        "| page | path | requests/s | p50 ms | p99 ms | of baseline | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['name']} | `{row['path']}` | {row['rps']:.0f} | {row['p50']:.1f} | "
+            f"{row['p99']:.1f} | {row['rps'] / baseline:.0%} | {row['errors']} |"
+        )
+    lines += ["", f"Largest worker's resident memory after the run: {memory:.0f} MiB.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

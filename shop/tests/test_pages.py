@@ -1,0 +1,42 @@
+import pytest
+
+
+@pytest.mark.django_db
+def test_home_page_has_the_shop_frame(client, django_assert_max_num_queries, settings):
+    with django_assert_max_num_queries(3):
+        response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f"<title>{settings.SHOP_NAME}" in html
+    assert '<meta name="description"' in html
+    assert 'class="skip-link" href="#main"' in html
+    assert 'role="search"' in html
+    assert html.count("<main") == 1
+    assert "/static/css/shop.css" in html
+
+
+@pytest.mark.django_db
+def test_unknown_page_gets_the_shops_404(client):
+    response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert "We could not find that page" in html
+    assert 'class="site-header"' in html
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("shop.tests.error_urls")
+def test_a_failing_view_gets_the_shops_500_page(client):
+    client.raise_request_exception = False
+    response = client.get("/broken/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Something went wrong on our side" in html
+    assert 'class="site-header"' in html
+
+
+@pytest.mark.django_db
+def test_chinese_is_served_when_the_browser_asks_for_it(client):
+    response = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"})
+    assert response.status_code == 200
+    assert '<html lang="zh-hans">' in response.content.decode()

@@ -1,0 +1,73 @@
+"""Pages of the shop as a whole: home, health checks and error pages."""
+
+import logging
+import secrets
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import DatabaseError, connection
+from django.http import HttpResponse, HttpResponseServerError, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.views.decorators.cache import never_cache
+
+logger = logging.getLogger(__name__)
+
+
+def home(request):
+    return render(request, "home.html")
+
+
+@never_cache
+def livez(request):
+    """Liveness: the process answers. Touches neither database nor cache.
+
+    It is also the benchmark's baseline, the ceiling of a Django view on the same server.
+    """
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@never_cache
+def healthz(request):
+    """Readiness: 200 while the database answers (a lost cache only degrades), else 503."""
+    database = _database_status()
+    cache_state = _cache_status()
+    if database != "ok":
+        status = "down"
+    elif cache_state != "ok":
+        status = "degraded"
+    else:
+        status = "ok"
+    return JsonResponse(
+        {"status": status, "database": database, "cache": cache_state},
+        status=503 if status == "down" else 200,
+    )
+
+
+def _database_status() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        logger.exception("Health check: the database does not answer")
+        return "down"
+    return "ok"
+
+
+def _cache_status() -> str:
+    # A round trip with a fresh value: with IGNORE_EXCEPTIONS a dead Redis reads as a miss.
+    token = secrets.token_hex(8)
+    try:
+        cache.set("healthz", token, timeout=10)
+        answered = cache.get("healthz") == token
+    except Exception:  # any backend failure is an answer here, not a crash
+        logger.exception("Health check: the cache failed")
+        answered = False
+    return "ok" if answered else "down"
+
+
+def server_error(request):
+    """The 500 page, rendered without context processors: they may be what failed."""
+    template = loader.get_template("500.html")
+    return HttpResponseServerError(template.render({"shop_name": settings.SHOP_NAME}))
