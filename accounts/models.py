@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
 
 
 def normalize_email(email: str | None) -> str | None:
@@ -83,3 +84,62 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self):
         return self.full_name.split(" ")[0] if self.full_name else str(self)
+
+
+class Address(models.Model):
+    """A postal address in a user's address book; checkout copies it into the order.
+
+    At most one address per user is the default for shipping (a partial unique constraint).
+    """
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="addresses", verbose_name=_("user")
+    )
+    full_name = models.CharField(_("full name"), max_length=150)
+    #: E.164, for the courier.
+    phone = models.CharField(_("phone number"), max_length=16)
+    line1 = models.CharField(_("address line 1"), max_length=200)
+    line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city or town"), max_length=100)
+    region = models.CharField(_("state, province or region"), max_length=100, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    country = CountryField(_("country"))
+    is_default_shipping = models.BooleanField(_("default shipping address"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("address")
+        verbose_name_plural = _("addresses")
+        ordering = ["-is_default_shipping", "-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="address_user_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(is_default_shipping=True),
+                name="address_one_default_shipping_per_user",
+            ),
+        ]
+
+    def __str__(self):
+        return ", ".join(
+            part
+            for part in (self.full_name, self.line1, self.city, self.postcode, str(self.country))
+            if part
+        )
+
+    def lines(self) -> list[str]:
+        """The address as printed on a label."""
+        city_line = " ".join(part for part in (self.postcode, self.city) if part)
+        return [
+            line
+            for line in (
+                self.full_name,
+                self.line1,
+                self.line2,
+                city_line,
+                self.region,
+                self.country.name,
+            )
+            if line
+        ]

@@ -1,0 +1,263 @@
+import pytest
+from django.contrib.auth import authenticate
+from django.core import mail
+from django.core.cache import cache
+
+from accounts import services, tokens
+from accounts.errors import EmailTaken, LoginThrottled, PhoneTaken, TokenInvalid
+from accounts.models import Address, User
+from accounts.tests.conftest import last_code
+from accounts.tests.factories import PASSWORD, AddressFactory, UserFactory
+
+SITE = "http://testserver/"
+pytestmark = pytest.mark.django_db
+
+
+def _register(capture, email="new@example.com", **extra):
+    with capture(execute=True):
+        services.register_user(email=email, password=PASSWORD, site_url=SITE, **extra)
+
+
+def _activation_token(message) -> str:
+    return message.body.split("/accounts/activate/")[1].split("/")[0]
+
+
+def test_registration_creates_an_inactive_account_and_mails_the_link(
+    django_capture_on_commit_callbacks,
+):
+    _register(django_capture_on_commit_callbacks, email=" New@Example.com ", full_name="Nia")
+    user = User.objects.get(email="new@example.com")
+    assert not user.is_active
+    assert user.full_name == "Nia"
+    assert user.check_password(PASSWORD)
+    [message] = mail.outbox
+    assert message.to == ["new@example.com"]
+    assert "/accounts/activate/" in message.body
+    [(html, mimetype)] = message.alternatives
+    assert mimetype == "text/html" and "/accounts/activate/" in html and "#0f5e57" in html
+
+
+def test_mail_is_sent_only_after_the_transaction_commits(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.register_user(email="late@example.com", password=PASSWORD, site_url=SITE)
+    assert mail.outbox == []
+    assert len(callbacks) == 1
+
+
+def test_registering_an_existing_email_changes_nothing_and_mails_its_owner(
+    user, django_capture_on_commit_callbacks
+):
+    before = User.objects.get(pk=user.pk).password
+    _register(django_capture_on_commit_callbacks, email="ADA@example.com")
+    assert User.objects.filter(email="ada@example.com").count() == 1
+    assert User.objects.get(pk=user.pk).password == before
+    [message] = mail.outbox
+    assert message.to == ["ada@example.com"]
+    assert "already has an account" in message.body
+    assert "/accounts/password/reset/" in message.body
+    assert message.alternatives[0][1] == "text/html"
+
+
+def test_activation_link_activates_once(django_capture_on_commit_callbacks):
+    _register(django_capture_on_commit_callbacks)
+    token = _activation_token(mail.outbox[0])
+    activation = services.activate_account(token=token)
+    assert activation.user.is_active
+    assert User.objects.get(email="new@example.com").is_active
+    with pytest.raises(TokenInvalid):
+        services.activate_account(token=token)
+
+
+def test_activation_link_expires_after_the_configured_days(
+    django_capture_on_commit_callbacks, settings, now_plus
+):
+    settings.ACCOUNT_ACTIVATION_DAYS = 2
+    _register(django_capture_on_commit_callbacks)
+    token = _activation_token(mail.outbox[0])
+    now_plus(2 * 86400 + 5)
+    with pytest.raises(TokenInvalid):
+        services.activate_account(token=token)
+    assert not User.objects.get(email="new@example.com").is_active
+
+
+def test_a_tampered_activation_link_is_refused():
+    with pytest.raises(TokenInvalid):
+        services.activate_account(token="not-a-token")
+
+
+def test_resend_activation_mails_a_new_link_to_an_unactivated_account(
+    django_capture_on_commit_callbacks,
+):
+    _register(django_capture_on_commit_callbacks)
+    cache.clear()  # a minute passes (one account mail a minute per address)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_activation(email="new@example.com", site_url=SITE)
+    assert len(mail.outbox) == 2
+    services.activate_account(token=_activation_token(mail.outbox[1]))
+
+
+def test_resend_activation_says_nothing_for_active_or_unknown_addresses(
+    user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_activation(email=user.email, site_url=SITE)
+        services.resend_activation(email="nobody@example.com", site_url=SITE)
+    assert mail.outbox == []
+
+
+def test_account_mails_are_limited_to_one_a_minute_per_address(django_capture_on_commit_callbacks):
+    _register(django_capture_on_commit_callbacks)
+    _register(django_capture_on_commit_callbacks)
+    assert len(mail.outbox) == 1
+
+
+def test_password_sign_in_by_email_or_phone(user, rf):
+    user.phone = "+442079460958"
+    user.save()
+    request = rf.post("/")
+    for identifier in ("ADA@example.com", "+44 20 7946 0958", "0044 20 7946 0958"):
+        found = services.authenticate_with_password(
+            request=request, identifier=identifier, password=PASSWORD, ip="10.0.0.1"
+        )
+        assert found == user
+
+
+def test_an_inactive_account_cannot_sign_in(rf):
+    UserFactory(email="idle@example.com", is_active=False)
+    assert authenticate(rf.post("/"), username="idle@example.com", password=PASSWORD) is None
+
+
+def test_five_failures_for_an_account_lock_it_for_a_cooldown(user, rf):
+    request = rf.post("/")
+    for n in range(5):
+        with pytest.raises(services.InvalidCredentials):
+            services.authenticate_with_password(
+                request=request, identifier=user.email, password="wrong", ip=f"10.0.0.{n}"
+            )
+    with pytest.raises(LoginThrottled) as exc:  # even the right password, from a new address
+        services.authenticate_with_password(
+            request=request, identifier=user.email, password=PASSWORD, ip="10.9.9.9"
+        )
+    assert "15 minutes" in str(exc.value.message)
+
+
+def test_five_failures_from_an_ip_lock_that_ip(user, rf):
+    request = rf.post("/")
+    for n in range(5):
+        with pytest.raises(services.InvalidCredentials):
+            services.authenticate_with_password(
+                request=request, identifier=f"guess{n}@example.com", password="x", ip="10.0.0.7"
+            )
+    with pytest.raises(LoginThrottled):
+        services.authenticate_with_password(
+            request=request, identifier=user.email, password=PASSWORD, ip="10.0.0.7"
+        )
+    assert services.authenticate_with_password(
+        request=request, identifier=user.email, password=PASSWORD, ip="10.0.0.8"
+    )
+
+
+def test_a_password_reset_lifts_the_account_cooldown(user, rf):
+    request = rf.post("/")
+    for _ in range(5):
+        with pytest.raises(services.InvalidCredentials):
+            services.authenticate_with_password(
+                request=request, identifier=user.email, password="wrong", ip="10.0.0.1"
+            )
+    services.password_was_reset(user=user)
+    assert services.authenticate_with_password(
+        request=request, identifier=user.email, password=PASSWORD, ip="10.0.0.2"
+    )
+
+
+def test_phone_code_sign_in_creates_an_account_for_a_new_number(sms_outbox):
+    services.send_phone_code(phone="+8613800138000", purpose="sign-in")
+    user, created = services.sign_in_with_phone_code(
+        phone="+8613800138000", code=last_code(sms_outbox), ip="10.0.0.1"
+    )
+    assert created and user.phone == "+8613800138000" and user.email is None
+    assert user.is_active and not user.has_usable_password()
+
+
+def test_phone_code_sign_in_finds_the_existing_account(user, sms_outbox):
+    user.phone = "+8613800138000"
+    user.save()
+    services.send_phone_code(phone="+8613800138000", purpose="sign-in")
+    found, created = services.sign_in_with_phone_code(
+        phone="+8613800138000", code=last_code(sms_outbox), ip="10.0.0.1"
+    )
+    assert found == user and not created
+
+
+def test_phone_change_needs_the_code_and_a_free_number(user, sms_outbox):
+    UserFactory(phone="+14155552671")
+    services.send_phone_code(phone="+14155552671", purpose="phone-change")
+    with pytest.raises(PhoneTaken):
+        services.confirm_phone_change(user=user, phone="+14155552671", code=last_code(sms_outbox))
+    services.send_phone_code(phone="+442079460958", purpose="phone-change")
+    services.confirm_phone_change(user=user, phone="+442079460958", code=last_code(sms_outbox))
+    assert User.objects.get(pk=user.pk).phone == "+442079460958"
+
+
+def _email_change_token(message) -> str:
+    return message.body.split("/accounts/email/confirm/")[1].split("/")[0]
+
+
+def test_email_change_waits_for_the_link_sent_to_the_new_address(
+    user, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_email_change(user=user, new_email="Ada@Newmail.example", site_url=SITE)
+    [message] = mail.outbox
+    assert message.to == ["ada@newmail.example"]
+    assert message.alternatives[0][1] == "text/html"
+    assert User.objects.get(pk=user.pk).email == "ada@example.com"
+    token = _email_change_token(message)
+    services.confirm_email_change(token=token)
+    assert User.objects.get(pk=user.pk).email == "ada@newmail.example"
+    with pytest.raises(TokenInvalid):  # single use
+        services.confirm_email_change(token=token)
+
+
+def test_email_change_link_expires(user, django_capture_on_commit_callbacks, settings, now_plus):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_email_change(user=user, new_email="ada@new.example", site_url=SITE)
+    now_plus(settings.ACCOUNT_EMAIL_CHANGE_HOURS * 3600 + 5)
+    with pytest.raises(TokenInvalid):
+        services.confirm_email_change(token=_email_change_token(mail.outbox[0]))
+
+
+def test_email_change_to_a_taken_address_sends_nothing(user, django_capture_on_commit_callbacks):
+    UserFactory(email="taken@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_email_change(user=user, new_email="taken@example.com", site_url=SITE)
+    assert mail.outbox == []
+    # and a link made before the address was taken fails cleanly
+    token = tokens.make_token(user=user, salt=services.EMAIL_CHANGE_SALT, e="taken@example.com")
+    with pytest.raises(EmailTaken):
+        services.confirm_email_change(token=token)
+
+
+def test_the_first_address_becomes_the_default(user):
+    first = AddressFactory.build(user=user)
+    fields = {name: getattr(first, name) for name in services.ADDRESS_FIELDS}
+    a = services.create_address(user=user, fields=fields)
+    b = services.create_address(user=user, fields=fields)
+    assert Address.objects.get(pk=a.pk).is_default_shipping
+    assert not Address.objects.get(pk=b.pk).is_default_shipping
+
+
+def test_only_one_default_address_per_user(user):
+    a, b = AddressFactory(user=user, is_default_shipping=True), AddressFactory(user=user)
+    services.set_default_address(address=b)
+    assert list(Address.objects.filter(is_default_shipping=True)) == [b]
+    services.delete_address(address=b)
+    assert Address.objects.get(pk=a.pk).is_default_shipping
+
+
+def test_deleting_the_account_removes_the_user_and_their_addresses(user):
+    AddressFactory(user=user)
+    other = AddressFactory()
+    services.delete_account(user=user)
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert list(Address.objects.all()) == [other]
