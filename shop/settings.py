@@ -142,6 +142,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Sign-in, registration, phone codes (accounts app; README "Accounts" explains each).
+INSTALLED_APPS += ["django_countries"]  # ISO 3166-1 country names, translated
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrPhoneBackend"]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:profile"
+LOGOUT_REDIRECT_URL = "home"
+ACCOUNT_ACTIVATION_DAYS = env.int("ACCOUNT_ACTIVATION_DAYS", default=3)
+ACCOUNT_EMAIL_CHANGE_HOURS = env.int("ACCOUNT_EMAIL_CHANGE_HOURS", default=24)
+ACCOUNT_REMEMBER_ME_DAYS = env.int("ACCOUNT_REMEMBER_ME_DAYS", default=30)
+ACCOUNT_LOGIN_MAX_FAILURES = env.int("ACCOUNT_LOGIN_MAX_FAILURES", default=5)
+ACCOUNT_LOGIN_COOLDOWN_MINUTES = env.int("ACCOUNT_LOGIN_COOLDOWN_MINUTES", default=15)
+#: Calling code assumed for a phone number typed without "+" (empty: "+" is required).
+PHONE_DEFAULT_CALLING_CODE = env.str("PHONE_DEFAULT_CALLING_CODE", default="")
+SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
+#: Folder the file SMS backend writes to (required with accounts.sms.FileBackend).
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default="")
+
 # --- Mail ------------------------------------------------------------------------------
 globals().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{SHOP_NAME} <shop@localhost>")
