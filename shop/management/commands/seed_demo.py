@@ -2,15 +2,29 @@
 
 import os
 import secrets
+import time
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from catalog.demo import create_demo_catalog
+
 
 class Command(BaseCommand):
-    help = "Load demo data and make sure a superuser exists (idempotent)."
+    help = "Load a demo catalog and make sure a superuser exists (idempotent)."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--products", type=int, default=1000, help="how many demo products (default 1000)"
+        )
+
+    def handle(self, *args, products, **options):
+        started = time.monotonic()
+        added = create_demo_catalog(products=products)
+        self.stdout.write(
+            f"Catalog: {added} demo products added ({products} wanted) "
+            f"in {time.monotonic() - started:.1f} s."
+        )
         self._ensure_superuser()
 
     def _ensure_superuser(self) -> None:

@@ -1,0 +1,125 @@
+"""Cached catalog pages, invalidated by versioned keys.
+
+A cached entry's key holds the versions of what it shows: a product page the product's
+version; a category listing its category's version; pages that may show any product (home,
+all products, search, the category menu) the catalog's version. A change bumps exactly those
+versions, and entries under old keys simply stop being read (and expire). A version that the
+cache lost starts again from the clock, so an old entry can never come back to life.
+
+Only shopper-neutral HTML is cached: the header (cart count, account links) is rendered for
+each request, and CSRF tokens in cached HTML are a placeholder swapped for the visitor's own.
+A cache outage (Redis down with IGNORE_EXCEPTIONS) reads as a miss: pages render uncached.
+"""
+
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+
+from django.core.cache import cache
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
+
+#: A safety net behind the versions: nothing cached lives longer than this (seconds).
+PAGE_TIMEOUT = 15 * 60
+CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+
+CATALOG = "catalog"
+
+
+def product_scope(product_id: int) -> str:
+    return f"product:{product_id}"
+
+
+def category_scope(category_id: int) -> str:
+    return f"category:{category_id}"
+
+
+def _version_key(scope: str) -> str:
+    return f"catalog:version:{scope}"
+
+
+def versions(scopes: Iterable[str]) -> dict[str, int]:
+    """The current version of each scope, in one cache round trip."""
+    keys = {_version_key(scope): scope for scope in scopes}
+    found = cache.get_many(list(keys))
+    missing = {key: time.time_ns() for key in keys if key not in found}
+    if missing:
+        # add(), not set(): two processes starting a lost version agree on the first one.
+        for key, value in missing.items():
+            cache.add(key, value, timeout=None)
+        found.update(cache.get_many(list(missing)) or {})
+        for key, value in missing.items():
+            found.setdefault(key, value)
+    return {scope: found[key] for key, scope in keys.items()}
+
+
+def bump(scopes: Iterable[str]) -> None:
+    now = time.time_ns()
+    cache.set_many({_version_key(scope): now for scope in scopes}, timeout=None)
+
+
+def products_changed(*, product_ids: Iterable[int], category_paths: Iterable[str]) -> None:
+    """Invalidate every page that shows these products.
+
+    `category_paths` are the `subtree_path`s of the products' categories: the listing of each
+    of those categories and of all their ancestors shows the products.
+    """
+    scopes = {CATALOG, *(product_scope(pk) for pk in product_ids)}
+    for path in category_paths:
+        scopes.update(category_scope(int(pk)) for pk in path.strip("/").split("/") if pk)
+    bump(scopes)
+
+
+def categories_changed() -> None:
+    """A category's name, place or visibility changed: the menu, listings and home show it."""
+    bump([CATALOG])
+
+
+#: Parts of a page that differ between visitors, left as markers in the cached HTML and
+#: rendered for each request. Templates print `<!--hole:NAME-->` where `cached_render` is set.
+SITE_HOLES = {
+    "site-actions": "shop/_site_actions.html",
+    "messages": "shop/_messages.html",
+}
+
+
+def cached_page(
+    request,
+    *,
+    template: str,
+    scopes: Iterable[str],
+    context: Callable[[], dict],
+    holes: dict[str, Callable[[], str]] | None = None,
+    vary: str,
+) -> HttpResponse:
+    """Render `template`, or take it from the cache while the versions of `scopes` stand.
+
+    `context()` is only called on a miss: that is where the queries go. Everything the
+    template shows must be the same for every visitor, except the holes. `vary` names the
+    variant of the page (sort, page number): callers cache only the few variants that are
+    hot, so that made-up query strings cannot fill the cache.
+    """
+    scope_versions = versions(scopes)
+    parts = [template, request.path, get_language() or "", vary]
+    parts += [f"{scope}={version}" for scope, version in sorted(scope_versions.items())]
+    key = "catalog:page:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+    html = cache.get(key)
+    if html is None:
+        shared = {**context(), "cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
+        html = render_to_string(template, shared, request=request)
+        cache.set(key, html, timeout=PAGE_TIMEOUT)
+    fillers = {
+        name: partial(render_to_string, name_, request=request)
+        for name, name_ in SITE_HOLES.items()
+    }
+    fillers.update(holes or {})
+    for name, fill in fillers.items():
+        marker = f"<!--hole:{name}-->"
+        if marker in html:
+            html = html.replace(marker, fill())
+    if CSRF_PLACEHOLDER in html:
+        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    return HttpResponse(html)

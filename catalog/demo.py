@@ -1,0 +1,377 @@
+"""A believable demo catalog, made fast with bulk inserts (10,000 products in seconds).
+
+Deterministic for a given count, and idempotent: products are keyed by their number, so a
+second run adds only what is missing (`--products 100`, then `--products 10000`, adds 9,900).
+Pictures are drawn with Pillow into a small pool shared by many products, so that the
+catalog's size does not multiply image work.
+"""
+
+import io
+import random
+from decimal import Decimal
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils.text import slugify
+from PIL import Image, ImageDraw
+
+from catalog.images import make_thumbnails
+from catalog.models import (
+    Brand,
+    Category,
+    OptionType,
+    OptionValue,
+    Product,
+    ProductImage,
+    Specification,
+    Tag,
+    Variant,
+)
+from catalog.services import refresh_products, save_category
+
+TREE = {
+    "Clothing": {
+        "Men": ["T-shirts", "Shirts", "Jackets"],
+        "Women": ["Dresses", "Tops", "Coats"],
+        "Kids": ["Kids' T-shirts", "Kids' Jackets"],
+    },
+    "Electronics": {"Phones": [], "Laptops": [], "Headphones": [], "Accessories": []},
+    "Home & Kitchen": {"Cookware": [], "Tableware": [], "Decor": []},
+    "Sports & Outdoors": {"Running": [], "Camping": [], "Cycling": []},
+    "Books": {"Fiction": [], "Non-fiction": []},
+}
+BRANDS = {
+    "Clothing": ["Northwind", "Fjell", "Linden & Co", "Harbor Lane", "Sable"],
+    "Electronics": ["Apple", "Orbit", "Lumen", "Voltra", "Kestrel"],
+    "Home & Kitchen": ["Hearth", "Copperleaf", "Stoneware Studio", "Maison Vert"],
+    "Sports & Outdoors": ["Trailhead", "Summit", "Velo", "Pacer"],
+    "Books": ["Paper Crane Press", "Lantern Books"],
+}
+NOUNS = {
+    "T-shirts": ["T-shirt", "Crew Tee", "Pocket Tee"],
+    "Shirts": ["Oxford Shirt", "Linen Shirt", "Flannel Shirt"],
+    "Jackets": ["Rain Jacket", "Bomber Jacket", "Field Jacket"],
+    "Dresses": ["Wrap Dress", "Shirt Dress", "Midi Dress"],
+    "Tops": ["Blouse", "Knit Top", "Tank Top"],
+    "Coats": ["Wool Coat", "Trench Coat", "Puffer Coat"],
+    "Kids' T-shirts": ["Kids' Tee", "Kids' Graphic Tee"],
+    "Kids' Jackets": ["Kids' Rain Jacket", "Kids' Fleece"],
+    "Phones": ["iPhone", "Smartphone", "Phone"],
+    "Laptops": ["Laptop", "Ultrabook", "Notebook"],
+    "Headphones": ["Wireless Headphones", "Earbuds", "Studio Headphones"],
+    "Accessories": ["Charger", "USB-C Cable", "Phone Case", "Power Bank"],
+    "Cookware": ["Frying Pan", "Saucepan", "Dutch Oven", "Wok"],
+    "Tableware": ["Dinner Plate Set", "Mug", "Serving Bowl"],
+    "Decor": ["Table Lamp", "Vase", "Throw Cushion", "Wall Clock"],
+    "Running": ["Running Shoes", "Running Shorts", "Hydration Vest"],
+    "Camping": ["Tent", "Sleeping Bag", "Camp Stove", "Headlamp"],
+    "Cycling": ["Bike Helmet", "Cycling Gloves", "Bike Light"],
+    "Fiction": ["Novel", "Short Stories", "Mystery"],
+    "Non-fiction": ["Cookbook", "Field Guide", "Biography"],
+}
+ADJECTIVES = [
+    "Classic", "Everyday", "Essential", "Premium", "Lightweight", "Organic", "Recycled",
+    "Vintage", "Modern", "Compact", "Pro", "Ultra", "Heritage", "Coastal", "Alpine", "Urban",
+]  # fmt: skip
+COLOURS = {
+    "Black": (33, 37, 41),
+    "White": (236, 236, 232),
+    "Navy": (31, 58, 96),
+    "Red": (178, 34, 34),
+    "Green": (46, 110, 73),
+    "Grey": (128, 134, 139),
+    "Sand": (214, 190, 150),
+}
+SIZES = ["XS", "S", "M", "L", "XL"]
+CAPACITIES = ["128 GB", "256 GB", "512 GB"]
+TAGS = ["New", "Bestseller", "Eco-friendly", "Gift idea", "Limited edition", "Sale"]
+SIZED = {"Clothing", "Running"}
+WITH_CAPACITY = {"Phones", "Laptops"}
+PRICE_RANGES = {
+    "Clothing": (15, 180),
+    "Electronics": (9, 1400),
+    "Home & Kitchen": (8, 260),
+    "Sports & Outdoors": (12, 450),
+    "Books": (8, 45),
+}
+BATCH = 1000
+
+
+def create_demo_catalog(*, products: int, seed: int = 2026) -> int:
+    """Make sure demo products 1..`products` exist; returns how many were added."""
+    with transaction.atomic():
+        leaves = _categories()
+        brands = _brands()
+        options = _options()
+        tags = list(_tags())
+    images = _image_pool(leaves)
+    existing = set(Product.objects.filter(slug__startswith="demo-").values_list("slug", flat=True))
+    missing = [n for n in range(1, products + 1) if _slug(n) not in existing]
+    for start in range(0, len(missing), BATCH):
+        with transaction.atomic():
+            _create_batch(
+                missing[start : start + BATCH], leaves, brands, options, tags, images, seed
+            )
+    return len(missing)
+
+
+def _slug(number: int) -> str:
+    return f"demo-{number:06d}"
+
+
+def _categories() -> list[tuple[Category, str]]:
+    """The tree, created once; returns (leaf category, top-level name) pairs."""
+    leaves = []
+    for position, (top_name, children) in enumerate(TREE.items()):
+        top = _category(top_name, None, position)
+        for child_position, (child_name, grandchildren) in enumerate(children.items()):
+            child = _category(child_name, top, child_position)
+            if not grandchildren:
+                leaves.append((child, top_name))
+            for leaf_position, leaf_name in enumerate(grandchildren):
+                leaves.append((_category(leaf_name, child, leaf_position), top_name))
+    return leaves
+
+
+def _category(name: str, parent: Category | None, position: int) -> Category:
+    slug = slugify(name if parent is None or parent.parent_id is None else f"{parent.name} {name}")
+    if parent is not None and parent.parent_id is None and name in ("Men", "Women", "Kids"):
+        slug = slugify(f"{name} clothing")
+    category = Category.objects.filter(slug=slug).first()
+    if category is None:
+        category = Category(
+            name=name,
+            slug=slug,
+            parent=parent,
+            position=position,
+            description=f"Our selection of {name.lower()}, chosen for quality and value.",
+        )
+        save_category(category=category)
+    return category
+
+
+def _brands() -> dict[str, list[Brand]]:
+    return {
+        top: [Brand.objects.get_or_create(slug=slugify(n), defaults={"name": n})[0] for n in names]
+        for top, names in BRANDS.items()
+    }
+
+
+def _options() -> dict[str, list[OptionValue]]:
+    found = {}
+    for position, (name, values) in enumerate(
+        [("Colour", list(COLOURS)), ("Size", SIZES), ("Capacity", CAPACITIES)]
+    ):
+        option_type, _ = OptionType.objects.get_or_create(
+            slug=slugify(name), defaults={"name": name, "position": position}
+        )
+        found[name] = [
+            OptionValue.objects.get_or_create(
+                option_type=option_type,
+                slug=slugify(value),
+                defaults={"value": value, "position": i},
+            )[0]
+            for i, value in enumerate(values)
+        ]
+    return found
+
+
+def _tags():
+    for name in TAGS:
+        yield Tag.objects.get_or_create(slug=slugify(name), defaults={"name": name})[0]
+
+
+def _image_pool(leaves) -> dict[tuple[int, str], dict]:
+    """One drawn picture per (leaf category, colour), stored once with its thumbnails."""
+    pool = {}
+    for category, _top in leaves:
+        for colour, rgb in COLOURS.items():
+            name = f"demo/{category.slug}-{slugify(colour)}.png"
+            if not default_storage.exists(name):
+                default_storage.save(name, ContentFile(_draw(category.name, rgb)))
+            field = ProductImage(image=name).image
+            thumbs_exist = default_storage.exists(name.replace(".png", "_card.webp"))
+            thumbnails = (
+                {
+                    size: {"name": name.replace(".png", f"_{size}.webp"), "width": w, "height": w}
+                    for size, w in (("small", 160), ("card", 480), ("large", 800))
+                }
+                if thumbs_exist
+                else make_thumbnails(field)
+            )
+            pool[(category.pk, colour)] = {"name": name, "thumbnails": thumbnails}
+    return pool
+
+
+def _draw(label: str, rgb: tuple[int, int, int]) -> bytes:
+    """An 800 x 800 product shot: the colour as a soft backdrop and a simple object in it."""
+    size = 800
+    image = Image.new("RGB", (size, size), tuple(min(255, c + (255 - c) * 3 // 4) for c in rgb))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((150, 620, 650, 700), fill=tuple(max(0, c - 40) for c in image.getpixel((0, 0))))
+    draw.rounded_rectangle((220, 170, 580, 640), radius=60, fill=rgb)
+    draw.rounded_rectangle(
+        (290, 240, 510, 330), radius=30, fill=tuple(min(255, c + 50) for c in rgb)
+    )
+    initial = label[:1].upper()
+    draw.text((400, 470), initial, fill=(255, 255, 255), anchor="mm", font_size=160)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
+    products, variant_specs, spec_rows, tag_links, image_rows = [], [], [], [], []
+    for number in numbers:
+        rng = random.Random(seed * 1_000_003 + number)
+        category, top = leaves[number % len(leaves)]
+        brand = rng.choice(brands[top])
+        noun = rng.choice(NOUNS[category.name])
+        name = f"{brand.name} {rng.choice(ADJECTIVES)} {noun}"
+        if noun == "iPhone":
+            brand = next(b for b in brands[top] if b.name == "Apple")
+            name = (
+                f"iPhone {rng.randint(11, 16)} {rng.choice(['', 'Pro', 'Pro Max', 'mini'])}".strip()
+            )
+        low, high = PRICE_RANGES[top]
+        base_price = Decimal(rng.randint(low * 100, high * 100)) / 100
+        base_price = (
+            base_price.quantize(Decimal("1")) - Decimal("0.01") if base_price > 20 else base_price
+        )
+        product = Product(
+            name=name,
+            slug=_slug(number),
+            description=_description(rng, name, category.name, brand.name),
+            brand=brand,
+            category=category,
+            is_published=rng.random() > 0.02,
+            is_featured=rng.random() < 0.05,
+            sold_count=int(rng.paretovariate(1.5) * 10) - 10 if rng.random() < 0.8 else 0,
+        )
+        products.append(product)
+        variant_specs.append(_variants(rng, number, top, category.name, base_price, options))
+        spec_rows.append(_specifications(rng, top))
+        tag_links.append(rng.sample(tags, k=rng.choice([0, 1, 1, 2])))
+        colours = [v.value for v in variant_specs[-1][0][1] if v.option_type.name == "Colour"]
+        colour = colours[0] if colours else rng.choice(list(COLOURS))
+        image_rows.append((colour, category, name))
+    Product.objects.bulk_create(products, batch_size=BATCH)
+
+    variants, option_links, specifications, product_tags, pictures = [], [], [], [], []
+    for product, specs, spec_list, chosen_tags, (colour, category, name) in zip(
+        products, variant_specs, spec_rows, tag_links, image_rows, strict=True
+    ):
+        for variant, values in specs:
+            variant.product = product
+            variants.append((variant, values))
+        specifications += [
+            Specification(product=product, name=k, value=v, position=i)
+            for i, (k, v) in enumerate(spec_list)
+        ]
+        product_tags += [Product.tags.through(product=product, tag=tag) for tag in chosen_tags]
+        picture = images[(category.pk, colour)]
+        pictures.append(
+            ProductImage(
+                product=product,
+                image=picture["name"],
+                alt_text=f"{name} in {colour.lower()}",
+                thumbnails=picture["thumbnails"],
+            )
+        )
+    Variant.objects.bulk_create([v for v, _ in variants], batch_size=BATCH)
+    for variant, values in variants:
+        option_links += [
+            Variant.option_values.through(variant=variant, optionvalue=v) for v in values
+        ]
+    Variant.option_values.through.objects.bulk_create(option_links, batch_size=5000)
+    Specification.objects.bulk_create(specifications, batch_size=5000)
+    Product.tags.through.objects.bulk_create(product_tags, batch_size=5000)
+    ProductImage.objects.bulk_create(pictures, batch_size=BATCH)
+    refresh_products(product_ids=[p.pk for p in products])
+
+
+def _variants(rng, number, top, category_name, base_price, options):
+    def variant(suffix, values, price):
+        on_sale = rng.random() < 0.12
+        stock = 0 if rng.random() < 0.08 else rng.choice([2, 3, 5, 8, 12, 25, 40, 100])
+        return (
+            Variant(
+                sku=f"DEMO-{number:06d}{suffix}",
+                price=price,
+                compare_at_price=(price * Decimal("1.25")).quantize(Decimal("0.01"))
+                if on_sale
+                else None,
+                stock=stock,
+                weight_grams=rng.randint(100, 3000),
+            ),
+            values,
+        )
+
+    colours = rng.sample(options["Colour"], k=rng.choice([1, 2, 3]))
+    if top in SIZED:
+        sizes = options["Size"][rng.choice([0, 1]) :]
+        return [
+            variant(f"-{c.slug.upper()}-{s.slug.upper()}", [c, s], base_price)
+            for c in colours
+            for s in sizes
+        ]
+    if category_name in WITH_CAPACITY:
+        return [
+            variant(f"-{c.slug.upper()}-{i}", [c, cap], base_price + 100 * i)
+            for c in colours[:2]
+            for i, cap in enumerate(options["Capacity"])
+        ]
+    if top in ("Home & Kitchen", "Electronics") and len(colours) > 1:
+        return [variant(f"-{c.slug.upper()}", [c], base_price) for c in colours]
+    return [variant("", [], base_price)]
+
+
+def _specifications(rng, top) -> list[tuple[str, str]]:
+    specs = {
+        "Clothing": [
+            ("Material", rng.choice(["100% cotton", "Linen", "Merino wool", "Recycled polyester"])),
+            ("Care", "Machine wash at 30 °C"),
+            ("Fit", rng.choice(["Regular", "Slim", "Relaxed"])),
+        ],
+        "Electronics": [
+            ("Battery life", f"{rng.randint(8, 40)} hours"),
+            ("Connectivity", rng.choice(["Bluetooth 5.3", "USB-C", "Wi-Fi 6E"])),
+            ("Warranty", "2 years"),
+        ],
+        "Home & Kitchen": [
+            ("Material", rng.choice(["Cast iron", "Stoneware", "Stainless steel", "Oak"])),
+            ("Dishwasher safe", rng.choice(["Yes", "No"])),
+        ],
+        "Sports & Outdoors": [
+            ("Weight", f"{rng.randint(90, 2400)} g"),
+            ("Water resistance", rng.choice(["None", "Splash-proof", "Waterproof"])),
+        ],
+        "Books": [
+            ("Pages", str(rng.randint(120, 640))),
+            ("Format", rng.choice(["Paperback", "Hardcover"])),
+            ("Language", "English"),
+        ],
+    }
+    return specs[top]
+
+
+def _description(rng, name, category, brand) -> str:
+    openers = [
+        f"The {name} is made for every day, and built to last.",
+        f"Meet the {name}: {brand}'s answer to what a good {category.lower()} should be.",
+        f"Thoughtfully designed by {brand}, the {name} balances comfort, quality and value.",
+    ]
+    middles = [
+        "Carefully chosen materials and honest construction mean it looks good for years.",
+        "Every detail was tested by people who use it daily, and refined until it felt right.",
+        "It is easy to look after and works with what you already own.",
+    ]
+    closers = [
+        "Free returns within 30 days if it is not right for you.",
+        "Ships within one working day from our warehouse.",
+        "A favourite with our customers, and a thoughtful gift.",
+    ]
+    return " ".join([rng.choice(openers), rng.choice(middles), "", rng.choice(closers)]).replace(
+        "  ", "\n\n"
+    )

@@ -1,0 +1,376 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from catalog.images import Thumbnail, validate_product_image
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class CategoryQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def roots(self):
+        return self.filter(parent__isnull=True)
+
+
+class Category(models.Model):
+    """A node of the category tree.
+
+    `path` materialises the ancestors ("/3/17/" for a category under 17 under 3), so
+    breadcrumbs and "everything below" are each one indexed query.
+    """
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=140, unique=True)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        related_name="children",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    #: Primary keys of the ancestors, root first: "/" for a root, "/3/17/" two levels down.
+    path = models.CharField(max_length=255, default="/", editable=False, db_index=True)
+    description = models.TextField(_("description"), blank=True)
+    image = models.ImageField(
+        _("image"), upload_to="categories/", blank=True, validators=[validate_product_image]
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = CategoryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:category", kwargs={"slug": self.slug})
+
+    @property
+    def subtree_path(self) -> str:
+        """The `path` prefix of every descendant."""
+        return f"{self.path}{self.pk}/"
+
+    @property
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    @property
+    def depth(self) -> int:
+        return len(self.ancestor_ids)
+
+    def subtree_filter(self, prefix: str = "") -> Q:
+        """Matches this category and all below it; `prefix` is the lookup to a category."""
+        return Q(**{f"{prefix}pk": self.pk}) | Q(**{f"{prefix}path__startswith": self.subtree_path})
+
+
+class Brand(models.Model):
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    slug = models.SlugField(_("slug"), max_length=140, unique=True)
+
+    class Meta:
+        verbose_name = _("brand")
+        verbose_name_plural = _("brands")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class OptionType(models.Model):
+    """What variants of a product differ in: colour, size, capacity."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("option type")
+        verbose_name_plural = _("option types")
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+
+class OptionValue(models.Model):
+    option_type = models.ForeignKey(
+        OptionType, verbose_name=_("option"), related_name="values", on_delete=models.CASCADE
+    )
+    value = models.CharField(_("value"), max_length=60)
+    slug = models.SlugField(_("slug"), max_length=80)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("option value")
+        verbose_name_plural = _("option values")
+        ordering = ["option_type__position", "position", "value"]
+        constraints = [
+            models.UniqueConstraint(fields=["option_type", "slug"], name="option_value_unique_slug")
+        ]
+
+    def __str__(self):
+        return f"{self.option_type.name}: {self.value}"
+
+
+class ProductQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(is_published=True, category__is_active=True)
+
+
+class Product(models.Model):
+    """What a shopper browses. What is sold is a Variant of it."""
+
+    name = models.CharField(_("name"), max_length=200)
+    #: Part of the product's URL: never changed once published, or links break.
+    slug = models.SlugField(_("slug"), max_length=220, unique=True)
+    description = models.TextField(_("description"), blank=True)
+    brand = models.ForeignKey(
+        Brand,
+        verbose_name=_("brand"),
+        related_name="products",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("category"), related_name="products", on_delete=models.PROTECT
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), related_name="products", blank=True)
+    is_published = models.BooleanField(_("published"), default=False)
+    is_featured = models.BooleanField(_("featured"), default=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    # Kept up to date by catalog.services.refresh_product_summary() so that listings sort and
+    # filter on one table, without aggregating variants for every card.
+    #: Lowest price of the product's active variants.
+    price = models.DecimalField(_("price from"), **MONEY, default=Decimal("0.00"))
+    #: The compare-at price of the variant giving `price`, when it is higher (a sale).
+    compare_at_price = models.DecimalField(_("compare-at price"), **MONEY, null=True, blank=True)
+    #: Units in stock over all active variants.
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    #: Units sold over all orders, for "best-selling".
+    sold_count = models.PositiveIntegerField(_("sold"), default=0)
+    #: Kept by the reviews app when a review is approved, edited, rejected or deleted.
+    rating_average = models.DecimalField(
+        _("average rating"), max_digits=3, decimal_places=2, default=Decimal("0.00")
+    )
+    rating_count = models.PositiveIntegerField(_("ratings"), default=0)
+    #: Weighted document (name > brand, tags > description); PostgreSQL only, NULL elsewhere.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["category", "is_published"], name="product_category_published"),
+            models.Index(fields=["is_published", "-created_at"], name="product_newest"),
+            models.Index(fields=["is_published", "price"], name="product_price"),
+            models.Index(fields=["is_published", "-sold_count"], name="product_best_selling"),
+            models.Index(
+                fields=["is_published", "-rating_average", "-rating_count"],
+                name="product_top_rated",
+            ),
+            models.Index(
+                fields=["is_featured"], condition=Q(is_featured=True), name="product_featured"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:product", kwargs={"slug": self.slug})
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @property
+    def on_sale(self) -> bool:
+        return self.compare_at_price is not None and self.compare_at_price > self.price
+
+
+class Specification(models.Model):
+    """One row of a product's specification table, e.g. "Weight: 180 g"."""
+
+    product = models.ForeignKey(Product, related_name="specifications", on_delete=models.CASCADE)
+    name = models.CharField(_("name"), max_length=80)
+    value = models.CharField(_("value"), max_length=255)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("specification")
+        verbose_name_plural = _("specifications")
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return f"{self.name}: {self.value}"
+
+
+class VariantQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class Variant(models.Model):
+    """The thing that is sold: one SKU with its own price and stock.
+
+    A product without options has exactly one variant.
+    """
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="variants", on_delete=models.CASCADE
+    )
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    option_values = models.ManyToManyField(
+        OptionValue, verbose_name=_("options"), related_name="variants", blank=True
+    )
+    price = models.DecimalField(
+        _("price"), **MONEY, validators=[MinValueValidator(Decimal("0.00"))]
+    )
+    #: The "was" price, shown struck through when higher than the price.
+    compare_at_price = models.DecimalField(
+        _("compare-at price"),
+        **MONEY,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    stock = models.PositiveIntegerField(_("stock"), default=0)
+    #: Shipping weight in grams.
+    weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = VariantQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("variant")
+        verbose_name_plural = _("variants")
+        ordering = ["position", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(stock__gte=0), name="variant_stock_not_negative"),
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
+        ]
+        indexes = [models.Index(fields=["product", "is_active"], name="variant_product_active")]
+
+    def __str__(self):
+        return f"{self.product.name} ({self.sku})"
+
+    @property
+    def on_sale(self) -> bool:
+        return self.compare_at_price is not None and self.compare_at_price > self.price
+
+    @property
+    def options_label(self) -> str:
+        """ "Red / M", from option values prefetched in option order."""
+        return " / ".join(value.value for value in self.option_values.all())
+
+
+class ProductImage(models.Model):
+    product = models.ForeignKey(Product, related_name="images", on_delete=models.CASCADE)
+    image = models.ImageField(
+        _("image"), upload_to="products/%Y/%m/", validators=[validate_product_image]
+    )
+    alt_text = models.CharField(
+        _("alternative text"),
+        max_length=200,
+        blank=True,
+        help_text=_("What the picture shows, for shoppers who cannot see it."),
+    )
+    position = models.PositiveIntegerField(_("position"), default=0)
+    #: Size name -> {"name": storage name, "width": px, "height": px}; made once on upload.
+    thumbnails = models.JSONField(default=dict, editable=False)
+
+    class Meta:
+        verbose_name = _("image")
+        verbose_name_plural = _("images")
+        ordering = ["position", "pk"]
+
+    def __str__(self):
+        return self.alt_text or self.image.name
+
+    def _thumbnail(self, size: str) -> Thumbnail:
+        return Thumbnail.from_record(self.thumbnails.get(size), fallback=self.image, size=size)
+
+    @property
+    def small(self) -> Thumbnail:
+        return self._thumbnail("small")
+
+    @property
+    def card(self) -> Thumbnail:
+        return self._thumbnail("card")
+
+    @property
+    def large(self) -> Thumbnail:
+        return self._thumbnail("large")
+
+
+class WishlistItem(models.Model):
+    """A product a shopper keeps an eye on. Kept in the catalog: accounts imports nothing."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, related_name="wishlist_items", on_delete=models.CASCADE
+    )
+    product = models.ForeignKey(Product, related_name="wishlist_items", on_delete=models.CASCADE)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("wishlist item")
+        verbose_name_plural = _("wishlist items")
+        ordering = ["-added_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "product"], name="wishlist_item_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} ♥ {self.product}"
+
+
+class SearchTerm(models.Model):
+    """A word of the catalog (product, brand, tag and category names) for "did you mean".
+
+    Misspelt queries are matched against these few thousand words (trigram similarity on
+    PostgreSQL), never against every product.
+    """
+
+    word = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("search term")
+        verbose_name_plural = _("search terms")
+
+    def __str__(self):
+        return self.word

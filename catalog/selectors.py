@@ -1,0 +1,418 @@
+"""Read queries shared by the catalog's pages."""
+
+import difflib
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.core.cache import cache as django_cache
+from django.db import connection
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from catalog import cache
+from catalog.models import (
+    Brand,
+    Category,
+    OptionType,
+    OptionValue,
+    Product,
+    ProductImage,
+    SearchTerm,
+    Tag,
+    Variant,
+    WishlistItem,
+)
+from catalog.services import SEARCH_CONFIG, words_of
+
+# --- The category tree (small, read on every page: cached under the catalog's version) ----
+
+
+@dataclass
+class CategoryTree:
+    categories: list[Category]
+    by_slug: dict[str, Category] = field(init=False)
+    by_id: dict[int, Category] = field(init=False)
+    children: dict[int | None, list[Category]] = field(init=False)
+
+    def __post_init__(self):
+        self.by_slug = {c.slug: c for c in self.categories}
+        self.by_id = {c.pk: c for c in self.categories}
+        self.children = {}
+        for category in self.categories:
+            self.children.setdefault(category.parent_id, []).append(category)
+
+    @property
+    def roots(self) -> list[Category]:
+        return self.children.get(None, [])
+
+    def ancestors(self, category: Category) -> list[Category]:
+        return [self.by_id[pk] for pk in category.ancestor_ids if pk in self.by_id]
+
+    def subtree_ids(self, category: Category) -> list[int]:
+        prefix = category.subtree_path
+        return [category.pk, *(c.pk for c in self.categories if c.path.startswith(prefix))]
+
+
+def category_tree() -> CategoryTree:
+    """Every active category whose ancestors are active too, in menu order."""
+    version = cache.versions([cache.CATALOG])[cache.CATALOG]
+    key = f"catalog:tree:{version}"
+    tree = django_cache.get(key)
+    if tree is None:
+        rows = list(Category.objects.active().order_by("path", "position", "name"))
+        active_ids = {c.pk for c in rows}
+        visible = [c for c in rows if all(pk in active_ids for pk in c.ancestor_ids)]
+        tree = CategoryTree(sorted(visible, key=lambda c: (c.depth, c.position, c.name)))
+        django_cache.set(key, tree, timeout=cache.PAGE_TIMEOUT)
+    return tree
+
+
+@dataclass
+class OptionChoices:
+    option_type: OptionType
+    values: list[OptionValue]
+
+
+def option_types() -> list[OptionChoices]:
+    """Option types with their values in order, for filters; cached like the tree."""
+    version = cache.versions([cache.CATALOG])[cache.CATALOG]
+    key = f"catalog:options:{version}"
+    choices = django_cache.get(key)
+    if choices is None:
+        by_type: dict[int, OptionChoices] = {}
+        for value in OptionValue.objects.select_related("option_type"):
+            entry = by_type.setdefault(value.option_type_id, OptionChoices(value.option_type, []))
+            entry.values.append(value)
+        choices = list(by_type.values())
+        django_cache.set(key, choices, timeout=cache.PAGE_TIMEOUT)
+    return choices
+
+
+# --- Listings -------------------------------------------------------------------------------
+
+SORTS = {
+    "relevance": ("-is_featured", "-sold_count", "-pk"),
+    "price": ("price", "pk"),
+    "-price": ("-price", "-pk"),
+    "newest": ("-created_at", "-pk"),
+    "best-selling": ("-sold_count", "-pk"),
+    "top-rated": ("-rating_average", "-rating_count", "-pk"),
+}
+
+
+@dataclass(frozen=True)
+class ListingFilters:
+    brands: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    #: Option type slug -> chosen value slugs; values of one type are alternatives.
+    options: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(
+            self.brands
+            or self.tags
+            or self.options
+            or self.price_min is not None
+            or self.price_max is not None
+            or self.in_stock
+        )
+
+
+@dataclass
+class FacetValue:
+    slug: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class Facet:
+    param: str
+    label: str
+    values: list[FacetValue]
+
+
+@dataclass
+class Listing:
+    products: list[Product]
+    count: int
+    facets: list[Facet]
+
+
+def card_queryset() -> QuerySet[Product]:
+    """Products with what a card shows, images in one more query for the whole page."""
+    return (
+        Product.objects.published()
+        .select_related("brand")
+        .prefetch_related(
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk"))
+        )
+    )
+
+
+def _apply(products: QuerySet[Product], filters: ListingFilters, *, skip: str = "") -> QuerySet:
+    if filters.brands and skip != "brand":
+        products = products.filter(brand__slug__in=filters.brands)
+    if filters.tags and skip != "tag":
+        products = products.filter(tags__slug__in=filters.tags).distinct()
+    if filters.price_min is not None:
+        products = products.filter(price__gte=filters.price_min)
+    if filters.price_max is not None:
+        products = products.filter(price__lte=filters.price_max)
+    if filters.in_stock:
+        products = products.filter(stock__gt=0)
+    if filters.options and skip != "options":
+        # One active variant must have every chosen option (a red shirt in M, not red in S
+        # and blue in M): each option type narrows the same variant rows.
+        variants = Variant.objects.active()
+        for type_slug, value_slugs in filters.options:
+            variants = variants.filter(
+                option_values__option_type__slug=type_slug, option_values__slug__in=value_slugs
+            )
+        products = products.filter(pk__in=variants.values("product_id"))
+    return products
+
+
+def listing(
+    *,
+    base: QuerySet[Product],
+    filters: ListingFilters,
+    sort: str,
+    offset: int,
+    limit: int,
+    order: tuple[str, ...] | None = None,
+) -> Listing:
+    """One page of products with facet counts: six queries whatever the page size.
+
+    Each facet counts with every other filter applied but its own, so a shopper sees how many
+    products each further choice gives.
+    """
+    filtered = _apply(base, filters)
+    totals = filtered.aggregate(count=Count("pk", distinct=True))
+    products = list(filtered.order_by(*(order or SORTS[sort]))[offset : offset + limit])
+    facets = [
+        _brand_facet(_apply(base, filters, skip="brand"), filters),
+        *_option_facets(_apply(base, filters, skip="options"), filters),
+        _tag_facet(_apply(base, filters, skip="tag"), filters),
+    ]
+    return Listing(
+        products=products,
+        count=totals["count"],
+        facets=[facet for facet in facets if facet.values],
+    )
+
+
+def _brand_facet(products: QuerySet[Product], filters: ListingFilters) -> Facet:
+    rows = (
+        Brand.objects.filter(products__in=products.order_by().values("pk"))
+        .annotate(n=Count("products", distinct=True))
+        .order_by("name")
+        .values_list("slug", "name", "n")
+    )
+    return Facet(
+        "brand",
+        Brand._meta.verbose_name,
+        [FacetValue(slug, name, n, slug in filters.brands) for slug, name, n in rows],
+    )
+
+
+def _tag_facet(products: QuerySet[Product], filters: ListingFilters) -> Facet:
+    rows = (
+        Tag.objects.filter(products__in=products.order_by().values("pk"))
+        .annotate(n=Count("products", distinct=True))
+        .order_by("name")
+        .values_list("slug", "name", "n")
+    )
+    return Facet(
+        "tag",
+        Tag._meta.verbose_name,
+        [FacetValue(slug, name, n, slug in filters.tags) for slug, name, n in rows],
+    )
+
+
+def _option_facets(products: QuerySet[Product], filters: ListingFilters) -> list[Facet]:
+    counts = dict(
+        OptionValue.objects.filter(
+            variants__is_active=True, variants__product__in=products.order_by().values("pk")
+        )
+        .annotate(n=Count("variants__product", distinct=True))
+        .values_list("pk", "n")
+    )
+    chosen = dict(filters.options)
+    facets = []
+    for choices in option_types():
+        slug = choices.option_type.slug
+        values = [
+            FacetValue(
+                value.slug, value.value, counts[value.pk], value.slug in chosen.get(slug, ())
+            )
+            for value in choices.values
+            if value.pk in counts
+        ]
+        facets.append(Facet(slug, choices.option_type.name, values))
+    return facets
+
+
+def products_in_category(category: Category, tree: CategoryTree) -> QuerySet[Product]:
+    return card_queryset().filter(category_id__in=tree.subtree_ids(category))
+
+
+# --- Search ---------------------------------------------------------------------------------
+
+#: Longer queries are cut: nobody types more, and a 10 kB query must not cost 10 kB of work.
+MAX_QUERY_LENGTH = 100
+
+
+def clean_query(raw: str) -> str:
+    """A query any bytes can come in as (NUL, control characters, kilobytes) made searchable."""
+    printable = "".join(ch if ch.isprintable() else " " for ch in raw)
+    return " ".join(printable.split())[:MAX_QUERY_LENGTH]
+
+
+def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | None]:
+    """Products matching `query` and the ordering by relevance (None: the usual sorts only)."""
+    base = card_queryset()
+    if connection.vendor == "postgresql":
+        search = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
+        ranked = base.filter(search_vector=search).annotate(
+            rank=SearchRank("search_vector", search)
+        )
+        return ranked, ("-rank", "-sold_count", "-pk")
+    matched = base
+    for word in query.split():
+        matched = matched.filter(
+            Q(name__icontains=word)
+            | Q(brand__name__icontains=word)
+            | Q(description__icontains=word)
+            | Q(tags__name__icontains=word)
+        )
+    return matched.distinct(), None
+
+
+def did_you_mean(query: str) -> str | None:
+    """The query with each unknown word replaced by the closest catalog word, if any changed."""
+    words = query.lower().split()
+    corrected = [_closest_word(word) or word for word in words]
+    return " ".join(corrected) if corrected != words else None
+
+
+def _closest_word(word: str) -> str | None:
+    if len(word) < 3 or not words_of(word) or SearchTerm.objects.filter(word=word).exists():
+        return None
+    if connection.vendor == "postgresql":
+        return (
+            SearchTerm.objects.annotate(similarity=TrigramSimilarity("word", word))
+            .filter(similarity__gte=0.2)
+            .order_by("-similarity", "word")
+            .values_list("word", flat=True)
+            .first()
+        )
+    # SQLite: the same idea in Python over the catalog's vocabulary (a few thousand words).
+    vocabulary = SearchTerm.objects.filter(word__startswith=word[0]).values_list("word", flat=True)
+    matches = difflib.get_close_matches(word, list(vocabulary), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+# --- Product page ---------------------------------------------------------------------------
+
+
+def product_for_page(*, slug: str) -> Product:
+    """A published product with everything its page shows; 404 for anything else."""
+    variants = (
+        Variant.objects.active()
+        .prefetch_related(
+            Prefetch(
+                "option_values",
+                queryset=OptionValue.objects.select_related("option_type").order_by(
+                    "option_type__position", "option_type__name", "position"
+                ),
+            )
+        )
+        .order_by("position", "pk")
+    )
+    return get_object_or_404(
+        Product.objects.published()
+        .select_related("brand", "category")
+        .prefetch_related(
+            Prefetch("variants", queryset=variants),
+            Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk")),
+            "specifications",
+            "tags",
+        ),
+        slug=slug,
+    )
+
+
+def published_product_id(*, slug: str) -> int:
+    """The id of the published product at `slug` (404 if none), cached: page keys use it.
+
+    A product unpublished since is caught by its page, whose version its change bumped.
+    """
+    key = f"catalog:product-id:{slug}"
+    product_id = django_cache.get(key)
+    if product_id is None:
+        product_id = get_object_or_404(
+            Product.objects.published().values_list("pk", flat=True), slug=slug
+        )
+        django_cache.set(key, product_id, timeout=cache.PAGE_TIMEOUT)
+    return product_id
+
+
+def related_products(product: Product, *, limit: int = 4) -> list[Product]:
+    """Best sellers of the same category, in stock first."""
+    return list(
+        card_queryset()
+        .filter(category_id=product.category_id)
+        .exclude(pk=product.pk)
+        .order_by("-is_featured", "-sold_count", "-pk")[:limit]
+    )
+
+
+# --- Home -----------------------------------------------------------------------------------
+
+
+def featured_products(*, limit: int = 8) -> list[Product]:
+    return list(card_queryset().filter(is_featured=True).order_by("-sold_count", "-pk")[:limit])
+
+
+def new_arrivals(*, limit: int = 8) -> list[Product]:
+    return list(card_queryset().order_by("-created_at", "-pk")[:limit])
+
+
+# --- Wishlist -------------------------------------------------------------------------------
+
+
+def wishlist_for(*, user) -> list[WishlistItem]:
+    return list(
+        WishlistItem.objects.filter(user=user)
+        .select_related("product", "product__brand")
+        .prefetch_related(
+            Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "pk")),
+            Prefetch("product__variants", queryset=Variant.objects.active().order_by("price")),
+        )
+    )
+
+
+def wishlisted_product_ids(*, user, product_ids: list[int]) -> set[int]:
+    if not user.is_authenticated or not product_ids:
+        return set()
+    return set(
+        WishlistItem.objects.filter(user=user, product_id__in=product_ids).values_list(
+            "product_id", flat=True
+        )
+    )
+
+
+def get_category(slug: str, tree: CategoryTree) -> Category:
+    """An active category (below active ones) from the cached tree; 404 for anything else."""
+    try:
+        return tree.by_slug[slug]
+    except KeyError:
+        raise Http404("No such category") from None

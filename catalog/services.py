@@ -1,0 +1,169 @@
+"""Writes to the catalog that span rows: the category tree, product summaries, search, images."""
+
+import re
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from catalog import cache
+from catalog.images import make_thumbnails
+from catalog.models import Category, Product, ProductImage, SearchTerm, Variant, WishlistItem
+
+#: PostgreSQL text search configuration: stems English words ("shirts" finds "shirt").
+SEARCH_CONFIG = getattr(settings, "SEARCH_CONFIG", "english")
+_WORD = re.compile(r"\w{3,40}", re.UNICODE)
+
+
+class CategoryCycle(ValueError):
+    """A category cannot be placed below itself."""
+
+
+@transaction.atomic
+def save_category(*, category: Category) -> Category:
+    """Save a category and keep the materialised paths of it and its subtree right."""
+    old_subtree = None
+    if category.pk:
+        old = Category.objects.select_for_update().get(pk=category.pk)
+        old_subtree = old.subtree_path
+    if category.parent_id:
+        parent = Category.objects.get(pk=category.parent_id)
+        if category.pk and (parent.pk == category.pk or parent.path.startswith(old_subtree)):
+            raise CategoryCycle(
+                _("A category cannot be placed inside itself or its subcategories.")
+            )
+        category.path = parent.subtree_path
+    else:
+        category.path = "/"
+    category.save()
+    if old_subtree and old_subtree != category.subtree_path:
+        _move_subtree(old_prefix=old_subtree, new_prefix=category.subtree_path)
+    cache.categories_changed()
+    return category
+
+
+def _move_subtree(*, old_prefix: str, new_prefix: str) -> None:
+    descendants = Category.objects.filter(path__startswith=old_prefix).only("pk", "path")
+    moved = [
+        Category(pk=row.pk, path=new_prefix + row.path[len(old_prefix) :]) for row in descendants
+    ]
+    Category.objects.bulk_update(moved, ["path"], batch_size=500)
+
+
+@transaction.atomic
+def refresh_products(*, product_ids: Iterable[int]) -> None:
+    """Recompute what listings read from a product row after its variants, brand or tags
+    changed: lowest price, its compare-at price, total stock and the search document.
+    Then invalidate the pages that show these products.
+    """
+    product_ids = list(product_ids)
+    if not product_ids:
+        return
+    cheapest = Variant.objects.active().filter(product=OuterRef("pk")).order_by("price", "pk")
+    Product.objects.filter(pk__in=product_ids).update(
+        price=Coalesce(Subquery(cheapest.values("price")[:1]), Value(0)),
+        compare_at_price=Subquery(cheapest.values("compare_at_price")[:1]),
+        stock=Coalesce(
+            Subquery(
+                Variant.objects.active()
+                .filter(product=OuterRef("pk"))
+                .values("product")
+                .annotate(total=Sum("stock"))
+                .values("total")
+            ),
+            Value(0),
+        ),
+    )
+    _refresh_search_vectors(product_ids)
+    _add_search_terms(product_ids)
+    invalidate_products(product_ids=product_ids)
+
+
+def invalidate_products(*, product_ids: Iterable[int]) -> None:
+    """Invalidate the cached pages that show these products (after any change to them)."""
+    product_ids = list(product_ids)
+    paths = (
+        Category.objects.filter(products__pk__in=product_ids).distinct().values_list("path", "pk")
+    )
+    cache.products_changed(
+        product_ids=product_ids, category_paths=[f"{path}{pk}/" for path, pk in paths]
+    )
+
+
+_SEARCH_DOCUMENT_SQL = """
+UPDATE catalog_product AS p SET search_vector =
+    setweight(to_tsvector(%(config)s::regconfig, coalesce(p.name, '')), 'A')
+    || setweight(to_tsvector(%(config)s::regconfig, coalesce(
+        (SELECT b.name FROM catalog_brand b WHERE b.id = p.brand_id), '')), 'B')
+    || setweight(to_tsvector(%(config)s::regconfig, coalesce(
+        (SELECT string_agg(t.name, ' ') FROM catalog_product_tags pt
+         JOIN catalog_tag t ON t.id = pt.tag_id WHERE pt.product_id = p.id), '')), 'B')
+    || setweight(to_tsvector(%(config)s::regconfig, coalesce(p.description, '')), 'C')
+WHERE p.id = ANY(%(ids)s)
+"""
+
+
+def _refresh_search_vectors(product_ids: list[int]) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite searches by substring and needs no document.
+    with connection.cursor() as cursor:
+        cursor.execute(_SEARCH_DOCUMENT_SQL, {"config": SEARCH_CONFIG, "ids": product_ids})
+
+
+def words_of(text: str) -> set[str]:
+    return {word.lower() for word in _WORD.findall(text) if not word.isdigit()}
+
+
+def _add_search_terms(product_ids: list[int]) -> None:
+    words: set[str] = set()
+    rows = Product.objects.filter(pk__in=product_ids).values_list(
+        "name", "brand__name", "category__name"
+    )
+    for row in rows:
+        for text in row:
+            words |= words_of(text or "")
+    if words:
+        SearchTerm.objects.bulk_create(
+            [SearchTerm(word=word) for word in sorted(words)],
+            ignore_conflicts=True,
+            batch_size=1000,
+        )
+
+
+@transaction.atomic
+def rebuild_search_index() -> int:
+    """Recompute every product's search document and the "did you mean" words."""
+    ids = list(Product.objects.values_list("pk", flat=True))
+    SearchTerm.objects.all().delete()
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        _refresh_search_vectors(chunk)
+        _add_search_terms(chunk)
+    cache.bump([cache.CATALOG])
+    return len(ids)
+
+
+@transaction.atomic
+def save_product_image(*, image: ProductImage, new_file: bool) -> ProductImage:
+    """Save a product image; for a new file, make its thumbnails once, here, not per request."""
+    image.save()
+    if new_file:
+        image.thumbnails = make_thumbnails(image.image)
+        image.save(update_fields=["thumbnails"])
+    invalidate_products(product_ids=[image.product_id])
+    return image
+
+
+@transaction.atomic
+def add_to_wishlist(*, user, product: Product) -> WishlistItem:
+    item, _created = WishlistItem.objects.get_or_create(user=user, product=product)
+    return item
+
+
+@transaction.atomic
+def remove_from_wishlist(*, user, product_id: int) -> bool:
+    deleted, _rows = WishlistItem.objects.filter(user=user, product_id=product_id).delete()
+    return bool(deleted)

@@ -1,0 +1,218 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from catalog import cache, selectors, services
+from catalog.forms import SORT_LABELS, ListingForm
+from catalog.models import Product
+from catalog.seo import product_structured_data
+
+#: Products per listing page: a multiple of 2, 3 and 4, so every grid row is full.
+PAGE_SIZE = 24
+#: Only these first pages of a listing are cached; deeper pages are rarely read.
+CACHED_PAGES = 3
+
+
+def home(request):
+    def context():
+        tree = selectors.category_tree()
+        return {
+            "featured": selectors.featured_products(),
+            "new_arrivals": selectors.new_arrivals(),
+            "top_categories": tree.roots[:8],
+        }
+
+    return cache.cached_page(
+        request, template="catalog/home.html", scopes=[cache.CATALOG], context=context, vary=""
+    )
+
+
+def category(request, slug):
+    tree = selectors.category_tree()
+    category = selectors.get_category(slug, tree)
+    return _listing_page(
+        request,
+        products=selectors.products_in_category(category, tree),
+        scopes=[cache.category_scope(category.pk)],
+        template="catalog/category.html",
+        extra={
+            "category": category,
+            "breadcrumbs": tree.ancestors(category),
+            "subcategories": tree.children.get(category.pk, []),
+        },
+    )
+
+
+def all_products(request):
+    return _listing_page(
+        request,
+        products=selectors.card_queryset(),
+        scopes=[cache.CATALOG],
+        template="catalog/products.html",
+        extra={},
+        default_sort="newest",
+    )
+
+
+def search(request):
+    query = selectors.clean_query(request.GET.get("q", ""))
+    if not query:
+        return render(request, "catalog/search.html", {"query": "", "search_query": ""})
+    products, order = selectors.search_products(query)
+    corrected = None
+    if not products.exists():
+        suggestion = selectors.did_you_mean(query)
+        if suggestion:
+            products, order = selectors.search_products(suggestion)
+            corrected = suggestion
+    return _listing_page(
+        request,
+        products=products,
+        scopes=[cache.CATALOG],
+        template="catalog/search.html",
+        extra={"query": query, "search_query": query, "corrected": corrected},
+        relevance_order=order,
+        cacheable=False,
+    )
+
+
+def _listing_page(
+    request,
+    *,
+    products,
+    scopes,
+    template,
+    extra,
+    default_sort="relevance",
+    relevance_order=None,
+    cacheable=True,
+):
+    option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
+    form = ListingForm(request.GET, option_slugs=option_slugs)
+    form.is_valid()
+    filters = form.filters()
+    sort = form.chosen_sort(default=default_sort)
+    page_number = form.page_number()
+
+    def context():
+        listing = selectors.listing(
+            base=products,
+            filters=filters,
+            sort=sort,
+            offset=(page_number - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE,
+            order=relevance_order if sort == "relevance" else None,
+        )
+        paginator = Paginator(range(listing.count), PAGE_SIZE)
+        return {
+            **extra,
+            "form": form,
+            "listing": listing,
+            "filters": filters,
+            "sort": sort,
+            "sort_labels": SORT_LABELS,
+            "page_number": page_number,
+            "paginator": paginator,
+            "page_range": paginator.get_elided_page_range(page_number, on_each_side=2)
+            if listing.count
+            else [],
+            "past_the_end": listing.count and page_number > paginator.num_pages,
+            "params": request.GET,
+        }
+
+    known = set(request.GET) <= {"sort", "page"}
+    if cacheable and known and not form.errors and page_number <= CACHED_PAGES:
+        return cache.cached_page(
+            request,
+            template=template,
+            scopes=scopes,
+            context=context,
+            vary=f"sort={sort}&page={page_number}",
+        )
+    return render(request, template, context())
+
+
+def product_detail(request, slug):
+    variant_param = request.GET.get("variant", "")
+
+    def context():
+        product = selectors.product_for_page(slug=slug)
+        variants = list(product.variants.all())
+        chosen = next((v for v in variants if str(v.pk) == variant_param), None)
+        chosen = chosen or next((v for v in variants if v.stock > 0), None)
+        chosen = chosen or (variants[0] if variants else None)
+        images = list(product.images.all())
+        return {
+            "product": product,
+            "variants": variants,
+            "chosen": chosen,
+            "images": images,
+            "breadcrumbs": _breadcrumbs(product),
+            "related": selectors.related_products(product),
+            "structured_data": product_structured_data(
+                request=request, product=product, variants=variants, images=images
+            ),
+        }
+
+    product_id = selectors.published_product_id(slug=slug)
+    return cache.cached_page(
+        request,
+        template="catalog/product.html",
+        scopes=[cache.product_scope(product_id), cache.CATALOG],
+        context=context,
+        holes={"wishlist": lambda: _wishlist_button(request, product_id)},
+        vary=f"variant={variant_param[:12] if variant_param.isdigit() else ''}",
+    )
+
+
+def _breadcrumbs(product):
+    tree = selectors.category_tree()
+    category = tree.by_id.get(product.category_id)
+    return [*tree.ancestors(category), category] if category else []
+
+
+def _wishlist_button(request, product_id: int) -> str:
+    saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
+    return render_to_string(
+        "catalog/_wishlist_button.html",
+        {"product_id": product_id, "saved": saved},
+        request=request,
+    )
+
+
+@login_required
+def wishlist(request):
+    return render(
+        request, "catalog/wishlist.html", {"items": selectors.wishlist_for(user=request.user)}
+    )
+
+
+@login_required
+@require_POST
+def wishlist_add(request, product_id):
+    product = get_object_or_404(Product.objects.published(), pk=product_id)
+    services.add_to_wishlist(user=request.user, product=product)
+    messages.success(request, _("“%(name)s” is in your wishlist.") % {"name": product.name})
+    return _back(request, fallback=product.get_absolute_url())
+
+
+@login_required
+@require_POST
+def wishlist_remove(request, product_id):
+    if services.remove_from_wishlist(user=request.user, product_id=product_id):
+        messages.success(request, _("Removed from your wishlist."))
+    return _back(request, fallback="catalog:wishlist")
+
+
+def _back(request, *, fallback: str):
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(fallback)
