@@ -1,0 +1,67 @@
+import pytest
+
+from accounts.forms import AddressForm, CodeForm, RegistrationForm
+
+pytestmark = pytest.mark.django_db
+
+ADDRESS = {
+    "full_name": "Li  Wei",
+    "phone": "+86 138 0013 8000",
+    "line1": "1 Chang'an Avenue",
+    "line2": "",
+    "city": "Beijing",
+    "region": "Beijing",
+    "postcode": "100000",
+    "country": "CN",
+}
+
+
+def test_registration_runs_djangos_password_validators():
+    form = RegistrationForm({"email": "kim@example.com", "password": "password"})
+    assert not form.is_valid()
+    assert "too common" in " ".join(form.errors["password"])
+
+
+def test_registration_password_may_not_resemble_the_email():
+    form = RegistrationForm({"email": "kimberly.lee@example.com", "password": "kimberly.lee"})
+    assert not form.is_valid()
+    assert "too similar" in " ".join(form.errors["password"])
+
+
+def test_a_valid_address_is_cleaned_to_one_spelling():
+    form = AddressForm(ADDRESS)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["full_name"] == "Li Wei"
+    assert form.cleaned_data["phone"] == "+8613800138000"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"postcode": "10000"}, "postcode"),  # China: six digits
+        ({"postcode": ""}, "postcode"),
+        ({"region": ""}, "region"),  # China needs the province
+        ({"country": "ZZ"}, "country"),
+        ({"line1": ""}, "line1"),
+        ({"city": ""}, "city"),
+        ({"phone": "138"}, "phone"),
+        ({"country": "US", "postcode": "1234"}, "postcode"),
+        ({"country": "GB", "region": "", "postcode": "NOT A CODE"}, "postcode"),
+    ],
+)
+def test_bad_addresses_are_refused_on_the_right_field(changes, field):
+    form = AddressForm({**ADDRESS, **changes})
+    assert not form.is_valid()
+    assert field in form.errors
+
+
+def test_postcode_is_optional_where_the_post_has_none():
+    form = AddressForm({**ADDRESS, "country": "HK", "postcode": "", "region": ""})
+    assert form.is_valid(), form.errors
+
+
+@pytest.mark.parametrize(
+    ("raw", "ok"), [("123456", True), ("123 456", True), ("12345", False), ("abcdef", False)]
+)
+def test_codes_are_six_digits(raw, ok):
+    assert CodeForm({"code": raw}).is_valid() is ok
