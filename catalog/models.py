@@ -244,6 +244,10 @@ class VariantQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
+#: Units at or below which an active variant counts as low on stock (admin filters, lists).
+LOW_STOCK = 5
+
+
 class Variant(models.Model):
     """The thing that is sold: one SKU with its own price and stock.
 
