@@ -14,6 +14,8 @@ SORT_LABELS = {
 #: A filter parameter takes at most this many values; more is not a shopper, it is a script.
 MAX_VALUES = 20
 MAX_PAGE = 10_000
+#: Products per page a shopper can choose: multiples of 2, 3 and 4, so grid rows are full.
+PAGE_SIZES = (24, 48, 96)
 
 
 class ListingForm(forms.Form):
@@ -32,6 +34,13 @@ class ListingForm(forms.Form):
     in_stock = forms.BooleanField(label=_("In stock only"), required=False)
     sort = forms.ChoiceField(label=_("Sort by"), choices=list(SORT_LABELS.items()), required=False)
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    per_page = forms.TypedChoiceField(
+        label=_("Show"),
+        choices=[(n, n) for n in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=PAGE_SIZES[0],
+    )
 
     def __init__(self, data, *, option_slugs: list[str]):
         super().__init__(data)
@@ -46,7 +55,8 @@ class ListingForm(forms.Form):
 
     def _values(self, name: str) -> tuple[str, ...]:
         values = [v.strip()[:80] for v in self.data.getlist(name)[:MAX_VALUES]]
-        return tuple(sorted({v for v in values if v}))
+        # Slugs are printable; a NUL byte would even make PostgreSQL refuse the query.
+        return tuple(sorted({v for v in values if v and v.isprintable()}))
 
     def filters(self) -> ListingFilters:
         cleaned = self.cleaned_data
@@ -68,3 +78,6 @@ class ListingForm(forms.Form):
 
     def page_number(self) -> int:
         return self.cleaned_data.get("page") or 1
+
+    def page_size(self) -> int:
+        return self.cleaned_data.get("per_page") or PAGE_SIZES[0]

@@ -296,28 +296,49 @@ def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | No
     return matched.distinct(), None
 
 
+#: At most this many unknown words of a query are corrected: one query each on PostgreSQL.
+MAX_CORRECTED_WORDS = 3
+
+
 def did_you_mean(query: str) -> str | None:
-    """The query with each unknown word replaced by the closest catalog word, if any changed."""
+    """The query with unknown words replaced by the closest catalog words, if any changed."""
     words = query.lower().split()
-    corrected = [_closest_word(word) or word for word in words]
+    candidates = [w for w in dict.fromkeys(words) if 3 <= len(w) <= 40 and words_of(w)]
+    known = set(SearchTerm.objects.filter(word__in=candidates).values_list("word", flat=True))
+    unknown = [w for w in candidates if w not in known][:MAX_CORRECTED_WORDS]
+    if not unknown:
+        return None
+    corrections = _closest_words(unknown)
+    corrected = [corrections.get(word, word) for word in words]
     return " ".join(corrected) if corrected != words else None
 
 
-def _closest_word(word: str) -> str | None:
-    if len(word) < 3 or not words_of(word) or SearchTerm.objects.filter(word=word).exists():
-        return None
+def _closest_words(words: list[str]) -> dict[str, str]:
     if connection.vendor == "postgresql":
-        return (
-            SearchTerm.objects.annotate(similarity=TrigramSimilarity("word", word))
-            .filter(similarity__gte=0.2)
-            .order_by("-similarity", "word")
-            .values_list("word", flat=True)
-            .first()
-        )
-    # SQLite: the same idea in Python over the catalog's vocabulary (a few thousand words).
-    vocabulary = SearchTerm.objects.filter(word__startswith=word[0]).values_list("word", flat=True)
-    matches = difflib.get_close_matches(word, list(vocabulary), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+        found = {}
+        for word in words:
+            match = (
+                SearchTerm.objects.annotate(similarity=TrigramSimilarity("word", word))
+                .filter(similarity__gte=0.2)
+                .order_by("-similarity", "word")
+                .values_list("word", flat=True)
+                .first()
+            )
+            if match:
+                found[word] = match
+        return found
+    # SQLite: the same idea in Python over the words sharing a first letter (a few hundred).
+    vocabulary = list(
+        SearchTerm.objects.filter(
+            Q.create([("word__startswith", w[0]) for w in words], connector=Q.OR)
+        ).values_list("word", flat=True)
+    )
+    found = {}
+    for word in words:
+        matches = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.6)
+        if matches:
+            found[word] = matches[0]
+    return found
 
 
 # --- Product page ---------------------------------------------------------------------------

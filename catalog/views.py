@@ -8,12 +8,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from catalog import cache, selectors, services
-from catalog.forms import SORT_LABELS, ListingForm
+from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm
 from catalog.models import Product
 from catalog.seo import product_structured_data
 
-#: Products per listing page: a multiple of 2, 3 and 4, so every grid row is full.
-PAGE_SIZE = 24
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
 CACHED_PAGES = 3
 
@@ -98,17 +96,18 @@ def _listing_page(
     filters = form.filters()
     sort = form.chosen_sort(default=default_sort)
     page_number = form.page_number()
+    page_size = form.page_size()
 
     def context():
         listing = selectors.listing(
             base=products,
             filters=filters,
             sort=sort,
-            offset=(page_number - 1) * PAGE_SIZE,
-            limit=PAGE_SIZE,
+            offset=(page_number - 1) * page_size,
+            limit=page_size,
             order=relevance_order if sort == "relevance" else None,
         )
-        paginator = Paginator(range(listing.count), PAGE_SIZE)
+        paginator = Paginator(range(listing.count), page_size)
         return {
             **extra,
             "form": form,
@@ -116,6 +115,8 @@ def _listing_page(
             "filters": filters,
             "sort": sort,
             "sort_labels": SORT_LABELS,
+            "page_sizes": PAGE_SIZES,
+            "page_size": page_size,
             "page_number": page_number,
             "paginator": paginator,
             "page_range": paginator.get_elided_page_range(page_number, on_each_side=2)

@@ -13,6 +13,8 @@
   form.addEventListener("change", function (event) {
     if (event.target.type === "checkbox") submit();
   });
-  var sort = document.getElementById("sort-select");
-  if (sort) sort.addEventListener("change", submit);
+  ["sort-select", "per-page-select"].forEach(function (id) {
+    var select = document.getElementById(id);
+    if (select) select.addEventListener("change", submit);
+  });
 })();

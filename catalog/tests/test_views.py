@@ -1,0 +1,295 @@
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from catalog import services
+from catalog.models import Variant
+from catalog.tests.factories import (
+    BrandFactory,
+    CategoryFactory,
+    OptionValueFactory,
+    ProductFactory,
+    VariantFactory,
+)
+from shop.tests.test_health import UNREACHABLE_REDIS
+
+#: Category page on a cold cache: the category tree, option types, the count, the page of
+#: products, their images, and the brand, option and tag facets.
+LISTING_BUDGET = 8
+#: Product page on a cold cache: its id, the product, variants, option values, images,
+#: specifications, tags, the tree and the related products with their images.
+PRODUCT_BUDGET = 10
+
+
+@pytest.fixture
+def category():
+    return CategoryFactory(name="Shirts")
+
+
+def fill(category, count):
+    brand = BrandFactory(name="Acme")
+    colour = OptionValueFactory(value="Red")
+    for n in range(count):
+        product = ProductFactory(name=f"Shirt {n}", category=category, brand=brand, variants=False)
+        VariantFactory(product=product, price=Decimal(10 + n), option_values=[colour])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [24, 96])
+def test_listing_queries_do_not_grow_with_the_page(
+    client, category, count, django_assert_max_num_queries
+):
+    fill(category, count)
+    with django_assert_max_num_queries(LISTING_BUDGET):
+        response = client.get(category.get_absolute_url(), {"per_page": count})
+    assert response.status_code == 200
+    assert response.content.decode().count('class="product-card"') == count
+
+
+@pytest.mark.django_db
+def test_a_cached_listing_is_served_without_touching_the_database(
+    client, category, django_assert_num_queries
+):
+    fill(category, 3)
+    client.get(category.get_absolute_url())
+    with django_assert_num_queries(0):
+        response = client.get(category.get_absolute_url())
+    assert "Shirt 2" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_price_change_shows_at_once_on_cached_pages(client, category):
+    product = ProductFactory(name="Oxford", category=category, variants__price=Decimal("30.00"))
+    client.get(product.get_absolute_url())
+    client.get(category.get_absolute_url())
+    Variant.objects.filter(product=product).update(price=Decimal("24.50"))
+    services.refresh_products(product_ids=[product.pk])
+    assert "$24.50" in client.get(product.get_absolute_url()).content.decode()
+    assert "$24.50" in client.get(category.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_cached_pages_never_show_one_visitors_header_to_another(client, django_user_model):
+    product = ProductFactory()
+    shopper = django_user_model.objects.create_user(email="ann@example.com", password="pw-ann-123")
+    client.force_login(shopper)
+    signed_in = client.get(product.get_absolute_url()).content.decode()
+    assert "Sign out" in signed_in
+    client.logout()
+    anonymous = client.get(product.get_absolute_url()).content.decode()
+    assert "Sign out" not in anonymous and "Sign in" in anonymous
+    assert "Sign in to save this to your wishlist" in anonymous
+
+
+@pytest.mark.django_db
+def test_each_visitor_gets_their_own_csrf_token_in_cached_pages(client, settings):
+    product = ProductFactory()
+    first = client.get(product.get_absolute_url())
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', first.content.decode())
+    assert token and "placeholder" not in token.group(1)
+    client.cookies.clear()
+    second = client.get(product.get_absolute_url()).content.decode()
+    assert token.group(1) not in second
+
+
+@pytest.mark.django_db
+def test_pages_render_uncached_when_redis_is_down(client, settings, category):
+    fill(category, 2)
+    settings.CACHES = UNREACHABLE_REDIS
+    assert client.get("/").status_code == 200
+    assert client.get(category.get_absolute_url()).status_code == 200
+
+
+@pytest.mark.django_db
+def test_product_page_shows_variants_with_price_and_stock(client, django_assert_max_num_queries):
+    product = ProductFactory(name="Tee", variants=False)
+    red, blue = OptionValueFactory(value="Red"), OptionValueFactory(value="Blue")
+    VariantFactory(product=product, price=Decimal("20.00"), stock=3, option_values=[red])
+    sold_out = VariantFactory(
+        product=product, price=Decimal("22.00"), stock=0, option_values=[blue]
+    )
+    ProductFactory.create_batch(4, category=product.category)
+    with django_assert_max_num_queries(PRODUCT_BUDGET):
+        response = client.get(product.get_absolute_url())
+    html = response.content.decode()
+    assert "Only 3 left" in html and "Sold out" in html
+    assert "$20.00" in html and "$22.00" in html
+    chosen = client.get(product.get_absolute_url(), {"variant": sold_out.pk}).content.decode()
+    assert re.search(rf'value="{sold_out.pk}"[^>]*checked', chosen.replace("\n", " "))
+
+
+@pytest.mark.django_db
+def test_product_page_has_structured_data_safe_inside_script(client):
+    product = ProductFactory(name="Evil </script><script>alert(1)</script>")
+    html = client.get(product.get_absolute_url()).content.decode()
+    payload = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S).group(1)
+    data = json.loads(payload)
+    assert data["@type"] == "Product" and data["name"] == product.name
+    assert data["offers"][0]["price"] == "10.00"
+    assert "<script>alert(1)" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("published", [False])
+def test_unpublished_and_unknown_products_are_404(client, published):
+    hidden = ProductFactory(is_published=published)
+    assert client.get(hidden.get_absolute_url()).status_code == 404
+    assert client.get("/p/no-such-thing/").status_code == 404
+    assert client.get("/c/no-such-category/").status_code == 404
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"price_min": "abc", "price_max": "-1"},
+        {"price_min": "50", "price_max": "10"},
+        {"page": "0"},
+        {"page": "abc"},
+        {"page": "99999999999999999999"},
+        {"sort": "'; DROP TABLE catalog_product; --"},
+        {"per_page": "100000"},
+        {"brand": ["x" * 500] * 200},
+        {"colour": "\x00"},
+    ],
+)
+def test_bad_listing_parameters_give_a_page_never_a_500(client, category, params):
+    fill(category, 2)
+    response = client.get(category.get_absolute_url(), params)
+    assert response.status_code == 200
+    assert "product-card" in response.content.decode() or "empty-state" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_wrong_price_range_is_explained(client, category):
+    fill(category, 1)
+    html = client.get(category.get_absolute_url(), {"price_min": "50", "price_max": "10"}).content
+    assert "The highest price is below the lowest." in html.decode()
+
+
+@pytest.mark.django_db
+def test_a_page_past_the_end_explains_itself(client, category):
+    fill(category, 2)
+    html = client.get(category.get_absolute_url(), {"page": 9}).content.decode()
+    assert "past the end" in html
+
+
+@pytest.mark.django_db
+def test_empty_filter_result_explains_itself(client, category):
+    fill(category, 2)
+    html = client.get(category.get_absolute_url(), {"brand": "nobody"}).content.decode()
+    assert "No product matches all of the filters you chose." in html
+
+
+#: A search: whether anything matches, then the listing. A query that matches nothing also
+#: looks up its words and up to three corrections (selectors.MAX_CORRECTED_WORDS).
+SEARCH_BUDGET = 1 + LISTING_BUDGET
+MISSED_SEARCH_BUDGET = SEARCH_BUDGET + 1 + 3
+
+
+@pytest.mark.django_db
+def test_a_search_that_matches_stays_within_the_listing_budget(
+    client, django_assert_max_num_queries
+):
+    ProductFactory(name="Lamp")
+    with django_assert_max_num_queries(SEARCH_BUDGET):
+        html = client.get("/search/", {"q": "lamp"}).content.decode()
+    assert "<mark>Lamp</mark>" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        " ",
+        "x" * 10_000,
+        "' OR 1=1; --",
+        "💡🛒",
+        "a\x00b",
+        "<script>alert(1)</script>",
+        "&|!:*",
+        " ".join(f"word{n}" for n in range(200)),
+    ],
+)
+def test_any_search_query_gives_a_page(client, query, django_assert_max_num_queries):
+    ProductFactory(name="Lamp")
+    with django_assert_max_num_queries(MISSED_SEARCH_BUDGET):
+        response = client.get("/search/", {"q": query})
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_search_highlights_matches_and_corrects_typos(client):
+    ProductFactory(name="iPhone 15 Pro")
+    html = client.get("/search/", {"q": "iphone"}).content.decode()
+    assert "<mark>iPhone</mark> 15 Pro" in html
+    corrected = client.get("/search/", {"q": "iphnoe"}).content.decode()
+    assert "Showing results for <strong>iphone</strong>" in corrected
+    assert "<mark>iPhone</mark> 15 Pro" in corrected
+
+
+@pytest.mark.django_db
+def test_search_with_no_match_suggests_categories(client):
+    ProductFactory(category=CategoryFactory(name="Kitchen"))
+    html = client.get("/search/", {"q": "zzzzqqq"}).content.decode()
+    assert "Nothing matches" in html and "Browse the shop" in html and "Kitchen" in html
+
+
+@pytest.mark.django_db
+def test_home_shows_featured_and_new_products(client, django_assert_max_num_queries):
+    ProductFactory(name="Star", is_featured=True)
+    ProductFactory(name="Fresh")
+    with django_assert_max_num_queries(6):
+        html = client.get("/").content.decode()
+    assert "Featured" in html and "Star" in html and "Fresh" in html
+
+
+@pytest.mark.django_db
+def test_seo_pages(client):
+    product = ProductFactory(name="Lamp")
+    robots = client.get("/robots.txt").content.decode()
+    assert "Disallow: /cart/" in robots and "Sitemap: http://testserver/sitemap.xml" in robots
+    assert client.get("/sitemap.xml").status_code == 200
+    products_sitemap = client.get("/sitemap-products.xml").content.decode()
+    assert product.get_absolute_url() in products_sitemap
+    html = client.get(product.get_absolute_url()).content.decode()
+    assert f'<link rel="canonical" href="http://testserver{product.get_absolute_url()}">' in html
+    assert '<meta property="og:title" content="Lamp">' in html
+
+
+@pytest.mark.django_db
+def test_wishlist_needs_sign_in_and_post(client, django_user_model, django_assert_max_num_queries):
+    product = ProductFactory(name="Lamp")
+    add = reverse("catalog:wishlist-add", kwargs={"product_id": product.pk})
+    assert client.post(add).status_code == 302
+    assert not product.wishlist_items.exists()
+    user = django_user_model.objects.create_user(email="w@example.com", password="pw-123-abc")
+    client.force_login(user)
+    assert client.get(add).status_code == 405
+    response = client.post(add, {"next": "https://evil.example/"})
+    assert response.url == product.get_absolute_url()
+    with django_assert_max_num_queries(6):
+        html = client.get(reverse("catalog:wishlist")).content.decode()
+    assert "Lamp" in html
+    assert "Saved in your wishlist" in client.get(product.get_absolute_url()).content.decode()
+    client.post(reverse("catalog:wishlist-remove", kwargs={"product_id": product.pk}))
+    assert not product.wishlist_items.exists()
+
+
+@pytest.mark.django_db
+def test_wishlist_is_private_and_unknown_products_404(client, django_user_model):
+    product = ProductFactory()
+    owner = django_user_model.objects.create_user(email="o@example.com", password="pw-123-abc")
+    services.add_to_wishlist(user=owner, product=product)
+    other = django_user_model.objects.create_user(email="x@example.com", password="pw-123-abc")
+    client.force_login(other)
+    assert product.name not in client.get(reverse("catalog:wishlist")).content.decode()
+    client.post(reverse("catalog:wishlist-remove", kwargs={"product_id": product.pk}))
+    assert owner.wishlist_items.count() == 1
+    missing = reverse("catalog:wishlist-add", kwargs={"product_id": 999999})
+    assert client.post(missing).status_code == 404
