@@ -130,7 +130,13 @@ class Address(models.Model):
 
     def lines(self) -> list[str]:
         """The address as printed on a label."""
-        city_line = " ".join(part for part in (self.postcode, self.city) if part)
+        region = self.region
+        if self.country.code in {"US", "CA", "AU"}:  # "Arlington, VA 22202"
+            tail = " ".join(part for part in (region, self.postcode) if part)
+            city_line = ", ".join(part for part in (self.city, tail) if part)
+            region = ""
+        else:  # "SW1Y 4JH London", region on its own line
+            city_line = " ".join(part for part in (self.postcode, self.city) if part)
         return [
             line
             for line in (
@@ -138,7 +144,7 @@ class Address(models.Model):
                 self.line1,
                 self.line2,
                 city_line,
-                self.region,
+                region,
                 self.country.name,
             )
             if line

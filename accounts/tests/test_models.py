@@ -36,3 +36,13 @@ def test_a_user_needs_an_email_or_a_phone_number():
 def test_passwords_are_hashed_with_argon2():
     user = User.objects.create_user(email="dan@example.com", password="correct horse")
     assert user.password.startswith("argon2")
+
+
+@pytest.mark.django_db
+def test_an_address_prints_in_the_countrys_order():
+    from accounts.tests.factories import AddressFactory
+
+    us = AddressFactory.build(city="Arlington", region="VA", postcode="22202", country="US")
+    assert "Arlington, VA 22202" in us.lines()
+    gb = AddressFactory.build(city="London", postcode="SW1A 1AA", country="GB")
+    assert gb.lines()[-2:] == ["SW1A 1AA London", "United Kingdom"]
