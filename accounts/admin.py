@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import Address, User
 
 
 class UserCreationForm(BaseUserCreationForm):
@@ -18,8 +18,30 @@ class UserEditForm(UserChangeForm):
         fields = "__all__"
 
 
+class AddressInline(admin.StackedInline):
+    model = Address
+    extra = 0
+    fields = (
+        ("full_name", "phone"),
+        ("line1", "line2"),
+        ("city", "region", "postcode", "country"),
+        "is_default_shipping",
+    )
+
+
+@admin.register(Address)
+class AddressAdmin(admin.ModelAdmin):
+    list_display = ("full_name", "user", "city", "postcode", "country", "is_default_shipping")
+    list_filter = ("country", "is_default_shipping")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    search_fields = ("full_name", "user__email", "user__phone", "line1", "postcode", "city")
+    show_full_result_count = False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    inlines = (AddressInline,)
     form = UserEditForm
     add_form = UserCreationForm
     ordering = ("-date_joined",)

@@ -455,3 +455,12 @@ def test_header_shows_account_links(client, user):
     client.force_login(user)
     html = client.get(reverse("accounts:profile")).content.decode()
     assert 'action="/accounts/logout/"' in html
+
+
+def test_merchant_sees_addresses_in_the_admin(client, user, django_assert_max_num_queries):
+    AddressFactory.create_batch(3, user=user)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    with django_assert_max_num_queries(10):
+        response = client.get(reverse("admin:accounts_address_changelist"))
+    assert response.status_code == 200
+    assert client.get(reverse("admin:accounts_user_change", args=[user.pk])).status_code == 200
