@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import cache
@@ -167,3 +168,74 @@ def add_to_wishlist(*, user, product: Product) -> WishlistItem:
 def remove_from_wishlist(*, user, product_id: int) -> bool:
     deleted, _rows = WishlistItem.objects.filter(user=user, product_id=product_id).delete()
     return bool(deleted)
+
+
+# --- The merchant's bulk tools (admin actions, CSV import) ------------------------------
+
+
+@transaction.atomic
+def set_published(*, product_ids: Iterable[int], published: bool) -> int:
+    """Publish or unpublish products in one UPDATE; returns how many rows changed."""
+    return _set_flag(product_ids=product_ids, field="is_published", value=published)
+
+
+@transaction.atomic
+def set_featured(*, product_ids: Iterable[int], featured: bool) -> int:
+    """Feature or unfeature products in one UPDATE; returns how many rows changed."""
+    return _set_flag(product_ids=product_ids, field="is_featured", value=featured)
+
+
+def _set_flag(*, product_ids: Iterable[int], field: str, value: bool) -> int:
+    # Only rows that actually change are touched, so `updated_at` and the cache versions of
+    # products already in that state stay as they are.
+    changing = list(
+        Product.objects.filter(pk__in=list(product_ids))
+        .exclude(**{field: value})
+        .values_list("pk", flat=True)
+    )
+    if not changing:
+        return 0
+    updated = Product.objects.filter(pk__in=changing).update(
+        **{field: value, "updated_at": timezone.now()}
+    )
+    invalidate_products(product_ids=changing)
+    return updated
+
+
+@transaction.atomic
+def set_variant_stock(*, variant: Variant, stock: int) -> Variant:
+    """Set a variant's stock as counted by the merchant, then its product's summary."""
+    if stock < 0:
+        raise ValueError(_("Stock cannot be negative."))
+    Variant.objects.filter(pk=variant.pk).update(stock=stock)
+    variant.stock = stock
+    refresh_products(product_ids=[variant.product_id])
+    return variant
+
+
+@transaction.atomic
+def delete_products(*, product_ids: Iterable[int]) -> int:
+    """Delete products and invalidate the pages that showed them (their categories' too)."""
+    product_ids = list(product_ids)
+    paths = list(
+        Category.objects.filter(products__pk__in=product_ids).distinct().values_list("path", "pk")
+    )
+    deleted, _rows = Product.objects.filter(pk__in=product_ids).delete()
+    cache.products_changed(
+        product_ids=product_ids, category_paths=[f"{path}{pk}/" for path, pk in paths]
+    )
+    return deleted
+
+
+def check_category_parent(*, category: Category, parent: Category | None) -> None:
+    """Raise CategoryCycle if `parent` is `category` itself or one of its descendants.
+
+    The same rule save_category() enforces, asked before saving so that a form can show it.
+    """
+    if parent is None or category.pk is None:
+        return
+    old_subtree = Category.objects.values_list("path", flat=True).get(pk=category.pk)
+    old_subtree = f"{old_subtree}{category.pk}/"
+    parent_path = Category.objects.values_list("path", flat=True).get(pk=parent.pk)
+    if parent.pk == category.pk or parent_path.startswith(old_subtree):
+        raise CategoryCycle(_("A category cannot be placed inside itself or its subcategories."))

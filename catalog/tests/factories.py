@@ -1,10 +1,22 @@
+import io
 from decimal import Decimal
 
 import factory
+from django.core.files.base import ContentFile
 from django.utils.text import slugify
+from PIL import Image
 
 from catalog import services
-from catalog.models import Brand, Category, OptionType, OptionValue, Product, Tag, Variant
+from catalog.models import (
+    Brand,
+    Category,
+    OptionType,
+    OptionValue,
+    Product,
+    ProductImage,
+    Tag,
+    Variant,
+)
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -98,3 +110,28 @@ class VariantFactory(factory.django.DjangoModelFactory):
             variant.option_values.set(extracted)
         if create:
             services.refresh_products(product_ids=[variant.product_id])
+
+
+def png_bytes(size: int = 200, colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
+    """A real PNG that passes validate_product_image (at least 100 px a side)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class ProductImageFactory(factory.django.DjangoModelFactory):
+    """An image saved through services.save_product_image, so it has its thumbnails.
+
+    Writes files: use it with a `settings.MEDIA_ROOT = tmp_path` fixture.
+    """
+
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    image = factory.LazyFunction(lambda: ContentFile(png_bytes(), name="picture.png"))
+    alt_text = factory.Sequence(lambda n: f"Picture {n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        return services.save_product_image(image=model_class(*args, **kwargs), new_file=True)
