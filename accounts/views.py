@@ -278,7 +278,7 @@ def password_change(request):
     return render(
         request,
         "accounts/password_change.html",
-        {"form": form, "setting_first": form_class is SetPasswordForm},
+        {"form": form, "setting_first": form_class is SetPasswordForm, "links": _account_links()},
     )
 
 
@@ -431,7 +431,11 @@ def delete_account(request):
 @login_required
 def address_list(request):
     addresses = selectors.addresses_for_user(user=request.user)
-    return render(request, "accounts/address_list.html", {"addresses": addresses})
+    return render(
+        request,
+        "accounts/address_list.html",
+        {"addresses": addresses, "links": _account_links()},
+    )
 
 
 @login_required
