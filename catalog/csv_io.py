@@ -684,7 +684,9 @@ def export_products(*, queryset: QuerySet[Product] | None = None) -> Iterator[st
                 queryset=Variant.objects.order_by("position", "pk").prefetch_related(
                     Prefetch(
                         "option_values",
-                        queryset=OptionValue.objects.select_related("option_type"),
+                        queryset=OptionValue.objects.select_related("option_type").order_by(
+                            "option_type__position", "option_type__name", "position", "value"
+                        ),
                     )
                 ),
             ),
