@@ -243,8 +243,36 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
                 )
 
 
+_NARROW = {"style": "width: 7em"}
+
+
+class VariantInlineForm(forms.ModelForm):
+    class Meta:
+        model = Variant
+        fields = (
+            "sku",
+            "option_values",
+            "price",
+            "compare_at_price",
+            "stock",
+            "weight_grams",
+            "is_active",
+            "position",
+        )
+        # Narrow number boxes keep the eight columns inside the page at laptop widths.
+        widgets = {
+            "sku": forms.TextInput(attrs={"style": "width: 12em"}),
+            "price": forms.NumberInput(attrs=_NARROW),
+            "compare_at_price": forms.NumberInput(attrs=_NARROW),
+            "stock": forms.NumberInput(attrs={"style": "width: 5em"}),
+            "weight_grams": forms.NumberInput(attrs={"style": "width: 5em"}),
+            "position": forms.NumberInput(attrs={"style": "width: 4em"}),
+        }
+
+
 class VariantInline(admin.TabularInline):
     model = Variant
+    form = VariantInlineForm
     formset = VariantInlineFormSet
     fields = (
         "sku",
@@ -312,6 +340,7 @@ class ProductAdmin(admin.ModelAdmin):
     search_fields = ("name", "variants__sku")
     search_help_text = _("Search by product name or variant SKU.")
     show_full_result_count = False  # no COUNT(*) over the whole catalog on every page
+    show_facets = admin.ShowFacets.NEVER  # facet counts are one COUNT per filter choice
     list_per_page = 50
     autocomplete_fields = ("brand", "category", "tags")
     prepopulated_fields = {"slug": ("name",)}
@@ -468,6 +497,7 @@ class VariantAdmin(admin.ModelAdmin):
     search_fields = ("=sku", "product__name")
     search_help_text = _("Search by exact SKU or by product name.")
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
     ordering = ("stock", "pk")
     raw_id_fields = ("product",)
     autocomplete_fields = ("option_values",)

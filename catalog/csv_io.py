@@ -487,27 +487,34 @@ def _check_against_catalog(parsed: list[_Row], report: ImportReport):
     return good, categories, existing
 
 
-def _by_name(model, names: set[str], extra: dict | None = None) -> dict[str, object]:
+def _by_name(model, names: Iterable[str], *, positioned: bool = False) -> dict[str, object]:
     """Name -> row of a named model (Brand, Tag, OptionType), created when missing.
 
     Matched by slug, so "apple" in a file finds the brand "Apple" rather than clashing
-    with its slug.
+    with its slug. With `positioned`, new rows are placed after the existing ones in the
+    order the file first names them (so "Colour=...;Size=..." keeps colour first).
     """
+    names = list(dict.fromkeys(names))
     wanted = {slugify(n, allow_unicode=True): n for n in names}
     found = {}
     for chunk in _chunks(sorted(wanted)):
         found.update({obj.slug: obj for obj in model.objects.filter(slug__in=chunk)})
+    position = 1 + (model.objects.aggregate(last=Max("position"))["last"] or 0) if positioned else 0
     for slug, name in wanted.items():
         if slug not in found:
-            found[slug] = model.objects.create(name=name, slug=slug, **(extra or {}))
+            extra = {"position": position} if positioned else {}
+            found[slug] = model.objects.create(name=name, slug=slug, **extra)
+            position += 1
     return {n: found[slugify(n, allow_unicode=True)] for n in names}
 
 
 def _apply(parsed: list[_Row], categories, existing, report: ImportReport) -> list[int]:
     """Write the checked rows; returns the ids of products whose data changed."""
-    brands = _by_name(Brand, {r.brand for r in parsed if r.brand})
-    tags = _by_name(Tag, {t for r in parsed for t in (r.tags or [])})
-    option_types = _by_name(OptionType, {n for r in parsed for n, _v in (r.options or [])})
+    brands = _by_name(Brand, (r.brand for r in parsed if r.brand))
+    tags = _by_name(Tag, (t for r in parsed for t in (r.tags or [])))
+    option_types = _by_name(
+        OptionType, (n for r in parsed for n, _v in (r.options or [])), positioned=True
+    )
     option_values = _option_values(parsed, option_types)
     changed: set[int] = set()
 
@@ -625,10 +632,14 @@ def _option_values(parsed: list[_Row], option_types) -> dict[tuple[str, str], Op
         "option_type"
     ):
         found[(value.option_type.slug, value.slug)] = value
+    last = {pk: -1 for pk in type_ids}
+    for value in found.values():
+        last[value.option_type_id] = max(last[value.option_type_id], value.position)
     for key, (option_type, value) in wanted.items():
         if key not in found:
+            last[option_type.pk] += 1  # after the type's values, in the file's order
             found[key] = OptionValue.objects.create(
-                option_type=option_type, value=value, slug=key[1]
+                option_type=option_type, value=value, slug=key[1], position=last[option_type.pk]
             )
     return found
 

@@ -395,3 +395,10 @@ def test_export_command_output_reimports_with_the_import_command(tmp_path):
     Product.objects.all().delete()
     call_command("import_products", str(target))
     assert Variant.objects.count() == 3
+
+
+def test_new_option_types_keep_the_order_the_file_names_them(shirts):
+    _import([_row(options="Size=M;Colour=Red")])
+    _import([_row(sku="X", options="Size=S;Colour=Blue")])
+    assert Variant.objects.get(sku="X").options_label == "S / Blue"
+    assert "Size=M;Colour=Red" in _export()
