@@ -30,7 +30,13 @@ BASELINE = ("baseline: bare Django view", "/livez")
 def pages() -> list[tuple[str, str]]:
     """The pages measured, besides the baseline: (name, path)."""
     return [
-        ("home", "/"),
+        ("home (cached)", "/"),
+        ("category, first page (cached)", "/c/clothing/"),
+        ("category, filtered (uncached)", "/c/clothing/?brand=fjell&colour=black&sort=price"),
+        ("all products, page 40 (uncached)", "/products/?page=40"),
+        ("product (cached)", "/p/demo-000010/"),
+        ("search (uncached)", "/search/?q=linen+shirt"),
+        ("search with a typo (uncached)", "/search/?q=iphnoe"),
         ("health check", "/healthz"),
     ]
 
@@ -42,11 +48,12 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/shop_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/2")
+    parser.add_argument("--products", type=int, default=10_000, help="demo catalog size")
     args = parser.parse_args()
 
     ensure_wrk()
     env = server_env(args)
-    prepare_database(env)
+    prepare_database(env, products=args.products)
     workers = 2 * (os.cpu_count() or 1) + 1
     server = start_gunicorn(env, workers)
     try:
@@ -85,7 +92,7 @@ def server_env(args) -> dict[str, str]:
     return env
 
 
-def prepare_database(env: dict[str, str]) -> None:
+def prepare_database(env: dict[str, str], *, products: int) -> None:
     name = env["DATABASE_URL"].rsplit("/", 1)[1]
     created = subprocess.run(
         ["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True, text=True
@@ -93,7 +100,8 @@ def prepare_database(env: dict[str, str]) -> None:
     if created.returncode != 0 and "already exists" not in created.stderr:
         raise SystemExit(created.stderr)
     manage = [sys.executable, "manage.py"]
-    for command in (["migrate", "--noinput"], ["seed_demo"], ["collectstatic", "--noinput"]):
+    seed = ["seed_demo", "--products", str(products)]
+    for command in (["migrate", "--noinput"], seed, ["collectstatic", "--noinput"]):
         print("manage.py", " ".join(command), flush=True)
         subprocess.run(
             manage + command, cwd=BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL
@@ -192,7 +200,8 @@ def render(rows: list[dict], args, workers: int, memory: float) -> str:
         "",
         f"{when}; {os.cpu_count()} cores, Python {platform.python_version()}; gunicorn with "
         f"{workers} sync workers on PostgreSQL + Redis, DEBUG off; "
-        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback.",
+        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback; "
+        f"demo catalog of {args.products:,} products.",
         "",
         "| page | path | requests/s | p50 ms | p99 ms | of baseline | errors |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",

@@ -28,17 +28,10 @@ def save_category(*, category: Category) -> Category:
     """Save a category and keep the materialised paths of it and its subtree right."""
     old_subtree = None
     if category.pk:
-        old = Category.objects.select_for_update().get(pk=category.pk)
-        old_subtree = old.subtree_path
-    if category.parent_id:
-        parent = Category.objects.get(pk=category.parent_id)
-        if category.pk and (parent.pk == category.pk or parent.path.startswith(old_subtree)):
-            raise CategoryCycle(
-                _("A category cannot be placed inside itself or its subcategories.")
-            )
-        category.path = parent.subtree_path
-    else:
-        category.path = "/"
+        old_subtree = Category.objects.select_for_update().get(pk=category.pk).subtree_path
+    parent = Category.objects.get(pk=category.parent_id) if category.parent_id else None
+    check_category_parent(category=category, parent=parent)
+    category.path = parent.subtree_path if parent else "/"
     category.save()
     if old_subtree and old_subtree != category.subtree_path:
         _move_subtree(old_prefix=old_subtree, new_prefix=category.subtree_path)
