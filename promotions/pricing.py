@@ -1,0 +1,71 @@
+"""What a price computation takes and gives: plain values, so that the cart, checkout, the
+order's snapshot and the invoice all hand the same things to the one pricing function.
+"""
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    """Round to the cent, half up: the rule for every amount a shopper sees."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """One line to price: a variant, its price read from the database, and a quantity."""
+
+    key: int  #: the caller's id for the line (cart line id), echoed back in LinePrice
+    variant_id: int
+    product_id: int
+    #: The materialised path of the product's category including itself ("/3/17/42/"),
+    #: so a promotion for category 17 knows this line belongs to it.
+    category_path: str
+    unit_price: Decimal
+    quantity: int
+
+
+@dataclass(frozen=True)
+class LinePrice:
+    key: int
+    unit_price: Decimal
+    quantity: int
+    #: unit_price x quantity, before any discount.
+    subtotal: Decimal
+    discount: Decimal
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class AppliedPromotion:
+    """A discount the shopper got, with the name they are shown."""
+
+    name: str
+    amount: Decimal
+    #: "line", "order" or "shipping".
+    kind: str
+    #: The coupon code, when the discount came from one.
+    code: str = ""
+
+
+@dataclass(frozen=True)
+class CartPrice:
+    lines: tuple[LinePrice, ...]
+    #: Sum of the lines before discounts.
+    subtotal: Decimal
+    #: Every discount on lines and on the order (not shipping).
+    discount: Decimal
+    #: None while no shipping method is chosen.
+    shipping: Decimal | None
+    shipping_discount: Decimal
+    total: Decimal
+    applied: tuple[AppliedPromotion, ...] = field(default_factory=tuple)
+    #: Why an entered coupon was not applied, for the page to say (empty when it was).
+    coupon_error: str = ""
+
+    @property
+    def item_count(self) -> int:
+        return sum(line.quantity for line in self.lines)
