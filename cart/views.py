@@ -1,0 +1,166 @@
+"""The cart page and its actions. Every action works as a plain form post (redirect back);
+with JavaScript the page posts the same forms with fetch and swaps in the returned cart.
+"""
+
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from cart import selectors, services
+from cart.forms import AddToCartForm, CartUpdateForm, CouponForm
+from cart.models import Cart
+from catalog import services as catalog_services
+from catalog.selectors import first_image
+
+
+def _wants_fragment(request) -> bool:
+    """The cart page's script asks for the cart's HTML instead of a redirect."""
+    return request.headers.get("x-requested-with") == "fetch"
+
+
+def _cart(request, *, create: bool = False) -> Cart | None:
+    cart = selectors.cart_for(user=request.user, session=request.session)
+    if cart is None and create:
+        if request.user.is_authenticated:
+            cart = services.cart_of(user=request.user)
+        else:
+            cart = services.new_guest_cart()
+            request.session[selectors.CART_SESSION_KEY] = cart.pk
+    return cart
+
+
+def _page_context(request, cart, *, errors=None, entered=None):
+    lines = selectors.lines_for_page(cart=cart) if cart else []
+    for notice in services.reconcile_lines(lines=lines):
+        messages.warning(request, notice)
+    price = selectors.price_lines(cart=cart, lines=lines, user=request.user) if cart else None
+    priced = {line.key: line for line in price.lines} if price else {}
+    errors = errors or {}
+    for line in lines:
+        line.thumbnail = first_image(line, "small")
+        line.price = priced.get(line.pk)
+        line.error = errors.get(line.pk, "")
+        line.entered = (entered or {}).get(f"quantity-{line.pk}", line.quantity)
+    count = sum(line.quantity for line in lines)
+    # The header's count on this page comes from the lines just read, not another query.
+    request.cart_item_count = count
+    blocked = [line for line in lines if line.is_selected and line.problem]
+    return {
+        "cart": cart,
+        "lines": lines,
+        "price": price,
+        "count": count,
+        "selected_count": sum(1 for line in lines if line.is_selected and not line.problem),
+        "blocked": blocked,
+        "coupon_form": CouponForm(initial={"code": cart.coupon_code if cart else ""}),
+    }
+
+
+def _respond(request, cart, *, status=200, errors=None, entered=None):
+    context = _page_context(request, cart, errors=errors, entered=entered)
+    if _wants_fragment(request):
+        context["show_messages"] = True
+        html = render_to_string("cart/_cart_body.html", context, request=request)
+        return JsonResponse({"html": html, "count": context["count"]}, status=status)
+    return render(request, "cart/detail.html", context, status=status)
+
+
+def _back(request):
+    if _wants_fragment(request):
+        return _respond(request, _cart(request))
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect("cart:detail")
+
+
+@require_GET
+def detail(request):
+    return _respond(request, _cart(request))
+
+
+@require_POST
+def add(request):
+    form = AddToCartForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, errors[0])
+        return _back(request)
+    variant = form.cleaned_data["variant"]
+    try:
+        notice = services.add_line(
+            cart=_cart(request, create=True),
+            variant=variant,
+            quantity=form.cleaned_data["quantity"],
+        )
+    except services.CartError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, notice)
+        if request.user.is_authenticated and request.POST.get("from_wishlist"):
+            catalog_services.remove_from_wishlist(user=request.user, product_id=variant.product_id)
+    return _back(request)
+
+
+@require_POST
+def update(request):
+    cart = _cart(request)
+    if cart is None:
+        return _back(request)
+    lines = list(cart.lines.all())
+    form = CartUpdateForm(request.POST, lines=lines)
+    if form.is_valid():
+        try:
+            services.update_lines(cart=cart, changes=form.changes())
+        except services.InvalidQuantities as error:
+            messages.error(request, error.message)
+            return _respond(request, cart, status=400, errors=error.errors, entered=request.POST)
+        messages.success(request, _("Your cart is up to date."))
+        return _back(request)
+    messages.error(request, _("Some quantities could not be changed: nothing was changed."))
+    return _respond(request, cart, status=400, errors=form.line_errors(), entered=request.POST)
+
+
+@require_POST
+def remove(request, line_id):
+    cart = _cart(request)
+    if cart and services.remove_line(cart=cart, line_id=line_id):
+        messages.success(request, _("The item was removed from your cart."))
+    return _back(request)
+
+
+@require_POST
+def empty(request):
+    cart = _cart(request)
+    if cart:
+        services.empty_cart(cart=cart)
+        messages.success(request, _("Your cart is empty now."))
+    return _back(request)
+
+
+@require_POST
+def coupon(request):
+    cart = _cart(request)
+    form = CouponForm(request.POST)
+    if cart is None:
+        messages.error(request, _("Add something to your cart before entering a coupon."))
+    elif not form.is_valid():
+        messages.error(request, form.errors["code"][0])
+    else:
+        services.set_coupon_code(cart=cart, code=form.cleaned_data["code"])
+    return _back(request)
+
+
+@require_POST
+def remove_coupon(request):
+    cart = _cart(request)
+    if cart:
+        services.set_coupon_code(cart=cart, code="")
+        messages.success(request, _("The coupon was removed."))
+    return _back(request)
