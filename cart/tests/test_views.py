@@ -1,0 +1,192 @@
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from cart.models import Cart, CartLine
+from cart.selectors import CART_SESSION_KEY
+from cart.tests.factories import CartFactory, CartLineFactory
+from catalog.tests.factories import ProductFactory, VariantFactory
+
+#: The cart page: the cart, its lines (with variant, product, category, brand and the first
+#: picture in one query), their options, the promotions price_cart reads (at most three),
+#: and room for the session.
+CART_BUDGET = 8
+
+
+def add(client, variant, quantity=1, **extra):
+    return client.post(reverse("cart:add"), {"variant": variant.pk, "quantity": quantity, **extra})
+
+
+def guest_cart(client) -> Cart:
+    return Cart.objects.get(pk=client.session[CART_SESSION_KEY])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lines", [1, 50])
+def test_cart_page_queries_do_not_grow_with_lines(client, lines, django_assert_max_num_queries):
+    variant = VariantFactory()
+    add(client, variant)
+    cart = guest_cart(client)
+    for _ in range(lines - 1):
+        CartLineFactory(cart=cart)
+    with django_assert_max_num_queries(CART_BUDGET):
+        response = client.get(reverse("cart:detail"))
+    assert response.content.decode().count('<tr class="cart-line') == lines
+
+
+@pytest.mark.django_db
+def test_browsing_creates_no_session_but_adding_to_cart_does(client):
+    ProductFactory()
+    client.get("/")
+    client.get(reverse("cart:detail"))
+    assert "sessionid" not in client.cookies
+    add(client, VariantFactory())
+    assert "sessionid" in client.cookies
+
+
+@pytest.mark.django_db
+def test_add_to_cart_goes_back_and_the_header_counts_items(client):
+    variant = VariantFactory(stock=5)
+    response = add(client, variant, 2, next=variant.product.get_absolute_url())
+    assert response.url == variant.product.get_absolute_url()
+    html = client.get(variant.product.get_absolute_url()).content.decode()
+    assert re.search(r"data-cart-count>2<", html)
+    assert "Added 2 × “" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"variant": "abc", "quantity": 1}, "That option is not available."),
+        ({"variant": 999999, "quantity": 1}, "That option is not available."),
+        ({"quantity": 1}, "Choose an option first."),
+        ({"variant": "VARIANT", "quantity": "two"}, "Enter a whole number."),
+        ({"variant": "VARIANT", "quantity": 0}, "Choose at least 1"),
+        ({"variant": "VARIANT", "quantity": -3}, "Choose at least 1"),
+        ({"variant": "VARIANT", "quantity": 10**12}, "At most"),
+    ],
+)
+def test_bad_add_to_cart_input_is_explained_and_adds_nothing(client, data, message):
+    variant = VariantFactory()
+    data = {k: (variant.pk if v == "VARIANT" else v) for k, v in data.items()}
+    response = client.post(reverse("cart:add"), data, follow=True)
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert not CartLine.objects.exists()
+
+
+@pytest.mark.django_db
+def test_cart_actions_need_post_and_a_csrf_token():
+    variant = VariantFactory()
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.get(reverse("cart:add")).status_code == 405
+    assert (
+        strict.post(reverse("cart:add"), {"variant": variant.pk, "quantity": 1}).status_code == 403
+    )
+    assert not CartLine.objects.exists()
+
+
+@pytest.mark.django_db
+def test_bad_quantities_keep_the_cart_and_what_was_typed(client):
+    small = VariantFactory(stock=2)
+    large = VariantFactory(stock=10)
+    add(client, small)
+    add(client, large)
+    small_line, large_line = guest_cart(client).lines.order_by("pk")
+    response = client.post(
+        reverse("cart:update"),
+        {
+            f"quantity-{small_line.pk}": "5",
+            f"selected-{small_line.pk}": "on",
+            f"quantity-{large_line.pk}": "3",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "Only 2 left in stock." in html and 'value="5"' in html
+    assert [line.quantity for line in guest_cart(client).lines.order_by("pk")] == [1, 1]
+    response = client.post(
+        reverse("cart:update"),
+        {f"quantity-{small_line.pk}": "x", f"quantity-{large_line.pk}": "3"},
+    )
+    assert response.status_code == 400
+    assert "Enter a whole number." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_unticked_lines_stay_but_leave_the_totals(client):
+    cheap = VariantFactory(price=Decimal("5.00"))
+    dear = VariantFactory(price=Decimal("100.00"))
+    add(client, cheap, 2)
+    add(client, dear)
+    cheap_line, dear_line = guest_cart(client).lines.order_by("pk")
+    client.post(
+        reverse("cart:update"),
+        {f"quantity-{cheap_line.pk}": "2", f"selected-{cheap_line.pk}": "on",
+         f"quantity-{dear_line.pk}": "1"},
+    )  # fmt: skip
+    html = client.get(reverse("cart:detail")).content.decode()
+    assert "Subtotal (2 items)" in html
+    assert re.search(r"Total</dt><dd>\$10\.00", html)
+    assert guest_cart(client).lines.count() == 2
+
+
+@pytest.mark.django_db
+def test_fetch_requests_get_the_cart_fragment_and_count(client):
+    variant = VariantFactory(stock=9)
+    add(client, variant)
+    line = guest_cart(client).lines.get()
+    response = client.post(
+        reverse("cart:update"),
+        {f"quantity-{line.pk}": "4", f"selected-{line.pk}": "on"},
+        headers={"x-requested-with": "fetch"},
+    )
+    data = response.json()
+    assert data["count"] == 4 and "cart-table" in data["html"]
+    response = client.post(
+        reverse("cart:remove", kwargs={"line_id": line.pk}), headers={"x-requested-with": "fetch"}
+    )
+    assert response.json()["count"] == 0 and "Your cart is empty" in response.json()["html"]
+
+
+@pytest.mark.django_db
+def test_another_sessions_cart_is_unreachable(client):
+    theirs = CartLineFactory(cart=CartFactory())
+    add(client, VariantFactory())
+    client.post(reverse("cart:remove", kwargs={"line_id": theirs.pk}))
+    client.post(reverse("cart:update"), {f"quantity-{theirs.pk}": "9"})
+    assert CartLine.objects.filter(pk=theirs.pk, quantity=1).exists()
+    session = client.session
+    session[CART_SESSION_KEY] = theirs.cart_id  # only the server can write this
+    session.save()
+    other = Client()
+    assert theirs.variant.product.name not in other.get(reverse("cart:detail")).content.decode()
+
+
+@pytest.mark.django_db
+def test_signing_in_merges_the_guest_cart(client, django_user_model):
+    user = django_user_model.objects.create_user(email="m@example.com", password="pw-merge-123")
+    kept = CartLineFactory(cart=CartFactory(user=user), variant__stock=10, quantity=1)
+    add(client, kept.variant, 2)
+    add(client, VariantFactory())
+    response = client.post(
+        reverse("accounts:login"), {"username": "m@example.com", "password": "pw-merge-123"}
+    )
+    assert response.status_code == 302
+    assert Cart.objects.count() == 1
+    assert sorted(user.cart.lines.values_list("quantity", flat=True)) == [1, 3]
+
+
+@pytest.mark.django_db
+def test_empty_cart_and_coupon_entry(client):
+    add(client, VariantFactory())
+    client.post(reverse("cart:coupon"), {"code": "  SPRING10 "})
+    assert guest_cart(client).coupon_code == "SPRING10"
+    response = client.post(reverse("cart:coupon"), {"code": ""}, follow=True)
+    assert "Enter a coupon code." in response.content.decode()
+    client.post(reverse("cart:empty"))
+    assert not guest_cart(client).lines.exists() and guest_cart(client).coupon_code == ""
