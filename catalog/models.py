@@ -175,6 +175,12 @@ class Product(models.Model):
     price = models.DecimalField(_("price from"), **MONEY, default=Decimal("0.00"))
     #: The compare-at price of the variant giving `price`, when it is higher (a sale).
     compare_at_price = models.DecimalField(_("compare-at price"), **MONEY, null=True, blank=True)
+    #: Lowest sale price of the active variants while a promotion's sale runs, else NULL;
+    #: kept by catalog.services.set_sale_prices() (called by promotions), for display only:
+    #: what the cart charges is computed by promotions.services.price_cart().
+    sale_price = models.DecimalField(
+        _("sale price from"), **MONEY, null=True, blank=True, editable=False
+    )
     #: Units in stock over all active variants.
     stock = models.PositiveIntegerField(_("stock"), default=0)
     #: Units sold over all orders, for "best-selling".
@@ -271,6 +277,11 @@ class Variant(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(Decimal("0.00"))],
+    )
+    #: This variant's price under the sale running now (a promotion), else NULL; kept by
+    #: catalog.services.set_sale_prices(), for display only.
+    sale_price = models.DecimalField(
+        _("sale price"), **MONEY, null=True, blank=True, editable=False
     )
     stock = models.PositiveIntegerField(_("stock"), default=0)
     #: Shipping weight in grams.

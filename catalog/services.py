@@ -2,10 +2,11 @@
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models import Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -232,3 +233,38 @@ def check_category_parent(*, category: Category, parent: Category | None) -> Non
     parent_path = Category.objects.values_list("path", flat=True).get(pk=parent.pk)
     if parent.pk == category.pk or parent_path.startswith(old_subtree):
         raise CategoryCycle(_("A category cannot be placed inside itself or its subcategories."))
+
+
+# --- Sale prices (kept by the promotions app) -------------------------------------------
+
+
+@transaction.atomic
+def set_sale_prices(*, variant_prices: dict[int, Decimal | None]) -> int:
+    """Set variants' sale prices (None: no sale) and their products' lowest sale price,
+    then invalidate the pages showing them. The promotions app decides the prices (its
+    sync_sale_prices()); the catalog only stores and shows them. Returns the number of
+    products touched.
+    """
+    if not variant_prices:
+        return 0
+    Variant.objects.bulk_update(
+        [Variant(pk=pk, sale_price=price) for pk, price in variant_prices.items()],
+        ["sale_price"],
+        batch_size=500,
+    )
+    product_ids = list(
+        Variant.objects.filter(pk__in=list(variant_prices))
+        .values_list("product_id", flat=True)
+        .distinct()
+    )
+    lowest = (
+        Variant.objects.active()
+        .filter(product=OuterRef("pk"), sale_price__isnull=False)
+        .order_by()
+        .values("product")
+        .annotate(lowest=Min("sale_price"))
+        .values("lowest")
+    )
+    Product.objects.filter(pk__in=product_ids).update(sale_price=Subquery(lowest))
+    invalidate_products(product_ids=product_ids)
+    return len(product_ids)

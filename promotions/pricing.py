@@ -66,6 +66,9 @@ class AppliedPromotion:
     kind: str
     #: The coupon code, when the discount came from one.
     code: str = ""
+    #: Which promotion gave it: "offer:<pk>", "tier:<pk>" or "coupon:<pk>" (for the order's
+    #: record, see services.record_order_promotions()).
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,9 @@ class CartPrice:
     applied: tuple[AppliedPromotion, ...] = field(default_factory=tuple)
     #: Why an entered coupon was not applied, for the page to say (empty when it was).
     coupon_error: str = ""
+    #: The code of the coupon that was applied, as the merchant wrote it (empty when none):
+    #: what place_order hands to services.redeem_coupon().
+    coupon_code: str = ""
 
     @property
     def item_count(self) -> int:

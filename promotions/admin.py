@@ -1,0 +1,287 @@
+"""The merchant's tools for promotions: coupons with their redemptions, offers (spend tiers
+and sales) with the orders that used them, membership tiers.
+
+List pages read usage from a column (coupons) or one annotated query (offers, tiers), so a
+list is a fixed number of queries. Writes that span rows go through promotions.services.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from promotions import selectors, services
+from promotions.models import (
+    Coupon,
+    CouponRedemption,
+    CustomerSpend,
+    MembershipTier,
+    Offer,
+    PromotionUse,
+    SpendTier,
+)
+
+
+class _WindowForm(forms.ModelForm):
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end <= start:
+            self.add_error("valid_until", _("The end must be after the start."))
+        return cleaned
+
+
+class CouponForm(_WindowForm):
+    class Meta:
+        model = Coupon
+        fields = (
+            "code",
+            "name",
+            "kind",
+            "value",
+            "is_active",
+            "stacks",
+            "minimum_subtotal",
+            "valid_from",
+            "valid_until",
+            "max_uses",
+            "max_uses_per_customer",
+            "categories",
+            "products",
+        )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip()
+        others = Coupon.objects.filter(code__iexact=code).exclude(pk=self.instance.pk)
+        if others.exists():
+            raise forms.ValidationError(_("Another coupon has this code (in some case)."))
+        return code
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == Coupon.Kind.PERCENT and (cleaned.get("value") or 0) > 100:
+            self.add_error("value", _("A percent off is at most 100."))
+        return cleaned
+
+
+class _ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CouponRedemptionInline(_ReadOnlyInline):
+    model = CouponRedemption
+    fields = ("order_number", "user", "email", "redeemed_at", "released_at")
+    readonly_fields = fields
+    verbose_name_plural = _("orders that used this coupon")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.register(Coupon)
+class CouponAdmin(admin.ModelAdmin):
+    form = CouponForm
+    list_display = (
+        "code",
+        "name",
+        "kind",
+        "value",
+        "minimum_subtotal",
+        "used_count",
+        "remaining",
+        "valid_from",
+        "valid_until",
+        "is_active",
+        "stacks",
+    )
+    list_filter = ("is_active", "kind", "stacks")
+    search_fields = ("code", "name")
+    readonly_fields = ("used_count",)
+    autocomplete_fields = ("categories", "products")
+    inlines = [CouponRedemptionInline]
+    actions = ["activate", "deactivate"]
+    fieldsets = (
+        (None, {"fields": ("code", "name", "kind", "value", "is_active", "stacks")}),
+        (_("Rules"), {"fields": ("minimum_subtotal", "valid_from", "valid_until")}),
+        (_("Limits"), {"fields": ("max_uses", "max_uses_per_customer", "used_count")}),
+        (_("Only for"), {"fields": ("categories", "products")}),
+    )
+
+    @admin.display(description=_("remaining"))
+    def remaining(self, coupon):
+        left = coupon.remaining_uses
+        return "∞" if left is None else left
+
+    @admin.action(description=_("Activate the selected coupons"))
+    def activate(self, request, queryset):
+        count = services.set_coupons_active(
+            coupon_ids=queryset.values_list("pk", flat=True), active=True
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d coupon activated.", "%(n)d coupons activated.", count) % {"n": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Deactivate the selected coupons"))
+    def deactivate(self, request, queryset):
+        count = services.set_coupons_active(
+            coupon_ids=queryset.values_list("pk", flat=True), active=False
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d coupon deactivated.", "%(n)d coupons deactivated.", count)
+            % {"n": count},
+            messages.SUCCESS,
+        )
+
+
+class SpendTierInline(admin.TabularInline):
+    model = SpendTier
+    extra = 2
+    fields = ("threshold", "amount")
+
+
+class OfferUseInline(_ReadOnlyInline):
+    model = PromotionUse
+    fk_name = "offer"
+    fields = ("order_number", "amount", "used_at", "released_at")
+    readonly_fields = fields
+    verbose_name_plural = _("orders that used this offer")
+
+
+class OfferForm(_WindowForm):
+    class Meta:
+        model = Offer
+        fields = (
+            "name",
+            "kind",
+            "is_active",
+            "stacks",
+            "valid_from",
+            "valid_until",
+            "percent",
+            "categories",
+            "products",
+        )
+
+
+@admin.register(Offer)
+class OfferAdmin(admin.ModelAdmin):
+    form = OfferForm
+    list_display = (
+        "name",
+        "kind",
+        "percent",
+        "valid_from",
+        "valid_until",
+        "is_active",
+        "stacks",
+        "use_count",
+    )
+    list_filter = ("kind", "is_active", "stacks")
+    search_fields = ("name",)
+    autocomplete_fields = ("categories", "products")
+    inlines = [SpendTierInline, OfferUseInline]
+    actions = ["activate", "deactivate"]
+    fieldsets = (
+        (None, {"fields": ("name", "kind", "is_active", "stacks")}),
+        (_("When"), {"fields": ("valid_from", "valid_until")}),
+        (
+            _("Sale"),
+            {
+                "fields": ("percent", "categories", "products"),
+                "description": _(
+                    "For a sale: the percent off and what it covers. Spend offers use the "
+                    "tiers below and, when set, count only these categories and products."
+                ),
+            },
+        ),
+    )
+
+    def get_queryset(self, request):
+        return selectors.offers_with_usage()
+
+    @admin.display(description=_("orders"), ordering="use_count")
+    def use_count(self, offer):
+        return offer.use_count
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Categories and products are saved only now: the sale shows on pages at once.
+        services.sync_sale_prices()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        services.sync_sale_prices()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        services.sync_sale_prices()
+
+    @admin.action(description=_("Activate the selected offers"))
+    def activate(self, request, queryset):
+        count = services.set_offers_active(
+            offer_ids=queryset.values_list("pk", flat=True), active=True
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d offer activated.", "%(n)d offers activated.", count) % {"n": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Deactivate the selected offers"))
+    def deactivate(self, request, queryset):
+        count = services.set_offers_active(
+            offer_ids=queryset.values_list("pk", flat=True), active=False
+        )
+        self.message_user(
+            request,
+            ngettext("%(n)d offer deactivated.", "%(n)d offers deactivated.", count) % {"n": count},
+            messages.SUCCESS,
+        )
+
+
+class TierUseInline(_ReadOnlyInline):
+    model = PromotionUse
+    fk_name = "tier"
+    fields = ("order_number", "amount", "used_at", "released_at")
+    readonly_fields = fields
+    verbose_name_plural = _("orders that used this tier")
+
+
+@admin.register(MembershipTier)
+class MembershipTierAdmin(admin.ModelAdmin):
+    list_display = ("name", "min_spend", "percent", "stacks", "use_count")
+    inlines = [TierUseInline]
+
+    def get_queryset(self, request):
+        return selectors.tiers_with_usage()
+
+    @admin.display(description=_("orders"), ordering="use_count")
+    def use_count(self, tier):
+        return tier.use_count
+
+
+@admin.register(CustomerSpend)
+class CustomerSpendAdmin(admin.ModelAdmin):
+    """Read-only: the orders app keeps it through record_paid_spend()."""
+
+    list_display = ("user", "paid_total")
+    list_select_related = ("user",)
+    search_fields = ("user__email",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

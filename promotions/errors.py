@@ -1,0 +1,42 @@
+"""Typed errors the cart and checkout pages explain to the shopper."""
+
+from django.utils.translation import gettext as _
+
+
+class CouponRejected(Exception):
+    """An entered coupon does not apply; `reason` is one of the constants, `message` what
+    the page says."""
+
+    UNKNOWN = "unknown"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    MINIMUM_NOT_MET = "minimum_not_met"
+    USED_UP = "used_up"
+    NOT_FOR_THESE_ITEMS = "not_for_these_items"
+    ALREADY_USED = "already_used"
+    #: Valid, but a better promotion that does not combine with it applies (price_cart only).
+    NOT_COMBINABLE = "not_combinable"
+
+    def __init__(self, *, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def coupon_message(reason: str, **params) -> str:
+    """The sentence for `reason`, in the active language."""
+    messages = {
+        CouponRejected.UNKNOWN: _("“%(code)s” is not a valid coupon code."),
+        CouponRejected.EXPIRED: _("This coupon expired on %(date)s."),
+        CouponRejected.NOT_YET_VALID: _("This coupon can be used from %(date)s."),
+        CouponRejected.MINIMUM_NOT_MET: _("This coupon needs a subtotal of at least %(minimum)s."),
+        CouponRejected.USED_UP: _("This coupon has been used up."),
+        CouponRejected.NOT_FOR_THESE_ITEMS: _(
+            "This coupon does not apply to the items in your cart."
+        ),
+        CouponRejected.ALREADY_USED: _("You have already used this coupon."),
+        CouponRejected.NOT_COMBINABLE: _(
+            "Your cart already gets a better discount, which does not combine with this coupon."
+        ),
+    }
+    return messages[reason] % params

@@ -1,0 +1,293 @@
+"""Promotions: coupons, automatic offers (spend tiers and sales) and membership tiers.
+
+What a promotion is lives here; what it is worth for a cart is computed in one place,
+promotions.services.price_cart().
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+PERCENT = {
+    "max_digits": 5,
+    "decimal_places": 2,
+    "validators": [MinValueValidator(Decimal("0.00")), MaxValueValidator(Decimal("100.00"))],
+}
+NOT_NEGATIVE = [MinValueValidator(Decimal("0.00"))]
+
+STACKS_HELP = _(
+    "Adds on top of other promotions. When off, the shopper gets the best single "
+    "non-combining promotion."
+)
+
+
+class WindowQuerySet(models.QuerySet):
+    def running(self, now):
+        """Active and inside its window: from `valid_from` (included) to `valid_until`
+        (excluded), either end open when empty."""
+        return self.filter(
+            Q(valid_from__isnull=True) | Q(valid_from__lte=now),
+            Q(valid_until__isnull=True) | Q(valid_until__gt=now),
+            is_active=True,
+        )
+
+
+class Coupon(models.Model):
+    class Kind(models.TextChoices):
+        PERCENT = "percent", _("Percent off")
+        AMOUNT = "amount", _("Fixed amount off")
+        FREE_SHIPPING = "free_shipping", _("Free shipping")
+
+    #: Typed by shoppers in any case; unique whatever the case.
+    code = models.CharField(_("code"), max_length=40)
+    #: What the shopper reads next to the discount; the code when empty.
+    name = models.CharField(_("name"), max_length=120, blank=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.PERCENT)
+    #: Percent for "percent off", amount for "fixed amount off", unused for free shipping.
+    value = models.DecimalField(
+        _("value"), **MONEY, default=Decimal("0.00"), validators=NOT_NEGATIVE
+    )
+    minimum_subtotal = models.DecimalField(
+        _("minimum subtotal"), **MONEY, default=Decimal("0.00"), validators=NOT_NEGATIVE
+    )
+    valid_from = models.DateTimeField(_("valid from"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("valid until"), null=True, blank=True)
+    #: Empty: unlimited.
+    max_uses = models.PositiveIntegerField(_("total uses"), null=True, blank=True)
+    max_uses_per_customer = models.PositiveIntegerField(
+        _("uses per customer"), null=True, blank=True
+    )
+    #: Orders placed with the coupon and not cancelled or refunded; written only by
+    #: redeem_coupon() and release_coupon() under the coupon's row lock.
+    used_count = models.PositiveIntegerField(_("used"), default=0, editable=False)
+    categories = models.ManyToManyField(
+        "catalog.Category",
+        verbose_name=_("only for categories"),
+        related_name="+",
+        blank=True,
+        help_text=_("Empty with no products either: the whole cart."),
+    )
+    products = models.ManyToManyField(
+        "catalog.Product", verbose_name=_("only for products"), related_name="+", blank=True
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    stacks = models.BooleanField(_("combines"), default=False, help_text=STACKS_HELP)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = WindowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("coupon")
+        verbose_name_plural = _("coupons")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(Lower("code"), name="coupon_code_unique_any_case"),
+            models.CheckConstraint(
+                condition=Q(max_uses__isnull=True) | Q(used_count__lte=F("max_uses")),
+                name="coupon_not_used_beyond_max",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.code
+
+    @property
+    def remaining_uses(self) -> int | None:
+        return None if self.max_uses is None else max(self.max_uses - self.used_count, 0)
+
+
+class CouponRedemption(models.Model):
+    """One order that used a coupon. Released (not deleted) when the order is cancelled
+    or refunded, so the merchant still sees it."""
+
+    coupon = models.ForeignKey(
+        Coupon, verbose_name=_("coupon"), related_name="redemptions", on_delete=models.PROTECT
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    email = models.EmailField(_("email"), blank=True)
+    order_number = models.CharField(_("order"), max_length=40)
+    redeemed_at = models.DateTimeField(_("redeemed"), auto_now_add=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("coupon redemption")
+        verbose_name_plural = _("coupon redemptions")
+        ordering = ["-redeemed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order_number"],
+                condition=Q(released_at__isnull=True),
+                name="one_live_coupon_per_order",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["coupon", "user"], name="redemption_coupon_user"),
+            models.Index(Lower("email"), "coupon", name="redemption_coupon_email"),
+        ]
+
+    def __str__(self):
+        return f"{self.coupon} · {self.order_number}"
+
+
+class Offer(models.Model):
+    """An automatic promotion, no code needed."""
+
+    class Kind(models.TextChoices):
+        SPEND = "spend", _("Spend X, save Y")
+        SALE = "sale", _("Sale: percent off categories or products")
+
+    name = models.CharField(_("name"), max_length=120, help_text=_("Shown to shoppers."))
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    #: For a sale: the percent off every unit of the products it covers.
+    percent = models.DecimalField(_("percent off"), **PERCENT, default=Decimal("0.00"))
+    categories = models.ManyToManyField(
+        "catalog.Category",
+        verbose_name=_("categories"),
+        related_name="+",
+        blank=True,
+        help_text=_("A sale covers these categories (with their subcategories) and products."),
+    )
+    products = models.ManyToManyField(
+        "catalog.Product", verbose_name=_("products"), related_name="+", blank=True
+    )
+    valid_from = models.DateTimeField(_("starts"), null=True, blank=True)
+    valid_until = models.DateTimeField(_("ends"), null=True, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    stacks = models.BooleanField(_("combines"), default=False, help_text=STACKS_HELP)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = WindowQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("offer")
+        verbose_name_plural = _("offers")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class SpendTier(models.Model):
+    """ "Spend `threshold`, save `amount`": of an offer's tiers the highest one reached applies."""
+
+    offer = models.ForeignKey(
+        Offer, verbose_name=_("offer"), related_name="tiers", on_delete=models.CASCADE
+    )
+    threshold = models.DecimalField(_("spend at least"), **MONEY, validators=NOT_NEGATIVE)
+    amount = models.DecimalField(_("save"), **MONEY, validators=NOT_NEGATIVE)
+
+    class Meta:
+        verbose_name = _("spend tier")
+        verbose_name_plural = _("spend tiers")
+        ordering = ["threshold", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "threshold"], name="spend_tier_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.threshold} → {self.amount}"
+
+
+class MembershipTier(models.Model):
+    """A level reached by lifetime paid spend ("VIP levels" in the seeds)."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    #: Lifetime paid spend at which a customer reaches the tier (included).
+    min_spend = models.DecimalField(
+        _("lifetime spend from"), **MONEY, unique=True, validators=NOT_NEGATIVE
+    )
+    percent = models.DecimalField(_("discount percent"), **PERCENT)
+    stacks = models.BooleanField(_("combines"), default=False, help_text=STACKS_HELP)
+
+    class Meta:
+        verbose_name = _("membership tier")
+        verbose_name_plural = _("membership tiers")
+        ordering = ["min_spend"]
+
+    def __str__(self):
+        return self.name
+
+
+class CustomerSpend(models.Model):
+    """A customer's lifetime paid spend, told by the orders app (record_paid_spend()):
+    promotions never read orders."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        related_name="+",
+        on_delete=models.CASCADE,
+        primary_key=True,
+    )
+    paid_total = models.DecimalField(_("lifetime paid spend"), **MONEY, default=Decimal("0.00"))
+
+    class Meta:
+        verbose_name = _("customer spend")
+        verbose_name_plural = _("customer spend")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(paid_total__gte=0), name="customer_spend_not_negative"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} · {self.paid_total}"
+
+
+class PromotionUse(models.Model):
+    """An offer or membership tier that discounted a placed order, recorded by
+    record_order_promotions() so that the merchant sees usage and orders per promotion.
+    (Coupons have their own CouponRedemption, which also enforces their limits.)"""
+
+    offer = models.ForeignKey(
+        Offer,
+        verbose_name=_("offer"),
+        related_name="uses",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+    )
+    tier = models.ForeignKey(
+        MembershipTier,
+        verbose_name=_("membership tier"),
+        related_name="uses",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+    )
+    order_number = models.CharField(_("order"), max_length=40, db_index=True)
+    amount = models.DecimalField(_("discount"), **MONEY)
+    used_at = models.DateTimeField(_("used"), auto_now_add=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("promotion use")
+        verbose_name_plural = _("promotion uses")
+        ordering = ["-used_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(offer__isnull=False, tier__isnull=True)
+                | Q(offer__isnull=True, tier__isnull=False),
+                name="promotion_use_one_promotion",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.offer or self.tier} · {self.order_number}"

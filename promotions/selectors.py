@@ -1,0 +1,150 @@
+"""Reads of promotions that pricing, pages and the admin share. Each is a fixed number of
+queries, whatever the number of lines or promotions."""
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db.models import Count, Q, Subquery
+
+from promotions.calculator import Scope
+from promotions.models import (
+    Coupon,
+    CouponRedemption,
+    CustomerSpend,
+    MembershipTier,
+    Offer,
+    PromotionUse,
+    SpendTier,
+)
+from promotions.pricing import ZERO
+
+
+def _scopes(model, owner_ids: list[int]) -> dict[int, Scope]:
+    """The categories and products of each promotion: two queries on the link tables, ids
+    only (never whole product rows)."""
+    if not owner_ids:
+        return {}
+    owner = model._meta.model_name  # "offer" / "coupon": the link tables' column
+    products: dict[int, set[int]] = defaultdict(set)
+    categories: dict[int, set[int]] = defaultdict(set)
+    links = model.products.through.objects.filter(**{f"{owner}_id__in": owner_ids})
+    for owner_id, product_id in links.values_list(f"{owner}_id", "product_id"):
+        products[owner_id].add(product_id)
+    links = model.categories.through.objects.filter(**{f"{owner}_id__in": owner_ids})
+    for owner_id, category_id in links.values_list(f"{owner}_id", "category_id"):
+        categories[owner_id].add(category_id)
+    return {
+        pk: Scope(product_ids=frozenset(products[pk]), category_ids=frozenset(categories[pk]))
+        for pk in owner_ids
+    }
+
+
+@dataclass(frozen=True)
+class RunningOffer:
+    offer: Offer
+    scope: Scope
+    #: (threshold, amount), lowest threshold first; empty for a sale.
+    tiers: tuple[tuple[Decimal, Decimal], ...]
+
+
+def running_offers(*, now: datetime, kind: str | None = None) -> list[RunningOffer]:
+    """Offers running at `now`: 1 query, plus 3 (tiers, products, categories) when any runs."""
+    offers = list(
+        Offer.objects.running(now).filter(**({"kind": kind} if kind else {})).order_by("pk")
+    )
+    if not offers:
+        return []
+    ids = [offer.pk for offer in offers]
+    scopes = _scopes(Offer, ids)
+    tiers: dict[int, list] = defaultdict(list)
+    if any(offer.kind == Offer.Kind.SPEND for offer in offers):
+        rows = SpendTier.objects.filter(offer_id__in=ids).order_by("threshold")
+        for offer_id, threshold, amount in rows.values_list("offer_id", "threshold", "amount"):
+            tiers[offer_id].append((threshold, amount))
+    return [
+        RunningOffer(offer=offer, scope=scopes[offer.pk], tiers=tuple(tiers[offer.pk]))
+        for offer in offers
+    ]
+
+
+def coupon_with_scope(*, code: str) -> tuple[Coupon, Scope] | None:
+    """The coupon for a code typed in any case: 1 query, plus 2 for its categories and
+    products when it exists."""
+    code = code.strip()
+    if not code:
+        return None
+    coupon = Coupon.objects.filter(code__iexact=code).order_by("pk").first()
+    if coupon is None:
+        return None
+    return coupon, _scopes(Coupon, [coupon.pk])[coupon.pk]
+
+
+def customer_filter(*, user, email: str) -> Q | None:
+    """Whose redemptions count against a per-customer limit: the signed-in user's, else
+    the guest's email in any case; None when neither is known."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        return Q(user=user)
+    if email:
+        return Q(email__iexact=email.strip())
+    return None
+
+
+def customer_uses(*, coupon: Coupon, user, email: str) -> int:
+    """Live (not released) redemptions of `coupon` by this customer: 1 query, or none."""
+    who = customer_filter(user=user, email=email)
+    if who is None:
+        return 0
+    return CouponRedemption.objects.filter(who, coupon=coupon, released_at__isnull=True).count()
+
+
+@dataclass(frozen=True)
+class Membership:
+    spend: Decimal
+    tier: MembershipTier | None
+    next_tier: MembershipTier | None
+
+    @property
+    def to_next(self) -> Decimal | None:
+        """What is left to spend to reach the next tier."""
+        return None if self.next_tier is None else self.next_tier.min_spend - self.spend
+
+
+def membership(*, user) -> Membership | None:
+    """A customer's tier, spend and next tier in 1 query (the tiers, each carrying the
+    customer's spend); None for a guest or when the shop has no tiers."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    spend = CustomerSpend.objects.filter(user=user).values("paid_total")[:1]
+    tiers = list(MembershipTier.objects.annotate(spend=Subquery(spend)).order_by("min_spend"))
+    if not tiers:
+        return None
+    paid = tiers[0].spend if tiers[0].spend is not None else ZERO
+    reached = [tier for tier in tiers if tier.min_spend <= paid]
+    ahead = [tier for tier in tiers if tier.min_spend > paid]
+    return Membership(
+        spend=paid, tier=reached[-1] if reached else None, next_tier=ahead[0] if ahead else None
+    )
+
+
+def coupons_with_usage():
+    """Coupons for the admin list: live redemptions counted in the same query."""
+    return Coupon.objects.annotate(
+        live_redemptions=Count("redemptions", filter=Q(redemptions__released_at__isnull=True))
+    )
+
+
+def offers_with_usage():
+    return Offer.objects.annotate(use_count=Count("uses", filter=Q(uses__released_at__isnull=True)))
+
+
+def tiers_with_usage():
+    return MembershipTier.objects.annotate(
+        use_count=Count("uses", filter=Q(uses__released_at__isnull=True))
+    )
+
+
+def promotion_uses(*, offer=None, tier=None):
+    filters = {"offer": offer} if offer is not None else {"tier": tier}
+    return PromotionUse.objects.filter(**filters).order_by("-used_at", "-pk")
