@@ -10,6 +10,7 @@ same server: the framework's ceiling, to which each page is compared.
 
 import argparse
 import datetime
+import http.cookiejar
 import os
 import platform
 import re
@@ -18,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -59,6 +61,7 @@ def main() -> int:
     try:
         wait_until_up(f"http://127.0.0.1:{PORT}/livez")
         rows = [measure(name, path, args) for name, path in [BASELINE, *pages()]]
+        rows += cart_rows(args)
         memory = worker_memory_mib(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -138,10 +141,11 @@ def wait_until_up(url: str, seconds: int = 30) -> None:
     raise SystemExit(f"the server did not answer at {url} within {seconds} s")
 
 
-def measure(name: str, path: str, args) -> dict:
+def measure(name: str, path: str, args, *, extra: tuple[str, ...] = ()) -> dict:
+    """wrk on one URL; `extra` passes headers (-H) or a Lua script (-s) for a session or POST."""
     url = f"http://127.0.0.1:{PORT}{path}"
     # A short warm-up fills caches and connection pools before the measured run.
-    subprocess.run(["wrk", "-t1", "-c2", "-d2s", url], capture_output=True, check=True)
+    subprocess.run(["wrk", "-t1", "-c2", "-d2s", *extra, url], capture_output=True, check=True)
     output = subprocess.run(
         [
             "wrk",
@@ -149,6 +153,7 @@ def measure(name: str, path: str, args) -> dict:
             f"-c{args.connections}",
             f"-d{args.duration}s",
             "--latency",
+            *extra,
             url,
         ],
         capture_output=True,
@@ -164,6 +169,80 @@ def measure(name: str, path: str, args) -> dict:
         "p99": latency_ms(output, "99%"),
         "errors": errors(output),
     }
+
+
+class Shopper:
+    """A guest with a session, as a browser keeps one: cookies and the CSRF token."""
+
+    def __init__(self):
+        self.cookies = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.token = ""
+
+    def get(self, path: str) -> str:
+        with self.opener.open(f"http://127.0.0.1:{PORT}{path}", timeout=10) as response:
+            html = response.read().decode()
+        if match := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html):
+            self.token = match.group(1)
+        return html
+
+    def post(self, path: str, data: dict) -> None:
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.token}).encode()
+        self.opener.open(f"http://127.0.0.1:{PORT}{path}", body, timeout=10).close()
+
+    @property
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
+
+
+def sellable_variant_ids(shopper: Shopper, count: int) -> list[int]:
+    """Variant ids from the "add to cart" buttons of listing cards (in stock, one variant)."""
+    ids: list[int] = []
+    page = 1
+    while len(ids) < count:
+        html = shopper.get(f"/products/?per_page=96&page={page}")
+        found = [int(i) for i in re.findall(r'name="variant" value="(\d+)"', html)]
+        if not found:
+            break
+        ids += found
+        page += 1
+    return ids[:count]
+
+
+def cart_rows(args) -> list[dict]:
+    """A guest viewing a cart of three lines, and a guest adding to the cart (a POST)."""
+    viewer = Shopper()
+    variants = sellable_variant_ids(viewer, 200)
+    for variant in variants[:3]:
+        viewer.post("/cart/add/", {"variant": variant, "quantity": 1})
+    view = measure(
+        "cart of 3 lines, guest with a session",
+        "/cart/",
+        args,
+        extra=("-H", f"Cookie: {viewer.cookie_header}"),
+    )
+    adder = Shopper()
+    adder.get("/cart/")
+    # Spread the adds over 200 variants so lines keep growing for a while before every one
+    # reaches the line maximum.
+    RESULTS.mkdir(exist_ok=True)
+    script = RESULTS / "add-to-cart.lua"
+    script.write_text(
+        "local variants = {" + ",".join(map(str, variants)) + "}\n"
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["Cookie"] = "{adder.cookie_header}"\n'
+        "request = function()\n"
+        "  local body = 'quantity=1&next=/cart/&csrfmiddlewaretoken="
+        f"{adder.token}&variant=' .. variants[math.random(#variants)]\n"
+        "  return wrk.format(nil, nil, nil, body)\n"
+        "end\n"
+    )
+    add = measure(
+        "add to cart (POST), guest with a session", "/cart/add/", args, extra=("-s", str(script))
+    )
+    script.unlink()
+    return [view, add]
 
 
 def latency_ms(output: str, percentile: str) -> float:

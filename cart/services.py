@@ -14,7 +14,7 @@ from catalog.models import Variant
 from promotions.pricing import format_money
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
-MAX_LINE_QUANTITY = getattr(settings, "CART_MAX_LINE_QUANTITY", 20)
+MAX_LINE_QUANTITY = settings.CART_MAX_LINE_QUANTITY
 
 
 class CartError(Exception):

@@ -4,7 +4,6 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, OuterRef, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
@@ -16,7 +15,7 @@ from catalog.images import make_thumbnails
 from catalog.models import Category, Product, ProductImage, SearchTerm, Variant, WishlistItem
 
 #: PostgreSQL text search configuration: stems English words ("shirts" finds "shirt").
-SEARCH_CONFIG = getattr(settings, "SEARCH_CONFIG", "english")
+SEARCH_CONFIG = "english"
 _WORD = re.compile(r"\w{3,40}", re.UNICODE)
 
 

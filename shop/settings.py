@@ -34,6 +34,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SHOP_NAME = env.str("SHOP_NAME", default="Django Shop")
 #: ISO 4217 code of the one currency the shop sells in.
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
+#: Most units of one variant a cart may hold.
+CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=20)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
