@@ -34,7 +34,7 @@ from promotions.models import (
     Offer,
     PromotionUse,
 )
-from promotions.pricing import ZERO, CartPrice, LineInput, to_cents
+from promotions.pricing import ZERO, CartPrice, LineInput, format_money, to_cents
 
 __all__ = [
     "CouponRejected",
@@ -213,9 +213,7 @@ def _check(
     ):
         raise _reject(CouponRejected.ALREADY_USED)
     if subtotal < coupon.minimum_subtotal:
-        from shop.templatetags.shop_tags import money
-
-        raise _reject(CouponRejected.MINIMUM_NOT_MET, minimum=money(coupon.minimum_subtotal))
+        raise _reject(CouponRejected.MINIMUM_NOT_MET, minimum=format_money(coupon.minimum_subtotal))
     if scope is not None and not any(scope.covers(line) for line in lines):
         raise _reject(CouponRejected.NOT_FOR_THESE_ITEMS)
 
