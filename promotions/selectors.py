@@ -128,13 +128,6 @@ def membership(*, user) -> Membership | None:
     )
 
 
-def coupons_with_usage():
-    """Coupons for the admin list: live redemptions counted in the same query."""
-    return Coupon.objects.annotate(
-        live_redemptions=Count("redemptions", filter=Q(redemptions__released_at__isnull=True))
-    )
-
-
 def offers_with_usage():
     return Offer.objects.annotate(use_count=Count("uses", filter=Q(uses__released_at__isnull=True)))
 

@@ -101,3 +101,26 @@ def test_a_coupon_code_must_be_unique_in_any_case(merchant):
     assert response.status_code == 200
     assert "Another coupon has this code" in response.content.decode()
     assert Coupon.objects.count() == 1
+
+
+def test_saving_a_sale_in_the_admin_shows_it_on_pages_at_once(merchant):
+    from catalog.tests.factories import ProductFactory
+
+    product = ProductFactory(variants__price=D("80.00"))
+    response = merchant.post(
+        reverse("admin:promotions_offer_add"),
+        {
+            "name": "Flash sale",
+            "kind": "sale",
+            "percent": "25",
+            "is_active": "on",
+            "products": [product.pk],
+            "tiers-TOTAL_FORMS": "0",
+            "tiers-INITIAL_FORMS": "0",
+            "uses-TOTAL_FORMS": "0",
+            "uses-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    product.refresh_from_db()
+    assert product.sale_price == D("60.00")
