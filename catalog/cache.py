@@ -15,6 +15,7 @@ import hashlib
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.http import HttpResponse
@@ -27,6 +28,7 @@ PAGE_TIMEOUT = 15 * 60
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
 
 CATALOG = "catalog"
+T = TypeVar("T")
 
 
 def product_scope(product_id: int) -> str:
@@ -54,6 +56,29 @@ def versions(scopes: Iterable[str]) -> dict[str, int]:
         for key, value in missing.items():
             found.setdefault(key, value)
     return {scope: found[key] for key, scope in keys.items()}
+
+
+#: name -> (catalog version, value): the last shared value of each name in this process.
+_held: dict[str, tuple[int, object]] = {}
+
+
+def shared(name: str, build: Callable[[], T]) -> T:
+    """A small value every page reads (the category tree, the option types) for the
+    catalog's current version: kept in this process and in the cache, rebuilt only when the
+    version moves. Saves a cache round trip and an unpickling on every request; callers must
+    treat the value as read-only, it is shared between requests.
+    """
+    version = versions([CATALOG])[CATALOG]
+    held = _held.get(name)
+    if held is not None and held[0] == version:
+        return held[1]
+    key = f"catalog:shared:{name}:{version}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, timeout=PAGE_TIMEOUT)
+    _held[name] = (version, value)
+    return value
 
 
 def bump(scopes: Iterable[str]) -> None:

@@ -60,16 +60,14 @@ class CategoryTree:
 
 def category_tree() -> CategoryTree:
     """Every active category whose ancestors are active too, in menu order."""
-    version = cache.versions([cache.CATALOG])[cache.CATALOG]
-    key = f"catalog:tree:{version}"
-    tree = django_cache.get(key)
-    if tree is None:
-        rows = list(Category.objects.active().order_by("path", "position", "name"))
-        active_ids = {c.pk for c in rows}
-        visible = [c for c in rows if all(pk in active_ids for pk in c.ancestor_ids)]
-        tree = CategoryTree(sorted(visible, key=lambda c: (c.depth, c.position, c.name)))
-        django_cache.set(key, tree, timeout=cache.PAGE_TIMEOUT)
-    return tree
+    return cache.shared("category-tree", _build_category_tree)
+
+
+def _build_category_tree() -> CategoryTree:
+    rows = list(Category.objects.active().order_by("path", "position", "name"))
+    active_ids = {c.pk for c in rows}
+    visible = [c for c in rows if all(pk in active_ids for pk in c.ancestor_ids)]
+    return CategoryTree(sorted(visible, key=lambda c: (c.depth, c.position, c.name)))
 
 
 @dataclass
@@ -79,18 +77,16 @@ class OptionChoices:
 
 
 def option_types() -> list[OptionChoices]:
-    """Option types with their values in order, for filters; cached like the tree."""
-    version = cache.versions([cache.CATALOG])[cache.CATALOG]
-    key = f"catalog:options:{version}"
-    choices = django_cache.get(key)
-    if choices is None:
-        by_type: dict[int, OptionChoices] = {}
-        for value in OptionValue.objects.select_related("option_type"):
-            entry = by_type.setdefault(value.option_type_id, OptionChoices(value.option_type, []))
-            entry.values.append(value)
-        choices = list(by_type.values())
-        django_cache.set(key, choices, timeout=cache.PAGE_TIMEOUT)
-    return choices
+    """Option types with their values in order, for filters; shared like the tree."""
+    return cache.shared("option-types", _build_option_types)
+
+
+def _build_option_types() -> list[OptionChoices]:
+    by_type: dict[int, OptionChoices] = {}
+    for value in OptionValue.objects.select_related("option_type"):
+        entry = by_type.setdefault(value.option_type_id, OptionChoices(value.option_type, []))
+        entry.values.append(value)
+    return list(by_type.values())
 
 
 # --- Listings -------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def category(request, slug):
     category = selectors.get_category(slug, tree)
     return _listing_page(
         request,
-        products=selectors.products_in_category(category, tree),
+        products=lambda: selectors.products_in_category(category, tree),
         scopes=[cache.category_scope(category.pk)],
         template="catalog/category.html",
         extra={
@@ -49,7 +49,7 @@ def category(request, slug):
 def all_products(request):
     return _listing_page(
         request,
-        products=selectors.card_queryset(),
+        products=selectors.card_queryset,
         scopes=[cache.CATALOG],
         template="catalog/products.html",
         extra={},
@@ -70,7 +70,7 @@ def search(request):
             corrected = suggestion
     return _listing_page(
         request,
-        products=products,
+        products=lambda: products,
         scopes=[cache.CATALOG],
         template="catalog/search.html",
         extra={"query": query, "search_query": query, "corrected": corrected},
@@ -82,7 +82,7 @@ def search(request):
 def _listing_page(
     request,
     *,
-    products,
+    products,  # a callable giving the queryset: built only on a cache miss (it costs ~1 ms)
     scopes,
     template,
     extra,
@@ -100,7 +100,7 @@ def _listing_page(
 
     def context():
         listing = selectors.listing(
-            base=products,
+            base=products(),
             filters=filters,
             sort=sort,
             offset=(page_number - 1) * page_size,
