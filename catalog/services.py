@@ -5,12 +5,23 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Min, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Case,
+    F,
+    IntegerField,
+    Min,
+    OuterRef,
+    PositiveIntegerField,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import cache
+from catalog import cache, locks
 from catalog.images import make_thumbnails
 from catalog.models import Category, Product, ProductImage, SearchTerm, Variant, WishlistItem
 
@@ -267,3 +278,89 @@ def set_sale_prices(*, variant_prices: dict[int, Decimal | None]) -> int:
     Product.objects.filter(pk__in=product_ids).update(sale_price=Subquery(lowest))
     invalidate_products(product_ids=product_ids)
     return len(product_ids)
+
+
+# --- Stock held and returned by orders (the orders app calls these) -----------------------
+
+
+class InsufficientStock(Exception):
+    """Some variants have fewer units than asked for; nothing was taken.
+
+    `short` maps each such variant's id to the units it has (0 for one no longer sold).
+    """
+
+    def __init__(self, *, short: dict[int, int]):
+        super().__init__(_("Some items do not have enough stock."))
+        self.short = short
+
+
+def _by_variant(quantities: dict[int, int], field: str) -> Case:
+    return Case(
+        *(When(pk=pk, then=Value(quantity)) for pk, quantity in quantities.items()),
+        default=Value(0),
+        output_field=PositiveIntegerField() if field == "stock" else IntegerField(),
+    )
+
+
+@transaction.atomic
+def take_stock(*, quantities: dict[int, int]) -> None:
+    """Take units of variants for an order, all or nothing; raises InsufficientStock.
+
+    Locks the variant rows in primary-key order (catalog.locks), checks every quantity under
+    the lock, then decrements all of them in one conditional UPDATE (stock >= n), so stock
+    never goes below zero whatever the concurrency. Inactive variants cannot be taken.
+    """
+    quantities = {pk: n for pk, n in quantities.items() if n}
+    if not quantities:
+        return
+    if any(n < 0 for n in quantities.values()):
+        raise ValueError("quantities must be positive")
+    locked = locks.variants_for_update(ids=quantities)
+    short = {
+        pk: (locked[pk].stock if pk in locked and locked[pk].is_active else 0)
+        for pk, n in quantities.items()
+        if pk not in locked or not locked[pk].is_active or locked[pk].stock < n
+    }
+    if short:
+        raise InsufficientStock(short=short)
+    wanted = _by_variant(quantities, "stock")
+    updated = Variant.objects.filter(pk__in=list(quantities), stock__gte=wanted).update(
+        stock=F("stock") - wanted
+    )
+    if updated != len(quantities):  # cannot happen under the lock; never sell what is not there
+        raise InsufficientStock(short={pk: locked[pk].stock for pk in quantities})
+    refresh_products(product_ids={variant.product_id for variant in locked.values()})
+
+
+@transaction.atomic
+def return_stock(*, quantities: dict[int, int]) -> None:
+    """Put units back (a cancelled order); variants that were deleted meanwhile are skipped."""
+    quantities = {pk: n for pk, n in quantities.items() if n > 0}
+    if not quantities:
+        return
+    locked = locks.variants_for_update(ids=quantities)
+    if not locked:
+        return
+    returned = _by_variant({pk: quantities[pk] for pk in locked}, "stock")
+    Variant.objects.filter(pk__in=list(locked)).update(stock=F("stock") + returned)
+    refresh_products(product_ids={variant.product_id for variant in locked.values()})
+
+
+@transaction.atomic
+def record_sales(*, quantities: dict[int, int]) -> None:
+    """Add sold units to the products' `sold_count` (best-selling), in one UPDATE."""
+    per_product: dict[int, int] = {}
+    rows = Variant.objects.filter(pk__in=list(quantities)).values_list("pk", "product_id")
+    for pk, product_id in rows:
+        per_product[product_id] = per_product.get(product_id, 0) + quantities[pk]
+    if not per_product:
+        return
+    sold = Case(
+        *(When(pk=pk, then=Value(n)) for pk, n in per_product.items()),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    Product.objects.filter(pk__in=list(per_product)).update(
+        sold_count=Greatest(F("sold_count") + sold, Value(0))
+    )
+    invalidate_products(product_ids=list(per_product))

@@ -5,3 +5,15 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self):
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import pre_delete
+
+        from orders import receivers
+
+        pre_delete.connect(
+            receivers.anonymise_orders_of_deleted_user,
+            sender=get_user_model(),
+            dispatch_uid="orders.anonymise_orders_of_deleted_user",
+        )

@@ -245,3 +245,16 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# --- Orders (README "Checkout and orders") ---------------------------------------------
+#: Payment methods checkout offers, (code, label); the payments app handles each code.
+SHOP_PAYMENT_METHODS = [("manual", _("Bank transfer"))]
+#: The shop's public address, for links in mails sent by workers (no request there).
+SHOP_URL = env.str("SHOP_URL", default="http://localhost:8000")
+#: Minutes an order may stay unpaid before expire_unpaid_orders cancels it.
+ORDER_UNPAID_MINUTES = env.int("ORDER_UNPAID_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
+    "task": "orders.tasks.expire_unpaid_orders",
+    "schedule": 300.0,
+    "kwargs": {"minutes": ORDER_UNPAID_MINUTES},
+}

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", catalog_views.home, name="home"),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
+    path("", include("orders.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
     path("", include("accounts.urls")),

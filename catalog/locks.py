@@ -1,0 +1,15 @@
+"""Every row lock of the catalog, in one place, always in primary-key order.
+
+Two checkouts that lock the same variants take the locks in the same order, so they queue
+instead of deadlocking.
+"""
+
+from collections.abc import Iterable
+
+from catalog.models import Variant
+
+
+def variants_for_update(*, ids: Iterable[int]) -> dict[int, Variant]:
+    """Lock these variants until the transaction ends; returns them by primary key."""
+    rows = Variant.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return {variant.pk: variant for variant in rows}

@@ -1,0 +1,131 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.forms import AddressForm
+from orders.errors import ShippingUnavailable
+from orders.models import CARRIERS, ShippingMethod
+from orders.selectors import payment_methods
+from promotions.pricing import format_money
+
+NEW_ADDRESS = "new"
+
+
+class ShippingMethodChoice(forms.ModelChoiceField):
+    def label_from_instance(self, method: ShippingMethod) -> str:
+        parts = [method.name, format_money(method.price)]
+        if method.free_above is not None:
+            parts.append(
+                str(_("free from %(amount)s")) % {"amount": format_money(method.free_above)}
+            )
+        if method.delivery_estimate:
+            parts.append(method.delivery_estimate)
+        if method.countries:
+            parts.append(str(_("ships to %(codes)s")) % {"codes": ", ".join(method.countries)})
+        return " · ".join(parts)
+
+
+class CheckoutForm(forms.Form):
+    """Contact, address choice, shipping, payment and coupon; a new address is validated by
+    the accounts AddressForm (prefix "ship") beside it."""
+
+    email = forms.EmailField(
+        label=_("Email address"),
+        help_text=_("We send the order confirmation and a link to your order here."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    address = forms.ChoiceField(
+        label=_("Ship to"),
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": _("Choose one of your addresses, or a new one.")},
+    )
+    save_address = forms.BooleanField(
+        label=_("Save this address in my address book"), required=False, initial=True
+    )
+    shipping_method = ShippingMethodChoice(
+        label=_("Shipping method"),
+        queryset=ShippingMethod.objects.active(),
+        widget=forms.RadioSelect,
+        empty_label=None,
+        error_messages={
+            "required": _("Choose a shipping method."),
+            "invalid_choice": _("That shipping method is not available: choose another."),
+        },
+    )
+    payment_method = forms.ChoiceField(
+        label=_("Payment method"),
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose a payment method."),
+            "invalid_choice": _("That payment method is not available: choose another."),
+        },
+    )
+    coupon_code = forms.CharField(
+        label=_("Coupon code"),
+        required=False,
+        max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, user, addresses, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.addresses = {str(address.pk): address for address in addresses}
+        if user.is_authenticated and user.email:
+            del self.fields["email"]
+        if self.addresses:
+            self.fields["address"].choices = [
+                (pk, ", ".join(address.lines())) for pk, address in self.addresses.items()
+            ] + [(NEW_ADDRESS, _("A new address"))]
+        else:
+            del self.fields["address"]
+        if not user.is_authenticated:
+            del self.fields["save_address"]
+        self.fields["payment_method"].choices = payment_methods()
+        self.address_form = AddressForm(self.data or None, prefix="ship", show_make_default=False)
+
+    @property
+    def wants_new_address(self) -> bool:
+        if "address" not in self.fields:
+            return True
+        return self.data.get(self.add_prefix("address")) == NEW_ADDRESS
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        if self.wants_new_address:
+            valid = self.address_form.is_valid() and valid
+        return valid and not self.errors
+
+    def clean(self):
+        cleaned = super().clean()
+        method = cleaned.get("shipping_method")
+        country = self.country()
+        if method and country and not method.serves(country):
+            self.add_error("shipping_method", ShippingUnavailable().message)
+        return cleaned
+
+    def country(self) -> str:
+        if not self.wants_new_address:
+            address = self.addresses.get(self.data.get(self.add_prefix("address"), ""))
+            return str(address.country) if address else ""
+        return str(self.data.get(self.address_form.add_prefix("country"), "")).upper()
+
+    def chosen_address(self):
+        """The saved address chosen, or None for a new one (in address_form)."""
+        if self.wants_new_address:
+            return None
+        return self.addresses[self.cleaned_data["address"]]
+
+
+class PlaceOrderForm(forms.Form):
+    """The review page's hidden fields: nothing about prices or quantities is taken from
+    the browser, only the key that makes a resubmit harmless and the digest of what was
+    shown."""
+
+    idempotency_key = forms.CharField(max_length=64, min_length=16, widget=forms.HiddenInput)
+    fingerprint = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class ShipForm(forms.Form):
+    carrier = forms.ChoiceField(
+        label=_("Carrier"), choices=[(code, name) for code, (name, _url) in CARRIERS.items()]
+    )
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=64, required=False)

@@ -1,0 +1,55 @@
+"""The order mails, rendered from templates/orders/email/<name>.{txt,html} and
+<name>_subject.txt in the order's language, sent by a Celery worker after commit."""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+#: The mails this module may render (a task argument cannot pick an arbitrary template).
+MAILS = ("placed", "paid", "shipped", "cancelled", "refunded")
+
+
+def queue_order_mail(*, order, name: str) -> None:
+    """Send mail `name` about `order` once the surrounding transaction commits."""
+    if name not in MAILS:
+        raise ValueError(f"unknown order mail {name!r}")
+    from orders.tasks import send_order_mail
+
+    order_id = order.pk
+    transaction.on_commit(lambda: send_order_mail.delay(order_id=order_id, name=name))
+
+
+def order_link(order) -> str:
+    """The absolute link in the mail: signed, so a guest can open the order too."""
+    from orders.selectors import guest_key
+
+    path = reverse("orders:detail", kwargs={"number": order.number})
+    return f"{settings.SHOP_URL.rstrip('/')}{path}?key={guest_key(number=order.number)}"
+
+
+def render_and_send(*, order_id: int, name: str) -> bool:
+    from orders.models import Order
+
+    order = Order.objects.filter(pk=order_id).prefetch_related("lines", "shipments").first()
+    if order is None or not order.email:
+        return False  # deleted, or anonymised with its account
+    with translation.override(order.language or settings.LANGUAGE_CODE):
+        context = {
+            "shop_name": settings.SHOP_NAME,
+            "order": order,
+            "lines": list(order.lines.all()),
+            "shipment": order.shipments.all().last() if name == "shipped" else None,
+            "url": order_link(order),
+        }
+        subject = render_to_string(f"orders/email/{name}_subject.txt", context)
+        text = render_to_string(f"orders/email/{name}.txt", context)
+        html = render_to_string(f"orders/email/{name}.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, from_email=None, to=[order.email]
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+    return True

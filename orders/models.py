@@ -1,0 +1,337 @@
+"""Orders keep snapshots of what the shopper saw and agreed to, not links to rows that may
+change: names, SKUs, prices, discounts and the address are copied when the order is placed.
+"""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+from django_countries.fields import CountryField
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+ZERO = Decimal("0.00")
+
+
+def validate_country_codes(value) -> None:
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ValidationError(_('Enter a list of country codes, e.g. ["GB", "IE"].'))
+    unknown = [code for code in value if code.upper() not in dict(countries)]
+    if unknown:
+        raise ValidationError(
+            _("Unknown country codes: %(codes)s.") % {"codes": ", ".join(unknown)}
+        )
+
+
+class ShippingMethodQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class ShippingMethod(models.Model):
+    """A way of delivering an order, set up by the merchant in the admin."""
+
+    name = models.CharField(_("name"), max_length=80)
+    price = models.DecimalField(_("price"), **MONEY, default=ZERO)
+    #: Free when the order's subtotal (after discounts) reaches this; empty: never free.
+    free_above = models.DecimalField(_("free from subtotal"), **MONEY, null=True, blank=True)
+    #: ISO 3166-1 alpha-2 codes of the countries served; an empty list serves everywhere.
+    countries = models.JSONField(
+        _("countries served"),
+        default=list,
+        blank=True,
+        validators=[validate_country_codes],
+        help_text=_('Country codes such as ["GB", "IE"]; leave [] to ship everywhere.'),
+    )
+    delivery_estimate = models.CharField(
+        _("delivery estimate"), max_length=80, blank=True, help_text=_("e.g. 2–4 working days")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    position = models.PositiveIntegerField(_("position"), default=0)
+
+    objects = ShippingMethodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("shipping method")
+        verbose_name_plural = _("shipping methods")
+        ordering = ["position", "price", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_price_not_negative")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        self.countries = sorted({code.upper() for code in self.countries or []})
+
+    def serves(self, country: str) -> bool:
+        return not self.countries or str(country).upper() in self.countries
+
+    def price_for(self, subtotal: Decimal) -> Decimal:
+        """What the shopper pays for shipping on an order of `subtotal` (after discounts)."""
+        if self.free_above is not None and subtotal >= self.free_above:
+            return ZERO
+        return self.price
+
+
+class OrderState(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
+    PAID = "paid", _("Paid")
+    PROCESSING = "processing", _("Being prepared")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    COMPLETED = "completed", _("Completed")
+    CANCELLED = "cancelled", _("Cancelled")
+    REFUND_REQUESTED = "refund_requested", _("Refund requested")
+    PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
+    REFUNDED = "refunded", _("Refunded")
+    RETURN_REQUESTED = "return_requested", _("Return requested")
+    RETURN_APPROVED = "return_approved", _("Return approved")
+
+
+class OrderQuerySet(models.QuerySet):
+    def awaiting_payment(self):
+        return self.filter(state=OrderState.PENDING_PAYMENT)
+
+    def awaiting_shipment(self):
+        return self.filter(state__in=[OrderState.PAID, OrderState.PROCESSING])
+
+
+class Order(models.Model):
+    State = OrderState
+
+    #: Random and human-readable ("7K3M-9QXP-2D"): reveals nothing about sales volume.
+    number = models.CharField(_("number"), max_length=16, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("shopper"),
+        related_name="orders",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    email = models.EmailField(_("email"))
+    state = models.CharField(
+        _("state"), max_length=24, choices=OrderState.choices, default=OrderState.PENDING_PAYMENT
+    )
+    #: A code from settings.SHOP_PAYMENT_METHODS; the payments app knows what it means.
+    payment_method = models.CharField(_("payment method"), max_length=32)
+    #: The random key the review page embedded: a second submit finds this order.
+    idempotency_key = models.CharField(max_length=64, unique=True, editable=False)
+    #: The language the shopper used, for the mails sent later.
+    language = models.CharField(max_length=10, default="en", editable=False)
+
+    # The shipping address, copied from the form or the address book.
+    ship_name = models.CharField(_("full name"), max_length=150)
+    ship_phone = models.CharField(_("phone number"), max_length=16, blank=True)
+    ship_line1 = models.CharField(_("address line 1"), max_length=200)
+    ship_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    ship_city = models.CharField(_("city or town"), max_length=100)
+    ship_region = models.CharField(_("state, province or region"), max_length=100, blank=True)
+    ship_postcode = models.CharField(_("postcode"), max_length=12, blank=True)
+    ship_country = CountryField(_("country"))
+
+    shipping_method = models.ForeignKey(
+        ShippingMethod,
+        verbose_name=_("shipping method"),
+        related_name="orders",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    shipping_method_name = models.CharField(_("shipping method"), max_length=80)
+    coupon_code = models.CharField(_("coupon code"), max_length=40, blank=True)
+
+    currency = models.CharField(_("currency"), max_length=3)
+    #: Lines before discounts.
+    subtotal = models.DecimalField(_("subtotal"), **MONEY)
+    #: Discounts on lines and on the order (not shipping).
+    discount = models.DecimalField(_("discount"), **MONEY, default=ZERO)
+    shipping = models.DecimalField(_("shipping"), **MONEY, default=ZERO)
+    shipping_discount = models.DecimalField(_("shipping discount"), **MONEY, default=ZERO)
+    total = models.DecimalField(_("total"), **MONEY)
+    total_paid = models.DecimalField(_("paid"), **MONEY, default=ZERO)
+    total_refunded = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
+
+    created_at = models.DateTimeField(_("placed"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    #: Set once the order's units went back on the shelf, so they never go back twice.
+    stock_returned = models.BooleanField(_("stock returned"), default=False, editable=False)
+
+    objects = OrderQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_recent"),
+            models.Index(fields=["state", "created_at"], name="order_state_created"),
+            models.Index(fields=["-created_at"], name="order_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(total_refunded__lte=models.F("total_paid")),
+                name="order_refund_within_paid",
+            ),
+        ]
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("orders:detail", kwargs={"number": self.number})
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as printed on a label (same layout as accounts.Address.lines())."""
+        if self.ship_country.code in {"US", "CA", "AU"}:
+            tail = " ".join(part for part in (self.ship_region, self.ship_postcode) if part)
+            city_line = ", ".join(part for part in (self.ship_city, tail) if part)
+            region = ""
+        else:
+            city_line = " ".join(part for part in (self.ship_postcode, self.ship_city) if part)
+            region = self.ship_region
+        parts = [self.ship_name, self.ship_line1, self.ship_line2, city_line, region]
+        return [part for part in parts if part] + [str(self.ship_country.name)]
+
+    @property
+    def shipping_total(self) -> Decimal:
+        return self.shipping - self.shipping_discount
+
+    @property
+    def refundable(self) -> Decimal:
+        return self.total_paid - self.total_refunded
+
+
+class OrderLine(models.Model):
+    """One line as the shopper bought it; the variant link only serves restocking."""
+
+    order = models.ForeignKey(Order, related_name="lines", on_delete=models.CASCADE)
+    variant = models.ForeignKey(
+        "catalog.Variant", related_name="+", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    product = models.ForeignKey(
+        "catalog.Product", related_name="+", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    product_name = models.CharField(_("product"), max_length=200)
+    sku = models.CharField(_("SKU"), max_length=64)
+    options_label = models.CharField(_("options"), max_length=200, blank=True)
+    unit_price = models.DecimalField(_("unit price"), **MONEY)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    discount = models.DecimalField(_("discount"), **MONEY, default=ZERO)
+    total = models.DecimalField(_("total"), **MONEY)
+
+    class Meta:
+        verbose_name = _("order line")
+        verbose_name_plural = _("order lines")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1), name="order_line_quantity_positive"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.product_name}"
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class OrderDiscount(models.Model):
+    """A discount the order got, as the shopper saw it named."""
+
+    order = models.ForeignKey(Order, related_name="discounts", on_delete=models.CASCADE)
+    name = models.CharField(_("name"), max_length=200)
+    code = models.CharField(_("coupon code"), max_length=40, blank=True)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    #: "line", "order" or "shipping" (promotions.pricing.AppliedPromotion.kind).
+    kind = models.CharField(_("kind"), max_length=16)
+    source = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("discount")
+        verbose_name_plural = _("discounts")
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.name}: -{self.amount}"
+
+
+class OrderEvent(models.Model):
+    """One change of an order's state (or a note on it): who, when, from, to, why."""
+
+    order = models.ForeignKey(Order, related_name="events", on_delete=models.CASCADE)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    from_state = models.CharField(_("from"), max_length=24, choices=OrderState.choices, blank=True)
+    to_state = models.CharField(_("to"), max_length=24, choices=OrderState.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("order event")
+        verbose_name_plural = _("order events")
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.from_state or '-'} → {self.to_state}"
+
+
+#: Carrier code -> (name, tracking URL template with {number}).
+CARRIERS = {
+    "dhl": ("DHL", "https://www.dhl.com/en/express/tracking.html?AWB={number}"),
+    "ups": ("UPS", "https://www.ups.com/track?tracknum={number}"),
+    "fedex": ("FedEx", "https://www.fedex.com/fedextrack/?trknbr={number}"),
+    "usps": ("USPS", "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}"),
+    "royalmail": (
+        "Royal Mail",
+        "https://www.royalmail.com/track-your-item#/tracking-results/{number}",
+    ),
+    "sf": ("SF Express", "https://www.sf-express.com/we/ow/chn/en/waybill/waybill-detail/{number}"),
+    "other": (_("Other carrier"), ""),
+}
+
+
+class Shipment(models.Model):
+    order = models.ForeignKey(Order, related_name="shipments", on_delete=models.CASCADE)
+    carrier = models.CharField(
+        _("carrier"),
+        max_length=20,
+        choices=[(code, name) for code, (name, _url) in CARRIERS.items()],
+    )
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    shipped_at = models.DateTimeField(_("shipped at"))
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        ordering = ["shipped_at", "pk"]
+
+    def __str__(self):
+        return f"{self.get_carrier_display()} {self.tracking_number}"
+
+    @property
+    def tracking_url(self) -> str:
+        from urllib.parse import quote
+
+        template = CARRIERS.get(self.carrier, ("", ""))[1]
+        if not template or not self.tracking_number:
+            return ""
+        return template.format(number=quote(self.tracking_number, safe=""))

@@ -1,0 +1,82 @@
+"""Reads of the orders app that pages share; permission-checked fetches raise 404."""
+
+from django.conf import settings
+from django.core import signing
+from django.db.models import Count, Prefetch, QuerySet, Sum
+from django.http import Http404
+from django.utils.crypto import constant_time_compare
+
+from cart.models import Cart, CartLine
+from catalog.models import OptionValue
+from orders.models import Order, OrderEvent, ShippingMethod
+
+#: Salt of the signed links in order mails: a guest reaches their order only through one.
+GUEST_LINK_SALT = "orders.guest-link"
+
+
+def checkout_lines(*, cart: Cart) -> list[CartLine]:
+    """The ticked lines of a cart with variant, product, category and options: 2 queries."""
+    return list(
+        CartLine.objects.filter(cart=cart, is_selected=True)
+        .select_related("variant__product__category")
+        .prefetch_related(
+            Prefetch(
+                "variant__option_values",
+                queryset=OptionValue.objects.select_related("option_type").order_by(
+                    "option_type__position", "option_type__name", "position"
+                ),
+            )
+        )
+        .order_by("added_at", "pk")
+    )
+
+
+def shipping_methods_for(*, country: str | None) -> list[ShippingMethod]:
+    """Active methods that deliver to `country` (all active ones when it is not known)."""
+    methods = list(ShippingMethod.objects.active())
+    if not country:
+        return methods
+    return [method for method in methods if method.serves(country)]
+
+
+def payment_methods() -> list[tuple[str, str]]:
+    return list(getattr(settings, "SHOP_PAYMENT_METHODS", [("manual", "Bank transfer")]))
+
+
+def guest_key(*, number: str) -> str:
+    """The signature that opens an order without signing in (put in the order's mails)."""
+    return signing.Signer(salt=GUEST_LINK_SALT).signature(number)
+
+
+def _may_see(order: Order, *, user, key: str) -> bool:
+    if user is not None and user.is_authenticated and order.user_id == user.pk:
+        return True
+    return bool(key) and constant_time_compare(key, guest_key(number=order.number))
+
+
+def get_order_for_user(*, number: str, user, key: str = "") -> Order:
+    """The order `number` if `user` owns it or `key` is its signed link; else 404 (the same
+    404 as for an order that does not exist, so numbers cannot be probed)."""
+    order = Order.objects.filter(number=number).first()
+    if order is None or not _may_see(order, user=user, key=key):
+        raise Http404
+    return order
+
+
+def order_for_page(*, number: str, user, key: str = "") -> Order:
+    """get_order_for_user() with everything the order page shows: 5 queries in all."""
+    order = get_order_for_user(number=number, user=user, key=key)
+    order.line_list = list(order.lines.all())
+    order.discount_list = list(order.discounts.all())
+    order.event_list = list(OrderEvent.objects.filter(order=order).select_related("actor"))
+    order.shipment_list = list(order.shipments.all())
+    return order
+
+
+def orders_for_user(*, user) -> QuerySet[Order]:
+    """The shopper's orders, newest first, with their item counts: one query per page."""
+    return (
+        Order.objects.filter(user=user)
+        .annotate(item_count=Sum("lines__quantity"), line_count=Count("lines"))
+        .order_by("-created_at", "-pk")
+    )

@@ -1,0 +1,439 @@
+import re
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from cart.models import CartLine
+from catalog.models import Product, Variant
+from catalog.services import InsufficientStock, return_stock, take_stock
+from catalog.tests.factories import VariantFactory
+from orders import services
+from orders.errors import (
+    EmptyCheckout,
+    ForbiddenTransition,
+    PriceChanged,
+    RefundTooLarge,
+    ShippingUnavailable,
+    StockChanged,
+)
+from orders.models import Order, OrderEvent, OrderState
+from orders.services import ORDER_TRANSITIONS
+from orders.tests.factories import (
+    ADDRESS,
+    ShippingMethodFactory,
+    cart_with,
+    order_of,
+    place,
+)
+from promotions.models import Coupon, CustomerSpend
+from promotions.tests.factories import CouponFactory
+
+S = OrderState
+pytestmark = pytest.mark.django_db
+
+
+def test_place_order_snapshots_lines_totals_and_takes_stock():
+    variant = VariantFactory(price=Decimal("12.50"), stock=5, sku="TEE-RED")
+    cart = cart_with((variant, 2))
+    method = ShippingMethodFactory(price=Decimal("4.00"))
+    order = place(cart, method=method)
+    assert re.fullmatch(
+        r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{2}", order.number
+    )
+    line = order.lines.get()
+    assert (line.product_name, line.sku, line.unit_price, line.quantity, line.total) == (
+        variant.product.name,
+        "TEE-RED",
+        Decimal("12.50"),
+        2,
+        Decimal("25.00"),
+    )
+    assert order.subtotal == Decimal("25.00")
+    assert order.shipping == Decimal("4.00")
+    assert order.total == Decimal("29.00")
+    assert order.shipping_method_name == method.name
+    assert (order.ship_name, order.ship_country.code) == ("Ada Lovelace", "GB")
+    assert order.state == S.PENDING_PAYMENT
+    variant.refresh_from_db()
+    assert variant.stock == 3
+    assert Product.objects.get(pk=variant.product_id).stock == 3
+    assert not CartLine.objects.filter(cart=cart).exists()
+    event = order.events.get()
+    assert (event.from_state, event.to_state) == ("", S.PENDING_PAYMENT)
+
+
+def test_place_order_mails_after_commit(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        order, _variant = order_of()
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert order.number in message.subject
+    assert message.to == ["ada@example.com"]
+    assert "?key=" in message.body
+    assert message.alternatives[0][1] == "text/html"
+
+
+def test_unticked_lines_stay_in_the_cart():
+    buy, later = VariantFactory(), VariantFactory()
+    cart = cart_with((buy, 1), (later, 1))
+    CartLine.objects.filter(cart=cart, variant=later).update(is_selected=False)
+    order = place(cart)
+    assert [line.sku for line in order.lines.all()] == [buy.sku]
+    assert list(CartLine.objects.filter(cart=cart).values_list("variant", flat=True)) == [later.pk]
+
+
+def test_same_idempotency_key_places_one_order():
+    variant = VariantFactory(stock=5)
+    cart = cart_with((variant, 2))
+    method = ShippingMethodFactory()
+    first = place(cart, method=method, key="k" * 24)
+    # The cart is empty now; the resubmitted form still finds the first order.
+    again = services.place_order(
+        cart=cart,
+        user=None,
+        email="ada@example.com",
+        address=ADDRESS,
+        shipping_method_id=method.pk,
+        payment_method="manual",
+        idempotency_key="k" * 24,
+        fingerprint="whatever",
+    )
+    assert again.pk == first.pk
+    assert Order.objects.count() == 1
+    variant.refresh_from_db()
+    assert variant.stock == 3
+
+
+def test_price_change_after_review_raises_and_takes_nothing():
+    variant = VariantFactory(price=Decimal("10.00"), stock=5)
+    cart = cart_with((variant, 1))
+    method = ShippingMethodFactory()
+    quote = services.quote_checkout(
+        cart=cart, user=None, email="a@example.com", country="GB", shipping_method=method
+    )
+    Variant.objects.filter(pk=variant.pk).update(price=Decimal("11.00"))
+    with pytest.raises(PriceChanged):
+        services.place_order(
+            cart=cart,
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint=quote.fingerprint,
+        )
+    assert not Order.objects.exists()
+    assert Variant.objects.get(pk=variant.pk).stock == 5
+    assert CartLine.objects.filter(cart=cart).exists()
+
+
+def test_stock_gone_after_review_raises_stock_changed():
+    variant = VariantFactory(stock=2)
+    cart = cart_with((variant, 2))
+    method = ShippingMethodFactory()
+    quote = services.quote_checkout(
+        cart=cart, user=None, email="a@example.com", country="GB", shipping_method=method
+    )
+    Variant.objects.filter(pk=variant.pk).update(stock=1)
+    with pytest.raises(StockChanged) as error:
+        services.place_order(
+            cart=cart,
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint=quote.fingerprint,
+        )
+    assert variant.product.name in error.value.message
+    assert not Order.objects.exists()
+
+
+def test_tampered_fingerprint_is_refused():
+    variant = VariantFactory()
+    method = ShippingMethodFactory()
+    with pytest.raises(PriceChanged):
+        services.place_order(
+            cart=cart_with((variant, 1)),
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint="0" * 32,
+        )
+    assert not Order.objects.exists()
+
+
+def test_shipping_method_must_serve_the_country_and_be_known():
+    variant = VariantFactory()
+    cart = cart_with((variant, 1))
+    only_france = ShippingMethodFactory(countries=["FR"])
+    with pytest.raises(ShippingUnavailable):
+        place(cart, method=only_france)
+    with pytest.raises(ShippingUnavailable):
+        services.place_order(
+            cart=cart,
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=987654,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint="x",
+        )
+    assert not Order.objects.exists()
+
+
+def test_unknown_payment_method_and_empty_cart_are_refused():
+    with pytest.raises(services.OrderError):
+        order_of(payment="bitcoin")
+    with pytest.raises(EmptyCheckout):
+        place(cart_with())
+
+
+def test_free_shipping_above_subtotal():
+    method = ShippingMethodFactory(price=Decimal("5.00"), free_above=Decimal("50.00"))
+    order, _v = order_of(5, price=Decimal("10.00"), method=method)
+    assert order.shipping == Decimal("0.00")
+    assert order.total == Decimal("50.00")
+
+
+def test_coupon_is_snapshotted_and_redeemed_then_released_on_cancel():
+    coupon = CouponFactory(code="SAVE10", value=Decimal("10.00"), max_uses=5)
+    variant = VariantFactory(price=Decimal("20.00"))
+    cart = cart_with((variant, 1))
+    cart.coupon_code = "save10"
+    cart.save()
+    order = place(cart)
+    assert order.discount == Decimal("2.00")
+    assert order.total == Decimal("23.00")
+    assert order.discounts.get().code == "SAVE10"
+    assert Coupon.objects.get(pk=coupon.pk).used_count == 1
+    services.cancel_order(order=order)
+    assert Coupon.objects.get(pk=coupon.pk).used_count == 0
+
+
+def test_used_up_coupon_between_review_and_place_sends_back_to_review():
+    CouponFactory(code="ONCE", max_uses=1)
+    variant = VariantFactory(price=Decimal("20.00"))
+    cart = cart_with((variant, 1))
+    cart.coupon_code = "ONCE"
+    cart.save()
+    method = ShippingMethodFactory()
+    quote = services.quote_checkout(
+        cart=cart, user=None, email="a@example.com", country="GB", shipping_method=method
+    )
+    Coupon.objects.filter(code="ONCE").update(used_count=1)
+    with pytest.raises(PriceChanged):
+        services.place_order(
+            cart=cart,
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint=quote.fingerprint,
+        )
+    assert not Order.objects.exists()
+
+
+# --- Transitions ---------------------------------------------------------------------------
+
+
+ALL_PAIRS = [(a, b) for a in S.values for b in S.values if b not in ORDER_TRANSITIONS[a]]
+
+
+@pytest.mark.parametrize(("from_state", "to_state"), ALL_PAIRS)
+def test_every_forbidden_transition_raises_and_changes_nothing(from_state, to_state):
+    order, _variant = order_of()
+    Order.objects.filter(pk=order.pk).update(state=from_state)
+    order.refresh_from_db()
+    events = OrderEvent.objects.count()
+    with pytest.raises(ForbiddenTransition):
+        services.transition(order=order, to=to_state)
+    order.refresh_from_db()
+    assert order.state == from_state
+    assert OrderEvent.objects.count() == events
+
+
+def test_every_state_has_a_row_in_the_table():
+    assert set(ORDER_TRANSITIONS) == set(S.values)
+
+
+def test_transition_writes_who_when_from_to_note():
+    staff = UserFactory(is_staff=True)
+    order, _variant = order_of()
+    services.mark_paid(order=order, amount=order.total)
+    services.transition(order=order, to=S.PROCESSING, actor=staff, note="picking")
+    event = order.events.last()
+    assert (event.actor, event.from_state, event.to_state, event.note) == (
+        staff,
+        S.PAID,
+        S.PROCESSING,
+        "picking",
+    )
+    assert event.created_at <= timezone.now()
+
+
+def test_mark_paid_records_sales_and_spend_and_mails(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    order, variant = order_of(3, user=user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.mark_paid(order=order, amount=order.total, note="bank")
+    order.refresh_from_db()
+    assert order.state == S.PAID and order.total_paid == order.total and order.paid_at
+    assert Product.objects.get(pk=variant.product_id).sold_count == 3
+    assert CustomerSpend.objects.get(user=user).paid_total == order.total
+    assert "Payment received" in mail.outbox[-1].subject
+    with pytest.raises(ForbiddenTransition):
+        services.mark_paid(order=order, amount=order.total)
+
+
+def test_part_payment_keeps_the_order_waiting():
+    order, _variant = order_of()
+    services.mark_paid(order=order, amount=Decimal("1.00"))
+    order.refresh_from_db()
+    assert order.state == S.PENDING_PAYMENT and order.total_paid == Decimal("1.00")
+
+
+def test_cancel_returns_stock_once():
+    order, variant = order_of(4, stock=10)
+    assert Variant.objects.get(pk=variant.pk).stock == 6
+    services.cancel_order(order=order, note="changed my mind", by_shopper=True)
+    assert Variant.objects.get(pk=variant.pk).stock == 10
+    with pytest.raises(ForbiddenTransition):
+        services.cancel_order(order=order)
+    assert Variant.objects.get(pk=variant.pk).stock == 10
+
+
+def test_shopper_cannot_cancel_after_shipping():
+    order, _variant = order_of()
+    services.mark_paid(order=order, amount=order.total)
+    services.mark_shipped(order=order, carrier="dhl", tracking_number="JD0001")
+    with pytest.raises(ForbiddenTransition):
+        services.cancel_order(order=order, by_shopper=True)
+    assert Order.objects.get(pk=order.pk).state == S.SHIPPED
+
+
+def test_ship_deliver_complete_and_tracking_link(django_capture_on_commit_callbacks):
+    order, _variant = order_of()
+    services.mark_paid(order=order, amount=order.total)
+    with django_capture_on_commit_callbacks(execute=True):
+        shipment = services.mark_shipped(order=order, carrier="ups", tracking_number="1Z 999")
+    assert shipment.tracking_url == "https://www.ups.com/track?tracknum=1Z%20999"
+    assert "1Z 999" in mail.outbox[-1].body
+    services.confirm_receipt(order=order)
+    order.refresh_from_db()
+    assert order.state == S.COMPLETED
+    assert [e.to_state for e in order.events.all()][-2:] == [S.DELIVERED, S.COMPLETED]
+
+
+def test_full_and_partial_refunds():
+    user = UserFactory()
+    order, variant = order_of(2, user=user)
+    services.mark_paid(order=order, amount=order.total)
+    services.record_refund(order=order, amount=Decimal("5.00"), actor=None, note="scratch")
+    assert order.state == S.PARTIALLY_REFUNDED
+    with pytest.raises(RefundTooLarge):
+        services.record_refund(order=order, amount=order.total, actor=None, note="")
+    services.record_refund(order=order, amount=order.total - Decimal("5.00"), actor=None, note="")
+    order.refresh_from_db()
+    assert order.state == S.REFUNDED and order.total_refunded == order.total
+    assert CustomerSpend.objects.get(user=user).paid_total == Decimal("0.00")
+    # Refunded before shipping: the goods are still on the shelf.
+    assert Variant.objects.get(pk=variant.pk).stock == 10
+
+
+def test_return_flow():
+    order, _variant = order_of()
+    services.mark_paid(order=order, amount=order.total)
+    with pytest.raises(ForbiddenTransition):
+        services.request_return(order=order)
+    services.mark_shipped(order=order, carrier="dhl", tracking_number="1")
+    services.mark_delivered(order=order)
+    services.request_return(order=order, note="too small")
+    services.transition(order=order, to=S.RETURN_APPROVED)
+    services.record_refund(order=order, amount=order.total, actor=None, note="")
+    assert order.state == S.REFUNDED
+
+
+# --- Expiry --------------------------------------------------------------------------------
+
+
+def test_expire_unpaid_orders_cancels_old_ones_and_restocks():
+    old, variant = order_of(3, stock=5)
+    fresh, _v = order_of()
+    Order.objects.filter(pk=old.pk).update(created_at=timezone.now() - timezone.timedelta(hours=1))
+    call_command("expire_unpaid_orders", "--minutes", "30")
+    assert Order.objects.get(pk=old.pk).state == S.CANCELLED
+    assert Order.objects.get(pk=fresh.pk).state == S.PENDING_PAYMENT
+    assert Variant.objects.get(pk=variant.pk).stock == 5
+    assert services.expire_unpaid_orders(minutes=30) == 0
+    assert Variant.objects.get(pk=variant.pk).stock == 5
+
+
+# --- Stock services ------------------------------------------------------------------------
+
+
+def test_take_stock_is_all_or_nothing_and_names_what_is_short():
+    plenty, scarce = VariantFactory(stock=5), VariantFactory(stock=1)
+    with pytest.raises(InsufficientStock) as error:
+        take_stock(quantities={plenty.pk: 2, scarce.pk: 2})
+    assert error.value.short == {scarce.pk: 1}
+    assert Variant.objects.get(pk=plenty.pk).stock == 5
+    take_stock(quantities={plenty.pk: 5})
+    return_stock(quantities={plenty.pk: 2, 999999: 1})
+    assert Variant.objects.get(pk=plenty.pk).stock == 2
+
+
+# --- Anonymising -----------------------------------------------------------------------
+
+
+def test_deleting_the_account_anonymises_its_orders_keeping_money():
+    user = UserFactory()
+    order, _v = order_of(user=user)
+    user.delete()
+    order.refresh_from_db()
+    assert (order.user, order.ship_name, order.ship_line1, order.email) == (None, "", "", "")
+    assert order.ship_country.code == "GB" and order.total > 0
+
+
+# --- Query counts --------------------------------------------------------------------------
+
+
+def _place_queries(lines: int) -> int:
+    cart = cart_with(*[(VariantFactory(), 1) for _ in range(lines)])
+    method = ShippingMethodFactory()
+    quote = services.quote_checkout(
+        cart=cart, user=None, email="a@example.com", country="GB", shipping_method=method
+    )
+    with CaptureQueriesContext(connection) as queries:
+        services.place_order(
+            cart=cart,
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint=quote.fingerprint,
+        )
+    return len(queries)
+
+
+def test_place_order_queries_grow_by_at_most_two_per_line(capsys):
+    one, twenty = _place_queries(1), _place_queries(20)
+    with capsys.disabled():
+        print(f"\nplace_order queries: 1 line {one}, 20 lines {twenty}")
+    assert twenty - one <= 2 * 19

@@ -1,0 +1,17 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("checkout/", views.checkout, name="checkout"),
+    path("checkout/review/", views.review, name="review"),
+    path("checkout/place/", views.place, name="place"),
+    path("account/orders/", views.order_list, name="list"),
+    path("orders/<str:number>/", views.detail, name="detail"),
+    path("orders/<str:number>/invoice/", views.invoice, name="invoice"),
+    path("orders/<str:number>/cancel/", views.cancel, name="cancel"),
+    path("orders/<str:number>/confirm-receipt/", views.confirm_receipt, name="confirm-receipt"),
+    path("orders/<str:number>/request-return/", views.request_return, name="request-return"),
+]

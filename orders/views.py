@@ -1,0 +1,349 @@
+"""Checkout (details -> review -> place) and the shopper's order pages. Thin: forms parse,
+services decide, selectors read."""
+
+import contextlib
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts import services as account_services
+from accounts.selectors import addresses_for_user
+from cart import selectors as cart_selectors
+from cart import services as cart_services
+from orders import selectors, services
+from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
+from orders.forms import CheckoutForm, PlaceOrderForm
+from orders.models import ShippingMethod
+
+#: Where the checkout keeps what the shopper entered between its steps (server side).
+SESSION_KEY = "checkout"
+ADDRESS_FIELDS = ("full_name", "phone", "line1", "line2", "city", "region", "postcode", "country")
+
+
+def _cart_or_redirect(request):
+    cart = cart_selectors.cart_for(user=request.user, session=request.session)
+    if cart is None or not cart.lines.filter(is_selected=True).exists():
+        messages.info(request, _("Your cart has nothing ticked to buy."))
+        return None
+    return cart
+
+
+def _summary(request, cart):
+    lines = cart_selectors.lines_for_page(cart=cart)
+    cart_services.reconcile_lines(lines=lines)
+    price = cart_selectors.price_lines(cart=cart, lines=lines, user=request.user)
+    priced = {line.key: line for line in price.lines}
+    for line in lines:
+        line.price = priced.get(line.pk)
+    return [line for line in lines if line.price], price
+
+
+@require_http_methods(["GET", "POST"])
+def checkout(request):
+    cart = _cart_or_redirect(request)
+    if cart is None:
+        return redirect("cart:detail")
+    user = request.user
+    addresses = list(addresses_for_user(user=user)) if user.is_authenticated else []
+    saved = request.session.get(SESSION_KEY) or {}
+    if request.method == "POST":
+        form = CheckoutForm(request.POST, user=user, addresses=addresses)
+        if form.is_valid():
+            return _save_details(request, cart, form)
+        messages.error(request, _("Please correct the fields marked below."))
+        status = 400
+    else:
+        form = CheckoutForm(
+            user=user, addresses=addresses, initial=_initial(saved, addresses, cart)
+        )
+        form.address_form.initial = (
+            {f"{name}": value for name, value in (saved.get("address") or {}).items()}
+            if not saved.get("address_id")
+            else {}
+        )
+        status = 200
+    lines, price = _summary(request, cart)
+    return render(
+        request,
+        "orders/checkout.html",
+        {
+            "form": form,
+            "address_form": form.address_form,
+            "lines": lines,
+            "price": price,
+            "cart": cart,
+        },
+        status=status,
+    )
+
+
+def _initial(saved: dict, addresses, cart) -> dict:
+    initial = {
+        "shipping_method": saved.get("shipping_method_id"),
+        "payment_method": saved.get("payment_method"),
+        "email": saved.get("email", ""),
+        "coupon_code": cart.coupon_code,
+    }
+    if addresses:
+        address_id = saved.get("address_id") or addresses[0].pk
+        if saved and not saved.get("address_id"):
+            address_id = "new"
+        initial["address"] = str(address_id)
+    methods = list(ShippingMethod.objects.active()[:2])
+    if len(methods) == 1:
+        initial.setdefault("shipping_method", methods[0].pk)
+    return initial
+
+
+def _save_details(request, cart, form):
+    data = form.cleaned_data
+    user = request.user
+    address = form.chosen_address()
+    if address is None:
+        fields = {name: form.address_form.cleaned_data[name] for name in ADDRESS_FIELDS}
+        if user.is_authenticated and data.get("save_address"):
+            address = account_services.create_address(user=user, fields=fields)
+    else:
+        fields = {name: getattr(address, name) for name in ADDRESS_FIELDS}
+    fields["country"] = str(fields["country"])
+    code = data.get("coupon_code", "").strip()
+    if code != cart.coupon_code:
+        cart_services.set_coupon_code(cart=cart, code=code)
+    request.session[SESSION_KEY] = {
+        "email": data.get("email") or user.email,
+        "address": fields,
+        "address_id": address.pk if address else None,
+        "shipping_method_id": data["shipping_method"].pk,
+        "payment_method": data["payment_method"],
+    }
+    return redirect("orders:review")
+
+
+def _details(request):
+    saved = request.session.get(SESSION_KEY)
+    if not saved or not saved.get("address") or not saved.get("shipping_method_id"):
+        return None
+    return saved
+
+
+@require_GET
+def review(request):
+    cart = _cart_or_redirect(request)
+    if cart is None:
+        return redirect("cart:detail")
+    saved = _details(request)
+    if saved is None:
+        return redirect("orders:checkout")
+    method = ShippingMethod.objects.active().filter(pk=saved["shipping_method_id"]).first()
+    if method is None:
+        messages.error(request, _("That shipping method is not available: choose another."))
+        return redirect("orders:checkout")
+    try:
+        quote = services.quote_checkout(
+            cart=cart,
+            user=request.user,
+            email=saved["email"],
+            country=saved["address"]["country"],
+            shipping_method=method,
+        )
+    except StockChanged as error:
+        messages.error(request, error.message)
+        return redirect("cart:detail")
+    except OrderError as error:
+        messages.error(request, error.message)
+        return redirect("orders:checkout")
+    address = services.ShippingAddress(**saved["address"])
+    form = PlaceOrderForm(
+        initial={
+            "idempotency_key": services.new_idempotency_key(),
+            "fingerprint": quote.fingerprint,
+        }
+    )
+    priced = {line.key: line for line in quote.price.lines}
+    for line in quote.lines:
+        line.price = priced[line.pk]
+    return render(
+        request,
+        "orders/review.html",
+        {
+            "quote": quote,
+            "price": quote.price,
+            "lines": quote.lines,
+            "address": address,
+            "address_lines": _address_lines(address),
+            "email": saved["email"],
+            "payment_label": dict(selectors.payment_methods()).get(saved["payment_method"], ""),
+            "form": form,
+            "coupon_code": cart.coupon_code,
+        },
+    )
+
+
+def _address_lines(address) -> list[str]:
+    from django_countries import countries
+
+    city = " ".join(part for part in (address.postcode, address.city) if part)
+    parts = [address.full_name, address.line1, address.line2, city, address.region]
+    return [part for part in parts if part] + [str(dict(countries).get(address.country, ""))]
+
+
+@require_POST
+def place(request):
+    form = PlaceOrderForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Your order could not be placed: please review it again."))
+        return redirect("orders:review")
+    cart = cart_selectors.cart_for(user=request.user, session=request.session)
+    saved = _details(request)
+    if cart is None or saved is None:
+        return redirect("cart:detail")
+    try:
+        order = services.place_order(
+            cart=cart,
+            user=request.user,
+            email=saved["email"],
+            address=services.ShippingAddress(**saved["address"]),
+            shipping_method_id=saved["shipping_method_id"],
+            payment_method=saved["payment_method"],
+            idempotency_key=form.cleaned_data["idempotency_key"],
+            fingerprint=form.cleaned_data["fingerprint"],
+        )
+    except EmptyCheckout as error:
+        messages.error(request, error.message)
+        return redirect("cart:detail")
+    except CheckoutChanged as error:
+        messages.warning(request, error.message)
+        return redirect("orders:review")
+    except OrderError as error:
+        messages.error(request, error.message)
+        return redirect("orders:checkout")
+    return redirect(_after_placing(request, order))
+
+
+def _after_placing(request, order) -> str:
+    try:
+        return reverse("payments:start", kwargs={"number": order.number})
+    except NoReverseMatch:
+        messages.success(
+            request, _("Thank you: your order %(number)s is placed.") % {"number": order.number}
+        )
+        return _order_url(request, order)
+
+
+def _order_url(request, order, name: str = "orders:detail") -> str:
+    url = reverse(name, kwargs={"number": order.number})
+    if request.user.is_authenticated and order.user_id == request.user.pk:
+        return url
+    return f"{url}?{urlencode({'key': selectors.guest_key(number=order.number)})}"
+
+
+# --- Order pages -----------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def order_list(request):
+    page = Paginator(selectors.orders_for_user(user=request.user), 20).get_page(
+        request.GET.get("page")
+    )
+    links = [(reverse("orders:list"), _("Your orders"))]
+    with contextlib.suppress(NoReverseMatch):
+        links.append((reverse("catalog:wishlist"), _("Your wishlist")))
+    return render(
+        request,
+        "orders/list.html",
+        {"page": page, "orders": page.object_list, "account_links": links},
+    )
+
+
+def _key(request) -> str:
+    return request.GET.get("key") or request.POST.get("key") or ""
+
+
+@require_GET
+def detail(request, number):
+    order = selectors.order_for_page(number=number, user=request.user, key=_key(request))
+    state = order.state
+    return render(
+        request,
+        "orders/detail.html",
+        {
+            "order": order,
+            "key": _key(request),
+            "can_cancel": state in services.SHOPPER_CANCELLABLE,
+            "can_confirm": state in (order.State.SHIPPED, order.State.DELIVERED),
+            "can_return": state in services.RETURNABLE,
+            "can_pay": state == order.State.PENDING_PAYMENT and _pay_url(order),
+            "pay_url": _pay_url(order),
+            "invoice_url": _keep_key(request, order, "orders:invoice"),
+        },
+    )
+
+
+def _keep_key(request, order, name: str) -> str:
+    """The URL of another page of the order, carrying the guest's key when there is one."""
+    url = reverse(name, kwargs={"number": order.number})
+    return f"{url}?{urlencode({'key': _key(request)})}" if _key(request) else url
+
+
+def _pay_url(order) -> str:
+    try:
+        return reverse("payments:start", kwargs={"number": order.number})
+    except NoReverseMatch:
+        return ""
+
+
+@require_GET
+def invoice(request, number):
+    order = selectors.order_for_page(number=number, user=request.user, key=_key(request))
+    return render(request, "orders/invoice.html", {"order": order})
+
+
+def _action(request, number, act, done: str):
+    order = selectors.get_order_for_user(number=number, user=request.user, key=_key(request))
+    try:
+        act(order)
+    except OrderError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, done)
+    return redirect(_keep_key(request, order, "orders:detail"))
+
+
+@require_POST
+def cancel(request, number):
+    return _action(
+        request,
+        number,
+        lambda order: services.cancel_order(
+            order=order, actor=request.user, note=_("Cancelled by the shopper"), by_shopper=True
+        ),
+        _("Your order is cancelled."),
+    )
+
+
+@require_POST
+def confirm_receipt(request, number):
+    return _action(
+        request,
+        number,
+        lambda order: services.confirm_receipt(order=order, actor=request.user),
+        _("Thank you for confirming that your order arrived."),
+    )
+
+
+@require_POST
+def request_return(request, number):
+    reason = request.POST.get("reason", "").strip()[:500]
+    return _action(
+        request,
+        number,
+        lambda order: services.request_return(order=order, actor=request.user, note=reason),
+        _("Your return request is sent: we will tell you how to send the items back."),
+    )
