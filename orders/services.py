@@ -355,7 +355,11 @@ def _place_order(
     OrderEvent.objects.create(
         order=order, actor=user, from_state="", to_state=order.state, note=_("Order placed")
     )
-    catalog_services.take_stock(quantities=_quantities(lines))
+    try:
+        catalog_services.take_stock(quantities=_quantities(lines))
+    except catalog_services.InsufficientStock as short:
+        names = [line.variant.product.name for line in lines if line.variant_id in short.short]
+        raise StockChanged(names=names) from short
     _clear_ordered_lines(cart=cart, lines=lines)
     mails.queue_order_mail(order=order, name="placed")
     return order

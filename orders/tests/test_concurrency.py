@@ -1,0 +1,155 @@
+"""Races on PostgreSQL: threads with their own connections around a barrier.
+
+Controls: without the row locks (select_for_update in catalog.locks, promotions.locks) and
+the conditional UPDATE these tests fail; with them, exactly the stock (or the coupon's
+uses) is sold, never more.
+"""
+
+import threading
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.db import connection, connections
+from django.utils import timezone
+
+from catalog.models import Variant
+from catalog.tests.factories import VariantFactory
+from orders import services
+from orders.errors import CheckoutChanged, OrderError
+from orders.models import Order, OrderEvent, OrderState
+from orders.tests.factories import ADDRESS, ShippingMethodFactory, cart_with
+from promotions.models import Coupon
+from promotions.tests.factories import CouponFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+SHOPPERS = 50
+
+
+@pytest.fixture(autouse=True)
+def _postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+
+
+def race(count, work):
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results.append(work(index))
+        except Exception as error:  # collected and asserted on
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results, errors
+
+
+def _quoted_carts(variant, *, coupon=""):
+    method = ShippingMethodFactory()
+    carts = []
+    for _i in range(SHOPPERS):
+        cart = cart_with((variant, 1))
+        cart.coupon_code = coupon
+        cart.save()
+        quote = services.quote_checkout(
+            cart=cart, user=None, email="a@example.com", country="GB", shipping_method=method
+        )
+        carts.append((cart, quote.fingerprint))
+    return method, carts
+
+
+def _buy(method, carts):
+    def work(index):
+        cart, fingerprint = carts[index]
+        return services.place_order(
+            cart=cart,
+            user=None,
+            email=f"shopper{index}@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint=fingerprint,
+        )
+
+    return work
+
+
+def test_fifty_shoppers_ten_in_stock_sell_exactly_ten():
+    variant = VariantFactory(stock=10, price=Decimal("10.00"))
+    method, carts = _quoted_carts(variant)
+    results, errors = race(SHOPPERS, _buy(method, carts))
+    assert len(results) == 10
+    assert all(isinstance(error, CheckoutChanged) for error in errors), errors[:3]
+    assert Order.objects.count() == 10
+    assert Variant.objects.get(pk=variant.pk).stock == 0
+
+
+def test_fifty_shoppers_coupon_with_five_uses_left_redeem_it_five_times():
+    coupon = CouponFactory(code="FIVE", max_uses=7, value=Decimal("10.00"))
+    Coupon.objects.filter(pk=coupon.pk).update(used_count=2)
+    variant = VariantFactory(stock=100, price=Decimal("10.00"))
+    method, carts = _quoted_carts(variant, coupon="FIVE")
+    results, errors = race(SHOPPERS, _buy(method, carts))
+    assert len(results) == 5
+    assert all(isinstance(error, OrderError) for error in errors), errors[:3]
+    assert Coupon.objects.get(pk=coupon.pk).used_count == 7
+    assert Order.objects.filter(coupon_code="FIVE").count() == 5
+    assert Variant.objects.get(pk=variant.pk).stock == 95
+
+
+def test_double_submit_at_the_same_moment_places_one_order():
+    variant = VariantFactory(stock=10)
+    method, carts = _quoted_carts(variant)
+    cart, fingerprint = carts[0]
+
+    def work(_index):
+        return services.place_order(
+            cart=cart,
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key="same-key-from-one-form",
+            fingerprint=fingerprint,
+        )
+
+    results, errors = race(5, work)
+    assert not errors, errors
+    assert len({order.pk for order in results}) == 1
+    assert Variant.objects.get(pk=variant.pk).stock == 9
+
+
+def test_two_expiry_runs_at_once_cancel_each_order_once():
+    variant = VariantFactory(stock=30)
+    method, carts = _quoted_carts(variant)
+    for cart, fingerprint in carts[:20]:
+        services.place_order(
+            cart=cart,
+            user=None,
+            email="a@example.com",
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=services.new_idempotency_key(),
+            fingerprint=fingerprint,
+        )
+    assert Variant.objects.get(pk=variant.pk).stock == 10
+    Order.objects.update(created_at=timezone.now() - timedelta(hours=2))
+    results, errors = race(2, lambda _i: services.expire_unpaid_orders(minutes=30, batch=3))
+    assert not errors, errors
+    assert sum(results) == 20
+    assert Order.objects.filter(state=OrderState.CANCELLED).count() == 20
+    assert OrderEvent.objects.filter(to_state=OrderState.CANCELLED).count() == 20
+    assert Variant.objects.get(pk=variant.pk).stock == 30

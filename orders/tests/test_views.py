@@ -1,0 +1,278 @@
+import re
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from accounts.models import Address
+from accounts.tests.factories import AddressFactory, UserFactory
+from cart.models import Cart, CartLine
+from cart.selectors import CART_SESSION_KEY
+from catalog.models import Variant
+from catalog.tests.factories import VariantFactory
+from orders import services
+from orders.models import Order, OrderState
+from orders.selectors import guest_key
+from orders.tests.factories import ShippingMethodFactory, order_of
+
+pytestmark = pytest.mark.django_db
+
+#: Checkout pages: session, cart, lines (+options, image), promotions (<= 3 with no offers),
+#: shipping methods, addresses, user; a constant, whatever the number of lines.
+CHECKOUT_BUDGET = 16
+#: Order page: session, user, order, lines, discounts, events with actors, shipments.
+ORDER_BUDGET = 9
+#: Order list: session, user, one page of orders with counts, the page count.
+LIST_BUDGET = 6
+
+NEW_ADDRESS = {
+    "ship-full_name": "Grace Hopper",
+    "ship-phone": "+442079460958",
+    "ship-line1": "1 Compiler Street",
+    "ship-city": "London",
+    "ship-postcode": "SW1A 1AA",
+    "ship-country": "GB",
+}
+
+
+def add(client, variant, quantity=1):
+    client.post(reverse("cart:add"), {"variant": variant.pk, "quantity": quantity})
+
+
+def details(client, method, **extra):
+    data = {
+        "email": "guest@example.com",
+        "shipping_method": method.pk,
+        "payment_method": "manual",
+        **NEW_ADDRESS,
+        **extra,
+    }
+    return client.post(reverse("orders:checkout"), data)
+
+
+def review_fields(client):
+    html = client.get(reverse("orders:review")).content.decode()
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', html).group(1)
+    fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', html).group(1)
+    return {"idempotency_key": key, "fingerprint": fingerprint}, html
+
+
+def test_guest_checkout_to_a_placed_order(client, django_capture_on_commit_callbacks):
+    variant = VariantFactory(price=Decimal("20.00"), stock=3)
+    method = ShippingMethodFactory(price=Decimal("5.00"))
+    add(client, variant, 2)
+    assert client.get(reverse("orders:checkout")).status_code == 200
+    response = details(client, method)
+    assert response.status_code == 302 and response.url == reverse("orders:review")
+    fields, html = review_fields(client)
+    assert "$45.00" in html and "Grace Hopper" in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("orders:place"), fields)
+    order = Order.objects.get()
+    assert response.url == f"{order.get_absolute_url()}?key={guest_key(number=order.number)}"
+    assert order.total == Decimal("45.00") and order.email == "guest@example.com"
+    assert order.user is None
+    assert Variant.objects.get(pk=variant.pk).stock == 1
+    assert len(mail.outbox) == 1
+    page = client.get(response.url)
+    assert page.status_code == 200 and order.number in page.content.decode()
+    # Resubmitting the same form: the same order, nothing taken again.
+    again = client.post(reverse("orders:place"), fields)
+    assert again.status_code == 302
+    assert Order.objects.count() == 1
+    assert Variant.objects.get(pk=variant.pk).stock == 1
+
+
+def test_signed_in_checkout_with_a_saved_address(client):
+    user = UserFactory()
+    address = AddressFactory(user=user, country="GB")
+    client.force_login(user)
+    variant = VariantFactory()
+    add(client, variant)
+    method = ShippingMethodFactory()
+    response = client.post(
+        reverse("orders:checkout"),
+        {"address": address.pk, "shipping_method": method.pk, "payment_method": "manual"},
+    )
+    assert response.status_code == 302
+    fields, _html = review_fields(client)
+    response = client.post(reverse("orders:place"), fields)
+    order = Order.objects.get()
+    assert response.url == order.get_absolute_url()
+    assert (order.user, order.email, order.ship_line1) == (user, user.email, address.line1)
+    listing = client.get(reverse("orders:list")).content.decode()
+    assert order.number in listing
+
+
+def test_signed_in_new_address_can_be_saved_to_the_book(client):
+    user = UserFactory()
+    client.force_login(user)
+    add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    client.post(
+        reverse("orders:checkout"),
+        {
+            "shipping_method": method.pk,
+            "payment_method": "manual",
+            "save_address": "on",
+            **NEW_ADDRESS,
+        },
+    )
+    assert Address.objects.get(user=user).line1 == "1 Compiler Street"
+
+
+def test_someone_elses_address_id_is_refused(client):
+    user, stranger = UserFactory(), UserFactory()
+    AddressFactory(user=user)
+    theirs = AddressFactory(user=stranger, line1="Secret Lane 1")
+    client.force_login(user)
+    add(client, VariantFactory())
+    response = client.post(
+        reverse("orders:checkout"),
+        {
+            "address": theirs.pk,
+            "shipping_method": ShippingMethodFactory().pk,
+            "payment_method": "manual",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Choose one of your addresses, or a new one." in html
+    assert "Secret Lane" not in html
+    assert "checkout" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"shipping_method": 99999}, "That shipping method is not available"),
+        ({"payment_method": "free-money"}, "That payment method is not available"),
+        ({"email": "not-an-email"}, "Enter a valid email address."),
+        ({"ship-postcode": ""}, "Enter the postcode"),
+    ],
+)
+def test_bad_details_get_a_message_and_keep_what_was_typed(client, change, message):
+    add(client, VariantFactory())
+    response = details(client, ShippingMethodFactory(), **change)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert 'value="1 Compiler Street"' in html
+    assert not Order.objects.exists()
+
+
+def test_method_not_serving_the_country_is_refused(client):
+    add(client, VariantFactory())
+    response = details(client, ShippingMethodFactory(countries=["FR"]))
+    assert response.status_code == 400
+    assert "does not deliver to the address" in response.content.decode()
+
+
+def test_tampered_place_form_changes_nothing(client):
+    variant = VariantFactory(price=Decimal("20.00"), stock=3)
+    add(client, variant, 1)
+    details(client, ShippingMethodFactory())
+    fields, _html = review_fields(client)
+    tampered = {**fields, "fingerprint": "0" * 32, "price": "0.01", "quantity": "-3"}
+    response = client.post(reverse("orders:place"), tampered, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("orders:review")
+    assert "Prices or discounts changed" in response.content.decode()
+    assert not Order.objects.exists()
+    assert Variant.objects.get(pk=variant.pk).stock == 3
+    response = client.post(reverse("orders:place"), {"idempotency_key": "", "fingerprint": ""})
+    assert response.status_code == 302 and not Order.objects.exists()
+
+
+def test_price_change_since_review_sends_back_to_review_keeping_the_address(client):
+    variant = VariantFactory(price=Decimal("20.00"))
+    add(client, variant)
+    details(client, ShippingMethodFactory())
+    fields, _html = review_fields(client)
+    Variant.objects.filter(pk=variant.pk).update(price=Decimal("25.00"))
+    response = client.post(reverse("orders:place"), fields, follow=True)
+    html = response.content.decode()
+    assert "Prices or discounts changed" in html
+    assert "Grace Hopper" in html and "$25.00" in html
+    assert not Order.objects.exists()
+
+
+def test_checkout_without_a_cart_goes_to_the_cart(client):
+    response = client.get(reverse("orders:checkout"))
+    assert response.url == reverse("cart:detail")
+    assert "sessionid" not in client.cookies
+
+
+def test_another_users_order_is_404_and_a_guest_needs_the_key(client):
+    owner = UserFactory()
+    order, _v = order_of(user=owner)
+    url = order.get_absolute_url()
+    assert client.get(url).status_code == 404
+    assert client.get(url + "?key=forged").status_code == 404
+    assert client.get(url + "?key=" + guest_key(number=order.number)).status_code == 200
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("orders:invoice", args=[order.number])).status_code == 404
+    assert client.post(reverse("orders:cancel", args=[order.number])).status_code == 404
+    client.force_login(owner)
+    assert client.get(url).status_code == 200
+
+
+def test_shopper_cancels_and_stock_goes_back(client):
+    user = UserFactory()
+    order, variant = order_of(2, user=user, stock=5)
+    client.force_login(user)
+    response = client.post(reverse("orders:cancel", args=[order.number]), follow=True)
+    assert "Your order is cancelled." in response.content.decode()
+    assert Order.objects.get(pk=order.pk).state == OrderState.CANCELLED
+    assert Variant.objects.get(pk=variant.pk).stock == 5
+    response = client.post(reverse("orders:cancel", args=[order.number]), follow=True)
+    assert "cannot go from" in response.content.decode()
+
+
+def test_guest_confirms_receipt_through_the_signed_link(client):
+    order, _v = order_of()
+    services.mark_paid(order=order, amount=order.total)
+    services.mark_shipped(order=order, carrier="dhl", tracking_number="JD1")
+    key = guest_key(number=order.number)
+    html = client.get(order.get_absolute_url() + "?key=" + key).content.decode()
+    assert "https://www.dhl.com/en/express/tracking.html?AWB=JD1" in html
+    client.post(reverse("orders:confirm-receipt", args=[order.number]), {"key": key})
+    assert Order.objects.get(pk=order.pk).state == OrderState.COMPLETED
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_checkout_pages_stay_within_budget(client, lines, django_assert_max_num_queries):
+    for _i in range(lines):
+        add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    with django_assert_max_num_queries(CHECKOUT_BUDGET):
+        assert client.get(reverse("orders:checkout")).status_code == 200
+    details(client, method)
+    with django_assert_max_num_queries(CHECKOUT_BUDGET):
+        assert client.get(reverse("orders:review")).status_code == 200
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_order_pages_stay_within_budget(client, lines, django_assert_max_num_queries):
+    user = UserFactory()
+    cart = Cart.objects.create(user=user)
+    for _i in range(lines):
+        CartLine.objects.create(
+            cart=cart, variant=VariantFactory(), quantity=1, seen_price=Decimal("10.00")
+        )
+    from orders.tests.factories import place
+
+    order = place(cart, user=user, email=user.email)
+    services.mark_paid(order=order, amount=order.total)
+    client.force_login(user)
+    for name in ("orders:detail", "orders:invoice"):
+        with django_assert_max_num_queries(ORDER_BUDGET):
+            assert client.get(reverse(name, args=[order.number])).status_code == 200
+    with django_assert_max_num_queries(LIST_BUDGET):
+        assert client.get(reverse("orders:list")).status_code == 200
+
+
+def test_guest_session_holds_only_the_cart(client):
+    add(client, VariantFactory())
+    assert isinstance(client.session[CART_SESSION_KEY], int)
