@@ -9,7 +9,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimil
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -327,7 +327,7 @@ def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | No
     if connection.vendor == "postgresql":
         search = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
         ranked = base.filter(search_vector=search).annotate(
-            rank=SearchRank("search_vector", search)
+            rank=SearchRank(F("search_vector"), search)
         )
         return ranked, ("-rank", "-sold_count", "-pk")
     matched = base
