@@ -9,7 +9,7 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimil
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -22,6 +22,7 @@ from catalog.models import (
     OptionValue,
     Product,
     ProductImage,
+    ProductOption,
     SearchTerm,
     Tag,
     Variant,
@@ -200,14 +201,22 @@ def _apply(products: QuerySet[Product], filters: ListingFilters, *, skip: str = 
     if filters.in_stock:
         products = products.filter(stock__gt=0)
     if filters.options and skip != "options":
-        # One active variant must have every chosen option (a red shirt in M, not red in S
-        # and blue in M): each option type narrows the same variant rows.
-        variants = Variant.objects.active()
+        # Each chosen option type narrows through the product-option table (indexed)...
         for type_slug, value_slugs in filters.options:
-            variants = variants.filter(
-                option_values__option_type__slug=type_slug, option_values__slug__in=value_slugs
+            offered = ProductOption.objects.filter(
+                option_value__option_type__slug=type_slug, option_value__slug__in=value_slugs
             )
-        products = products.filter(pk__in=variants.values("product_id"))
+            products = products.filter(pk__in=offered.values("product_id"))
+        # ...and with several types, one active variant must have them all (a red shirt in
+        # M, not red in S and blue in M), asked only of the products left.
+        if len(filters.options) > 1:
+            variants = Variant.objects.active().filter(product=OuterRef("pk"))
+            for type_slug, value_slugs in filters.options:
+                variants = variants.filter(
+                    option_values__option_type__slug=type_slug,
+                    option_values__slug__in=value_slugs,
+                )
+            products = products.filter(Exists(variants))
     return products
 
 
@@ -227,7 +236,11 @@ def listing(
     """
     filtered = _apply(base, filters)
     totals = filtered.aggregate(count=Count("pk", distinct=True))
-    products = list(filtered.order_by(*(order or SORTS[sort]))[offset : offset + limit])
+    ordering = order or SORTS[sort]
+    # The page's ids first, then the cards for those ids only: otherwise PostgreSQL works out
+    # the cards' extra columns for every row skipped by OFFSET too (page 40: 120 ms -> 10 ms).
+    page_ids = filtered.order_by(*ordering).values("pk")[offset : offset + limit]
+    products = list(filtered.filter(pk__in=page_ids).order_by(*ordering))
     facets = [
         _brand_facet(_apply(base, filters, skip="brand"), filters),
         *_option_facets(_apply(base, filters, skip="options"), filters),
@@ -240,52 +253,43 @@ def listing(
     )
 
 
+def _facet(param: str, label, rows, chosen: tuple[str, ...]) -> Facet:
+    values = [FacetValue(slug, name, n, slug in chosen) for slug, name, n in rows]
+    return Facet(param, label, sorted(values, key=lambda value: value.label.lower()))
+
+
 def _brand_facet(products: QuerySet[Product], filters: ListingFilters) -> Facet:
+    # Grouped straight on the matching product rows, which the listing index covers.
     rows = (
-        Brand.objects.filter(products__in=products.order_by().values("pk"))
-        .annotate(n=Count("products", distinct=True))
-        .order_by("name")
-        .values_list("slug", "name", "n")
+        products.filter(brand__isnull=False)
+        .order_by()
+        .values("brand__slug", "brand__name")
+        .annotate(n=Count("pk", distinct=True))
+        .values_list("brand__slug", "brand__name", "n")
     )
-    return Facet(
-        "brand",
-        Brand._meta.verbose_name,
-        [FacetValue(slug, name, n, slug in filters.brands) for slug, name, n in rows],
-    )
+    return _facet("brand", Brand._meta.verbose_name, rows, filters.brands)
 
 
 def _tag_facet(products: QuerySet[Product], filters: ListingFilters) -> Facet:
     rows = (
-        Tag.objects.filter(products__in=products.order_by().values("pk"))
-        .annotate(n=Count("products", distinct=True))
-        .order_by("name")
-        .values_list("slug", "name", "n")
+        Product.tags.through.objects.filter(product_id__in=products.order_by().values("pk"))
+        .values("tag__slug", "tag__name")
+        .annotate(n=Count("pk"))
+        .values_list("tag__slug", "tag__name", "n")
+        .order_by()
     )
-    return Facet(
-        "tag",
-        Tag._meta.verbose_name,
-        [FacetValue(slug, name, n, slug in filters.tags) for slug, name, n in rows],
-    )
-
-
-_OPTION_COUNTS_SQL = """
-SELECT pair.optionvalue_id, COUNT(*) FROM (
-    SELECT DISTINCT link.optionvalue_id, variant.product_id
-    FROM catalog_variant_option_values link
-    JOIN catalog_variant variant ON variant.id = link.variant_id
-    WHERE variant.is_active AND variant.product_id IN ({products})
-) pair GROUP BY pair.optionvalue_id
-"""
+    return _facet("tag", Tag._meta.verbose_name, rows, filters.tags)
 
 
 def _option_counts(products: QuerySet[Product]) -> dict[int, int]:
-    """Products per option value. Distinct (value, product) pairs first, then a plain count:
-    four times faster on PostgreSQL than COUNT(DISTINCT), which sorts every variant row.
-    """
-    subquery, params = products.order_by().values("pk").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(_OPTION_COUNTS_SQL.format(products=subquery), params)
-        return dict(cursor.fetchall())
+    """Products per option value, from the one-row-per-product-and-value table."""
+    return dict(
+        ProductOption.objects.filter(product_id__in=products.order_by().values("pk"))
+        .values("option_value_id")
+        .annotate(n=Count("pk"))
+        .values_list("option_value_id", "n")
+        .order_by()
+    )
 
 
 def _option_facets(products: QuerySet[Product], filters: ListingFilters) -> list[Facet]:

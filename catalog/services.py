@@ -23,7 +23,15 @@ from django.utils.translation import gettext as _
 
 from catalog import cache, locks
 from catalog.images import make_thumbnails
-from catalog.models import Category, Product, ProductImage, SearchTerm, Variant, WishlistItem
+from catalog.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductOption,
+    SearchTerm,
+    Variant,
+    WishlistItem,
+)
 
 #: PostgreSQL text search configuration: stems English words ("shirts" finds "shirt").
 SEARCH_CONFIG = "english"
@@ -82,9 +90,24 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
             Value(0),
         ),
     )
+    _refresh_product_options(product_ids)
     _refresh_search_vectors(product_ids)
     _add_search_terms(product_ids)
     invalidate_products(product_ids=product_ids)
+
+
+def _refresh_product_options(product_ids: list[int]) -> None:
+    ProductOption.objects.filter(product_id__in=product_ids).delete()
+    pairs = (
+        Variant.option_values.through.objects.filter(
+            variant__product_id__in=product_ids, variant__is_active=True
+        )
+        .values_list("variant__product_id", "optionvalue_id")
+        .distinct()
+    )
+    ProductOption.objects.bulk_create(
+        [ProductOption(product_id=p, option_value_id=v) for p, v in pairs], batch_size=5000
+    )
 
 
 def invalidate_products(*, product_ids: Iterable[int]) -> None:
