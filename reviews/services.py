@@ -71,6 +71,11 @@ def _invalidate(product_ids: list[int]) -> None:
     transaction.on_commit(lambda: invalidate_products(product_ids=product_ids))
 
 
+def _stored_status(review: Review) -> str | None:
+    """The status in the table: the instance may predate a moderator's bulk action."""
+    return Review.objects.filter(pk=review.pk).values_list("status", flat=True).first()
+
+
 @transaction.atomic
 def write_review(*, user, product: Product, rating: int, title: str, body: str) -> Review:
     """A shopper's first review of a product they received; pending unless auto-approved."""
@@ -99,7 +104,7 @@ def write_review(*, user, product: Product, rating: int, title: str, body: str) 
 @transaction.atomic
 def edit_review(*, review: Review, rating: int, title: str, body: str) -> Review:
     """Change a review; it goes back to moderation (unless auto-approved)."""
-    was_approved = review.status == ReviewStatus.APPROVED
+    was_approved = _stored_status(review) == ReviewStatus.APPROVED
     review.rating, review.title, review.body = rating, title, body
     review.status = _status_after_writing()
     review.save(update_fields=["rating", "title", "body", "status", "updated_at"])
@@ -110,7 +115,7 @@ def edit_review(*, review: Review, rating: int, title: str, body: str) -> Review
 
 @transaction.atomic
 def delete_review(*, review: Review) -> None:
-    was_approved = review.status == ReviewStatus.APPROVED
+    was_approved = _stored_status(review) == ReviewStatus.APPROVED
     product_id = review.product_id
     review.delete()
     if was_approved:
