@@ -1,0 +1,61 @@
+"""What every provider does: start a payment, read a callback, give money back."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """Where the shopper goes next: a redirect to the gateway, or a page of ours."""
+
+    redirect_url: str = ""
+    #: The provider's id of the payment, when the provider makes one (Stripe's session id).
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class CallbackEvent:
+    """One verified event of a callback, in the shop's words.
+
+    kind is one of "authorised", "captured", "failed", "cancelled", "refunded", or
+    "ignored" (an event type we store but do not act on).
+    """
+
+    event_id: str
+    event_type: str
+    kind: str
+    #: The payment's provider reference the event is about ("" if it names none).
+    reference: str
+    #: Our payment's id, for events that carry it instead of a reference (from metadata).
+    payment_id: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
+    reason: str = ""
+    data: Mapping = field(default_factory=dict)
+
+
+class Provider:
+    code: str = ""
+    #: True when the shopper pays on the provider's page (redirect and callback).
+    online: bool = True
+    #: The request header that carries the callback's signature.
+    signature_header: str = ""
+
+    @property
+    def label(self) -> str:
+        return str(settings.PAYMENT_PROVIDER_LABELS.get(self.code, self.code))
+
+    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+        raise NotImplementedError
+
+    def parse_callback(self, *, body: bytes, headers: Mapping[str, str]) -> list[CallbackEvent]:
+        """Verify the signature over the raw body first (InvalidSignature), then read it
+        (InvalidPayload). Nothing in an unverified body is looked at."""
+        raise NotImplementedError
+
+    def refund(self, *, payment, amount: Decimal, idempotency_key: str) -> str:
+        """Give `amount` back through the provider; returns its reference for the refund."""
+        raise NotImplementedError

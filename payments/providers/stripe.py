@@ -1,0 +1,137 @@
+"""Stripe Checkout through the official `stripe` package.
+
+start() creates a Checkout Session (network) and sends the shopper to its URL; the session
+id is the payment's reference. The webhook (/payments/webhook/stripe/) is verified with
+stripe.Webhook.construct_event against settings.STRIPE_WEBHOOK_SECRET before anything in it is
+read. Handled: checkout.session.completed, checkout.session.expired,
+payment_intent.payment_failed, charge.refunded; everything else is stored and ignored.
+Amounts are in the currency's minor unit (cents); the shop's currencies have two decimals.
+"""
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+import stripe
+from django.conf import settings
+
+from payments.errors import InvalidPayload, InvalidSignature, ProviderUnavailable
+from payments.providers.base import CallbackEvent, Provider, StartResult
+
+SIGNATURE_HEADER = "Stripe-Signature"
+CENT = Decimal("0.01")
+
+
+def to_minor(amount: Decimal) -> int:
+    return int((amount / CENT).to_integral_value())
+
+
+def from_minor(value) -> Decimal | None:
+    return None if value is None else (Decimal(int(value)) * CENT).quantize(CENT)
+
+
+class StripeProvider(Provider):
+    code = "stripe"
+    online = True
+    signature_header = SIGNATURE_HEADER
+
+    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+        order = payment.order
+        try:
+            session = stripe.checkout.Session.create(
+                api_key=settings.STRIPE_SECRET_KEY,
+                mode="payment",
+                client_reference_id=order.number,
+                customer_email=order.email or None,
+                line_items=[
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": payment.currency.lower(),
+                            "unit_amount": to_minor(payment.amount),
+                            "product_data": {"name": f"Order {order.number}"},
+                        },
+                    }
+                ],
+                metadata={"order": order.number, "payment": str(payment.pk)},
+                # Intents and their charges carry our payment's id: their events (failed,
+                # refunded) name no Checkout Session.
+                payment_intent_data={
+                    "metadata": {"order": order.number, "payment": str(payment.pk)}
+                },
+                success_url=return_url,
+                cancel_url=cancel_url,
+                idempotency_key=f"payment-{payment.pk}",
+            )
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(str(error.user_message or error)) from error
+        return StartResult(redirect_url=session["url"], reference=session["id"])
+
+    def parse_callback(self, *, body: bytes, headers: Mapping[str, str]) -> list[CallbackEvent]:
+        try:
+            event = stripe.Webhook.construct_event(
+                body, headers.get(SIGNATURE_HEADER) or None, settings.STRIPE_WEBHOOK_SECRET
+            )
+        except stripe.SignatureVerificationError as error:
+            raise InvalidSignature(str(error)[:200]) from error
+        except ValueError as error:  # signed, but not JSON
+            raise InvalidPayload(str(error)[:200]) from error
+        try:
+            return [self._event(event)]
+        except (KeyError, TypeError, AttributeError) as error:
+            raise InvalidPayload(f"Unreadable Stripe event: {error}") from error
+
+    def _event(self, event) -> CallbackEvent:
+        kind, reference, amount, currency, reason = "ignored", "", None, "", ""
+        obj = event["data"]["object"]
+        event_type = event["type"]
+        if event_type == "checkout.session.completed":
+            reference = obj["id"]
+            paid = obj.get("payment_status") in ("paid", "no_payment_required")
+            kind = "captured" if paid else "authorised"
+            amount, currency = from_minor(obj.get("amount_total")), obj.get("currency") or ""
+        elif event_type == "checkout.session.async_payment_succeeded":
+            reference, kind = obj["id"], "captured"
+            amount, currency = from_minor(obj.get("amount_total")), obj.get("currency") or ""
+        elif event_type in ("checkout.session.expired", "checkout.session.async_payment_failed"):
+            reference = obj["id"]
+            kind = "cancelled" if event_type.endswith("expired") else "failed"
+        elif event_type == "payment_intent.payment_failed":
+            kind = "failed"
+            error = obj.get("last_payment_error") or {}
+            reason = str(error.get("message") or "")
+            amount, currency = from_minor(obj.get("amount")), obj.get("currency") or ""
+        elif event_type == "charge.refunded":
+            # Cumulative: what the charge has had back in all, wherever it was refunded.
+            kind = "refunded"
+            amount = from_minor(obj.get("amount_refunded"))
+            currency = obj.get("currency") or ""
+        metadata = obj.get("metadata") or {}
+        return CallbackEvent(
+            event_id=event["id"],
+            event_type=event_type,
+            kind=kind,
+            reference=reference,
+            amount=amount,
+            currency=currency.upper(),
+            reason=reason[:500],
+            payment_id=str(metadata.get("payment", ""))[:20],
+            data={"object": obj.get("object", ""), "order": metadata.get("order", "")},
+        )
+
+    def refund(self, *, payment, amount: Decimal, idempotency_key: str) -> str:
+        try:
+            session = stripe.checkout.Session.retrieve(
+                payment.reference, api_key=settings.STRIPE_SECRET_KEY
+            )
+            refund = stripe.Refund.create(
+                api_key=settings.STRIPE_SECRET_KEY,
+                payment_intent=session["payment_intent"],
+                amount=to_minor(amount),
+                idempotency_key=idempotency_key,
+            )
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(str(error.user_message or error)) from error
+        return refund["id"]
+
+
+provider = StripeProvider()

@@ -1,0 +1,193 @@
+"""The shopper's payment pages (start, choose a method, return), the sandbox gateway's hosted
+page, and the providers' webhooks. Thin: selectors read, services decide."""
+
+from django.contrib import messages
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from orders.models import OrderState
+from payments import gateway, selectors, services
+from payments.errors import (
+    InvalidPayload,
+    InvalidSignature,
+    NotPayable,
+    ProviderUnavailable,
+    UnknownProvider,
+)
+from payments.forms import ChooseMethodForm, SandboxForm
+from payments.models import PaymentState
+from payments.providers import get_provider
+from promotions.pricing import format_money
+
+
+def _key(request) -> str:
+    return request.GET.get("key") or request.POST.get("key") or ""
+
+
+def _order(request, number):
+    return selectors.order_for_payment(
+        number=number, user=request.user, key=_key(request), session=request.session
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def start(request, number):
+    """GET (the checkout's redirect, "try again"): pay with the order's method. POST (the
+    method chooser): pay with the method posted."""
+    order = _order(request, number)
+    if order.state != OrderState.PENDING_PAYMENT:
+        return redirect(selectors.url_for("payments:return", order))
+    if request.method == "POST":
+        form = ChooseMethodForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose a payment method."))
+            return redirect(selectors.url_for("payments:choose", order))
+        code = form.cleaned_data["method"]
+    else:
+        code = order.payment_method
+    return_url = request.build_absolute_uri(selectors.url_for("payments:return", order))
+    cancel_url = request.build_absolute_uri(
+        selectors.url_for("payments:return", order, abandoned=1)
+    )
+    try:
+        _payment, result = services.start_payment(
+            order=order, provider_code=code, return_url=return_url, cancel_url=cancel_url
+        )
+    except (UnknownProvider, ProviderUnavailable) as error:
+        messages.error(request, error.message)
+        return redirect(selectors.url_for("payments:choose", order))
+    except NotPayable:
+        return redirect(selectors.url_for("payments:return", order))
+    if result.redirect_url:
+        return redirect(result.redirect_url)
+    messages.success(
+        request,
+        _(
+            "Thank you: your order %(number)s is placed. Please pay %(total)s by bank transfer, "
+            "quoting %(number)s; we send it once the money arrives."
+        )
+        % {"number": order.number, "total": format_money(order.total - order.total_paid)},
+    )
+    return redirect(selectors.url_for("orders:detail", order))
+
+
+@require_http_methods(["GET"])
+def choose(request, number):
+    order = _order(request, number)
+    if order.state != OrderState.PENDING_PAYMENT:
+        return redirect(selectors.url_for("payments:return", order))
+    form = ChooseMethodForm(initial={"method": order.payment_method})
+    return render(
+        request,
+        "payments/choose.html",
+        {"order": order, "form": form, "key": _key(request)},
+    )
+
+
+def _outcome(order, payment, *, abandoned: bool) -> str:
+    if order.state == OrderState.CANCELLED:
+        return "cancelled"
+    if order.state != OrderState.PENDING_PAYMENT:
+        return "paid"
+    if payment is None:
+        return "failed"
+    if payment.state in (PaymentState.FAILED, PaymentState.CANCELLED):
+        return "failed"
+    if payment.state == PaymentState.PENDING and abandoned:
+        return "failed"
+    if payment.provider == "manual":
+        return "manual"
+    return "pending"
+
+
+@require_http_methods(["GET"])
+def return_page(request, number):
+    """Where the gateway sends the shopper back: paid, failed (try again or choose another
+    method) or pending (the page reloads every 2 s, no JavaScript, until the callback)."""
+    order = _order(request, number)
+    payment = selectors.latest_payment(order=order)
+    outcome = _outcome(order, payment, abandoned=bool(request.GET.get("abandoned")))
+    return render(
+        request,
+        "payments/return.html",
+        {
+            "order": order,
+            "payment": payment,
+            "outcome": outcome,
+            "order_url": selectors.url_for("orders:detail", order),
+            "retry_url": selectors.url_for("payments:start", order),
+            "choose_url": selectors.url_for("payments:choose", order),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_page(request, token):
+    """The sandbox gateway's hosted page: pay, decline, or abandon."""
+    payment = selectors.payment_for_sandbox(token=token)
+    order = payment.order
+    return_url = selectors.url_for("payments:return", order)
+    is_open = payment.state == PaymentState.PENDING
+    if request.method == "POST":
+        form = SandboxForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, _("Choose pay, decline or cancel."))
+            return redirect("payments:sandbox", token=token)
+        action = form.cleaned_data["action"]
+        if action == "abandon":
+            return redirect(selectors.url_for("payments:return", order, abandoned=1))
+        if is_open:
+            gateway.send_callback(
+                payment=payment,
+                outcome=action,
+                times=2 if form.cleaned_data["twice"] else 1,
+                late=form.cleaned_data["late"],
+            )
+        return redirect(return_url)
+    return render(
+        request,
+        "payments/sandbox.html",
+        {"payment": payment, "order": order, "is_open": is_open, "return_url": return_url},
+    )
+
+
+#: Larger bodies are refused before being read (services.MAX_CALLBACK_BYTES).
+MAX_BODY = services.MAX_CALLBACK_BYTES
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, provider):
+    """A provider's server-to-server callback. Answers 400 to anything unsigned, forged or
+    unreadable (nothing changes), 413 to an oversized body, 200 once stored and processed
+    (also for a duplicate, or a callback flagged for the merchant: the provider must not
+    keep retrying those)."""
+    try:
+        get_provider(provider)
+    except UnknownProvider as error:
+        raise Http404 from error
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return JsonResponse({"error": "bad content length"}, status=400)
+    if length > MAX_BODY:
+        return JsonResponse({"error": "body too large"}, status=413)
+    if request.content_type != "application/json":
+        return JsonResponse({"error": "expected application/json"}, status=400)
+    body = request.body
+    if not body:
+        return JsonResponse({"error": "empty body"}, status=400)
+    if len(body) > MAX_BODY:
+        return JsonResponse({"error": "body too large"}, status=413)
+    try:
+        result = services.receive_callback(
+            provider_code=provider, body=body, headers=request.headers
+        )
+    except InvalidSignature:
+        return JsonResponse({"error": "invalid signature"}, status=400)
+    except InvalidPayload:
+        return JsonResponse({"error": "unreadable payload"}, status=400)
+    return JsonResponse({"received": len(result.deliveries)})
