@@ -684,3 +684,37 @@ def ensure_demo_shipping_methods() -> int:
         ]
     )
     return 2
+
+
+@transaction.atomic
+def set_payment_method(*, order: Order, payment_method: str, actor=None) -> Order:
+    """The shopper pays an unpaid order another way than chosen at checkout (called by the
+    payments app, e.g. after a declined card): the new method is recorded with an event."""
+    if payment_method not in dict(selectors.payment_methods()):
+        raise OrderError(_("Choose a payment method."))
+    locked = locks.order_for_update(pk=order.pk)
+    if locked.state != S.PENDING_PAYMENT:
+        raise ForbiddenTransition(
+            number=locked.number,
+            from_state=locked.get_state_display(),
+            to_state=S.PENDING_PAYMENT.label,
+        )
+    if locked.payment_method != payment_method:
+        old = locked.payment_method
+        locked.payment_method = payment_method
+        locked.save(update_fields=["payment_method", "updated_at"])
+        OrderEvent.objects.create(
+            order=locked,
+            actor=_actor(actor),
+            from_state=locked.state,
+            to_state=locked.state,
+            note=(
+                _("Payment method changed from %(old)s to %(new)s")
+                % {
+                    "old": old,
+                    "new": payment_method,
+                }
+            )[:500],
+        )
+    _copy(locked, order)
+    return order
