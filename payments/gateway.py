@@ -13,7 +13,7 @@ import secrets
 import threading
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import connection
 
 from payments.models import Payment
 from payments.providers.sandbox import SIGNATURE_HEADER, sign
@@ -67,4 +67,4 @@ def _deliver_in_thread(body: bytes, signature: str) -> None:
     try:
         tasks.deliver_sandbox_callback(body=body.decode(), signature=signature)
     finally:
-        close_old_connections()
+        connection.close()  # this thread's own connection, never reused

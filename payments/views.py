@@ -87,6 +87,12 @@ def choose(request, number):
     )
 
 
+#: The pending page reloads every 2 s for up to 2 minutes (callbacks take seconds; a
+#: late one is still shown by "Check again").
+REFRESH_SECONDS = 2
+MAX_REFRESHES = 60
+
+
 def _outcome(order, payment, *, abandoned: bool) -> str:
     if order.state == OrderState.CANCELLED:
         return "cancelled"
@@ -110,18 +116,30 @@ def return_page(request, number):
     order = _order(request, number)
     payment = selectors.latest_payment(order=order)
     outcome = _outcome(order, payment, abandoned=bool(request.GET.get("abandoned")))
-    return render(
+    try:
+        waited = max(0, int(request.GET.get("wait", "0")))
+    except ValueError:
+        waited = 0
+    refresh_url = selectors.url_for("payments:return", order, wait=waited + 1)
+    response = render(
         request,
         "payments/return.html",
         {
             "order": order,
             "payment": payment,
             "outcome": outcome,
+            "still_waiting": waited >= MAX_REFRESHES,
+            "refresh_url": refresh_url,
             "order_url": selectors.url_for("orders:detail", order),
             "retry_url": selectors.url_for("payments:start", order),
             "choose_url": selectors.url_for("payments:choose", order),
         },
     )
+    if outcome == "pending" and waited < MAX_REFRESHES:
+        # An HTTP Refresh header, not <meta http-equiv>: the same reload without JavaScript.
+        # Capped, so a page left open does not reload for ever; then "Check again".
+        response["Refresh"] = f"{REFRESH_SECONDS}; url={refresh_url}"
+    return response
 
 
 @require_http_methods(["GET", "POST"])
