@@ -86,7 +86,7 @@ def checkout(request):
 def _initial(saved: dict, addresses, cart) -> dict:
     initial = {
         "shipping_method": saved.get("shipping_method_id"),
-        "payment_method": saved.get("payment_method"),
+        "payment_method": saved.get("payment_method") or selectors.payment_methods()[0][0],
         "email": saved.get("email", ""),
         "coupon_code": cart.coupon_code,
     }

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from catalog.demo import create_demo_catalog
+from orders.services import ensure_demo_shipping_methods
 
 
 class Command(BaseCommand):
@@ -25,6 +26,7 @@ class Command(BaseCommand):
             f"Catalog: {added} demo products added ({products} wanted) "
             f"in {time.monotonic() - started:.1f} s."
         )
+        self.stdout.write(f"Shipping: {ensure_demo_shipping_methods()} demo methods added.")
         self._ensure_superuser()
 
     def _ensure_superuser(self) -> None:

@@ -1,0 +1,184 @@
+"""The whole purchase under load: N concurrent guests each add a product to a new cart, fill
+in checkout, review and place the order (bank transfer), again and again for a bounded time.
+
+Stdlib only (http.client + threads), against the gunicorn server bench/run.py starts. Every
+purchase is a new guest with a new session, as a real checkout is; a purchase counts when
+placing the order answers with a redirect to the order or to its payment.
+
+    python bench/purchase.py --port 8765 --seconds 20 --shoppers 8   # against a running server
+"""
+
+import argparse
+import http.client
+import http.cookies
+import random
+import re
+import statistics
+import threading
+import time
+import urllib.parse
+
+ADDRESS = {
+    "email": "bench@example.com",
+    "ship-full_name": "Bench Shopper",
+    "ship-phone": "+442079460958",
+    "ship-line1": "1 Load Street",
+    "ship-city": "London",
+    "ship-postcode": "SW1A 1AA",
+    "ship-country": "GB",
+    "payment_method": "manual",
+}
+
+
+class Guest:
+    """A browser's session by hand: cookies (sent back even though marked Secure: the bench
+    talks plain HTTP to loopback) and the CSRF token of the last page."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.token = ""
+
+    def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if data is not None:
+            body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.token}).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        html = response.read().decode()
+        connection.close()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            for name, morsel in http.cookies.SimpleCookie(header).items():
+                self.cookies[name] = morsel.value
+        if match := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html):
+            self.token = match.group(1)
+        return response.status, response.headers.get("Location", ""), html
+
+
+def product_paths(port: int, count: int = 60) -> list[str]:
+    """Product pages to buy from, read off the catalog's listing."""
+    paths: list[str] = []
+    page = 1
+    while len(paths) < count and page < 20:
+        _status, _location, html = Guest(port).request("GET", f"/products/?page={page}")
+        found = re.findall(r'href="(/p/[^"/]+/)"', html)
+        if not found:
+            break
+        paths += [path for path in dict.fromkeys(found) if path not in paths]
+        page += 1
+    return paths[:count]
+
+
+def purchase(port: int, product_path: str) -> bool:
+    guest = Guest(port)
+    _status, _location, html = guest.request("GET", product_path)
+    variant = re.search(r'name="variant"[^>]*value="(\d+)"', html) or re.search(
+        r'value="(\d+)"[^>]*name="variant"', html
+    )
+    if not variant:
+        return False
+    guest.request("POST", "/cart/add/", {"variant": variant.group(1), "quantity": 1})
+    _status, _location, html = guest.request("GET", "/checkout/")
+    method = re.search(r'name="shipping_method" value="(\d+)"', html)
+    if not method:
+        return False
+    status, location, _html = guest.request(
+        "POST", "/checkout/", {**ADDRESS, "shipping_method": method.group(1)}
+    )
+    if status != 302:
+        return False
+    _status, _location, html = guest.request("GET", "/checkout/review/")
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', html)
+    fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', html)
+    if not key or not fingerprint:
+        return False
+    status, location, _html = guest.request(
+        "POST",
+        "/checkout/place/",
+        {"idempotency_key": key.group(1), "fingerprint": fingerprint.group(1)},
+    )
+    return status == 302 and ("/orders/" in location or "/payments/" in location)
+
+
+def measure(*, port: int, seconds: int, shoppers: int) -> dict:
+    paths = product_paths(port)
+    if not paths:
+        raise SystemExit("no products to buy: seed the demo catalog first")
+    purchase(port, paths[0])  # warm-up: connections, caches
+    latencies: list[float] = []
+    failures = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def shopper(index: int) -> None:
+        rng = random.Random(index)  # noqa: S311 - load pattern, not a secret
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            try:
+                ok = purchase(port, rng.choice(paths))
+            except OSError:
+                ok = False
+            with lock:
+                if ok:
+                    latencies.append(time.monotonic() - started)
+                else:
+                    failures[0] += 1
+
+    threads = [threading.Thread(target=shopper, args=(i,)) for i in range(shoppers)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - began
+    ordered = sorted(latencies)
+
+    def pct(p: float) -> float:
+        if not ordered:
+            return 0.0
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+    return {
+        "orders": len(latencies),
+        "failures": failures[0],
+        "seconds": elapsed,
+        "shoppers": shoppers,
+        "orders_per_second": len(latencies) / elapsed,
+        "p50": statistics.median(ordered) * 1000 if ordered else 0.0,
+        "p99": pct(0.99),
+    }
+
+
+def render(result: dict) -> str:
+    return "\n".join(
+        [
+            "## The whole purchase",
+            "",
+            f"{result['shoppers']} concurrent guests, each purchase = product page, add to "
+            "cart, checkout page, details posted, review page, place order (6 requests, bank "
+            f"transfer), for {result['seconds']:.0f} s.",
+            "",
+            "| orders/s | p50 ms | p99 ms | orders | failed |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+            f"| {result['orders_per_second']:.1f} | {result['p50']:.0f} | {result['p99']:.0f} "
+            f"| {result['orders']} | {result['failures']} |",
+            "",
+        ]
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--shoppers", type=int, default=8)
+    args = parser.parse_args()
+    print(render(measure(port=args.port, seconds=args.seconds, shoppers=args.shoppers)))
+
+
+if __name__ == "__main__":
+    main()

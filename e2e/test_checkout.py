@@ -1,0 +1,107 @@
+"""A guest and a signed-in shopper check out to a placed order, without JavaScript help:
+details, review, place order, the order page and its invoice; axe on every page."""
+
+from decimal import Decimal
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.tests.factories import PASSWORD, AddressFactory, UserFactory
+from catalog.tests.factories import ProductFactory, VariantFactory
+from e2e.conftest import DESKTOP, PHONE, assert_accessible
+from orders.models import Order
+from orders.selectors import guest_key
+from orders.tests.factories import ShippingMethodFactory
+
+
+@pytest.fixture
+def shop(transactional_db):
+    product = ProductFactory(name="Linen Shirt", variants=False)
+    VariantFactory(product=product, price=Decimal("39.00"), stock=5)
+    ShippingMethodFactory(
+        name="Standard", price=Decimal("4.95"), delivery_estimate="3–5 working days"
+    )
+    ShippingMethodFactory(name="Express", price=Decimal("12.00"), countries=["GB"])
+    return product
+
+
+def add_to_cart(page, base_url, product):
+    page.goto(base_url + product.get_absolute_url())
+    page.get_by_role("button", name="Add to cart", exact=True).click()
+    expect(page.locator("[data-cart-count]")).to_have_text("1")
+    page.goto(base_url + "/cart/")
+    page.get_by_role("link", name="Go to checkout").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+
+
+def shoot(page, screenshot, name):
+    screenshot(f"{name}-desktop")
+    page.set_viewport_size(PHONE)
+    screenshot(f"{name}-phone")
+    page.set_viewport_size(DESKTOP)
+
+
+def test_guest_checks_out_to_a_placed_order(live_server, page, screenshot, shop):
+    add_to_cart(page, live_server.url, shop)
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.get_by_text("Please correct the fields marked below.")).to_be_visible()
+    assert_accessible(page)
+    page.goto(live_server.url + "/checkout/")
+    page.get_by_label("Email address").fill("guest@example.com")
+    page.get_by_label("Full name").fill("Grace Hopper")
+    page.get_by_label("Phone number").fill("+442079460958")
+    page.get_by_label("Address line 1").fill("1 Compiler Street")
+    page.get_by_label("City or town").fill("London")
+    page.get_by_label("Postcode").fill("SW1A 1AA")
+    page.get_by_label("Country").select_option("GB")
+    page.get_by_label("Standard").check()
+    page.get_by_label("Bank transfer").check()
+    shoot(page, screenshot, "checkout")
+    page.get_by_role("button", name="Continue to review").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your order")
+    expect(page.locator(".totals__total dd")).to_have_text("$43.95")
+    assert_accessible(page)
+    shoot(page, screenshot, "checkout-review")
+    page.get_by_role("button", name="Place order and pay $43.95").click()
+
+    order = Order.objects.get()
+    # Placing leads to the payments app's page when it is installed; the mail's signed link
+    # leads to the order.
+    key = guest_key(number=order.number)
+    page.goto(f"{live_server.url}{order.get_absolute_url()}?key={key}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
+    expect(page.get_by_text("Awaiting payment").first).to_be_visible()
+    assert_accessible(page)
+    shoot(page, screenshot, "order-detail")
+    page.get_by_role("link", name="Invoice").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Invoice")
+    assert_accessible(page)
+    shoot(page, screenshot, "order-invoice")
+    page.emulate_media(media="print")
+    screenshot("order-invoice-print")
+
+
+def test_signed_in_shopper_checks_out_with_a_saved_address(live_server, page, screenshot, shop):
+    """The checkout and order pages load no script of their own: they are plain forms."""
+    user = UserFactory(email="ada@example.com")
+    AddressFactory(user=user)
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email or phone number").fill("ada@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    add_to_cart(page, live_server.url, shop)
+    assert_accessible(page)
+    shoot(page, screenshot, "checkout-signed-in")
+    page.get_by_label("Express").check()
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.locator(".totals__total dd")).to_have_text("$51.00")
+    page.get_by_role("button", name="Place order and pay $51.00").click()
+    order = Order.objects.get()
+    assert order.user == user
+    page.goto(live_server.url + order.get_absolute_url())
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
+    page.get_by_role("link", name="All your orders").click()
+    expect(page.get_by_role("link", name=order.number)).to_be_visible()
+    assert_accessible(page)
+    screenshot("order-list-desktop")
