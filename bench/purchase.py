@@ -73,16 +73,22 @@ def product_paths(port: int, count: int = 60) -> list[str]:
     return paths[:count]
 
 
-def purchase(port: int, product_path: str) -> bool:
+def purchase(port: int, product_path: str) -> bool | None:
+    """True: an order was placed; False: a step failed; None: sold out, nothing to buy."""
     guest = Guest(port)
     _status, _location, html = guest.request("GET", product_path)
-    variant = re.search(r'name="variant"[^>]*value="(\d+)"', html) or re.search(
-        r'value="(\d+)"[^>]*name="variant"', html
+    in_stock = re.findall(
+        r'name="variant" id="[^"]+" value="(\d+)"\s[^>]*data-stock="([1-9]\d*)"', html
     )
-    if not variant:
-        return False
-    guest.request("POST", "/cart/add/", {"variant": variant.group(1), "quantity": 1})
-    _status, _location, html = guest.request("GET", "/checkout/")
+    variant = in_stock[0][0] if in_stock else None
+    if variant is None and (sole := re.search(r'type="hidden" name="variant" value="(\d+)"', html)):
+        variant = sole.group(1)
+    if variant is None:
+        return None
+    guest.request("POST", "/cart/add/", {"variant": variant, "quantity": 1})
+    status, location, html = guest.request("GET", "/checkout/")
+    if status == 302 and location.endswith("/cart/"):
+        return None  # sold out meanwhile: the cart has nothing to buy
     method = re.search(r'name="shipping_method" value="(\d+)"', html)
     if not method:
         return False
@@ -125,7 +131,7 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
             with lock:
                 if ok:
                     latencies.append(time.monotonic() - started)
-                else:
+                elif ok is False:
                     failures[0] += 1
 
     threads = [threading.Thread(target=shopper, args=(i,)) for i in range(shoppers)]
