@@ -80,7 +80,18 @@ class CheckoutForm(forms.Form):
         if not user.is_authenticated:
             del self.fields["save_address"]
         self.fields["payment_method"].choices = payment_methods()
-        self.address_form = AddressForm(self.data or None, prefix="ship", show_make_default=False)
+        # Bound only when a new address is typed: a saved one chosen leaves its fields alone
+        # (no "required" errors under fields the shopper did not need).
+        self.address_form = AddressForm(
+            self.data if self.is_bound and self.wants_new_address else None,
+            prefix="ship",
+            show_make_default=False,
+            initial={
+                name.removeprefix("ship-"): value
+                for name, value in self.data.items()
+                if name.startswith("ship-")
+            },
+        )
 
     @property
     def wants_new_address(self) -> bool:

@@ -437,3 +437,17 @@ def test_place_order_queries_grow_by_at_most_two_per_line(capsys):
     with capsys.disabled():
         print(f"\nplace_order queries: 1 line {one}, 20 lines {twenty}")
     assert twenty - one <= 2 * 19
+
+
+@pytest.mark.parametrize("name", ["placed", "paid", "shipped", "cancelled", "refunded"])
+def test_every_order_mail_renders_html_and_text(name):
+    from orders import mails
+
+    order, _v = order_of()
+    services.mark_paid(order=order, amount=order.total)
+    services.mark_shipped(order=order, carrier="dhl", tracking_number="JD1")
+    mail.outbox.clear()
+    assert mails.render_and_send(order_id=order.pk, name=name)
+    message = mail.outbox[0]
+    assert order.number in message.subject and order.number in message.body
+    assert "<html" in message.alternatives[0][0]

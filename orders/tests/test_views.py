@@ -286,3 +286,18 @@ def test_order_pages_stay_within_budget(client, lines, django_assert_max_num_que
 def test_guest_session_holds_only_the_cart(client):
     add(client, VariantFactory())
     assert isinstance(client.session[CART_SESSION_KEY], int)
+
+
+def test_choosing_a_saved_address_shows_no_errors_under_the_new_address_fields(client):
+    user = UserFactory()
+    address = AddressFactory(user=user)
+    client.force_login(user)
+    add(client, VariantFactory())
+    response = client.post(
+        reverse("orders:checkout"),
+        {"address": address.pk, "shipping_method": 99999, "payment_method": "manual"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "That shipping method is not available" in html
+    assert "This field is required." not in html
