@@ -10,7 +10,8 @@ same server: the framework's ceiling, to which each page is compared.
 
 import argparse
 import datetime
-import http.cookiejar
+import http.client
+import http.cookies
 import os
 import platform
 import re
@@ -22,6 +23,8 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+import purchase as purchase_bench  # bench/purchase.py: the whole purchase as orders/second
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = BASE_DIR / "bench" / "results"
@@ -63,10 +66,13 @@ def main() -> int:
         rows = [measure(name, path, args) for name, path in [BASELINE, *pages()]]
         rows += cart_rows(args)
         memory = worker_memory_mib(server.pid)
+        bought = purchase_bench.measure(
+            port=PORT, seconds=2 * args.duration, shoppers=max(1, args.connections // 2)
+        )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    report = render(rows, args, workers, memory)
+    report = render(rows, args, workers, memory) + "\n" + purchase_bench.render(bought)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report)
     print(report)
@@ -172,27 +178,44 @@ def measure(name: str, path: str, args, *, extra: tuple[str, ...] = ()) -> dict:
 
 
 class Shopper:
-    """A guest with a session, as a browser keeps one: cookies and the CSRF token."""
+    """A guest with a session, as a browser keeps one: cookies and the CSRF token.
+
+    Cookies are kept by hand: with DEBUG off they are marked Secure, and a client library
+    would not send them back over the benchmark's plain HTTP (the server does not mind).
+    """
 
     def __init__(self):
-        self.cookies = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.cookies: dict[str, str] = {}
         self.token = ""
 
-    def get(self, path: str) -> str:
-        with self.opener.open(f"http://127.0.0.1:{PORT}{path}", timeout=10) as response:
-            html = response.read().decode()
+    def request(self, method: str, path: str, body: bytes | None = None) -> str:
+        connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+        headers = {"Cookie": self.cookie_header}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        html = response.read().decode()
+        connection.close()
+        if response.status >= 400:
+            raise SystemExit(f"{method} {path} answered {response.status}")
+        for header in response.headers.get_all("Set-Cookie") or []:
+            cookie = http.cookies.SimpleCookie(header)
+            self.cookies.update({name: morsel.value for name, morsel in cookie.items()})
         if match := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html):
             self.token = match.group(1)
         return html
 
+    def get(self, path: str) -> str:
+        return self.request("GET", path)
+
     def post(self, path: str, data: dict) -> None:
         body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.token}).encode()
-        self.opener.open(f"http://127.0.0.1:{PORT}{path}", body, timeout=10).close()
+        self.request("POST", path, body)
 
     @property
     def cookie_header(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self.cookies)
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
 
 
 def sellable_variant_ids(shopper: Shopper, count: int) -> list[int]:

@@ -228,7 +228,8 @@ def place(request):
 
 def _after_placing(request, order) -> str:
     try:
-        return reverse("payments:start", kwargs={"number": order.number})
+        # A guest carries the order's signed key on to the payment pages.
+        return _order_url(request, order, "payments:start")
     except NoReverseMatch:
         messages.success(
             request, _("Thank you: your order %(number)s is placed.") % {"number": order.number}

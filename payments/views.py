@@ -28,9 +28,7 @@ def _key(request) -> str:
 
 
 def _order(request, number):
-    return selectors.order_for_payment(
-        number=number, user=request.user, key=_key(request), session=request.session
-    )
+    return selectors.order_for_payment(number=number, user=request.user, key=_key(request))
 
 
 @require_http_methods(["GET", "POST"])

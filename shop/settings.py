@@ -246,9 +246,45 @@ LOGGING = {
     },
 }
 
+# --- Payments (README "Payments") ------------------------------------------------------
+#: Name shown at checkout for each provider code (a module in payments/providers/).
+PAYMENT_PROVIDER_LABELS = {
+    "manual": _("Bank transfer"),
+    "sandbox": _("Card (sandbox gateway)"),
+    "stripe": _("Card (Stripe)"),
+}
+#: The providers the merchant enabled, in the order checkout offers them (the first is
+#: preselected). The sandbox lets anyone "pay" without money, so production (DEBUG off)
+#: offers it only when listed here explicitly.
+PAYMENT_PROVIDERS = env.list(
+    "PAYMENT_PROVIDERS", default=["manual", "sandbox"] if DEBUG else ["manual"]
+)
+_unknown_providers = set(PAYMENT_PROVIDERS) - set(PAYMENT_PROVIDER_LABELS)
+if _unknown_providers:
+    raise ImproperlyConfigured(f"Unknown PAYMENT_PROVIDERS: {sorted(_unknown_providers)}")
+#: HMAC-SHA256 key of the sandbox gateway's callbacks. One fixed value for every process (a
+#: per-process random key would break callbacks delivered by a Celery worker or another web
+#: worker); a dev-only default while developing, required in production with the sandbox on.
+SANDBOX_PAYMENT_SECRET = env.str("SANDBOX_PAYMENT_SECRET", default="")
+if not SANDBOX_PAYMENT_SECRET:
+    if "sandbox" in PAYMENT_PROVIDERS and not DEBUG:
+        raise ImproperlyConfigured("Set SANDBOX_PAYMENT_SECRET (the sandbox provider is on).")
+    SANDBOX_PAYMENT_SECRET = "sandbox-dev-only-secret"  # noqa: S105
+#: Seconds the sandbox waits before a "late" callback (its page can ask for one).
+SANDBOX_LATE_CALLBACK_SECONDS = env.int("SANDBOX_LATE_CALLBACK_SECONDS", default=5)
+#: Stripe: the secret API key (sk_...) and the webhook endpoint's signing secret (whsec_...).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+if (
+    "stripe" in PAYMENT_PROVIDERS
+    and not DEBUG
+    and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)
+):
+    raise ImproperlyConfigured("Set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (stripe is on).")
+
 # --- Orders (README "Checkout and orders") ---------------------------------------------
 #: Payment methods checkout offers, (code, label); the payments app handles each code.
-SHOP_PAYMENT_METHODS = [("manual", _("Bank transfer"))]
+SHOP_PAYMENT_METHODS = [(code, PAYMENT_PROVIDER_LABELS[code]) for code in PAYMENT_PROVIDERS]
 #: The shop's public address, for links in mails sent by workers (no request there).
 SHOP_URL = env.str("SHOP_URL", default="http://localhost:8000")
 #: Minutes an order may stay unpaid before expire_unpaid_orders cancels it.
@@ -258,3 +294,7 @@ CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
     "schedule": 300.0,
     "kwargs": {"minutes": ORDER_UNPAID_MINUTES},
 }
+
+# --- Reviews (README "Reviews") --------------------------------------------------------
+#: Publish new and edited reviews at once instead of holding them for the merchant.
+REVIEWS_AUTO_APPROVE = env.bool("REVIEWS_AUTO_APPROVE", default=False)

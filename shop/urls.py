@@ -16,6 +16,8 @@ urlpatterns = [
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
     path("", include("orders.urls")),
+    path("", include("payments.urls")),
+    path("", include("reviews.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
     path("", include("accounts.urls")),

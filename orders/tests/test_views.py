@@ -53,12 +53,12 @@ def details(client, method, **extra):
 
 def after_placing(order, *, guest: bool) -> str:
     """Where placing sends the shopper: the payments app's page once it exists, else the
-    order page (with its signed key for a guest)."""
+    order page; a guest's link carries the order's signed key."""
     try:
-        return reverse("payments:start", kwargs={"number": order.number})
+        url = reverse("payments:start", kwargs={"number": order.number})
     except NoReverseMatch:
         url = order.get_absolute_url()
-        return f"{url}?key={guest_key(number=order.number)}" if guest else url
+    return f"{url}?key={guest_key(number=order.number)}" if guest else url
 
 
 def review_fields(client):

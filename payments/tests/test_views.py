@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from orders.models import Order, OrderState
 from orders.selectors import guest_key
-from payments import gateway
+from payments import gateway, selectors
 from payments.models import Payment, PaymentEvent, PaymentState
 from payments.providers.sandbox import SIGNATURE_HEADER, sign
 from payments.tests.factories import deliver, sandbox_order, start
@@ -219,8 +219,8 @@ def test_a_paid_order_is_not_started_again(client):
 
 
 def test_checkout_redirects_a_guest_to_the_gateway(client):
-    """The whole path: checkout -> place -> payments:start (no key: the session that placed
-    the order is let in) -> sandbox -> pay -> return page says paid."""
+    """The whole path: checkout -> place -> payments:start (with the order's signed key) ->
+    sandbox -> pay -> return page says paid."""
     from catalog.tests.factories import VariantFactory
     from orders.tests.factories import ShippingMethodFactory
     from orders.tests.test_views import NEW_ADDRESS, add, review_fields
@@ -240,7 +240,7 @@ def test_checkout_redirects_a_guest_to_the_gateway(client):
     fields, _html = review_fields(client)
     response = client.post(reverse("orders:place"), fields)
     order = Order.objects.get()
-    assert response.url == reverse("payments:start", kwargs={"number": order.number})
+    assert response.url == selectors.url_for("payments:start", order)
     response = client.get(response.url)
     assert response.status_code == 302 and "/payments/sandbox/" in response.url
     response = client.post(response.url, {"action": "pay"})
