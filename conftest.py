@@ -1,8 +1,19 @@
 """Fixtures shared by every app's tests."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Every test starts in English: a request in Chinese leaves its language active in the
+    thread, and tests that call services directly would read the messages in Chinese."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture(autouse=True)

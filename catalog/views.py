@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -193,10 +194,15 @@ def wishlist(request):
     )
 
 
-@login_required
 @require_POST
 def wishlist_add(request, product_id):
     product = get_object_or_404(Product.objects.published(), pk=product_id)
+    if not request.user.is_authenticated:
+        # Cards on cached listings offer this to everybody: a guest signs in first and comes
+        # back to the page they were on (a GET to this URL could not save anything).
+        messages.info(request, _("Sign in to keep products in your wishlist."))
+        back = _back(request, fallback=product.get_absolute_url())
+        return redirect_to_login(back.url)
     services.add_to_wishlist(user=request.user, product=product)
     messages.success(request, _("“%(name)s” is in your wishlist.") % {"name": product.name})
     return _back(request, fallback=product.get_absolute_url())

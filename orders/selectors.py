@@ -40,7 +40,7 @@ def shipping_methods_for(*, country: str | None) -> list[ShippingMethod]:
 
 
 def payment_methods() -> list[tuple[str, str]]:
-    return list(getattr(settings, "SHOP_PAYMENT_METHODS", [("manual", "Bank transfer")]))
+    return list(settings.SHOP_PAYMENT_METHODS)
 
 
 def guest_key(*, number: str) -> str:

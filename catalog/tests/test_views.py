@@ -263,6 +263,18 @@ def test_seo_pages(client):
 
 
 @pytest.mark.django_db
+def test_a_guest_saving_from_a_listing_signs_in_and_comes_back(client):
+    product = ProductFactory(name="Lamp")
+    listing = product.category.get_absolute_url()
+    assert "♡ Save" in client.get(listing).content.decode()
+    add = reverse("catalog:wishlist-add", kwargs={"product_id": product.pk})
+    response = client.post(add, {"next": listing})
+    assert response.status_code == 302
+    assert response.url == f"{reverse('accounts:login')}?next={listing}"
+    assert not product.wishlist_items.exists()
+
+
+@pytest.mark.django_db
 def test_wishlist_needs_sign_in_and_post(client, django_user_model, django_assert_max_num_queries):
     product = ProductFactory(name="Lamp")
     add = reverse("catalog:wishlist-add", kwargs={"product_id": product.pk})
