@@ -107,6 +107,9 @@ def _listing_page(
             offset=(page_number - 1) * page_size,
             limit=page_size,
             order=relevance_order if sort == "relevance" else None,
+            summary_key=cache.summary_key(
+                request.path, scopes=scopes, parts=[repr(filters), extra.get("query", "")]
+            ),
         )
         paginator = Paginator(range(listing.count), page_size)
         return {

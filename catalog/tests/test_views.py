@@ -305,3 +305,18 @@ def test_wishlist_is_private_and_unknown_products_404(client, django_user_model)
     assert owner.wishlist_items.count() == 1
     missing = reverse("catalog:wishlist-add", kwargs={"product_id": 999999})
     assert client.post(missing).status_code == 404
+
+
+@pytest.mark.django_db
+def test_paging_a_filtered_listing_counts_and_facets_once(
+    client, category, django_assert_max_num_queries
+):
+    fill(category, 30)
+    url = category.get_absolute_url()
+    first = client.get(url, {"brand": "acme", "per_page": 24})
+    assert "30 products" in first.content.decode()
+    # Page 2 of the same filters: only the page of products and its images.
+    with django_assert_max_num_queries(2):
+        second = client.get(url, {"brand": "acme", "per_page": 24, "page": 2})
+    assert second.content.decode().count('class="product-card"') == 6
+    assert "30 products" in second.content.decode()
