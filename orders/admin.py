@@ -8,6 +8,7 @@ from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from orders import services
 from orders.errors import OrderError
@@ -226,7 +227,9 @@ class OrderAdmin(admin.ModelAdmin):
                     tracking_number=form.cleaned_data["tracking_number"],
                     actor=request.user,
                 ),
-                _("%(count)d order(s) marked shipped."),
+                ngettext_lazy(
+                    "%(count)d order marked shipped.", "%(count)d orders marked shipped.", "count"
+                ),
             )
             return None
         return TemplateResponse(
@@ -248,7 +251,9 @@ class OrderAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda order: services.mark_delivered(order=order, actor=request.user),
-            _("%(count)d order(s) marked delivered."),
+            ngettext_lazy(
+                "%(count)d order marked delivered.", "%(count)d orders marked delivered.", "count"
+            ),
         )
 
     @admin.action(description=_("Cancel (stock goes back)"))
@@ -259,7 +264,7 @@ class OrderAdmin(admin.ModelAdmin):
             lambda order: services.cancel_order(
                 order=order, actor=request.user, note=str(_("Cancelled by the merchant"))
             ),
-            _("%(count)d order(s) cancelled."),
+            ngettext_lazy("%(count)d order cancelled.", "%(count)d orders cancelled.", "count"),
         )
 
     @admin.action(description=_("Export as CSV"))

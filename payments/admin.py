@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 
 from orders.admin import OrderAdmin
 from orders.admin import ReadOnlyInline as OrderReadOnlyInline
@@ -184,7 +185,15 @@ class PaymentAdmin(admin.ModelAdmin):
             else:
                 done += 1
         if done:
-            self.message_user(request, _("%(count)d payment(s) marked received.") % {"count": done})
+            self.message_user(
+                request,
+                ngettext_lazy(
+                    "%(count)d payment marked received.",
+                    "%(count)d payments marked received.",
+                    "count",
+                )
+                % {"count": done},
+            )
 
 
 @admin.register(PaymentEvent)
@@ -262,7 +271,7 @@ class OrderWithPaymentsAdmin(OrderAdmin):
             request,
             queryset,
             lambda order: services.record_manual_payment(order=order, actor=request.user),
-            _("%(count)d order(s) marked paid."),
+            ngettext_lazy("%(count)d order marked paid.", "%(count)d orders marked paid.", "count"),
         )
 
 
