@@ -2,8 +2,16 @@
 
 import os
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 
 application = get_wsgi_application()
+
+# Fail at start, not at the first signed cookie: a server without a secret key serves nothing.
+try:
+    settings.SECRET_KEY  # noqa: B018  (Django raises for an empty key when it is read)
+except ImproperlyConfigured as error:
+    raise ImproperlyConfigured("Set SECRET_KEY (or DEBUG=true for local development).") from error

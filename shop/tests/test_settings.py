@@ -86,10 +86,39 @@ def test_behind_a_proxy_the_redirect_can_be_left_to_it():
     assert found["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
 
 
-def test_production_refuses_to_start_without_a_secret_key():
-    result = run_django("print('started')", DEBUG="false")
+def test_production_refuses_to_serve_without_a_secret_key():
+    result = run_django("import shop.wsgi\nprint('started')", DEBUG="false")
     assert result.returncode != 0
     assert "Set SECRET_KEY" in result.stderr
+
+
+def test_commands_that_sign_nothing_run_without_a_secret_key():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=BASE_DIR,
+        env=child_env(DEBUG="false"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_check_deploy_flags_a_missing_secret_key():
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR,
+        env=child_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stdout + result.stderr
 
 
 def test_check_deploy_is_clean_under_production_environment():
