@@ -17,6 +17,7 @@ from orders import services
 from orders.errors import (
     EmptyCheckout,
     ForbiddenTransition,
+    OrderError,
     PriceChanged,
     RefundTooLarge,
     ShippingUnavailable,
@@ -195,7 +196,7 @@ def test_shipping_method_must_serve_the_country_and_be_known():
 
 
 def test_unknown_payment_method_and_empty_cart_are_refused():
-    with pytest.raises(services.OrderError):
+    with pytest.raises(OrderError):
         order_of(payment="bitcoin")
     with pytest.raises(EmptyCheckout):
         place(cart_with())
