@@ -4,20 +4,26 @@ fixed number of queries (no per-row lookups, no full count on huge lists)."""
 import csv
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from orders import services
 from orders.errors import OrderError
-from orders.forms import ShipForm
+from orders.forms import ReceiveReturnForm, RejectReturnForm, ShipForm, ShipLinesForm
 from orders.models import (
     Order,
     OrderDiscount,
     OrderEvent,
     OrderLine,
+    OrderRefund,
+    ReturnLine,
+    ReturnRequest,
     Shipment,
     ShippingMethod,
 )
@@ -44,7 +50,21 @@ class ReadOnlyInline(admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ["product_name", "sku", "options_label", "unit_price", "quantity", "discount", "total"]
+    fields = [
+        "product_name",
+        "sku",
+        "options_label",
+        "unit_price",
+        "quantity",
+        "discount",
+        "total",
+        "quantity_shipped",
+        "quantity_cancelled",
+        "quantity_returned",
+        "quantity_refunded",
+        "quantity_restocked",
+        "amount_refunded",
+    ]
     readonly_fields = fields
 
 
@@ -56,17 +76,51 @@ class OrderDiscountInline(ReadOnlyInline):
 
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
-    fields = ["created_at", "actor", "from_state", "to_state", "note"]
+    fields = ["created_at", "actor", "label", "note"]
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
 
+    @admin.display(description=_("what"))
+    def label(self, obj):
+        return obj.label
+
 
 class ShipmentInline(ReadOnlyInline):
     model = Shipment
-    fields = ["carrier", "tracking_number", "shipped_at", "delivered_at"]
+    fields = ["carrier", "tracking_number", "shipped_at", "delivered_at", "items"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("lines__line")
+
+    @admin.display(description=_("items"))
+    def items(self, obj):
+        return ", ".join(f"{item.quantity} × {item.line.product_name}" for item in obj.lines.all())
+
+
+class OrderRefundInline(ReadOnlyInline):
+    model = OrderRefund
+    fields = ["created_at", "actor", "amount", "shipping", "items", "reason", "return_request"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor").prefetch_related("lines__line")
+
+    @admin.display(description=_("items"))
+    def items(self, obj):
+        return ", ".join(
+            f"{item.quantity} × {item.line.product_name} ({item.amount})"
+            for item in obj.lines.all()
+        )
+
+
+class ReturnInline(ReadOnlyInline):
+    model = ReturnRequest
+    fields = ["created_at", "status", "reason", "note", "answer"]
+    readonly_fields = fields
+    show_change_link = True
 
 
 class Echo:
@@ -79,7 +133,9 @@ class Echo:
 CSV_FIELDS = [
     ("number", _("Number")),
     ("created_at", _("Placed")),
-    ("state", _("State")),
+    ("status", _("Status")),
+    ("payment_status", _("Payment")),
+    ("fulfilment_status", _("Fulfilment")),
     ("email", _("Email")),
     ("ship_name", _("Name")),
     ("ship_country", _("Country")),
@@ -121,26 +177,44 @@ class OrderAdmin(admin.ModelAdmin):
     list_display = [
         "number",
         "created_at",
-        "state",
+        "status",
+        "payment_status",
+        "fulfilment_status",
         "email",
-        "ship_name",
         "ship_country",
         "payment_method",
-        "shipping_method_name",
         "total",
     ]
-    list_filter = ["state", "created_at", "payment_method", "shipping_method"]
+    list_filter = [
+        "status",
+        "payment_status",
+        "fulfilment_status",
+        "created_at",
+        "payment_method",
+        "shipping_method",
+    ]
     date_hierarchy = "created_at"
     search_fields = ["=number", "email", "ship_name"]
     list_select_related = []  # the list shows only the order's own columns
     show_full_result_count = False
     list_per_page = 50
     raw_id_fields = ["user", "shipping_method"]
-    inlines = [OrderLineInline, OrderDiscountInline, ShipmentInline, OrderEventInline]
-    actions = ["mark_shipped", "mark_delivered", "cancel_orders", "export_csv"]
+    inlines = [
+        OrderLineInline,
+        OrderDiscountInline,
+        ShipmentInline,
+        ReturnInline,
+        OrderRefundInline,
+        OrderEventInline,
+    ]
+    actions = ["mark_shipped", "mark_delivered", "export_csv"]
+    change_form_template = "orders/admin/order_change_form.html"
     readonly_fields = [
         "number",
-        "state",
+        "status",
+        "payment_status",
+        "fulfilment_status",
+        "payment_deadline",
         "user",
         "email",
         "payment_method",
@@ -155,11 +229,26 @@ class OrderAdmin(admin.ModelAdmin):
         "total",
         "total_paid",
         "total_refunded",
+        "shipping_refunded",
         "created_at",
         "paid_at",
+        "cancelled_at",
+        "completed_at",
     ]
     fieldsets = [
-        (None, {"fields": ["number", "state", "user", "email", "created_at", "paid_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "number",
+                    ("status", "payment_status", "fulfilment_status"),
+                    "user",
+                    "email",
+                    ("created_at", "payment_deadline", "paid_at"),
+                    ("cancelled_at", "completed_at"),
+                ]
+            },
+        ),
         (
             _("Shipping address"),
             {
@@ -191,6 +280,7 @@ class OrderAdmin(admin.ModelAdmin):
                     "total",
                     "total_paid",
                     "total_refunded",
+                    "shipping_refunded",
                 ]
             },
         ),
@@ -214,14 +304,59 @@ class OrderAdmin(admin.ModelAdmin):
         if changed:
             self.message_user(request, done % {"count": changed}, messages.SUCCESS)
 
-    @admin.action(description=_("Mark shipped (carrier and tracking number)"))
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/ship/",
+                self.admin_site.admin_view(self.ship_view),
+                name="orders_order_ship",
+            ),
+            *super().get_urls(),
+        ]
+
+    def ship_view(self, request, pk):
+        """Ship chosen lines and quantities of one order (a partial shipment)."""
+        if not request.user.has_perm("orders.change_order"):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=pk)
+        lines = [line for line in order.lines.order_by("pk") if line.quantity_to_ship]
+        form = ShipLinesForm(request.POST or None, lines=lines)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.ship_lines(
+                    order=order,
+                    carrier=form.cleaned_data["carrier"],
+                    tracking_number=form.cleaned_data["tracking_number"],
+                    quantities=form.quantities(),
+                    actor=request.user,
+                )
+            except OrderError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, _("Shipment recorded."), messages.SUCCESS)
+                return redirect("admin:orders_order_change", order.pk)
+        return TemplateResponse(
+            request,
+            "orders/admin/ship_lines.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Ship items of order %(number)s") % {"number": order.number},
+                "form": form,
+                "order": order,
+                "lines": lines,
+                "opts": self.model._meta,
+            },
+            status=400 if request.method == "POST" else 200,
+        )
+
+    @admin.action(description=_("Ship everything left to ship (carrier and tracking number)"))
     def mark_shipped(self, request, queryset):
         form = ShipForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
             self._each(
                 request,
                 queryset,
-                lambda order: services.mark_shipped(
+                lambda order: services.ship_lines(
                     order=order,
                     carrier=form.cleaned_data["carrier"],
                     tracking_number=form.cleaned_data["tracking_number"],
@@ -256,17 +391,133 @@ class OrderAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Cancel (stock goes back)"))
-    def cancel_orders(self, request, queryset):
-        self._each(
-            request,
-            queryset,
-            lambda order: services.cancel_order(
-                order=order, actor=request.user, note=str(_("Cancelled by the merchant"))
-            ),
-            ngettext_lazy("%(count)d order cancelled.", "%(count)d orders cancelled.", "count"),
-        )
-
     @admin.action(description=_("Export as CSV"))
     def export_csv(self, request, queryset):
         return stream_orders_csv(queryset)
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = ["line", "quantity", "restock"]
+    readonly_fields = fields
+
+
+@admin.register(ReturnRequest)
+class ReturnRequestAdmin(admin.ModelAdmin):
+    """Returns to handle: approve or reject, receive the parcel (restock per line), then
+    refund (a button of the payments app on the same page)."""
+
+    list_display = ["pk", "order", "status", "reason", "created_at"]
+    list_filter = ["status", "reason", "created_at"]
+    search_fields = ["=order__number", "order__email"]
+    list_select_related = ["order"]
+    show_full_result_count = False
+    readonly_fields = ["order", "status", "reason", "note", "answer", "created_at", "updated_at"]
+    fields = readonly_fields
+    inlines = [ReturnLineInline]
+    actions = ["approve"]
+    change_form_template = "orders/admin/return_change_form.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description=_("Approve (the shopper may send the items back)"))
+    def approve(self, request, queryset):
+        done = 0
+        for return_request in queryset.order_by("pk"):
+            try:
+                services.approve_return(return_request=return_request, actor=request.user)
+            except OrderError as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext_lazy("%(count)d return approved.", "%(count)d returns approved.", "count")
+                % {"count": done},
+                messages.SUCCESS,
+            )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/reject/",
+                self.admin_site.admin_view(self.reject_view),
+                name="orders_returnrequest_reject",
+            ),
+            path(
+                "<int:pk>/receive/",
+                self.admin_site.admin_view(self.receive_view),
+                name="orders_returnrequest_receive",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _page(self, request, *, return_request, form, title, template):
+        return TemplateResponse(
+            request,
+            template,
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "form": form,
+                "return_request": return_request,
+                "opts": self.model._meta,
+            },
+            status=400 if request.method == "POST" else 200,
+        )
+
+    def _return(self, request, pk):
+        if not request.user.has_perm("orders.change_returnrequest"):
+            raise PermissionDenied
+        return get_object_or_404(ReturnRequest.objects.select_related("order"), pk=pk)
+
+    def reject_view(self, request, pk):
+        return_request = self._return(request, pk)
+        form = RejectReturnForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.reject_return(
+                    return_request=return_request,
+                    answer=form.cleaned_data["answer"],
+                    actor=request.user,
+                )
+            except OrderError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, _("Return rejected."), messages.SUCCESS)
+                return redirect("admin:orders_returnrequest_change", return_request.pk)
+        return self._page(
+            request,
+            return_request=return_request,
+            form=form,
+            title=_("Reject return %(id)s") % {"id": return_request.pk},
+            template="orders/admin/return_action.html",
+        )
+
+    def receive_view(self, request, pk):
+        """The parcel arrived: choose per line whether its units go back on the shelf."""
+        return_request = self._return(request, pk)
+        lines = list(return_request.lines.select_related("line").order_by("pk"))
+        form = ReceiveReturnForm(request.POST or None, lines=lines)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.receive_return(
+                    return_request=return_request, restock=form.restock(), actor=request.user
+                )
+            except OrderError as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, _("Return received."), messages.SUCCESS)
+                return redirect("admin:orders_returnrequest_change", return_request.pk)
+        return self._page(
+            request,
+            return_request=return_request,
+            form=form,
+            title=_("Receive return %(id)s") % {"id": return_request.pk},
+            template="orders/admin/return_action.html",
+        )

@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AddressForm
 from orders.errors import ShippingUnavailable
-from orders.models import CARRIERS, ShippingMethod
+from orders.models import CARRIERS, ReturnRequest, ShippingMethod
 from orders.selectors import payment_methods
 from promotions.pricing import format_money
 
@@ -140,3 +140,95 @@ class ShipForm(forms.Form):
         label=_("Carrier"), choices=[(code, name) for code, (name, _url) in CARRIERS.items()]
     )
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64, required=False)
+
+
+class ReturnRequestForm(forms.Form):
+    """How many of each returnable line to send back (a select per line), and why."""
+
+    reason = forms.ChoiceField(
+        label=_("Why are you returning them?"), choices=[("", "—"), *ReturnRequest.Reason.choices]
+    )
+    note = forms.CharField(
+        label=_("Anything we should know? (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            self.fields[f"line_{line.pk}"] = forms.TypedChoiceField(
+                label=_("How many of %(name)s") % {"name": line.product_name},
+                choices=[(n, n) for n in range(line.returnable + 1)],
+                coerce=int,
+                initial=0,
+            )
+            line.bound_field = self[f"line_{line.pk}"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.lines and not any(cleaned.get(f"line_{line.pk}") for line in self.lines):
+            raise forms.ValidationError(_("Choose at least one item to return."))
+        return cleaned
+
+    def quantities(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.lines}
+
+
+def _quantity_field(label: str, most: int) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label, choices=[(n, n) for n in range(most + 1)], coerce=int, initial=0
+    )
+
+
+class ShipLinesForm(ShipForm):
+    """The merchant ships chosen lines and quantities of one order (all that is left, by
+    default)."""
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for line in lines:
+            field = _quantity_field(
+                _("%(name)s (%(sku)s)") % {"name": line.product_name, "sku": line.sku},
+                line.quantity_to_ship,
+            )
+            field.initial = line.quantity_to_ship
+            self.fields[f"line_{line.pk}"] = field
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(f"line_{line.pk}") for line in self.lines):
+            raise forms.ValidationError(_("Choose at least one item to ship."))
+        return cleaned
+
+    def quantities(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.lines}
+
+
+class RejectReturnForm(forms.Form):
+    answer = forms.CharField(
+        label=_("Why is it rejected? (the shopper reads this)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class ReceiveReturnForm(forms.Form):
+    """Per return line: put its units back on the shelf, or not (damaged, used)."""
+
+    def __init__(self, *args, lines, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lines = lines
+        for return_line in lines:
+            self.fields[f"restock_{return_line.pk}"] = forms.BooleanField(
+                label=_("Restock %(quantity)s × %(name)s")
+                % {"quantity": return_line.quantity, "name": return_line.line.product_name},
+                required=False,
+                initial=True,
+            )
+
+    def restock(self) -> set[int]:
+        return {line.pk for line in self.lines if self.cleaned_data.get(f"restock_{line.pk}")}

@@ -1,9 +1,11 @@
-"""Every row lock of the orders app, in one place, always in primary-key order."""
+"""Every row lock of the orders app, in one place, always in primary-key order.
+
+Lock order across apps: the cart, then the order, then its payments, then variants."""
 
 from datetime import datetime
 
 from cart.models import Cart
-from orders.models import Order, OrderState
+from orders.models import Order, OrderStatus, PaymentStatus
 
 
 def cart_for_update(*, pk: int) -> Cart | None:
@@ -15,11 +17,16 @@ def order_for_update(*, pk: int) -> Order:
     return Order.objects.select_for_update().get(pk=pk)
 
 
-def expired_orders_for_update(*, before: datetime, limit: int) -> list[Order]:
-    """Unpaid orders placed before `before`, locked; rows another process holds are skipped,
-    so two runs at once never cancel the same order twice."""
-    return list(
+def expired_order_for_update(*, pk: int, now: datetime) -> Order | None:
+    """The order `pk`, locked, if it is still open, unpaid and past its deadline; None if
+    another process holds it (SKIP LOCKED) or it was paid or cancelled meanwhile."""
+    return (
         Order.objects.select_for_update(skip_locked=True)
-        .filter(state=OrderState.PENDING_PAYMENT, created_at__lt=before)
-        .order_by("pk")[:limit]
+        .filter(
+            pk=pk,
+            status=OrderStatus.OPEN,
+            payment_status=PaymentStatus.UNPAID,
+            payment_deadline__lt=now,
+        )
+        .first()
     )

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import translation
 
 #: The mails this module may render (a task argument cannot pick an arbitrary template).
-MAILS = ("placed", "paid", "shipped", "cancelled", "refunded")
+MAILS = ("placed", "payment_reminder", "paid", "shipped", "cancelled", "refunded")
 
 
 def queue_order_mail(*, order, name: str) -> None:

@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -79,31 +79,58 @@ class ShippingMethod(models.Model):
         return self.price
 
 
-class OrderState(models.TextChoices):
-    PENDING_PAYMENT = "pending_payment", _("Awaiting payment")
-    PAID = "paid", _("Paid")
-    PROCESSING = "processing", _("Being prepared")
-    SHIPPED = "shipped", _("Shipped")
-    DELIVERED = "delivered", _("Delivered")
+class OrderStatus(models.TextChoices):
+    """Where the order stands as a whole: open until there is nothing left to do."""
+
+    OPEN = "open", _("Open")
     COMPLETED = "completed", _("Completed")
     CANCELLED = "cancelled", _("Cancelled")
-    REFUND_REQUESTED = "refund_requested", _("Refund requested")
+
+
+class PaymentStatus(models.TextChoices):
+    """What the order holds of the shopper's money, derived from what was paid and given back
+    (payment_status.derive_payment_status); never set by hand."""
+
+    UNPAID = "unpaid", _("Unpaid")
+    PARTIALLY_PAID = "partially_paid", _("Partially paid")
+    PAID = "paid", _("Paid")
     PARTIALLY_REFUNDED = "partially_refunded", _("Partially refunded")
     REFUNDED = "refunded", _("Refunded")
-    RETURN_REQUESTED = "return_requested", _("Return requested")
-    RETURN_APPROVED = "return_approved", _("Return approved")
+
+
+class FulfilmentStatus(models.TextChoices):
+    """Where the goods are, derived from the shipment, cancellation and return lines
+    (fulfilment.derive_fulfilment_status); never set by hand."""
+
+    UNFULFILLED = "unfulfilled", _("Unfulfilled")
+    PARTIALLY_SHIPPED = "partially_shipped", _("Partially shipped")
+    SHIPPED = "shipped", _("Shipped")
+    DELIVERED = "delivered", _("Delivered")
+    RETURNED = "returned", _("Returned")
 
 
 class OrderQuerySet(models.QuerySet):
     def awaiting_payment(self):
-        return self.filter(state=OrderState.PENDING_PAYMENT)
+        return self.filter(
+            status=OrderStatus.OPEN,
+            payment_status__in=[PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID],
+        )
 
     def awaiting_shipment(self):
-        return self.filter(state__in=[OrderState.PAID, OrderState.PROCESSING])
+        return self.filter(
+            status=OrderStatus.OPEN,
+            payment_status__in=[PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED],
+            fulfilment_status__in=[
+                FulfilmentStatus.UNFULFILLED,
+                FulfilmentStatus.PARTIALLY_SHIPPED,
+            ],
+        )
 
 
 class Order(models.Model):
-    State = OrderState
+    Status = OrderStatus
+    PaymentStatus = PaymentStatus
+    FulfilmentStatus = FulfilmentStatus
 
     #: Random and human-readable ("7K3M-9QXP-2D"): reveals nothing about sales volume.
     number = models.CharField(_("number"), max_length=16, unique=True)
@@ -116,8 +143,17 @@ class Order(models.Model):
         blank=True,
     )
     email = models.EmailField(_("email"))
-    state = models.CharField(
-        _("state"), max_length=24, choices=OrderState.choices, default=OrderState.PENDING_PAYMENT
+    status = models.CharField(
+        _("status"), max_length=24, choices=OrderStatus.choices, default=OrderStatus.OPEN
+    )
+    payment_status = models.CharField(
+        _("payment"), max_length=24, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
+    fulfilment_status = models.CharField(
+        _("fulfilment"),
+        max_length=24,
+        choices=FulfilmentStatus.choices,
+        default=FulfilmentStatus.UNFULFILLED,
     )
     #: A code from settings.SHOP_PAYMENT_METHODS; the payments app knows what it means.
     payment_method = models.CharField(_("payment method"), max_length=32)
@@ -157,12 +193,22 @@ class Order(models.Model):
     total = models.DecimalField(_("total"), **MONEY)
     total_paid = models.DecimalField(_("paid"), **MONEY, default=ZERO)
     total_refunded = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
+    #: Of total_refunded, what went back for shipping.
+    shipping_refunded = models.DecimalField(_("shipping refunded"), **MONEY, default=ZERO)
 
     created_at = models.DateTimeField(_("placed"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
-    #: Set once the order's units went back on the shelf, so they never go back twice.
-    stock_returned = models.BooleanField(_("stock returned"), default=False, editable=False)
+    #: An unpaid order is cancelled after this (how long depends on how it is paid; an open
+    #: payment at a provider extends it to the provider's own expiry).
+    payment_deadline = models.DateTimeField(_("pay by"), null=True, blank=True)
+    payment_reminder_sent_at = models.DateTimeField(
+        _("payment reminder sent"), null=True, blank=True, editable=False
+    )
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    #: Its account was deleted while it was open: blank its personal data once it closes.
+    anonymise_when_closed = models.BooleanField(default=False, editable=False)
 
     objects = OrderQuerySet.as_manager()
 
@@ -172,7 +218,14 @@ class Order(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="order_user_recent"),
-            models.Index(fields=["state", "created_at"], name="order_state_created"),
+            models.Index(
+                fields=["payment_deadline"],
+                name="order_unpaid_deadline",
+                condition=Q(status="open", payment_status="unpaid"),
+            ),
+            models.Index(
+                fields=["status", "payment_status", "fulfilment_status"], name="order_statuses"
+            ),
             models.Index(fields=["-created_at"], name="order_recent"),
         ]
         constraints = [
@@ -207,8 +260,21 @@ class Order(models.Model):
         return self.shipping - self.shipping_discount
 
     @property
-    def refundable(self) -> Decimal:
+    def held(self) -> Decimal:
+        """The shopper's money the order holds: paid minus given back."""
         return self.total_paid - self.total_refunded
+
+    @property
+    def amount_due(self) -> Decimal:
+        return max(self.total - self.total_paid, ZERO)
+
+    @property
+    def shipping_refundable(self) -> Decimal:
+        return self.shipping_total - self.shipping_refunded
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OrderStatus.OPEN
 
 
 class OrderLine(models.Model):
@@ -228,6 +294,16 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"))
     discount = models.DecimalField(_("discount"), **MONEY, default=ZERO)
     total = models.DecimalField(_("total"), **MONEY)
+    # Counters kept by the fulfilment and refund services under the order's row lock; each
+    # equals the sum of its rows (shipment, refund and return lines), which tests check.
+    quantity_shipped = models.PositiveIntegerField(_("shipped"), default=0)
+    #: Units taken off the order before they shipped (cancelled or refunded unshipped).
+    quantity_cancelled = models.PositiveIntegerField(_("cancelled"), default=0)
+    quantity_refunded = models.PositiveIntegerField(_("refunded"), default=0)
+    quantity_returned = models.PositiveIntegerField(_("returned"), default=0)
+    #: Units put back on the shelf (cancelled, or returned and judged fit to sell).
+    quantity_restocked = models.PositiveIntegerField(_("restocked"), default=0)
+    amount_refunded = models.DecimalField(_("amount refunded"), **MONEY, default=ZERO)
 
     class Meta:
         verbose_name = _("order line")
@@ -236,7 +312,18 @@ class OrderLine(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(quantity__gte=1), name="order_line_quantity_positive"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_shipped__lte=F("quantity") - F("quantity_cancelled")),
+                name="order_line_ships_what_is_left",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity_refunded__lte=F("quantity"))
+                & Q(quantity_restocked__lte=F("quantity"))
+                & Q(quantity_returned__lte=F("quantity_shipped"))
+                & Q(amount_refunded__lte=F("total")),
+                name="order_line_counters_within_quantity",
+            ),
         ]
 
     def __str__(self):
@@ -245,6 +332,20 @@ class OrderLine(models.Model):
     @property
     def subtotal(self) -> Decimal:
         return self.unit_price * self.quantity
+
+    @property
+    def quantity_to_ship(self) -> int:
+        return self.quantity - self.quantity_cancelled - self.quantity_shipped
+
+    @property
+    def quantity_refundable(self) -> int:
+        return self.quantity - self.quantity_refunded
+
+    @property
+    def quantity_returnable(self) -> int:
+        """Units the shopper has and may send back (shipped, neither returned nor refunded)."""
+        refunded_shipped = max(self.quantity_refunded - self.quantity_cancelled, 0)
+        return max(self.quantity_shipped - self.quantity_returned - refunded_shipped, 0)
 
 
 class OrderDiscount(models.Model):
@@ -267,8 +368,36 @@ class OrderDiscount(models.Model):
         return f"{self.name}: -{self.amount}"
 
 
+class ReturnStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    RECEIVED = "received", _("Received")
+    REFUNDED = "refunded", _("Refunded")
+
+
+class EventKind(models.TextChoices):
+    """Which of the order's statuses an event moved (or a note on the order)."""
+
+    ORDER = "order", _("Order")
+    PAYMENT = "payment", _("Payment")
+    FULFILMENT = "fulfilment", _("Fulfilment")
+    RETURN = "return", _("Return")
+    NOTE = "note", _("Note")
+
+
+#: Every status value an event may name, for its label.
+STATUS_LABELS = {
+    **dict(OrderStatus.choices),
+    **dict(PaymentStatus.choices),
+    **dict(FulfilmentStatus.choices),
+    **{f"return_{value}": label for value, label in ReturnStatus.choices},
+    "placed": _("Placed"),
+}
+
+
 class OrderEvent(models.Model):
-    """One change of an order's state (or a note on it): who, when, from, to, why."""
+    """One change of one of an order's statuses (or a note): who, when, from, to, why."""
 
     order = models.ForeignKey(Order, related_name="events", on_delete=models.CASCADE)
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
@@ -280,8 +409,12 @@ class OrderEvent(models.Model):
         null=True,
         blank=True,
     )
-    from_state = models.CharField(_("from"), max_length=24, choices=OrderState.choices, blank=True)
-    to_state = models.CharField(_("to"), max_length=24, choices=OrderState.choices)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=EventKind.choices, default=EventKind.NOTE
+    )
+    #: Values of the status `kind` names ("" when there was none before, as on placing).
+    from_status = models.CharField(_("from"), max_length=24, blank=True)
+    to_status = models.CharField(_("to"), max_length=24, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
 
     class Meta:
@@ -290,7 +423,15 @@ class OrderEvent(models.Model):
         ordering = ["created_at", "pk"]
 
     def __str__(self):
-        return f"{self.order_id}: {self.from_state or '-'} → {self.to_state}"
+        return f"{self.order_id}: {self.kind} {self.from_status or '-'} → {self.to_status}"
+
+    @property
+    def label(self) -> str:
+        """The new status in words, e.g. "Payment: Paid"."""
+        if self.kind == EventKind.NOTE:
+            return str(_("Note"))
+        value = f"return_{self.to_status}" if self.kind == EventKind.RETURN else self.to_status
+        return f"{self.get_kind_display()}: {STATUS_LABELS.get(value, value)}"
 
 
 #: Carrier code -> (name, tracking URL template with {number}).
@@ -335,3 +476,138 @@ class Shipment(models.Model):
         if not template or not self.tracking_number:
             return ""
         return template.format(number=quote(self.tracking_number, safe=""))
+
+
+class ShipmentLine(models.Model):
+    """How many units of one order line went in one parcel."""
+
+    shipment = models.ForeignKey(Shipment, related_name="lines", on_delete=models.CASCADE)
+    line = models.ForeignKey(OrderLine, related_name="shipment_lines", on_delete=models.CASCADE)
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("shipment line")
+        verbose_name_plural = _("shipment lines")
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="shipment_line_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.line_id}"
+
+
+class ReturnRequest(models.Model):
+    """The shopper asks to send units back; the merchant approves or rejects, receives the
+    parcel (choosing per line what goes back on the shelf), then refunds it."""
+
+    Status = ReturnStatus
+
+    class Reason(models.TextChoices):
+        DOES_NOT_FIT = "does_not_fit", _("It does not fit")
+        DAMAGED = "damaged", _("It arrived damaged or faulty")
+        NOT_AS_DESCRIBED = "not_as_described", _("It is not as described")
+        WRONG_ITEM = "wrong_item", _("I received the wrong item")
+        CHANGED_MIND = "changed_mind", _("I changed my mind")
+        OTHER = "other", _("Another reason")
+
+    order = models.ForeignKey(Order, related_name="returns", on_delete=models.CASCADE)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ReturnStatus.choices, default=ReturnStatus.REQUESTED
+    )
+    reason = models.CharField(_("reason"), max_length=24, choices=Reason.choices)
+    note = models.CharField(_("shopper's note"), max_length=500, blank=True)
+    #: Why the merchant rejected it, shown to the shopper.
+    answer = models.CharField(_("merchant's answer"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("return")
+        verbose_name_plural = _("returns")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["status", "created_at"], name="return_status_created")]
+
+    def __str__(self):
+        return _("Return %(id)s of order %(number)s") % {
+            "id": self.pk,
+            "number": self.order.number,
+        }
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.RECEIVED)
+
+
+class ReturnLine(models.Model):
+    return_request = models.ForeignKey(
+        ReturnRequest, related_name="lines", on_delete=models.CASCADE
+    )
+    line = models.ForeignKey(OrderLine, related_name="return_lines", on_delete=models.CASCADE)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    #: Chosen when the parcel is received: fit to sell again, or not. Empty before.
+    restock = models.BooleanField(_("restock"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("return line")
+        verbose_name_plural = _("return lines")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="return_line_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.line_id}"
+
+
+class OrderRefund(models.Model):
+    """What the merchant chose to give back, by line (amounts from the order's snapshot) and
+    shipping. The money itself moves as the payments app's refunds; `amount` is what they
+    must add up to."""
+
+    order = models.ForeignKey(Order, related_name="refunds", on_delete=models.CASCADE)
+    return_request = models.ForeignKey(
+        ReturnRequest, related_name="refunds", on_delete=models.SET_NULL, null=True, blank=True
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    shipping = models.DecimalField(_("shipping"), **MONEY, default=ZERO)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("when"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("order refund")
+        verbose_name_plural = _("order refunds")
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="order_refund_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.order.number}: {self.amount}"
+
+
+class OrderRefundLine(models.Model):
+    refund = models.ForeignKey(OrderRefund, related_name="lines", on_delete=models.CASCADE)
+    line = models.ForeignKey(OrderLine, related_name="refund_lines", on_delete=models.CASCADE)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    #: Units put back on the shelf by this refund.
+    restocked = models.PositiveIntegerField(_("restocked"), default=0)
+
+    class Meta:
+        verbose_name = _("refund line")
+        verbose_name_plural = _("refund lines")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_refund_line_positive")
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} × {self.line_id}"

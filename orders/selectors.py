@@ -1,5 +1,7 @@
 """Reads of the orders app that pages share; permission-checked fetches raise 404."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core import signing
 from django.db.models import Count, Prefetch, QuerySet, Sum
@@ -8,7 +10,16 @@ from django.utils.crypto import constant_time_compare
 
 from cart.models import Cart, CartLine
 from catalog.models import OptionValue
-from orders.models import Order, OrderEvent, ShippingMethod
+from orders.models import (
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+    ReturnLine,
+    ReturnStatus,
+    ShippingMethod,
+)
 
 #: Salt of the signed links in order mails: a guest reaches their order only through one.
 GUEST_LINK_SALT = "orders.guest-link"
@@ -43,6 +54,38 @@ def payment_methods() -> list[tuple[str, str]]:
     return list(settings.SHOP_PAYMENT_METHODS)
 
 
+def payment_method_label(code: str) -> str:
+    return str(settings.PAYMENT_PROVIDER_LABELS.get(code, code))
+
+
+def expired_order_ids(*, now: datetime, limit: int) -> list[int]:
+    """Open orders still unpaid after their deadline (a partial index serves this)."""
+    return list(
+        Order.objects.filter(
+            status=OrderStatus.OPEN,
+            payment_status=PaymentStatus.UNPAID,
+            payment_deadline__lt=now,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def orders_due_a_reminder(*, now: datetime, limit: int) -> list[tuple[int, datetime, str]]:
+    """Unpaid orders paid by hand (bank transfer) not reminded yet: (id, deadline, method)."""
+    return list(
+        Order.objects.filter(
+            status=OrderStatus.OPEN,
+            payment_status=PaymentStatus.UNPAID,
+            payment_method__in=settings.ORDER_REMINDED_PAYMENT_METHODS,
+            payment_reminder_sent_at__isnull=True,
+            payment_deadline__gt=now,
+        )
+        .order_by("payment_deadline", "pk")
+        .values_list("pk", "payment_deadline", "payment_method")[:limit]
+    )
+
+
 def guest_key(*, number: str) -> str:
     """The signature that opens an order without signing in (put in the order's mails)."""
     return signing.Signer(salt=GUEST_LINK_SALT).signature(number)
@@ -64,12 +107,13 @@ def get_order_for_user(*, number: str, user, key: str = "") -> Order:
 
 
 def order_for_page(*, number: str, user, key: str = "") -> Order:
-    """get_order_for_user() with everything the order page shows: 5 queries in all."""
+    """get_order_for_user() with everything the order page shows: 9 queries in all."""
     order = get_order_for_user(number=number, user=user, key=key)
     order.line_list = list(order.lines.all())
     order.discount_list = list(order.discounts.all())
     order.event_list = list(OrderEvent.objects.filter(order=order).select_related("actor"))
-    order.shipment_list = list(order.shipments.all())
+    order.shipment_list = list(order.shipments.prefetch_related("lines__line"))
+    order.return_list = list(order.returns.prefetch_related("lines__line"))
     return order
 
 
@@ -80,3 +124,29 @@ def orders_for_user(*, user) -> QuerySet[Order]:
         .annotate(item_count=Sum("lines__quantity"), line_count=Count("lines"))
         .order_by("-created_at", "-pk")
     )
+
+
+def returnable_lines(*, order: Order) -> list[OrderLine]:
+    """The order's lines the shopper may still send back, each with `returnable` units."""
+    allowed = returnable_quantities(order)
+    lines = list(OrderLine.objects.filter(pk__in=allowed).order_by("pk"))
+    for line in lines:
+        line.returnable = allowed[line.pk]
+    return lines
+
+
+def returnable_quantities(order: Order) -> dict[int, int]:
+    """Order line id -> units the shopper may still ask to return: shipped, not returned,
+    not refunded, not in a return under way. Two queries."""
+    pending = dict(
+        ReturnLine.objects.filter(
+            return_request__order=order,
+            return_request__status__in=[ReturnStatus.REQUESTED, ReturnStatus.APPROVED],
+        )
+        .values("line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("line_id", "units")
+    )
+    lines = OrderLine.objects.filter(order=order).order_by("pk")
+    quantities = {line.pk: line.quantity_returnable - pending.get(line.pk, 0) for line in lines}
+    return {line_id: units for line_id, units in quantities.items() if units > 0}

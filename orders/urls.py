@@ -11,7 +11,6 @@ urlpatterns = [
     path("account/orders/", views.order_list, name="list"),
     path("orders/<str:number>/", views.detail, name="detail"),
     path("orders/<str:number>/invoice/", views.invoice, name="invoice"),
-    path("orders/<str:number>/cancel/", views.cancel, name="cancel"),
     path("orders/<str:number>/confirm-receipt/", views.confirm_receipt, name="confirm-receipt"),
-    path("orders/<str:number>/request-return/", views.request_return, name="request-return"),
+    path("orders/<str:number>/return/", views.request_return, name="request-return"),
 ]

@@ -18,7 +18,7 @@ from cart import selectors as cart_selectors
 from cart import services as cart_services
 from orders import selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
-from orders.forms import CheckoutForm, PlaceOrderForm
+from orders.forms import CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import ShippingMethod
 
 #: Where the checkout keeps what the shopper entered between its steps (server side).
@@ -270,19 +270,24 @@ def _key(request) -> str:
 @require_GET
 def detail(request, number):
     order = selectors.order_for_page(number=number, user=request.user, key=_key(request))
-    state = order.state
+    signed_in = request.user.is_authenticated and order.user_id == request.user.pk
+    awaiting_payment = order.is_open and order.payment_status in ("unpaid", "partially_paid")
     return render(
         request,
         "orders/detail.html",
         {
             "order": order,
             "key": _key(request),
-            "can_cancel": state in services.SHOPPER_CANCELLABLE,
-            "can_confirm": state in (order.State.SHIPPED, order.State.DELIVERED),
-            "can_return": state in services.RETURNABLE,
-            "can_pay": state == order.State.PENDING_PAYMENT and _pay_url(order),
+            "can_cancel": services.shopper_may_cancel(order, signed_in=signed_in),
+            "can_confirm": any(shipment.delivered_at is None for shipment in order.shipment_list),
+            "can_return": order.status != order.Status.CANCELLED
+            and any(line.quantity_returnable for line in order.line_list),
+            "can_pay": awaiting_payment and _pay_url(order),
+            "awaiting_payment": awaiting_payment,
             "pay_url": _pay_url(order),
+            "cancel_url": _keep_key(request, order, "payments:cancel-order"),
             "invoice_url": _keep_key(request, order, "orders:invoice"),
+            "return_url": _keep_key(request, order, "orders:request-return"),
         },
     )
 
@@ -318,18 +323,6 @@ def _action(request, number, act, done: str):
 
 
 @require_POST
-def cancel(request, number):
-    return _action(
-        request,
-        number,
-        lambda order: services.cancel_order(
-            order=order, actor=request.user, note=_("Cancelled by the shopper"), by_shopper=True
-        ),
-        _("Your order is cancelled."),
-    )
-
-
-@require_POST
 def confirm_receipt(request, number):
     return _action(
         request,
@@ -339,12 +332,39 @@ def confirm_receipt(request, number):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def request_return(request, number):
-    reason = request.POST.get("reason", "").strip()[:500]
-    return _action(
+    """Choose the items to send back, how many, and why."""
+    order = selectors.get_order_for_user(number=number, user=request.user, key=_key(request))
+    lines = selectors.returnable_lines(order=order)
+    form = ReturnRequestForm(request.POST or None, lines=lines)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_return(
+                order=order,
+                quantities=form.quantities(),
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except OrderError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                _("Your return request is sent: we will tell you how to send the items back."),
+            )
+            return redirect(_keep_key(request, order, "orders:detail"))
+    status = 400 if request.method == "POST" else 200
+    return render(
         request,
-        number,
-        lambda order: services.request_return(order=order, actor=request.user, note=reason),
-        _("Your return request is sent: we will tell you how to send the items back."),
+        "orders/return.html",
+        {
+            "order": order,
+            "form": form,
+            "lines": lines,
+            "key": _key(request),
+            "order_url": _keep_key(request, order, "orders:detail"),
+        },
+        status=status,
     )

@@ -15,13 +15,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from orders.admin import OrderAdmin
+from orders import services as order_services
+from orders.admin import OrderAdmin, ReturnRequestAdmin
 from orders.admin import ReadOnlyInline as OrderReadOnlyInline
 from orders.errors import OrderError
-from orders.models import Order
+from orders.models import Order, ReturnRequest
 from payments import services
 from payments.errors import PaymentError
-from payments.forms import RefundForm
+from payments.forms import CancelOrderForm, RefundLinesForm
 from payments.models import Payment, PaymentEvent, PaymentStateChange, Refund
 
 
@@ -47,7 +48,7 @@ class PaymentStateChangeInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["created_at", "amount", "reason", "actor", "reference"]
+    fields = ["created_at", "amount", "status", "reason", "actor", "reference", "settled_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -68,13 +69,6 @@ class PaymentEventInline(ReadOnlyInline):
     ]
     readonly_fields = fields
     show_change_link = True
-
-
-def _refund_link(payment: Payment):
-    if payment.refundable <= 0:
-        return "—"
-    url = reverse("admin:payments_payment_refund", args=[payment.pk])
-    return format_html('<a class="button" href="{}">{}</a>', url, _("Refund"))
 
 
 @admin.register(Payment)
@@ -108,9 +102,10 @@ class PaymentAdmin(admin.ModelAdmin):
         "flagged",
         "flag_reason",
         "failure_reason",
+        "surplus",
+        "expires_at",
         "created_at",
         "captured_at",
-        "refund",
     ]
     fields = readonly_fields
 
@@ -127,52 +122,6 @@ class PaymentAdmin(admin.ModelAdmin):
     def order_link(self, obj):
         url = reverse("admin:orders_order_change", args=[obj.order_id])
         return format_html('<a href="{}">{}</a>', url, obj.order.number)
-
-    @admin.display(description=_("refund"))
-    def refund(self, obj):
-        return _refund_link(obj)
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/refund/",
-                self.admin_site.admin_view(self.refund_view),
-                name="payments_payment_refund",
-            ),
-            *super().get_urls(),
-        ]
-
-    def refund_view(self, request, pk):
-        """Full or partial refund: never more than captured minus refunded."""
-        if not request.user.has_perm("payments.change_payment"):
-            raise PermissionDenied
-        payment = get_object_or_404(Payment.objects.select_related("order"), pk=pk)
-        form = RefundForm(request.POST or None, payment=payment)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.refund_payment(
-                    payment=payment,
-                    amount=form.cleaned_data["amount"],
-                    reason=form.cleaned_data["reason"],
-                    actor=request.user,
-                )
-            except (PaymentError, OrderError) as error:
-                self.message_user(request, error.message, messages.ERROR)
-            else:
-                self.message_user(request, _("Refund recorded."), messages.SUCCESS)
-                return redirect("admin:orders_order_change", payment.order_id)
-        return TemplateResponse(
-            request,
-            "payments/admin/refund.html",
-            {
-                **self.admin_site.each_context(request),
-                "title": _("Refund a payment"),
-                "form": form,
-                "payment": payment,
-                "opts": self.model._meta,
-            },
-            status=400 if request.method == "POST" else 200,
-        )
 
     @admin.action(description=_("Mark received (manual payments)"))
     def confirm_manual(self, request, queryset):
@@ -250,20 +199,20 @@ class PaymentInline(OrderReadOnlyInline):
         "amount_refunded",
         "flagged",
         "flag_reason",
+        "surplus",
         "created_at",
-        "refund",
     ]
     readonly_fields = fields
     show_change_link = True
 
-    @admin.display(description=_("refund"))
-    def refund(self, obj):
-        return _refund_link(obj)
-
 
 class OrderWithPaymentsAdmin(OrderAdmin):
+    """The order page with its payments and the tools that move money: refund lines and
+    cancel (each with a confirmation page stating the amount before anything is sent)."""
+
     inlines = [*OrderAdmin.inlines, PaymentInline]
     actions = [*OrderAdmin.actions, "mark_paid"]
+    change_form_template = "payments/admin/order_change_form.html"
 
     @admin.action(description=_("Mark paid (manual payment received)"))
     def mark_paid(self, request, queryset):
@@ -274,6 +223,205 @@ class OrderWithPaymentsAdmin(OrderAdmin):
             ngettext_lazy("%(count)d order marked paid.", "%(count)d orders marked paid.", "count"),
         )
 
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="orders_order_refund",
+            ),
+            path(
+                "<int:pk>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name="orders_order_cancel",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _order(self, request, pk) -> Order:
+        if not request.user.has_perm("orders.change_order"):
+            raise PermissionDenied
+        return get_object_or_404(Order, pk=pk)
+
+    def refund_view(self, request, pk):
+        """Choose lines, quantities, restock and shipping; then a confirmation page states
+        the amount; only its confirmation refunds."""
+        order = self._order(request, pk)
+        lines = [line for line in order.lines.order_by("pk") if line.quantity_refundable]
+        form = RefundLinesForm(request.POST or None, order=order, lines=lines)
+        return self._refund_page(
+            request,
+            order=order,
+            form=form,
+            plan_of=lambda: order_services.plan_refund(
+                order=order,
+                quantities=form.quantities(),
+                restock=form.restock(),
+                shipping=order.shipping_refundable if form.cleaned_data.get("shipping") else 0,
+                reason=form.cleaned_data["reason"],
+            ),
+            title=_("Refund items of order %(number)s") % {"number": order.number},
+            done=redirect("admin:orders_order_change", order.pk),
+        )
+
+    def _refund_page(self, request, *, order, form, plan_of, title, done):
+        plan, status = None, 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                try:
+                    plan = plan_of()
+                    if form.cleaned_data["confirm"]:
+                        services.refund_order(
+                            plan=plan,
+                            actor=request.user,
+                            confirmed=form.cleaned_data["sent_by_hand"],
+                        )
+                        self.message_user(request, _("Refund recorded."), messages.SUCCESS)
+                        return done
+                    status = 200
+                except (PaymentError, OrderError) as error:
+                    form.add_error(None, error.message)
+                    plan = None
+        return TemplateResponse(
+            request,
+            "payments/admin/refund.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "form": form,
+                "order": order,
+                "plan": plan,
+                "paid_by_hand": order.payments.filter(provider="manual").exists(),
+                "opts": Order._meta,
+            },
+            status=status,
+        )
+
+    def cancel_view(self, request, pk):
+        """Cancel before shipping: states what goes back, then cancels and refunds."""
+        order = self._order(request, pk)
+        form = CancelOrderForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.cancel_order(
+                    order=order,
+                    actor=request.user,
+                    by_shopper=False,
+                    confirmed=form.cleaned_data["sent_by_hand"],
+                )
+            except (PaymentError, OrderError) as error:
+                form.add_error(None, error.message)
+            else:
+                self.message_user(request, _("Order cancelled."), messages.SUCCESS)
+                return redirect("admin:orders_order_change", order.pk)
+        return TemplateResponse(
+            request,
+            "payments/admin/cancel.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Cancel order %(number)s") % {"number": order.number},
+                "form": form,
+                "order": order,
+                "to_refund": order.total_paid - order_services.committed_refunds(order),
+                "paid_by_hand": order.payments.filter(provider="manual").exists(),
+                "opts": Order._meta,
+            },
+            status=400 if request.method == "POST" else 200,
+        )
+
 
 admin.site.unregister(Order)
 admin.site.register(Order, OrderWithPaymentsAdmin)
+
+
+class ReturnWithRefundAdmin(ReturnRequestAdmin):
+    """The return page with its refund: the received units, optionally the shipping."""
+
+    change_form_template = "payments/admin/return_change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/refund/",
+                self.admin_site.admin_view(self.refund_view),
+                name="orders_returnrequest_refund",
+            ),
+            *super().get_urls(),
+        ]
+
+    def refund_view(self, request, pk):
+        return_request = self._return(request, pk)
+        order = return_request.order
+        form = RefundLinesForm(request.POST or None, order=order, lines=[])
+        return OrderWithPaymentsAdmin._refund_page(
+            self,
+            request,
+            order=order,
+            form=form,
+            plan_of=lambda: order_services.plan_return_refund(
+                return_request=return_request,
+                shipping=order.shipping_refundable if form.cleaned_data.get("shipping") else 0,
+            ),
+            title=_("Refund return %(id)s") % {"id": return_request.pk},
+            done=redirect("admin:orders_returnrequest_change", return_request.pk),
+        )
+
+
+admin.site.unregister(ReturnRequest)
+admin.site.register(ReturnRequest, ReturnWithRefundAdmin)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    """Refunds, due ones first: money to send back by hand, or failed at the provider."""
+
+    list_display = ["created_at", "payment", "amount", "status", "reason", "reference"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["=payment__order__number", "=reference"]
+    list_select_related = ["payment"]
+    show_full_result_count = False
+    readonly_fields = [
+        "payment",
+        "order_refund",
+        "amount",
+        "status",
+        "reason",
+        "actor",
+        "reference",
+        "created_at",
+        "settled_at",
+    ]
+    fields = readonly_fields
+    actions = ["record_sent"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_ordering(self, request):
+        return ["status", "-created_at"]
+
+    @admin.action(description=_("Record as sent (the money went back to the shopper)"))
+    def record_sent(self, request, queryset):
+        done = 0
+        for refund in queryset.order_by("pk"):
+            try:
+                services.record_refund_sent(refund=refund, actor=request.user)
+            except (PaymentError, OrderError) as error:
+                self.message_user(request, error.message, messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(
+                request,
+                ngettext_lazy(
+                    "%(count)d refund recorded as sent.",
+                    "%(count)d refunds recorded as sent.",
+                    "count",
+                )
+                % {"count": done},
+                messages.SUCCESS,
+            )

@@ -1,7 +1,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from payments.models import Payment
 from payments.providers import enabled_providers
 
 
@@ -21,23 +20,49 @@ class SandboxForm(forms.Form):
     late = forms.BooleanField(required=False, label=_("Deliver the callback late"))
 
 
-class RefundForm(forms.Form):
-    amount = forms.DecimalField(label=_("Amount"), max_digits=12, decimal_places=2, min_value=0.01)
-    reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+class RefundLinesForm(forms.Form):
+    """The merchant picks what to give back: units per line, whether shipped units go back
+    on the shelf, the shipping. Amounts are never typed: they come from the order."""
 
-    def __init__(self, *args, payment: Payment, **kwargs):
+    shipping = forms.BooleanField(label=_("Refund the shipping"), required=False)
+    reason = forms.CharField(
+        label=_("Reason (the shopper reads it)"), max_length=500, required=False
+    )
+    #: Set on the confirmation page, after the amount was shown.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    #: For money paid by hand: the merchant has sent it back.
+    sent_by_hand = forms.BooleanField(
+        label=_("I have sent this money back by hand (bank transfer): record it as refunded"),
+        required=False,
+    )
+
+    def __init__(self, *args, order, lines, **kwargs):
         super().__init__(*args, **kwargs)
-        self.payment = payment
-        self.fields["amount"].initial = payment.refundable
-        self.fields["amount"].help_text = _("At most %(max)s %(currency)s.") % {
-            "max": payment.refundable,
-            "currency": payment.currency,
-        }
-
-    def clean_amount(self):
-        amount = self.cleaned_data["amount"]
-        if amount > self.payment.refundable:
-            raise forms.ValidationError(
-                _("At most %(max)s can be refunded.") % {"max": self.payment.refundable}
+        self.order, self.lines = order, lines
+        if order.shipping_refundable <= 0:
+            del self.fields["shipping"]
+        for line in lines:
+            label = f"{line.product_name} ({line.sku})"
+            self.fields[f"line_{line.pk}"] = forms.TypedChoiceField(
+                label=label,
+                choices=[(n, n) for n in range(line.quantity_refundable + 1)],
+                coerce=int,
+                initial=0,
             )
-        return amount
+            self.fields[f"restock_{line.pk}"] = forms.BooleanField(
+                label=_("Put shipped units of %(name)s back on the shelf") % {"name": label},
+                required=False,
+            )
+
+    def quantities(self) -> dict[int, int]:
+        return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.lines}
+
+    def restock(self) -> set[int]:
+        return {line.pk for line in self.lines if self.cleaned_data.get(f"restock_{line.pk}")}
+
+
+class CancelOrderForm(forms.Form):
+    sent_by_hand = forms.BooleanField(
+        label=_("I have sent this money back by hand (bank transfer): record it as refunded"),
+        required=False,
+    )

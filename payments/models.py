@@ -60,6 +60,11 @@ class Payment(models.Model):
     flagged = models.BooleanField(_("needs attention"), default=False)
     flag_reason = models.CharField(_("why"), max_length=500, blank=True)
     failure_reason = models.CharField(_("failure reason"), max_length=500, blank=True)
+    #: Money that arrived for an order that no longer wanted it (paid already by another
+    #: payment, or cancelled): refunded outside the order's life, never counted on it.
+    surplus = models.BooleanField(_("surplus"), default=False)
+    #: When the provider's payment page stops taking the payment (Stripe's session expiry).
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     captured_at = models.DateTimeField(_("captured at"), null=True, blank=True)
@@ -169,7 +174,18 @@ class PaymentEvent(models.Model):
         return f"{self.provider} {self.event_type or '?'} {self.event_id or '-'}"
 
 
+class RefundStatus(models.TextChoices):
+    #: To be sent back by hand (a bank transfer), or failed at the provider and owed again.
+    DUE = "due", _("Refund due")
+    SUCCEEDED = "succeeded", _("Refunded")
+
+
 class Refund(models.Model):
+    """Money given back (or owed back) from one payment. Only succeeded refunds count in the
+    payment's amount_refunded and the order's total_refunded."""
+
+    Status = RefundStatus
+
     payment = models.ForeignKey(
         Payment, verbose_name=_("payment"), related_name="refunds", on_delete=models.PROTECT
     )
@@ -185,12 +201,30 @@ class Refund(models.Model):
     )
     #: The provider's id of the refund (empty for manual payments: money sent by hand).
     reference = models.CharField(_("provider reference"), max_length=255, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.SUCCEEDED
+    )
+    #: The refund by lines on the order it pays out (empty for a surplus payment's refund).
+    order_refund = models.ForeignKey(
+        "orders.OrderRefund",
+        verbose_name=_("order refund"),
+        related_name="payment_refunds",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+    )
     created_at = models.DateTimeField(_("when"), auto_now_add=True)
+    settled_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("refund")
         verbose_name_plural = _("refunds")
         ordering = ["created_at", "pk"]
+        indexes = [
+            models.Index(
+                fields=["created_at"], name="refund_due", condition=Q(status=RefundStatus.DUE)
+            )
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")
         ]

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from orders import locks as order_locks
 from orders import services as order_services
 from orders.errors import OrderError
-from orders.models import Order, OrderState
+from orders.models import Order, OrderStatus, PaymentStatus
 from payments import locks
 from payments.errors import (
     InvalidPayload,
@@ -38,6 +39,7 @@ from payments.models import (
     PaymentState,
     PaymentStateChange,
     Refund,
+    RefundStatus,
 )
 from payments.providers import get_provider
 from payments.providers.base import CallbackEvent, Provider, StartResult
@@ -54,7 +56,14 @@ MAX_CALLBACK_BYTES = 64 * 1024
 
 
 def amount_due(order: Order) -> Decimal:
-    return order.total - order.total_paid
+    return order.amount_due
+
+
+def awaits_payment(order: Order) -> bool:
+    return order.status == OrderStatus.OPEN and order.payment_status in (
+        PaymentStatus.UNPAID,
+        PaymentStatus.PARTIALLY_PAID,
+    )
 
 
 def start_payment(
@@ -67,7 +76,7 @@ def start_payment(
     provider = get_provider(provider_code)
     with transaction.atomic():
         locked = order_locks.order_for_update(pk=order.pk)
-        if locked.state != OrderState.PENDING_PAYMENT or amount_due(locked) <= 0:
+        if not awaits_payment(locked) or amount_due(locked) <= 0:
             raise NotPayable(_("This order does not await payment."))
         if locked.payment_method != provider.code:
             order_services.set_payment_method(order=locked, payment_method=provider.code)
@@ -98,10 +107,14 @@ def start_payment(
             locked_payment.failure_reason = error.message[:500]
             _set_state(locked_payment, to=P.FAILED, note=error.message)
         raise
-    if result.reference or result.redirect_url:
+    if result.reference or result.redirect_url or result.expires_at:
         payment.reference = result.reference or payment.reference
         payment.redirect_url = result.redirect_url
-        payment.save(update_fields=["reference", "redirect_url", "updated_at"])
+        payment.expires_at = result.expires_at
+        payment.save(update_fields=["reference", "redirect_url", "expires_at", "updated_at"])
+    if result.expires_at is not None:
+        # The shopper may pay on the provider's page until it expires: the order waits.
+        order_services.extend_payment_deadline(order=order, until=result.expires_at)
     return payment, result
 
 
@@ -186,14 +199,14 @@ def receive_callback(
 
 
 def _payment_for(event: CallbackEvent, provider: Provider) -> Payment | None:
-    payment = locks.payment_by_reference_for_update(
-        provider=provider.code, reference=event.reference
+    """The payment the event is about, locked (after its order), or None."""
+    if event.kind == "refund_failed":
+        refund = Refund.objects.filter(reference=event.reference).order_by("pk").first()
+        return locks.payment_for_update(pk=refund.payment_id) if refund else None
+    payment_id = locks.payment_id_for_callback(
+        provider=provider.code, reference=event.reference, payment_id=event.payment_id
     )
-    if payment is None and event.payment_id.isdigit():
-        payment = locks.payment_of_provider_for_update(
-            provider=provider.code, pk=int(event.payment_id)
-        )
-    return payment
+    return None if payment_id is None else locks.payment_for_update(pk=payment_id)
 
 
 @transaction.atomic
@@ -244,6 +257,8 @@ def _apply(payment: Payment, *, event: CallbackEvent, provider: Provider) -> str
         return ""
     if event.kind == "captured":
         return _capture(payment, event=event, note=note)
+    if event.kind == "refund_failed":
+        return _refund_failed_at_provider(payment, event=event)
     if event.kind == "refunded":
         return _refunded_at_provider(payment, event=event, note=note)
     return ""
@@ -276,20 +291,51 @@ def _capture(payment: Payment, *, event: CallbackEvent, note: str) -> str:
 
 
 def _pay_order(payment: Payment, *, note: str, actor=None) -> str:
-    order = payment.order
-    if order.state != OrderState.PENDING_PAYMENT:
-        problem = _(
-            "Money captured for order %(number)s, which is “%(state)s”: refund it or "
-            "fulfil the order by hand."
-        ) % {"number": order.number, "state": order.get_state_display()}
-        _flag(payment, problem)
-        return problem
-    try:
-        order_services.mark_paid(order=order, amount=payment.amount, actor=actor, note=note)
-    except OrderError as error:
-        _flag(payment, error.message)
-        return error.message
+    """Count a captured payment on its order; money the order no longer wants (it was paid
+    by another payment, or cancelled) is surplus and goes back at once."""
+    order = order_locks.order_for_update(pk=payment.order_id)
+    if not awaits_payment(order) or payment.amount > order.amount_due:
+        _refund_surplus(payment, order=order)
+        return ""
+    order_services.record_payment(order=order, amount=payment.amount, actor=actor, note=note)
+    order.refresh_from_db()
+    if not awaits_payment(order):
+        close_open_payments(order=order, note=_("The order was paid by another payment"))
     return ""
+
+
+def _refund_surplus(payment: Payment, *, order: Order) -> None:
+    """Give back a whole payment outside the order's life: through its provider, or, for
+    money paid by hand, as a refund due that the merchant sends and then records."""
+    payment.surplus = True
+    payment.save(update_fields=["surplus", "updated_at"])
+    reason = _(
+        "Payment for order %(number)s arrived while the order was %(state)s: given back."
+    ) % {
+        "number": order.number,
+        "state": f"{order.get_status_display()}, {order.get_payment_status_display()}".lower(),
+    }
+    _send_refund(payment, amount=payment.amount, reason=reason, actor=None, confirmed=False)
+    order_services.note_on_order(order=order, note=reason)
+
+
+def close_open_payments(*, order: Order, note: str) -> int:
+    """Close the order's payments still open at their providers (a Stripe session is
+    expired), so the shopper cannot pay twice; returns how many. A provider that cannot be
+    reached leaves the payment open: if it captures later, it is refunded as surplus."""
+    closed = 0
+    for payment in locks.payments_of_order_for_update(order_id=order.pk):
+        if payment.state not in (P.PENDING, P.AUTHORISED):
+            continue
+        try:
+            get_provider(payment.provider).close(payment=payment)
+        except ProviderUnavailable as error:
+            logger.warning("payment %s not closed: %s", payment.pk, error.message)
+            continue
+        payment.failure_reason = str(note)[:500]
+        _set_state(payment, to=P.CANCELLED, note=note)
+        closed += 1
+    return closed
 
 
 def _refunded_at_provider(payment: Payment, *, event: CallbackEvent, note: str) -> str:
@@ -302,16 +348,46 @@ def _refunded_at_provider(payment: Payment, *, event: CallbackEvent, note: str) 
         problem = _("A refund was reported for a payment that was never captured.")
         _flag(payment, problem)
         return problem
-    missing = min(event.amount, payment.amount) - payment.amount_refunded
+    missing = min(event.amount, payment.amount) - payment.amount_refunded - _due(payment)
     if missing > 0:
-        _record_refund(
-            payment,
+        refund = Refund.objects.create(
+            payment=payment,
             amount=missing,
             reason=_("Refunded at %(provider)s") % {"provider": payment.provider},
-            actor=None,
-            reference=event.event_id,
+            reference=event.event_id[:255],
         )
+        _settle(refund, actor=None)
     return ""
+
+
+def _refund_failed_at_provider(payment: Payment, *, event: CallbackEvent) -> str:
+    """A refund the provider accepted has failed after all (Stripe's refund.failed): the
+    money is owed to the shopper again, as a refund due, in front of the merchant."""
+    refund = (
+        Refund.objects.select_for_update(of=("self",))
+        .filter(payment=payment, reference=event.reference, status=RefundStatus.SUCCEEDED)
+        .first()
+    )
+    if refund is None:
+        return ""  # unknown, or handled already
+    payment.amount_refunded -= refund.amount
+    payment.save(update_fields=["amount_refunded", "updated_at"])
+    _set_state(
+        payment,
+        to=P.PARTIALLY_REFUNDED if payment.amount_refunded > 0 else P.CAPTURED,
+        note=_("Refund failed at the provider"),
+    )
+    refund.status = RefundStatus.DUE
+    refund.settled_at = None
+    refund.reason = (_("Failed at the provider: %(reason)s") % {"reason": event.reason})[:500]
+    refund.save(update_fields=["status", "settled_at", "reason"])
+    if not payment.surplus:
+        order_services.record_refund_reversed(order=payment.order, amount=refund.amount)
+    problem = _("A refund of %(amount)s failed at the provider: send it again.") % {
+        "amount": refund.amount
+    }
+    _flag(payment, problem)
+    return problem
 
 
 # --- Money in by hand, money back ---------------------------------------------------------
@@ -320,30 +396,31 @@ def _refunded_at_provider(payment: Payment, *, event: CallbackEvent, note: str) 
 @transaction.atomic
 def confirm_manual_payment(*, payment: Payment, actor, note: str = "") -> Payment:
     """The merchant saw the bank transfer (or the courier's cash): the payment is captured
-    and the order paid, each with its event row."""
+    and counted on the order (or given back, if the order no longer wants it)."""
     locked = locks.payment_for_update(pk=payment.pk)
     if get_provider(locked.provider).online:
         raise PaymentError(_("Only manual payments are confirmed by hand."))
     if locked.state not in (P.PENDING, P.AUTHORISED):
         raise PaymentError(_("This payment is not waiting to be confirmed."))
-    if locked.order.state != OrderState.PENDING_PAYMENT:
-        raise NotPayable(_("This order does not await payment."))
     text = note or _("Payment received (confirmed by the merchant)")
     _set_state(locked, to=P.CAPTURED, note=text, actor=actor)
-    order_services.mark_paid(order=locked.order, amount=locked.amount, actor=actor, note=text)
+    problem = _pay_order(locked, note=text, actor=actor)
+    if problem:
+        raise PaymentError(problem)
     return locked
 
 
 @transaction.atomic
 def record_manual_payment(*, order: Order, actor, note: str = "") -> Payment:
     """Mark an order paid by hand: its open manual payment is confirmed, or one is made."""
+    order = order_locks.order_for_update(pk=order.pk)
     payment = (
         Payment.objects.filter(order=order, provider="manual", state=P.PENDING)
         .order_by("-pk")
         .first()
     )
     if payment is None:
-        if order.state != OrderState.PENDING_PAYMENT or amount_due(order) <= 0:
+        if not awaits_payment(order) or amount_due(order) <= 0:
             raise NotPayable(_("This order does not await payment."))
         payment = Payment.objects.create(
             order=order,
@@ -356,78 +433,177 @@ def record_manual_payment(*, order: Order, actor, note: str = "") -> Payment:
     return confirm_manual_payment(payment=payment, actor=actor, note=note)
 
 
-def refund_payment(*, payment: Payment, amount: Decimal, reason: str, actor) -> Refund:
-    """Give back `amount` of a captured payment: never more than captured minus refunded.
-
-    Checked under the payment's row lock, so two refunds at once cannot both pass. The
-    provider is asked (Stripe: a network call with an idempotency key) only once the order's
-    side is known to accept the refund; then the Refund row, the payment's new state and the
-    order's refund event are written in the same transaction.
-    """
-    amount = Decimal(amount)
-    with transaction.atomic():
-        locked = locks.payment_for_update(pk=payment.pk)
-        order = locked.order
-        if amount <= ZERO or amount > locked.refundable:
-            raise RefundRejected(
-                _("A refund must be more than zero and at most %(max)s %(currency)s.")
-                % {"max": locked.refundable, "currency": locked.currency}
-            )
-        if amount > order.refundable:
-            raise RefundRejected(
-                _("The order has only %(max)s left to refund.") % {"max": order.refundable}
-            )
-        to = (
-            OrderState.REFUNDED
-            if order.total_refunded + amount >= order.total_paid
-            else OrderState.PARTIALLY_REFUNDED
-        )
-        if to not in order_services.ORDER_TRANSITIONS.get(order.state, set()):
-            raise RefundRejected(
-                _("Order %(number)s cannot be refunded while “%(state)s”.")
-                % {"number": order.number, "state": order.get_state_display()}
-            )
-        provider = get_provider(locked.provider)
-        count = locked.refunds.count()
-        reference = provider.refund(
-            payment=locked, amount=amount, idempotency_key=f"refund-{locked.pk}-{count + 1}"
-        )
-        return _record_refund(
-            locked, amount=amount, reason=reason, actor=actor, reference=reference
-        )
+def _due(payment: Payment) -> Decimal:
+    return sum((r.amount for r in payment.refunds.filter(status=RefundStatus.DUE)), ZERO)
 
 
-def _record_refund(payment: Payment, *, amount: Decimal, reason: str, actor, reference: str):
+def _send_refund(
+    payment: Payment, *, amount: Decimal, reason: str, actor, confirmed: bool, order_refund=None
+) -> Refund:
+    """Give `amount` of a locked, captured payment back. Online providers are asked at once
+    (a network call with an idempotency key, so a retry never pays twice); money paid by
+    hand goes back by hand: recorded as sent when the merchant `confirmed` they sent it,
+    else left as a refund due. A provider that cannot be reached leaves it due as well."""
+    refundable = payment.refundable - _due(payment)
+    if amount <= ZERO or amount > refundable:
+        raise RefundRejected(
+            _("A refund must be more than zero and at most %(max)s %(currency)s.")
+            % {"max": max(refundable, ZERO), "currency": payment.currency}
+        )
+    provider = get_provider(payment.provider)
     refund = Refund.objects.create(
         payment=payment,
         amount=amount,
-        reason=reason[:500],
+        reason=str(reason)[:500],
         actor=actor if getattr(actor, "is_authenticated", False) else None,
-        reference=reference[:255],
+        status=RefundStatus.DUE,
+        order_refund=order_refund,
     )
-    payment.amount_refunded += amount
+    if provider.online:
+        try:
+            refund.reference = provider.refund(
+                payment=payment, amount=amount, idempotency_key=f"refund-{refund.pk}"
+            )[:255]
+        except ProviderUnavailable as error:
+            _flag(payment, _("Refund not sent: %(error)s") % {"error": error.message})
+            return refund
+        refund.save(update_fields=["reference"])
+    elif not confirmed:
+        return refund
+    _settle(refund, actor=actor)
+    return refund
+
+
+def _settle(refund: Refund, *, actor) -> None:
+    """The refund's money has gone back: count it on the payment and the order."""
+    payment = refund.payment
+    refund.status = RefundStatus.SUCCEEDED
+    refund.settled_at = timezone.now()
+    refund.save(update_fields=["status", "settled_at"])
+    payment.amount_refunded += refund.amount
     payment.save(update_fields=["amount_refunded", "updated_at"])
     full = payment.amount_refunded >= payment.amount
-    text = reason or _("Refund")
+    text = refund.reason or _("Refund")
     _set_state(payment, to=P.REFUNDED if full else P.PARTIALLY_REFUNDED, note=text, actor=actor)
-    order_services.record_refund(
-        order=payment.order,
-        amount=amount,
-        actor=actor,
-        note=_("Refund of %(amount)s: %(reason)s") % {"amount": amount, "reason": text},
-    )
-    return refund
+    if not payment.surplus:
+        order_services.record_refund(
+            order=payment.order,
+            amount=refund.amount,
+            actor=actor,
+            note=_("Refund of %(amount)s: %(reason)s") % {"amount": refund.amount, "reason": text},
+        )
+
+
+@transaction.atomic
+def record_refund_sent(*, refund: Refund, actor) -> Refund:
+    """The merchant sent a refund due (by bank transfer): record it as given back."""
+    locked = locks.refund_for_update(pk=refund.pk)
+    if locked.status != RefundStatus.DUE:
+        raise RefundRejected(_("This refund is not due."))
+    provider = get_provider(locked.payment.provider)
+    if provider.online and not locked.reference:
+        # Never reached the provider: try it again rather than trust a hand transfer.
+        locked.reference = provider.refund(
+            payment=locked.payment, amount=locked.amount, idempotency_key=f"refund-{locked.pk}"
+        )[:255]
+        locked.save(update_fields=["reference"])
+    _settle(locked, actor=actor)
+    return locked
+
+
+def refund_order(*, plan: order_services.RefundPlan, actor, confirmed: bool) -> list[Refund]:
+    """Refund a plan of lines and shipping (orders.services.plan_refund) from the order's
+    captured payments, newest first. The order's side (lines, stock, return) is written in
+    the same transaction as the refunds; money paid by hand is recorded as sent only when
+    the merchant `confirmed` they sent it, else it stays due."""
+    with transaction.atomic():
+        order_refund = order_services.refund_lines(plan=plan, actor=actor)
+        return _pay_out(order_refund, actor=actor, confirmed=confirmed)
+
+
+def _pay_out(order_refund, *, actor, confirmed: bool) -> list[Refund]:
+    left = order_refund.amount
+    refunds = []
+    payments = [
+        p
+        for p in reversed(locks.payments_of_order_for_update(order_id=order_refund.order_id))
+        if p.state in MONEY_TAKEN and not p.surplus
+    ]
+    for payment in payments:
+        share = min(left, payment.refundable - _due(payment))
+        if share <= 0:
+            continue
+        refunds.append(
+            _send_refund(
+                payment,
+                amount=share,
+                reason=order_refund.reason or _("Refund"),
+                actor=actor,
+                confirmed=confirmed,
+                order_refund=order_refund,
+            )
+        )
+        left -= share
+        if left <= 0:
+            break
+    if left > 0:
+        raise RefundRejected(
+            _("The payments of this order hold %(short)s less than the refund.") % {"short": left}
+        )
+    return refunds
+
+
+def cancel_order(*, order: Order, actor, by_shopper: bool, confirmed: bool = False) -> Order:
+    """Cancel an order before it ships, giving back what it holds: every line and the
+    shipping are refunded (online: through the provider; by hand: recorded when the
+    merchant `confirmed` they sent it, else due), open payments are closed, and the order is
+    cancelled with its units back on the shelf."""
+    with transaction.atomic():
+        locked = order_locks.order_for_update(pk=order.pk)
+        signed_in = (
+            by_shopper
+            and getattr(actor, "is_authenticated", False)
+            and (locked.user_id == actor.pk)
+        )
+        if by_shopper and not order_services.shopper_may_cancel(locked, signed_in=signed_in):
+            raise NotPayable(_("This order can no longer be cancelled here: contact us."))
+        note = _("Cancelled by the shopper") if by_shopper else _("Cancelled by the merchant")
+        close_open_payments(order=locked, note=note)
+        if locked.total_paid - order_services.committed_refunds(locked) > 0:
+            plan = order_services.plan_refund(
+                order=locked,
+                quantities={line.pk: line.quantity_refundable for line in locked.lines.all()},
+                shipping=locked.shipping_refundable,
+                reason=str(note),
+            )
+            order_refund = order_services.refund_lines(plan=plan, actor=actor)
+            _pay_out(order_refund, actor=actor, confirmed=confirmed)
+        locked.refresh_from_db()
+        if locked.status == OrderStatus.OPEN:
+            due = sum(
+                (
+                    r.amount
+                    for r in Refund.objects.filter(
+                        payment__order=locked, payment__surplus=False, status=RefundStatus.DUE
+                    )
+                ),
+                ZERO,
+            )
+            order_services.cancel_locked_order(locked, actor=actor, note=note, refunds_due=due)
+    order.refresh_from_db()
+    return order
 
 
 # --- Reconciliation -----------------------------------------------------------------------
 
-#: Order states reached only after payment.
-PAID_STATES = {s for s in OrderState.values if s not in (OrderState.PENDING_PAYMENT,)}
-
 
 @dataclass
 class Discrepancy:
-    kind: str  # "captured_unpaid" or "paid_uncaptured"
+    #: "captured_unpaid": captured, the order does not count it; "money_mismatch": the
+    #: order's paid-minus-refunded differs from its payments'; "cancelled_holding": a
+    #: cancelled order holds money nobody owes back; "surplus_unrefunded": surplus money
+    #: neither refunded nor due.
+    kind: str
     order: Order
     payment: Payment | None
     repairable: bool
@@ -435,11 +611,11 @@ class Discrepancy:
 
 
 def find_discrepancies() -> list[Discrepancy]:
-    """Captured payments whose order is not paid, and paid orders without a captured
-    payment. Each says whether --apply can repair it."""
+    """Every order whose money disagrees with its payments, and captured money nobody has
+    accounted for. Each says whether --apply can repair it."""
     found: list[Discrepancy] = []
     captured = (
-        Payment.objects.filter(state=P.CAPTURED, order__state=OrderState.PENDING_PAYMENT)
+        Payment.objects.filter(state=P.CAPTURED, surplus=False, order__total_paid=0)
         .select_related("order")
         .order_by("pk")
     )
@@ -450,43 +626,62 @@ def find_discrepancies() -> list[Discrepancy]:
                 order=payment.order,
                 payment=payment,
                 repairable=not payment.flagged,
-                note=payment.flag_reason if payment.flagged else _("mark the order paid"),
+                note=payment.flag_reason if payment.flagged else _("count it on the order"),
             )
         )
-    cancelled = (
-        Payment.objects.filter(state=P.CAPTURED, order__state=OrderState.CANCELLED)
-        .select_related("order")
-        .order_by("pk")
+    flagged_ids = {d.payment.pk for d in found}
+    held = (
+        Payment.objects.filter(state__in=MONEY_TAKEN, surplus=False)
+        .exclude(pk__in=flagged_ids)
+        .values("order_id")
+        .annotate(taken=Sum("amount"), back=Sum("amount_refunded"))
     )
-    for payment in cancelled:
-        if payment.order.total_paid == 0:
+    by_order = {row["order_id"]: row["taken"] - row["back"] for row in held}
+    due = dict(
+        Refund.objects.filter(status=RefundStatus.DUE, payment__surplus=False)
+        .values("payment__order_id")
+        .annotate(total=Sum("amount"))
+        .values_list("payment__order_id", "total")
+    )
+    orders = Order.objects.filter(
+        pk__in=set(by_order)
+        | set(Order.objects.filter(total_paid__gt=0).values_list("pk", flat=True))
+    ).order_by("pk")
+    for order in orders:
+        payments_hold = by_order.get(order.pk, ZERO)
+        if payments_hold != order.held:
             found.append(
                 Discrepancy(
-                    kind="captured_unpaid",
+                    kind="money_mismatch",
+                    order=order,
+                    payment=None,
+                    repairable=False,
+                    note=_("its payments hold %(payments)s, the order says %(order)s")
+                    % {"payments": payments_hold, "order": order.held},
+                )
+            )
+        elif order.status == OrderStatus.CANCELLED and order.held != due.get(order.pk, ZERO):
+            found.append(
+                Discrepancy(
+                    kind="cancelled_holding",
+                    order=order,
+                    payment=None,
+                    repairable=False,
+                    note=_("cancelled, yet holds %(held)s not owed back") % {"held": order.held},
+                )
+            )
+    surplus = Payment.objects.filter(surplus=True, state__in=MONEY_TAKEN).select_related("order")
+    for payment in surplus.order_by("pk"):
+        if payment.amount - payment.amount_refunded - _due(payment) > 0:
+            found.append(
+                Discrepancy(
+                    kind="surplus_unrefunded",
                     order=payment.order,
                     payment=payment,
                     repairable=False,
-                    note=_("order cancelled: refund the payment"),
+                    note=_("surplus payment neither refunded nor due"),
                 )
             )
-    uncaptured = (
-        Order.objects.filter(total_paid__gt=0)
-        .exclude(payments__state__in=MONEY_TAKEN)
-        .order_by("pk")
-    )
-    for order in uncaptured:
-        manual = order.payment_method == "manual"
-        found.append(
-            Discrepancy(
-                kind="paid_uncaptured",
-                order=order,
-                payment=None,
-                repairable=manual,
-                note=_("record the manual payment")
-                if manual
-                else _("no captured payment: check the provider's dashboard"),
-            )
-        )
     return found
 
 
@@ -496,21 +691,9 @@ def repair(discrepancy: Discrepancy) -> None:
     note = _("Repaired by reconcile_payments")
     if discrepancy.kind == "captured_unpaid" and discrepancy.repairable:
         payment = locks.payment_for_update(pk=discrepancy.payment.pk)
-        if payment.state == P.CAPTURED and payment.order.state == OrderState.PENDING_PAYMENT:
+        if payment.state == P.CAPTURED and payment.order.total_paid == 0:
             problem = _pay_order(payment, note=note)
             if problem:
                 raise PaymentError(problem)
-    elif discrepancy.kind == "paid_uncaptured" and discrepancy.repairable:
-        order = order_locks.order_for_update(pk=discrepancy.order.pk)
-        payment = Payment.objects.create(
-            order=order,
-            provider="manual",
-            amount=order.total_paid,
-            currency=order.currency,
-            reference=f"manual-{secrets.token_hex(6)}",
-            captured_at=order.paid_at or timezone.now(),
-        )
-        _change(payment, to=P.PENDING, from_state=P.PENDING, note=note)
-        _set_state(payment, to=P.CAPTURED, note=note)
-    else:
-        raise PaymentError(_("This discrepancy needs the merchant."))
+        return
+    raise PaymentError(_("This discrepancy needs the merchant."))

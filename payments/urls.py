@@ -10,4 +10,6 @@ urlpatterns = [
     path("payments/return/<str:number>/", views.return_page, name="return"),
     path("payments/sandbox/<str:token>/", views.sandbox_page, name="sandbox"),
     path("payments/webhook/<str:provider>/", views.webhook, name="webhook"),
+    # The cancel button of the order page: cancelling gives money back, so payments owns it.
+    path("orders/<str:number>/cancel/", views.cancel_order, name="cancel-order"),
 ]

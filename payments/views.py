@@ -8,12 +8,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from orders.models import OrderState
+from orders.errors import OrderError
+from orders.models import OrderStatus
 from payments import gateway, selectors, services
 from payments.errors import (
     InvalidPayload,
     InvalidSignature,
     NotPayable,
+    PaymentError,
     ProviderUnavailable,
     UnknownProvider,
 )
@@ -36,7 +38,7 @@ def start(request, number):
     """GET (the checkout's redirect, "try again"): pay with the order's method. POST (the
     method chooser): pay with the method posted."""
     order = _order(request, number)
-    if order.state != OrderState.PENDING_PAYMENT:
+    if not services.awaits_payment(order):
         return redirect(selectors.url_for("payments:return", order))
     if request.method == "POST":
         form = ChooseMethodForm(request.POST)
@@ -67,7 +69,7 @@ def start(request, number):
             "Thank you: your order %(number)s is placed. Please pay %(total)s by bank transfer, "
             "quoting %(number)s; we send it once the money arrives."
         )
-        % {"number": order.number, "total": format_money(order.total - order.total_paid)},
+        % {"number": order.number, "total": format_money(order.amount_due)},
     )
     return redirect(selectors.url_for("orders:detail", order))
 
@@ -75,7 +77,7 @@ def start(request, number):
 @require_http_methods(["GET"])
 def choose(request, number):
     order = _order(request, number)
-    if order.state != OrderState.PENDING_PAYMENT:
+    if not services.awaits_payment(order):
         return redirect(selectors.url_for("payments:return", order))
     form = ChooseMethodForm(initial={"method": order.payment_method})
     return render(
@@ -92,9 +94,9 @@ MAX_REFRESHES = 60
 
 
 def _outcome(order, payment, *, abandoned: bool) -> str:
-    if order.state == OrderState.CANCELLED:
+    if order.status == OrderStatus.CANCELLED:
         return "cancelled"
-    if order.state != OrderState.PENDING_PAYMENT:
+    if not services.awaits_payment(order):
         return "paid"
     if payment is None:
         return "failed"
@@ -207,3 +209,21 @@ def webhook(request, provider):
     except InvalidPayload:
         return JsonResponse({"error": "unreadable payload"}, status=400)
     return JsonResponse({"received": len(result.deliveries)})
+
+
+@require_POST
+def cancel_order(request, number):
+    """The shopper cancels their order before it ships; what they paid goes back."""
+    order = _order(request, number)
+    try:
+        services.cancel_order(order=order, actor=request.user, by_shopper=True)
+    except (PaymentError, OrderError) as error:
+        messages.error(request, error.message)
+    else:
+        if order.total_paid:
+            messages.success(
+                request, _("Your order is cancelled. What you paid is on its way back to you.")
+            )
+        else:
+            messages.success(request, _("Your order is cancelled."))
+    return redirect(selectors.url_for("orders:detail", order))

@@ -7,11 +7,12 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
-from orders.models import OrderLine, OrderState
+from orders.models import FulfilmentStatus, OrderLine
 from reviews.models import HelpfulVote, Review
 
 #: Orders whose goods reached the shopper: only these make a shopper a reviewer.
-RECEIVED_STATES = (OrderState.DELIVERED, OrderState.COMPLETED)
+#: Fulfilment statuses in which the shopper has had the goods in hand.
+RECEIVED_STATES = (FulfilmentStatus.DELIVERED, FulfilmentStatus.RETURNED)
 
 #: Sort name -> ordering of the reviews page; "pk" last makes every page deterministic.
 SORTS = {
@@ -44,7 +45,7 @@ def review_eligibility(*, user, product: Product) -> Eligibility:
         )
     states = set(
         OrderLine.objects.filter(order__user=user, product=product)
-        .values_list("order__state", flat=True)
+        .values_list("order__fulfilment_status", flat=True)
         .distinct()
     )
     if states & set(RECEIVED_STATES):

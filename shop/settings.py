@@ -6,6 +6,7 @@ variable; a `.env` file beside `manage.py` is read when present.
 """
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -287,12 +288,29 @@ if (
 SHOP_PAYMENT_METHODS = [(code, PAYMENT_PROVIDER_LABELS[code]) for code in PAYMENT_PROVIDERS]
 #: The shop's public address, for links in mails sent by workers (no request there).
 SHOP_URL = env.str("SHOP_URL", default="http://localhost:8000")
-#: Minutes an order may stay unpaid before expire_unpaid_orders cancels it.
-ORDER_UNPAID_MINUTES = env.int("ORDER_UNPAID_MINUTES", default=30)
+#: How long an order may stay unpaid, by how it is paid. A bank transfer takes days (the
+#: shopper gets a reminder halfway); a card paid on a provider's page, minutes, and an open
+#: payment session extends the order to the session's own expiry. Stripe's sessions live
+#: 30 minutes to 24 hours, so the online window is at least 30 minutes.
+ORDER_PAYMENT_WINDOWS = {
+    "manual": timedelta(days=env.int("BANK_TRANSFER_PAYMENT_DAYS", default=7)),
+    "default": timedelta(minutes=max(env.int("ONLINE_PAYMENT_MINUTES", default=60), 30)),
+}
+#: Payment methods whose shoppers get a reminder halfway to the deadline.
+ORDER_REMINDED_PAYMENT_METHODS = ["manual"]
+#: A guest's signed link (it lives in mails for ever) may cancel only this many days.
+GUEST_CANCEL_DAYS = env.int("GUEST_CANCEL_DAYS", default=2)
 CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
     "task": "orders.tasks.expire_unpaid_orders",
     "schedule": 300.0,
-    "kwargs": {"minutes": ORDER_UNPAID_MINUTES},
+}
+CELERY_BEAT_SCHEDULE["orders-payment-reminders"] = {
+    "task": "orders.tasks.send_payment_reminders",
+    "schedule": 3600.0,
+}
+CELERY_BEAT_SCHEDULE["orders-anonymise-closed"] = {
+    "task": "orders.tasks.anonymise_closed_orders",
+    "schedule": 86400.0,
 }
 
 # --- Reviews (README "Reviews") --------------------------------------------------------

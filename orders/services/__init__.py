@@ -1,23 +1,31 @@
-"""Every write of the orders app, one module per part of an order's life. Other apps and the
-views import from here; a rule is found by its module's name."""
+"""Every write of the orders app, one module per part of an order's life:
 
-from orders.services.life import (  # noqa: F401
-    ORDER_TRANSITIONS,
-    RETURNABLE,
-    SHOPPER_CANCELLABLE,
-    anonymise_orders,
-    cancel_order,
-    confirm_receipt,
+- placing.py: the checkout's quote and place_order();
+- statuses.py: the three statuses (order, payment, fulfilment), derived from rows;
+- payment_status.py: money in and out as the payments app reports it; deadlines, expiry;
+- fulfilment.py: shipping lines and delivery;
+- cancelling.py: cancelling before anything ships;
+- refunds.py: refunds by line (what goes back, and what that does to stock);
+- returns.py: returns from request to refund;
+- privacy.py: personal data when an account goes.
+
+Other apps and the views import from here.
+"""
+
+from orders.services.cancelling import cancel_locked_order, cancel_order, shopper_may_cancel
+from orders.services.fulfilment import confirm_receipt, mark_delivered, ship_lines
+from orders.services.payment_status import (
+    deadline_for,
     expire_unpaid_orders,
-    mark_delivered,
-    mark_paid,
-    mark_shipped,
+    extend_payment_deadline,
+    note_on_order,
+    record_payment,
     record_refund,
-    request_return,
+    record_refund_reversed,
+    send_payment_reminders,
     set_payment_method,
-    transition,
 )
-from orders.services.placing import (  # noqa: F401
+from orders.services.placing import (
     Quote,
     ShippingAddress,
     ensure_demo_shipping_methods,
@@ -27,3 +35,66 @@ from orders.services.placing import (  # noqa: F401
     place_order,
     quote_checkout,
 )
+from orders.services.privacy import anonymise_closed_orders, anonymise_orders
+from orders.services.refunds import (
+    RefundPlan,
+    RefundRejected,
+    committed_refunds,
+    line_refund_amount,
+    plan_refund,
+    refund_lines,
+)
+from orders.services.returns import (
+    RETURN_TRANSITIONS,
+    approve_return,
+    plan_return_refund,
+    receive_return,
+    reject_return,
+    request_return,
+    returnable_quantities,
+)
+from orders.services.statuses import ORDER_TRANSITIONS, PAID_STATUSES, refresh_statuses
+
+__all__ = [
+    "ORDER_TRANSITIONS",
+    "PAID_STATUSES",
+    "RETURN_TRANSITIONS",
+    "Quote",
+    "RefundPlan",
+    "RefundRejected",
+    "ShippingAddress",
+    "anonymise_closed_orders",
+    "anonymise_orders",
+    "approve_return",
+    "cancel_locked_order",
+    "cancel_order",
+    "committed_refunds",
+    "confirm_receipt",
+    "deadline_for",
+    "ensure_demo_shipping_methods",
+    "expire_unpaid_orders",
+    "extend_payment_deadline",
+    "fingerprint_of",
+    "line_refund_amount",
+    "mark_delivered",
+    "new_idempotency_key",
+    "new_order_number",
+    "note_on_order",
+    "place_order",
+    "plan_refund",
+    "plan_return_refund",
+    "quote_checkout",
+    "receive_return",
+    "record_payment",
+    "record_refund",
+    "record_refund_reversed",
+    "refresh_statuses",
+    "refund_lines",
+    "reject_return",
+    "request_return",
+    "returnable_quantities",
+    "send_payment_reminders",
+    "set_payment_method",
+    "ship_lines",
+    "shopper_may_cancel",
+]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cart import services as cart_services
@@ -25,12 +25,14 @@ from orders.errors import (
 )
 from orders.models import (
     ZERO,
+    EventKind,
     Order,
     OrderDiscount,
-    OrderEvent,
     OrderLine,
     ShippingMethod,
 )
+from orders.services.payment_status import deadline_for
+from orders.services.statuses import record_event, refresh_statuses
 from promotions import services as promotions
 from promotions.errors import CouponRejected
 from promotions.pricing import CartPrice, LineInput
@@ -185,6 +187,9 @@ def place_order(
     """
     if payment_method not in dict(selectors.payment_methods()):
         raise OrderError(_("Choose a payment method."))
+    # The key answers only for the cart it was issued to: another cart submitting it (a
+    # copied form) places its own order instead of receiving someone else's.
+    idempotency_key = f"{cart.pk}:{idempotency_key}"[:64]
     try:
         return _place_order(
             cart=cart,
@@ -297,8 +302,8 @@ def _place_order(
                 for applied in price.applied
             ]
         )
-    OrderEvent.objects.create(
-        order=order, actor=user, from_state="", to_state=order.state, note=_("Order placed")
+    record_event(
+        order, kind=EventKind.ORDER, to_status=order.status, actor=user, note=_("Order placed")
     )
     try:
         catalog_services.take_stock(quantities=_quantities(lines))
@@ -307,6 +312,8 @@ def _place_order(
         raise StockChanged(names=names) from short
     _clear_ordered_lines(cart=cart, lines=lines)
     mails.queue_order_mail(order=order, name="placed")
+    if order.total <= 0:  # discounts covered everything: nothing to pay, it ships
+        refresh_statuses(order, actor=user, note=_("Nothing to pay"))
     return order
 
 
@@ -335,6 +342,7 @@ def _create_order(
         "user": user,
         "email": email,
         "payment_method": payment_method,
+        "payment_deadline": deadline_for(payment_method=payment_method, placed_at=timezone.now()),
         "idempotency_key": idempotency_key,
         "language": translation.get_language() or settings.LANGUAGE_CODE,
         "ship_name": address.full_name,

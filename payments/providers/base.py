@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,14 +15,17 @@ class StartResult:
     redirect_url: str = ""
     #: The provider's id of the payment, when the provider makes one (Stripe's session id).
     reference: str = ""
+    #: When the provider's page stops taking this payment, if it says.
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class CallbackEvent:
     """One verified event of a callback, in the shop's words.
 
-    kind is one of "authorised", "captured", "failed", "cancelled", "refunded", or
-    "ignored" (an event type we store but do not act on).
+    kind is one of "authorised", "captured", "failed", "cancelled", "refunded",
+    "refund_failed" (reference: the provider's refund id), or "ignored" (an event type we
+    store but do not act on).
     """
 
     event_id: str
@@ -59,3 +63,7 @@ class Provider:
     def refund(self, *, payment, amount: Decimal, idempotency_key: str) -> str:
         """Give `amount` back through the provider; returns its reference for the refund."""
         raise NotImplementedError
+
+    def close(self, *, payment) -> None:
+        """Stop the provider from taking this open payment (the order was paid otherwise or
+        cancelled). Nothing to do where the shopper has no open page at the provider."""

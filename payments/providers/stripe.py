@@ -3,17 +3,19 @@
 start() creates a Checkout Session (network) and sends the shopper to its URL; the session
 id is the payment's reference. The webhook (/payments/webhook/stripe/) is verified with
 stripe.Webhook.construct_event against settings.STRIPE_WEBHOOK_SECRET before anything in it is
-read. Handled: checkout.session.completed, checkout.session.expired,
+read. Handled: checkout.session.completed, checkout.session.expired, refund.failed,
 payment_intent.payment_failed, charge.refunded; everything else is stored and ignored.
 Amounts are in the currency's minor unit (cents); the shop's currencies have two decimals.
 """
 
 import json
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import stripe
 from django.conf import settings
+from django.utils import timezone
 
 from payments.errors import InvalidPayload, InvalidSignature, ProviderUnavailable
 from payments.providers.base import CallbackEvent, Provider, StartResult
@@ -30,6 +32,19 @@ def from_minor(value) -> Decimal | None:
     return None if value is None else (Decimal(int(value)) * CENT).quantize(CENT)
 
 
+#: Stripe takes a session expiry between 30 minutes and 24 hours from its creation.
+SESSION_LIFETIME = (timedelta(minutes=31), timedelta(hours=23, minutes=59))
+
+
+def session_expiry(deadline: datetime | None, *, now: datetime | None = None) -> datetime:
+    """The session's expiry: the order's deadline, within what Stripe accepts. A deadline
+    sooner than Stripe's minimum gives the minimum, and the order waits for it
+    (payments.services.start_payment extends its deadline)."""
+    now = now or timezone.now()
+    shortest, longest = (now + span for span in SESSION_LIFETIME)
+    return min(max(deadline or shortest, shortest), longest)
+
+
 class StripeProvider(Provider):
     code = "stripe"
     online = True
@@ -37,6 +52,7 @@ class StripeProvider(Provider):
 
     def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
         order = payment.order
+        expires_at = session_expiry(order.payment_deadline)
         try:
             session = stripe.checkout.Session.create(
                 api_key=settings.STRIPE_SECRET_KEY,
@@ -61,11 +77,24 @@ class StripeProvider(Provider):
                 },
                 success_url=return_url,
                 cancel_url=cancel_url,
+                expires_at=int(expires_at.timestamp()),
                 idempotency_key=f"payment-{payment.pk}",
             )
         except stripe.StripeError as error:
             raise ProviderUnavailable(str(error.user_message or error)) from error
-        return StartResult(redirect_url=session["url"], reference=session["id"])
+        return StartResult(
+            redirect_url=session["url"], reference=session["id"], expires_at=expires_at
+        )
+
+    def close(self, *, payment) -> None:
+        if not payment.reference:
+            return
+        try:
+            stripe.checkout.Session.expire(payment.reference, api_key=settings.STRIPE_SECRET_KEY)
+        except stripe.InvalidRequestError:
+            return  # expired or completed already: nothing left open
+        except stripe.StripeError as error:
+            raise ProviderUnavailable(str(error.user_message or error)) from error
 
     def parse_callback(self, *, body: bytes, headers: Mapping[str, str]) -> list[CallbackEvent]:
         try:
@@ -102,6 +131,10 @@ class StripeProvider(Provider):
             error = obj.get("last_payment_error") or {}
             reason = str(error.get("message") or "")
             amount, currency = from_minor(obj.get("amount")), obj.get("currency") or ""
+        elif event_type == "refund.failed":
+            kind, reference = "refund_failed", obj["id"]
+            amount, currency = from_minor(obj.get("amount")), obj.get("currency") or ""
+            reason = str(obj.get("failure_reason") or "")
         elif event_type == "charge.refunded":
             # Cumulative: what the charge has had back in all, wherever it was refunded.
             kind = "refunded"

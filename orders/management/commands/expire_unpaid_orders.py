@@ -1,14 +1,18 @@
 from django.core.management.base import BaseCommand
 
-from orders.services import expire_unpaid_orders
+from orders.services import expire_unpaid_orders, send_payment_reminders
 
 
 class Command(BaseCommand):
-    help = "Cancel orders left unpaid for longer than --minutes and put their stock back."
+    help = (
+        "Remind shoppers paying by bank transfer halfway to their deadline, then cancel "
+        "orders still unpaid after their deadline and put their stock back."
+    )
 
-    def add_arguments(self, parser):
-        parser.add_argument("--minutes", type=int, default=30)
-
-    def handle(self, *args, minutes, **options):
-        cancelled = expire_unpaid_orders(minutes=minutes)
-        self.stdout.write(f"Cancelled {cancelled} unpaid order(s) older than {minutes} minutes.")
+    def handle(self, *args, **options):
+        reminded = send_payment_reminders()
+        cancelled = expire_unpaid_orders()
+        self.stdout.write(
+            f"Sent {reminded} payment reminder(s); cancelled {cancelled} unpaid order(s) "
+            "past their deadline."
+        )

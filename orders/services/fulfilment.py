@@ -1,0 +1,84 @@
+"""Shipping and delivery: parcels of chosen lines and quantities, and their arrival."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from orders import locks, mails
+from orders.errors import OrderError
+from orders.models import CARRIERS, Order, OrderLine, OrderStatus, Shipment, ShipmentLine
+from orders.services.statuses import PAID_STATUSES, copy_order, refresh_statuses
+
+
+@transaction.atomic
+def ship_lines(
+    *,
+    order: Order,
+    carrier: str,
+    tracking_number: str,
+    quantities: dict[int, int] | None = None,
+    actor=None,
+    note: str = "",
+) -> Shipment:
+    """Hand a parcel to a carrier: `quantities` (order line id -> units) or, when None,
+    everything still to ship. Only a paid, open order ships."""
+    if carrier not in CARRIERS:
+        raise OrderError(_("Choose a carrier."))
+    locked = locks.order_for_update(pk=order.pk)
+    if locked.status != OrderStatus.OPEN or locked.payment_status not in PAID_STATUSES:
+        raise OrderError(
+            _("Order %(number)s cannot ship: it is %(status)s and %(payment)s.")
+            % {
+                "number": locked.number,
+                "status": locked.get_status_display().lower(),
+                "payment": locked.get_payment_status_display().lower(),
+            }
+        )
+    lines = {line.pk: line for line in OrderLine.objects.filter(order=locked).order_by("pk")}
+    if quantities is None:
+        quantities = {pk: line.quantity_to_ship for pk, line in lines.items()}
+    chosen = {pk: units for pk, units in quantities.items() if units}
+    if not chosen:
+        raise OrderError(_("Choose at least one item to ship."))
+    for pk, units in chosen.items():
+        line = lines.get(pk)
+        if line is None or units < 0 or units > line.quantity_to_ship:
+            raise OrderError(
+                _("%(name)s: at most %(max)s left to ship.")
+                % {
+                    "name": line.product_name if line else "?",
+                    "max": line.quantity_to_ship if line else 0,
+                }
+            )
+    shipment = Shipment.objects.create(
+        order=locked,
+        carrier=carrier,
+        tracking_number=tracking_number.strip()[:64],
+        shipped_at=timezone.now(),
+    )
+    for pk, units in sorted(chosen.items()):
+        line = lines[pk]
+        ShipmentLine.objects.create(shipment=shipment, line=line, quantity=units)
+        line.quantity_shipped += units
+        line.save(update_fields=["quantity_shipped"])
+    refresh_statuses(locked, actor=actor, note=note or str(shipment))
+    mails.queue_order_mail(order=locked, name="shipped")
+    copy_order(locked, order)
+    return shipment
+
+
+@transaction.atomic
+def mark_delivered(*, order: Order, actor=None, note: str = "") -> Order:
+    """Every parcel of the order has arrived."""
+    locked = locks.order_for_update(pk=order.pk)
+    pending = Shipment.objects.filter(order=locked, delivered_at__isnull=True)
+    if not pending.exists():
+        raise OrderError(_("Nothing of this order is on its way."))
+    pending.update(delivered_at=timezone.now())
+    refresh_statuses(locked, actor=actor, note=note)
+    return copy_order(locked, order)
+
+
+def confirm_receipt(*, order: Order, actor=None) -> Order:
+    """The shopper says the parcels arrived."""
+    return mark_delivered(order=order, actor=actor, note=_("Receipt confirmed by the shopper"))

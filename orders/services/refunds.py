@@ -1,0 +1,207 @@
+"""Refunds by line: what the merchant chooses to give back and what that does to the order.
+
+Amounts come from the order's snapshot, never from today's prices: a line's total already
+has its share of the order's discounts, so refunding k of its n units gives back k/n of it,
+rounded so that refunding every unit, in any number of steps, gives back the line's total
+exactly. Units refunded before they ship come off the order and go back on the shelf;
+shipped units go back on the shelf only when the merchant says so (a return restocks at
+receipt instead).
+
+This module moves no money: the payments app sends it through the providers and reports
+what went back with payment_status.record_refund().
+"""
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from orders import locks
+from orders.errors import OrderError
+from orders.models import (
+    ZERO,
+    EventKind,
+    Order,
+    OrderLine,
+    OrderRefund,
+    OrderRefundLine,
+    ReturnRequest,
+    ReturnStatus,
+)
+from orders.services.cancelling import restock_units
+from orders.services.statuses import record_event, refresh_statuses
+
+CENT = Decimal("0.01")
+
+
+class RefundRejected(OrderError):
+    """The refund asked for is not possible as it stands; nothing was changed."""
+
+
+@dataclass
+class RefundLinePlan:
+    line: OrderLine
+    quantity: int
+    amount: Decimal
+    #: Units taken off the order before they shipped.
+    cancel: int
+    #: Units this refund puts back on the shelf.
+    restock: int
+
+
+@dataclass
+class RefundPlan:
+    """What a refund will give back, for the confirmation page and for refund_lines()."""
+
+    order: Order
+    lines: list[RefundLinePlan] = field(default_factory=list)
+    shipping: Decimal = ZERO
+    reason: str = ""
+    return_request: ReturnRequest | None = None
+
+    @property
+    def amount(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO) + self.shipping
+
+
+def line_refund_amount(line: OrderLine, *, units: int) -> Decimal:
+    """What refunding `units` more of `line` gives back (cumulative rounding: all units
+    together always add up to the line's total)."""
+    after = line.quantity_refunded + units
+    if after >= line.quantity:
+        return line.total - line.amount_refunded
+    share = (line.total * after / line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    return max(share - line.amount_refunded, ZERO)
+
+
+def committed_refunds(order: Order) -> Decimal:
+    """What refunds already decided add up to (sent or still due)."""
+    return order.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+
+
+def plan_refund(
+    *,
+    order: Order,
+    quantities: dict[int, int],
+    restock: set[int] | frozenset[int] = frozenset(),
+    shipping: Decimal = ZERO,
+    reason: str = "",
+    return_request: ReturnRequest | None = None,
+) -> RefundPlan:
+    """Check and price a refund of `quantities` (order line id -> units) plus `shipping`.
+    Lines in `restock` put their shipped units back on the shelf too. Raises RefundRejected
+    with the reason."""
+    lines = {line.pk: line for line in OrderLine.objects.filter(order=order).order_by("pk")}
+    plan = RefundPlan(order=order, reason=reason.strip()[:500], return_request=return_request)
+    for line_id, units in sorted(quantities.items()):
+        if not units:
+            continue
+        line = lines.get(line_id)
+        if line is None:
+            raise RefundRejected(_("That line is not on this order."))
+        if units < 0 or units > line.quantity_refundable:
+            raise RefundRejected(
+                _("%(name)s: at most %(max)s can be refunded.")
+                % {"name": line.product_name, "max": line.quantity_refundable}
+            )
+        # A return refunds units that came back; otherwise unshipped units go first.
+        from_return = return_request is not None
+        unshipped = 0 if from_return else min(units, line.quantity_to_ship)
+        shipped = units - unshipped
+        plan.lines.append(
+            RefundLinePlan(
+                line=line,
+                quantity=units,
+                amount=line_refund_amount(line, units=units),
+                cancel=unshipped,
+                restock=unshipped + (shipped if line_id in restock and not from_return else 0),
+            )
+        )
+    shipping = Decimal(shipping or ZERO)
+    if shipping < 0 or shipping > order.shipping_refundable:
+        raise RefundRejected(
+            _("Shipping: at most %(max)s can be refunded.") % {"max": order.shipping_refundable}
+        )
+    plan.shipping = shipping
+    if plan.amount <= 0:
+        raise RefundRejected(_("Choose what to refund: at least one item or the shipping."))
+    left = order.total_paid - committed_refunds(order)
+    if plan.amount > left:
+        raise RefundRejected(
+            _("The order has only %(left)s left to refund.") % {"left": max(left, ZERO)}
+        )
+    return plan
+
+
+def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
+    """Record the refund of `plan` on the order (locked here, in the caller's transaction),
+    re-checked under the lock: the rows, the lines' counters, the units back on the shelf,
+    the return refunded, the statuses. Raises RefundRejected if the order changed since the
+    plan was made."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("refund_lines() runs inside the payments app's transaction")
+    order = locks.order_for_update(pk=plan.order.pk)
+    fresh = plan_refund(
+        order=order,
+        quantities={line.line.pk: line.quantity for line in plan.lines},
+        restock={line.line.pk for line in plan.lines if line.restock > line.cancel},
+        shipping=plan.shipping,
+        reason=plan.reason,
+        return_request=plan.return_request,
+    )
+    if fresh.amount != plan.amount:
+        raise RefundRejected(_("The order changed since this refund was prepared: look again."))
+    refund = OrderRefund.objects.create(
+        order=order,
+        return_request=plan.return_request,
+        amount=fresh.amount,
+        shipping=fresh.shipping,
+        reason=fresh.reason,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    restock: dict[int, int] = {}
+    for item in fresh.lines:
+        line = item.line
+        line.quantity_cancelled += item.cancel
+        line.quantity_refunded += item.quantity
+        line.amount_refunded += item.amount
+        line.quantity_restocked += item.restock
+        line.save(
+            update_fields=[
+                "quantity_cancelled",
+                "quantity_refunded",
+                "amount_refunded",
+                "quantity_restocked",
+            ]
+        )
+        OrderRefundLine.objects.create(
+            refund=refund,
+            line=line,
+            quantity=item.quantity,
+            amount=item.amount,
+            restocked=item.restock,
+        )
+        if item.restock and line.variant_id:
+            restock[line.variant_id] = restock.get(line.variant_id, 0) + item.restock
+    restock_units(quantities=restock, reference=order.number)
+    if fresh.shipping:
+        order.shipping_refunded += fresh.shipping
+        order.save(update_fields=["shipping_refunded", "updated_at"])
+    if plan.return_request is not None:
+        _mark_return_refunded(plan.return_request, actor=actor)
+    note = _("Refund of %(amount)s decided") % {"amount": fresh.amount}
+    if fresh.reason:
+        note = f"{note}: {fresh.reason}"
+    record_event(order, kind=EventKind.NOTE, actor=actor, note=note)
+    refresh_statuses(order, actor=actor, note=note)
+    plan.order = order
+    return refund
+
+
+def _mark_return_refunded(return_request: ReturnRequest, *, actor) -> None:
+    from orders.services.returns import move_return
+
+    locked = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+    move_return(locked, to=ReturnStatus.REFUNDED, actor=actor)
