@@ -4,12 +4,12 @@ import factory
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import ProductFactory
-from orders.models import Order, OrderLine, OrderState
+from orders.models import FulfilmentStatus, Order, OrderLine
 from reviews.models import Review, ReviewStatus
 
 
-def order_holding(product, *, user, state=OrderState.DELIVERED) -> Order:
-    """An order of `user` in `state` with one line of `product`, written directly: the
+def order_holding(product, *, user, fulfilment=FulfilmentStatus.DELIVERED) -> Order:
+    """An order of `user` with fulfilment status `fulfilment` with one line of `product`, written directly: the
     eligibility rule reads only who ordered what and where the order is."""
     variant = product.variants.first()
     number = f"T{Order.objects.count() + 1:06d}"
@@ -17,7 +17,8 @@ def order_holding(product, *, user, state=OrderState.DELIVERED) -> Order:
         number=number,
         user=user,
         email=user.email,
-        state=state,
+        fulfilment_status=fulfilment,
+        payment_status="paid",
         payment_method="manual",
         idempotency_key=f"key-{number}",
         ship_name="Ada Lovelace",

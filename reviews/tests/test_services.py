@@ -5,7 +5,7 @@ import pytest
 from accounts.tests.factories import UserFactory
 from catalog.models import Product
 from catalog.tests.factories import ProductFactory
-from orders.models import OrderState
+from orders.models import FulfilmentStatus as F
 from reviews import services
 from reviews.models import HelpfulVote, Review, ReviewStatus
 from reviews.selectors import review_eligibility
@@ -46,10 +46,10 @@ def test_a_shopper_without_an_order_may_not_review(product):
     assert not Review.objects.exists()
 
 
-@pytest.mark.parametrize("state", [OrderState.PAID, OrderState.SHIPPED, OrderState.CANCELLED])
+@pytest.mark.parametrize("state", [F.UNFULFILLED, F.SHIPPED, F.PARTIALLY_SHIPPED])
 def test_an_order_not_yet_delivered_does_not_allow_a_review(product, state):
     user = UserFactory()
-    order_holding(product, user=user, state=state)
+    order_holding(product, user=user, fulfilment=state)
     eligibility = review_eligibility(user=user, product=product)
     assert not eligibility.can_review and eligibility.code == "not_delivered"
     assert "delivered" in eligibility.reason
@@ -57,10 +57,10 @@ def test_an_order_not_yet_delivered_does_not_allow_a_review(product, state):
         write(user, product)
 
 
-@pytest.mark.parametrize("state", [OrderState.DELIVERED, OrderState.COMPLETED])
+@pytest.mark.parametrize("state", [F.DELIVERED, F.RETURNED])
 def test_a_delivered_or_completed_order_allows_one_review(product, state):
     user = UserFactory()
-    order_holding(product, user=user, state=state)
+    order_holding(product, user=user, fulfilment=state)
     assert review_eligibility(user=user, product=product).can_review
     review = write(user, product)
     assert review.status == ReviewStatus.PENDING
@@ -69,7 +69,7 @@ def test_a_delivered_or_completed_order_allows_one_review(product, state):
 def test_a_second_review_of_the_same_product_is_refused(product):
     user = UserFactory()
     order_holding(product, user=user)
-    order_holding(product, user=user, state=OrderState.COMPLETED)
+    order_holding(product, user=user, fulfilment=F.DELIVERED)
     write(user, product)
     eligibility = review_eligibility(user=user, product=product)
     assert eligibility.code == "reviewed"

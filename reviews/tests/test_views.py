@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
 from catalog.tests.factories import ProductFactory
-from orders.models import OrderState
+from orders.models import FulfilmentStatus
 from reviews import services
 from reviews.models import HelpfulVote, Review, ReviewStatus
 from reviews.tests.factories import ReviewFactory, order_holding
@@ -112,14 +112,14 @@ def test_the_cached_product_page_shows_no_visitors_form_state(client, product):
     [
         (None, "Sign in to write a review."),
         ("none", "Only shoppers who received this product can review it."),
-        (OrderState.SHIPPED, "once your order of it has been delivered"),
+        (FulfilmentStatus.SHIPPED, "once your order of it has been delivered"),
     ],
 )
 def test_reviews_page_says_why_a_visitor_cannot_review(client, product, setup, message):
     if setup is not None:
         user = UserFactory()
         if setup != "none":
-            order_holding(product, user=user, state=setup)
+            order_holding(product, user=user, fulfilment=setup)
         client.force_login(user)
     html = client.get(list_url(product)).content.decode()
     assert message in html
