@@ -301,7 +301,7 @@ class OrderWithPaymentsAdmin(OrderAdmin):
     def cancel_view(self, request, pk):
         """Cancel before shipping: states what goes back, then cancels and refunds."""
         order = self._order(request, pk)
-        form = CancelOrderForm(request.POST or None)
+        form = CancelOrderForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 services.cancel_order(

@@ -201,17 +201,18 @@ def _refresh_order_status(order: Order, *, sums: dict[str, int], actor) -> None:
     if order.status == OrderStatus.CANCELLED:
         return
     nothing_to_ship = sums["shipped"] >= sums["quantity"] - sums["cancelled"]
-    if sums["shipped"] == 0 and nothing_to_ship and order.held <= ZERO and order.total_paid > 0:
-        # Every unit was refunded before it shipped: the order is over, as if cancelled.
-        set_order_status(
-            order, to=OrderStatus.CANCELLED, actor=actor, note=_("Every item was refunded")
-        )
+    if sums["shipped"] == 0 and nothing_to_ship:
+        # Every unit came off the order before it shipped: once the money is back too, the
+        # order is over, as if cancelled; until then it stays open.
+        if order.held <= ZERO and order.total_paid > 0:
+            set_order_status(
+                order, to=OrderStatus.CANCELLED, actor=actor, note=_("Every item was refunded")
+            )
         return
     done = (
         order.payment_status in (PAID_STATUSES | {PaymentStatus.REFUNDED})
         and nothing_to_ship
-        and order.fulfilment_status
-        in (FulfilmentStatus.DELIVERED, FulfilmentStatus.RETURNED, FulfilmentStatus.UNFULFILLED)
+        and order.fulfilment_status in (FulfilmentStatus.DELIVERED, FulfilmentStatus.RETURNED)
         and not order.returns.filter(
             Q(status=ReturnStatus.REQUESTED)
             | Q(status=ReturnStatus.APPROVED)

@@ -5,7 +5,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from orders.models import Order, OrderState
+from orders.models import Order
 from payments.models import Payment, PaymentState, Refund
 from payments.tests.factories import deliver, sandbox_order, start
 
@@ -18,7 +18,7 @@ def test_order_admin_shows_payments_and_refund_link(admin_client):
     deliver(payment)
     html = admin_client.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert "sandbox" in html
-    assert reverse("admin:payments_payment_refund", args=[payment.pk]) in html
+    assert reverse("admin:orders_order_refund", args=[order.pk]) in html
     for name in ("admin:payments_payment_changelist", "admin:payments_paymentevent_changelist"):
         assert admin_client.get(reverse(name)).status_code == 200
     page = admin_client.get(reverse("admin:payments_payment_change", args=[payment.pk]))
@@ -28,22 +28,36 @@ def test_order_admin_shows_payments_and_refund_link(admin_client):
     assert page.status_code == 200 and 'name="payload"' not in page.content.decode()
 
 
-def test_refund_form_partial_then_too_much(admin_client, admin_user):
-    order = sandbox_order(price=Decimal("20.00"))
-    payment = start(order)
-    deliver(payment)
-    url = reverse("admin:payments_payment_refund", args=[payment.pk])
+def test_refund_page_states_the_amount_before_refunding_lines(admin_client, admin_user):
+    order = sandbox_order(price=Decimal("20.00"), quantity=2)  # total 45.00
+    deliver(start(order))
+    line = order.lines.get()
+    url = reverse("admin:orders_order_refund", args=[order.pk])
     assert admin_client.get(url).status_code == 200
-    response = admin_client.post(url, {"amount": "5.00", "reason": "scratched"})
+    data = {f"line_{line.pk}": "1", f"restock_{line.pk}": "on", "reason": "scratched"}
+    response = admin_client.post(url, data)
+    assert response.status_code == 200 and "Refund $20.00 now" in response.content.decode()
+    assert not Refund.objects.exists()  # nothing sent before the confirmation
+    response = admin_client.post(url, {**data, "confirm": "1"})
     assert response.status_code == 302
     refund = Refund.objects.get()
-    assert refund.actor == admin_user and refund.amount == Decimal("5.00")
+    assert refund.actor == admin_user and refund.amount == Decimal("20.00")
     order.refresh_from_db()
-    assert order.state == OrderState.PARTIALLY_REFUNDED
-    response = admin_client.post(url, {"amount": "20.01", "reason": ""})
+    assert order.payment_status == "partially_refunded"
+    response = admin_client.post(url, {f"line_{line.pk}": "2", "confirm": "1"})
     assert response.status_code == 400 and Refund.objects.count() == 1
-    response = admin_client.post(url, {"amount": "abc"})
+    response = admin_client.post(url, {f"line_{line.pk}": "abc"})
     assert response.status_code == 400
+
+
+def test_cancel_page_cancels_and_refunds(admin_client):
+    order = sandbox_order()
+    deliver(start(order))
+    url = reverse("admin:orders_order_cancel", args=[order.pk])
+    assert "goes back to the shopper" in admin_client.get(url).content.decode()
+    assert admin_client.post(url, {}).status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == ("cancelled", "refunded")
 
 
 def test_mark_paid_action_for_bank_transfer(admin_client, admin_user):
@@ -55,7 +69,7 @@ def test_mark_paid_action_for_bank_transfer(admin_client, admin_user):
     )
     assert response.status_code == 302
     order.refresh_from_db()
-    assert order.state == OrderState.PAID
+    assert order.payment_status == "paid"
     payment = Payment.objects.get()
     assert payment.state == PaymentState.CAPTURED
     assert payment.changes.filter(to_state=PaymentState.CAPTURED, actor=admin_user).exists()
@@ -68,11 +82,11 @@ def test_reconcile_command_lists_then_applies():
     out = StringIO()
     call_command("reconcile_payments", stdout=out)
     assert "captured_unpaid" in out.getvalue() and order.number in out.getvalue()
-    assert Order.objects.get().state == OrderState.PENDING_PAYMENT
+    assert Order.objects.get().payment_status == "unpaid"
     out = StringIO()
     call_command("reconcile_payments", "--apply", stdout=out)
     assert "1 repaired" in out.getvalue()
-    assert Order.objects.get().state == OrderState.PAID
+    assert Order.objects.get().payment_status == "paid"
     out = StringIO()
     call_command("reconcile_payments", stdout=out)
     assert "0 discrepancies" in out.getvalue()

@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.db import connections
 
-from orders.models import OrderEvent, OrderState
+from orders.models import OrderEvent
 from payments import gateway, services
 from payments.models import Payment, PaymentEvent, PaymentState, PaymentStateChange
 from payments.tests.factories import sandbox_order, start
@@ -42,8 +42,8 @@ def test_100_concurrent_deliveries_capture_once(postgres_only):
         thread.join()
     assert errors == []
     order.refresh_from_db()
-    assert order.state == OrderState.PAID and order.total_paid == order.total
-    assert OrderEvent.objects.filter(order=order, to_state=OrderState.PAID).count() == 1
+    assert order.payment_status == "paid" and order.total_paid == order.total
+    assert OrderEvent.objects.filter(order=order, kind="payment", to_status="paid").count() == 1
     assert PaymentEvent.objects.count() == DELIVERIES
     assert PaymentEvent.objects.filter(processed=True).count() == 1
     assert PaymentEvent.objects.filter(duplicate=True).count() == DELIVERIES - 1

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
-from orders.models import OrderState
+from orders import services as order_services
 from payments import services
 from payments.models import Payment, PaymentEvent, PaymentState, Refund
 from payments.tests.factories import sandbox_order, start
@@ -96,7 +96,7 @@ def test_session_completed_pays_the_order_once(client, stripe_payment):
     order = stripe_payment.order
     order.refresh_from_db()
     assert stripe_payment.state == PaymentState.CAPTURED
-    assert order.state == OrderState.PAID and order.total_paid == Decimal("17.34")
+    assert order.payment_status == "paid" and order.total_paid == Decimal("17.34")
     assert PaymentEvent.objects.filter(processed=True).count() == 1
     assert PaymentEvent.objects.filter(duplicate=True).count() == 1
 
@@ -126,7 +126,7 @@ def test_stripe_amount_or_currency_mismatch_is_flagged(client, stripe_payment):
     stripe_payment.refresh_from_db()
     assert stripe_payment.flagged and stripe_payment.state == PaymentState.PENDING
     stripe_payment.order.refresh_from_db()
-    assert stripe_payment.order.state == OrderState.PENDING_PAYMENT
+    assert stripe_payment.order.payment_status == "unpaid"
 
 
 def test_payment_failed_marks_the_payment_failed(client, stripe_payment):
@@ -165,11 +165,14 @@ def test_refund_through_stripe_and_its_echo_changes_nothing_more(
         ) as retrieve,
         mock.patch("stripe.Refund.create", return_value={"id": "re_1"}) as create,
     ):
-        services.refund_payment(
-            payment=stripe_payment, amount=Decimal("7.34"), reason="damaged", actor=admin_user
+        order = stripe_payment.order
+        order.refresh_from_db()
+        plan = order_services.plan_refund(
+            order=order, quantities={order.lines.get().pk: 1}, reason="damaged"
         )
+        services.refund_order(plan=plan, actor=admin_user, confirmed=False)
     assert retrieve.call_args.args[0] == "cs_test_123"
-    assert create.call_args.kwargs["amount"] == 734
+    assert create.call_args.kwargs["amount"] == 1234
     assert create.call_args.kwargs["payment_intent"] == "pi_1"
     refund = Refund.objects.get()
     assert refund.reference == "re_1"
@@ -181,7 +184,7 @@ def test_refund_through_stripe_and_its_echo_changes_nothing_more(
             "object": {
                 "id": "ch_1",
                 "object": "charge",
-                "amount_refunded": 734,
+                "amount_refunded": 1234,
                 "currency": "usd",
                 "metadata": {"payment": str(stripe_payment.pk)},
             }
@@ -196,7 +199,7 @@ def test_refund_through_stripe_and_its_echo_changes_nothing_more(
     assert post(client, payload, header).status_code == 200
     stripe_payment.refresh_from_db()
     assert stripe_payment.state == PaymentState.REFUNDED
-    assert stripe_payment.order.__class__.objects.get().state == OrderState.REFUNDED
+    assert stripe_payment.order.__class__.objects.get().payment_status == "refunded"
     assert Refund.objects.count() == 2
 
 
@@ -216,3 +219,60 @@ def test_stripe_unavailable_is_a_message_not_a_500(client):
         )
     assert response.status_code == 302 and "/choose/" in response.url
     assert Payment.objects.get().state == PaymentState.FAILED
+
+
+def test_a_session_expires_no_later_than_the_order_deadline():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from payments.providers.stripe import session_expiry
+
+    now = timezone.now()
+    assert session_expiry(now + timedelta(hours=2), now=now) == now + timedelta(hours=2)
+    # Stripe's minimum is 30 minutes: a sooner deadline gets the minimum, and the order waits.
+    assert session_expiry(now + timedelta(minutes=5), now=now) == now + timedelta(minutes=31)
+    assert session_expiry(now + timedelta(days=7), now=now) < now + timedelta(hours=24)
+
+
+def test_starting_a_session_extends_the_order_to_its_expiry(stripe_payment):
+    order = stripe_payment.order
+    order.refresh_from_db()
+    assert stripe_payment.expires_at is not None
+    assert order.payment_deadline >= stripe_payment.expires_at
+
+
+def test_a_failed_refund_is_owed_again(client, stripe_payment):
+    payload, header = signed(session_completed(stripe_payment))
+    post(client, payload, header)
+    order = stripe_payment.order
+    order.refresh_from_db()
+    plan = order_services.plan_refund(order=order, quantities={order.lines.get().pk: 1})
+    with (
+        mock.patch("stripe.checkout.Session.retrieve", return_value={"payment_intent": "pi_1"}),
+        mock.patch("stripe.Refund.create", return_value={"id": "re_9"}),
+    ):
+        services.refund_order(plan=plan, actor=None, confirmed=False)
+    failed = {
+        "id": "evt_rf",
+        "type": "refund.failed",
+        "data": {
+            "object": {
+                "id": "re_9",
+                "object": "refund",
+                "amount": 1234,
+                "currency": "usd",
+                "failure_reason": "expired_or_canceled_card",
+                "metadata": {},
+            }
+        },
+    }
+    payload, header = signed(failed)
+    assert post(client, payload, header).status_code == 200
+    refund = Refund.objects.get()
+    order.refresh_from_db()
+    stripe_payment.refresh_from_db()
+    assert refund.status == "due" and "expired_or_canceled_card" in refund.reason
+    assert order.total_refunded == 0 and order.payment_status == "paid"
+    assert stripe_payment.flagged and stripe_payment.amount_refunded == 0
+    assert services.find_discrepancies() == []
