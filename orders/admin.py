@@ -320,7 +320,7 @@ class OrderAdmin(admin.ModelAdmin):
             raise PermissionDenied
         order = get_object_or_404(Order, pk=pk)
         lines = [line for line in order.lines.order_by("pk") if line.quantity_to_ship]
-        form = ShipLinesForm(request.POST or None, lines=lines)
+        form = ShipLinesForm(request.POST if request.method == "POST" else None, lines=lines)
         if request.method == "POST" and form.is_valid():
             try:
                 services.ship_lines(
@@ -478,7 +478,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
 
     def reject_view(self, request, pk):
         return_request = self._return(request, pk)
-        form = RejectReturnForm(request.POST or None)
+        form = RejectReturnForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 services.reject_return(
@@ -503,7 +503,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
         """The parcel arrived: choose per line whether its units go back on the shelf."""
         return_request = self._return(request, pk)
         lines = list(return_request.lines.select_related("line").order_by("pk"))
-        form = ReceiveReturnForm(request.POST or None, lines=lines)
+        form = ReceiveReturnForm(request.POST if request.method == "POST" else None, lines=lines)
         if request.method == "POST" and form.is_valid():
             try:
                 services.receive_return(

@@ -337,7 +337,7 @@ def request_return(request, number):
     """Choose the items to send back, how many, and why."""
     order = selectors.get_order_for_user(number=number, user=request.user, key=_key(request))
     lines = selectors.returnable_lines(order=order)
-    form = ReturnRequestForm(request.POST or None, lines=lines)
+    form = ReturnRequestForm(request.POST if request.method == "POST" else None, lines=lines)
     if request.method == "POST" and form.is_valid():
         try:
             services.request_return(

@@ -248,7 +248,9 @@ class OrderWithPaymentsAdmin(OrderAdmin):
         the amount; only its confirmation refunds."""
         order = self._order(request, pk)
         lines = [line for line in order.lines.order_by("pk") if line.quantity_refundable]
-        form = RefundLinesForm(request.POST or None, order=order, lines=lines)
+        form = RefundLinesForm(
+            request.POST if request.method == "POST" else None, order=order, lines=lines
+        )
         return self._refund_page(
             request,
             order=order,
@@ -353,7 +355,9 @@ class ReturnWithRefundAdmin(ReturnRequestAdmin):
     def refund_view(self, request, pk):
         return_request = self._return(request, pk)
         order = return_request.order
-        form = RefundLinesForm(request.POST or None, order=order, lines=[])
+        form = RefundLinesForm(
+            request.POST if request.method == "POST" else None, order=order, lines=[]
+        )
         return OrderWithPaymentsAdmin._refund_page(
             self,
             request,
