@@ -74,6 +74,32 @@ def test_registering_an_existing_email_gives_the_same_response(
     assert sorted(m.to[0] for m in mail.outbox) == ["ada@example.com", "fresh@example.com"]
 
 
+def test_a_later_registration_for_an_unactivated_address_takes_it_over_from_the_first(
+    client, django_capture_on_commit_callbacks
+):
+    """The page answers the same for a new, a pending and an active address; the owner's
+    registration replaces a stranger's pending password and only the owner's link works."""
+    from django.core.cache import cache
+
+    url = reverse("accounts:register")
+    with django_capture_on_commit_callbacks(execute=True):
+        squatter = client.post(url, {"email": "eve@example.com", "password": "squatter-pass-1"})
+    cache.clear()  # a minute passes
+    with django_capture_on_commit_callbacks(execute=True):
+        owner = client.post(url, {"email": "eve@example.com", "password": PASSWORD})
+    assert (squatter.status_code, squatter.url) == (owner.status_code, owner.url)
+    assert owner.content == squatter.content
+    first, second = (
+        "/accounts/activate/" + m.body.split("/accounts/activate/")[1].split()[0]
+        for m in mail.outbox
+    )
+    stale = client.post(first)
+    assert stale.status_code == 400 and "invalid" in stale.content.decode()
+    assert client.post(second).status_code == 302
+    assert _login(client, "eve@example.com", password="squatter-pass-1").status_code == 200
+    assert _login(client, "eve@example.com").status_code == 302
+
+
 def test_registration_with_bad_input_keeps_what_was_typed(client):
     response = client.post(
         reverse("accounts:register"),
