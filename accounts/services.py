@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import codes, locks, throttle, tokens
-from accounts.errors import EmailTaken, PhoneTaken, TokenInvalid
+from accounts.errors import EmailTaken, NoPhoneNumber, PhoneTaken, TokenInvalid
 from accounts.mails import queue_mail
 from accounts.models import Address, User, normalize_email
 from accounts.selectors import canonical_identifier
@@ -275,6 +275,25 @@ def password_was_reset(*, user: User) -> None:
     for identifier in (user.email, user.phone):
         if identifier:
             throttle.clear_login_failures(account=identifier)
+
+
+def send_deletion_code(*, user: User) -> None:
+    """Text a code that confirms closing the account to its phone number, with the limits
+    of every code (accounts.codes). For accounts without a password, which cannot confirm
+    with one."""
+    if not user.phone:
+        raise NoPhoneNumber
+    codes.send_code(phone=user.phone, purpose="delete")
+
+
+@transaction.atomic
+def delete_account_with_code(*, user: User, code: str) -> None:
+    """Close the account once the code texted to its number is given (CodeInvalid and the
+    other code errors otherwise); then as delete_account()."""
+    if not user.phone:
+        raise NoPhoneNumber
+    codes.verify_code(phone=user.phone, purpose="delete", code=code)
+    delete_account(user=user)
 
 
 @transaction.atomic

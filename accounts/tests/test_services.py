@@ -4,7 +4,17 @@ from django.core import mail
 from django.core.cache import cache
 
 from accounts import services, tokens
-from accounts.errors import EmailTaken, LoginThrottled, PhoneTaken, TokenInvalid
+from accounts.errors import (
+    CodeAttemptsExhausted,
+    CodeExpired,
+    CodeInvalid,
+    CodeSentTooRecently,
+    EmailTaken,
+    LoginThrottled,
+    NoPhoneNumber,
+    PhoneTaken,
+    TokenInvalid,
+)
 from accounts.models import Address, User
 from accounts.tests.conftest import last_code
 from accounts.tests.factories import PASSWORD, AddressFactory, UserFactory
@@ -331,3 +341,51 @@ def test_deleting_the_account_removes_the_user_and_their_addresses(user):
     services.delete_account(user=user)
     assert not User.objects.filter(pk=user.pk).exists()
     assert list(Address.objects.all()) == [other]
+
+
+def test_a_phone_only_account_is_deleted_with_a_code_texted_to_its_number(sms_outbox):
+    shopper = User.objects.create_user(phone="+8613800138000", password=None)
+    AddressFactory(user=shopper)
+    services.send_deletion_code(user=shopper)
+    [message] = sms_outbox
+    assert message.to == "+8613800138000" and "delete your" in message.body
+    code = last_code(sms_outbox)
+    with pytest.raises(CodeInvalid):
+        services.delete_account_with_code(user=shopper, code=f"{(int(code) + 1) % 10**6:06d}")
+    assert User.objects.filter(pk=shopper.pk).exists()
+    services.delete_account_with_code(user=shopper, code=code)
+    assert not User.objects.filter(pk=shopper.pk).exists()
+    assert not Address.objects.exists()
+
+
+def test_a_sign_in_code_does_not_delete_the_account(sms_outbox):
+    shopper = User.objects.create_user(phone="+8613800138000", password=None)
+    services.send_phone_code(phone="+8613800138000", purpose="sign-in")
+    with pytest.raises(CodeExpired):  # no deletion code was asked for
+        services.delete_account_with_code(user=shopper, code=last_code(sms_outbox))
+    assert User.objects.filter(pk=shopper.pk).exists()
+
+
+def test_deletion_codes_keep_the_limits_of_every_code(sms_outbox):
+    shopper = User.objects.create_user(phone="+8613800138000", password=None)
+    services.send_deletion_code(user=shopper)
+    with pytest.raises(CodeSentTooRecently):
+        services.send_deletion_code(user=shopper)
+    code = last_code(sms_outbox)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(4):
+        with pytest.raises(CodeInvalid):
+            services.delete_account_with_code(user=shopper, code=wrong)
+    with pytest.raises(CodeAttemptsExhausted):
+        services.delete_account_with_code(user=shopper, code=wrong)
+    with pytest.raises(CodeExpired):  # the right code no longer works either
+        services.delete_account_with_code(user=shopper, code=code)
+    assert User.objects.filter(pk=shopper.pk).exists()
+
+
+def test_an_account_without_a_phone_gets_no_deletion_code(user, sms_outbox):
+    with pytest.raises(NoPhoneNumber):
+        services.send_deletion_code(user=user)
+    with pytest.raises(NoPhoneNumber):
+        services.delete_account_with_code(user=user, code="123456")
+    assert sms_outbox == [] and User.objects.filter(pk=user.pk).exists()
