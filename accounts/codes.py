@@ -28,7 +28,7 @@ SEND_INTERVAL = 60
 SENDS_PER_HOUR = 5
 
 #: What a code may be for; a code for one purpose does not work for another.
-PURPOSES = ("sign-in", "phone-change")
+PURPOSES = ("sign-in", "phone-change", "delete")
 
 
 def _hash(*, phone: str, purpose: str, code: str) -> str:
@@ -71,11 +71,18 @@ def send_code(*, phone: str, purpose: str) -> None:
     )
     if cache.get(code_key) is None:
         raise CodeServiceUnavailable
-    send_sms(
-        to=phone,
-        body=_("%(code)s is your %(shop)s code. It expires in 5 minutes. Never share it.")
-        % {"code": code, "shop": settings.SHOP_NAME},
-    )
+    send_sms(to=phone, body=_body(purpose) % {"code": code, "shop": settings.SHOP_NAME})
+
+
+def _body(purpose: str) -> str:
+    if purpose == "delete":
+        # Says what the code does: a shopper who did not ask to close the account knows
+        # not to give it to anyone.
+        return _(
+            "%(code)s is your code to delete your %(shop)s account. It expires in 5 minutes. "
+            "Never share it. Did not ask? Ignore this message."
+        )
+    return _("%(code)s is your %(shop)s code. It expires in 5 minutes. Never share it.")
 
 
 def verify_code(*, phone: str, purpose: str, code: str) -> None:

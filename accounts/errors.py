@@ -60,3 +60,7 @@ class EmailTaken(AccountError):
 
 class PhoneTaken(AccountError):
     message = _("This phone number belongs to another account.")
+
+
+class NoPhoneNumber(AccountError):
+    message = _("Your account has no phone number to text a code to.")

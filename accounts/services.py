@@ -10,13 +10,14 @@ from urllib.parse import urljoin
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import codes, locks, throttle, tokens
-from accounts.errors import EmailTaken, PhoneTaken, TokenInvalid
+from accounts.errors import EmailTaken, NoPhoneNumber, PhoneTaken, TokenInvalid
 from accounts.mails import queue_mail
 from accounts.models import Address, User, normalize_email
 from accounts.selectors import canonical_identifier
@@ -62,7 +63,11 @@ def register_user(
     """Create an inactive account and mail its activation link.
 
     Returns nothing on purpose: an address that already has an account gets the same page,
-    and its owner a mail saying so (or a fresh activation link if it was never activated).
+    and its owner a mail saying so. An account never activated is only a claim on the
+    address, and the latest registration replaces it: its password and name are set, which
+    kills every activation link mailed before (a link carries a fingerprint of the password
+    hash, see accounts.tokens), and a fresh link is mailed. So whoever registered first
+    cannot choose the password the owner of the mailbox will activate.
     """
     email = normalize_email(email)
     existing = User.objects.filter(email=email).first()
@@ -78,10 +83,22 @@ def register_user(
             _mail_allowed(email)
             _queue_activation(user=user, site_url=site_url, phone=phone)
             return
-    if existing is None or not _mail_allowed(email):
+    if existing is None:
         return
-    if not existing.is_active and existing.last_login is None:
-        _queue_activation(user=existing, site_url=site_url, phone=phone)
+    if _never_activated(existing):
+        pending = _replace_pending_registration(
+            pk=existing.pk, password=password, full_name=full_name
+        )
+        if pending is not None:
+            # Replaced even when no mail may go now: the older links are dead either way,
+            # and "send the link again" mails one for this password.
+            if _mail_allowed(email):
+                _queue_activation(user=pending, site_url=site_url, phone=phone)
+            return
+    # Hash the password all the same: the page takes as long as for a new address, so
+    # its timing does not tell that an account exists either.
+    make_password(password)
+    if not _mail_allowed(email):
         return
     queue_mail(
         name="already_registered",
@@ -92,6 +109,28 @@ def register_user(
             "reset_url": urljoin(site_url, reverse("accounts:password_reset")),
         },
     )
+
+
+def _never_activated(user: User) -> bool:
+    return not user.is_active and user.last_login is None
+
+
+def _replace_pending_registration(*, pk: int, password: str, full_name: str) -> User | None:
+    """Give a never-activated account the latest registration's password and name, under
+    the row lock (an activation at the same moment either sees the old state, and its link
+    works, or the new one, and it does not). None when it was activated meanwhile.
+
+    The same password again (a form sent twice) keeps the hash, so the link already mailed
+    still works; checking it costs the same hashing as setting a new one.
+    """
+    user = locks.lock_user(pk=pk)
+    if user is None or not _never_activated(user):
+        return None
+    if not user.check_password(password):
+        user.set_password(password)
+    user.full_name = full_name
+    user.save(update_fields=["password", "full_name"])
+    return user
 
 
 @transaction.atomic
@@ -236,6 +275,25 @@ def password_was_reset(*, user: User) -> None:
     for identifier in (user.email, user.phone):
         if identifier:
             throttle.clear_login_failures(account=identifier)
+
+
+def send_deletion_code(*, user: User) -> None:
+    """Text a code that confirms closing the account to its phone number, with the limits
+    of every code (accounts.codes). For accounts without a password, which cannot confirm
+    with one."""
+    if not user.phone:
+        raise NoPhoneNumber
+    codes.send_code(phone=user.phone, purpose="delete")
+
+
+@transaction.atomic
+def delete_account_with_code(*, user: User, code: str) -> None:
+    """Close the account once the code texted to its number is given (CodeInvalid and the
+    other code errors otherwise); then as delete_account()."""
+    if not user.phone:
+        raise NoPhoneNumber
+    codes.verify_code(phone=user.phone, purpose="delete", code=code)
+    delete_account(user=user)
 
 
 @transaction.atomic

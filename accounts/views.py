@@ -34,6 +34,8 @@ BACKEND = "accounts.backends.EmailOrPhoneBackend"
 PHONE_SIGN_IN = "accounts_phone_sign_in"
 PHONE_CHANGE = "accounts_phone_change"
 PHONE_TO_CONFIRM = "accounts_phone_to_confirm"
+#: Set once a code to confirm deleting the account has been texted (the page asks for it).
+DELETE_CODE_SENT = "accounts_delete_code_sent"
 NEXT = "accounts_next"
 
 
@@ -414,15 +416,66 @@ def phone_change_verify(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def delete_account(request):
+    """Confirmed by the password; an account without one (made with a phone code) confirms
+    with a code texted to its number instead."""
+    if not request.user.has_usable_password() and request.user.phone:
+        return _delete_account_by_code(request)
     form = DeleteAccountForm(request.POST or None, user=request.user)
     if request.method == "POST" and request.user.has_usable_password() and form.is_valid():
         services.delete_account(user=request.user)
-        logout(request)
-        messages.success(
-            request, _("Your account has been deleted. Thank you for shopping with us.")
-        )
-        return redirect("home")
-    return render(request, "accounts/delete_account.html", {"form": form})
+        return _account_deleted(request)
+    return render(request, "accounts/delete_account.html", {"form": form, "mode": "password"})
+
+
+def _account_deleted(request):
+    request.session.pop(DELETE_CODE_SENT, None)
+    logout(request)
+    messages.success(request, _("Your account has been deleted. Thank you for shopping with us."))
+    return redirect("home")
+
+
+def _delete_account_by_code(request):
+    user = request.user
+    form = CodeForm(request.POST if request.method == "POST" and "code" in request.POST else None)
+    error, status = "", 200
+    resend = "resend" in request.POST
+    if request.method == "POST" and ("send" in request.POST or resend):
+        try:
+            services.send_deletion_code(user=user)
+        except CodeSentTooRecently as exc:
+            # The first button pressed twice: the code it asked for is on its way.
+            if resend or not request.session.get(DELETE_CODE_SENT):
+                error, status = exc.message, 429
+        except AccountError as exc:
+            error, status = exc.message, 429
+        if not error:
+            request.session[DELETE_CODE_SENT] = True
+            messages.success(
+                request, _("We texted a code to %(phone)s.") % {"phone": mask_phone(user.phone)}
+            )
+            return redirect("accounts:delete_account")
+    elif form.is_bound and form.is_valid():
+        try:
+            services.delete_account_with_code(user=user, code=form.cleaned_data["code"])
+        except CodeInvalid as exc:
+            form.add_error("code", exc.message)
+        except AccountError as exc:
+            form.add_error(None, exc.message)
+            status = 400
+        else:
+            return _account_deleted(request)
+    return render(
+        request,
+        "accounts/delete_account.html",
+        {
+            "form": form,
+            "mode": "code",
+            "code_sent": form.is_bound or bool(request.session.get(DELETE_CODE_SENT)),
+            "error": error,
+            "phone": mask_phone(user.phone),
+        },
+        status=status,
+    )
 
 
 # --- Addresses ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from cart import locks
 from cart.models import Cart, CartLine
 from catalog.models import Variant
 from promotions.pricing import format_money
@@ -71,6 +72,9 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
         raise Unavailable(_("Sorry, this product is not sold any more."))
     if variant.stock == 0:
         raise OutOfStock(_("Sorry, “%(name)s” is sold out.") % {"name": variant.product.name})
+    # The cart's row first: with no line to lock yet, two adds of a new variant would both
+    # create it and the second would fail on the unique (cart, variant) constraint.
+    locks.cart_for_update(pk=cart.pk)
     line = CartLine.objects.select_for_update().filter(cart=cart, variant=variant).first()
     held = line.quantity if line else 0
     limit = line_limit(variant)
@@ -172,6 +176,7 @@ def merge_carts(*, source: Cart, target: Cart) -> list[str]:
     stock and the line maximum, and each cap is told (nothing is silently lost).
     """
     notices = []
+    locks.cart_for_update(pk=target.pk)  # an add to the target at the same moment queues
     held = {
         line.variant_id: line
         for line in CartLine.objects.select_for_update().filter(cart=target).order_by("pk")

@@ -86,3 +86,48 @@ def test_register_activate_sign_in_add_address_sign_out(live_server, page, scree
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()
     assert_accessible(page)
+
+
+def test_phone_only_shopper_signs_up_and_deletes_the_account_with_codes(
+    live_server, page, screenshot, settings
+):
+    from django.core.cache import cache
+
+    from accounts import sms
+    from accounts.models import User
+
+    settings.SMS_BACKEND = "accounts.sms.LocmemBackend"
+    sms.outbox.clear()
+
+    def last_code() -> str:
+        return re.search(r"\b(\d{6})\b", sms.outbox[-1].body).group(1)
+
+    page.goto(live_server.url + "/accounts/login/phone/")
+    page.get_by_label("Phone number").fill("+86 138 0013 8000")
+    page.get_by_role("button", name="Text me a code").click()
+    page.get_by_label("Six-digit code").fill(last_code())
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("Your account is ready")).to_be_visible()
+
+    page.goto(live_server.url + "/account/delete/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Delete your account")
+    expect(page.get_by_text("+8613*****8000")).to_be_visible()
+    assert_accessible(page)
+    # The sign-in code went out less than a minute ago: one text a minute per number.
+    page.get_by_role("button", name="Text me a code").click()
+    expect(page.get_by_text("less than a minute ago")).to_be_visible()
+    assert_accessible(page)
+    cache.delete("accounts:code-sent-recently:+8613800138000")  # a minute passes
+    page.get_by_role("button", name="Text me a code").click()
+    expect(page.get_by_text("We texted a code")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Six-digit code").fill("12")
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_text("Enter the six digits of the code.")).to_be_visible()
+    assert_accessible(page)
+    _both_sizes(page, screenshot, "accounts-delete-by-code")
+    page.get_by_label("Six-digit code").fill(last_code())
+    page.get_by_role("button", name="Delete my account").click()
+    expect(page.get_by_text("Your account has been deleted")).to_be_visible()
+    assert not User.objects.filter(phone="+8613800138000").exists()
+    sms.outbox.clear()

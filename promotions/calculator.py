@@ -13,9 +13,10 @@ How promotions combine:
 * Promotions apply in a fixed order whatever was chosen: sales per unit first (so a line's
   price is the sale price shown on the product page), then spend offers, the membership
   tier and the coupon on what is left of the lines they cover, then free shipping.
-* Percent discounts round to the cent, half up. An order-level discount is spread over the
-  lines it covers in proportion to what is left of them, rounded down to the cent, with the
-  remaining cents on the largest lines, so every line's total is right for a refund.
+* Amounts round to the shop currency's minor unit (shop.money: the cent for USD, the whole
+  yen for JPY, the fils for KWD), half up. An order-level discount is spread over the lines
+  it covers in proportion to what is left of them, rounded down to the minor unit, with the
+  remaining units on the largest lines, so every line's total is right for a refund.
 * No discount takes a line below zero, so the discount never exceeds the subtotal and the
   total is never negative.
 """
@@ -25,14 +26,13 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
 from promotions.pricing import (
-    CENT,
     ZERO,
     AppliedPromotion,
     CartPrice,
     LineInput,
     LinePrice,
-    to_cents,
 )
+from shop.money import quantize, smallest_unit
 
 HUNDRED = Decimal(100)
 
@@ -98,32 +98,41 @@ class _State:
 
 
 def line_subtotal(line: LineInput) -> Decimal:
-    return to_cents(line.unit_price * line.quantity)
+    return quantize(line.unit_price * line.quantity)
 
 
 def distribute(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
-    """Split `amount` (at most sum(weights)) over the weights in proportion, to the cent:
-    each share rounded down, the remaining cents to the largest weights first."""
+    """Split `amount` (at most sum(weights)) over the weights in proportion, to the shop
+    currency's minor unit: each share rounded down, the remaining units to the largest
+    weights first. `amount` and the weights are whole minor units (quantize() made them)."""
     total = sum(weights, ZERO)
     if amount <= 0 or total <= 0:
         return [ZERO for _ in weights]
     amount = min(amount, total)
-    shares = [min(w, (amount * w / total).quantize(CENT, rounding=ROUND_DOWN)) for w in weights]
+    unit = smallest_unit()
+    shares = [min(w, (amount * w / total).quantize(unit, rounding=ROUND_DOWN)) for w in weights]
     remainder = amount - sum(shares, ZERO)
-    for i in sorted(range(len(weights)), key=lambda i: (-weights[i], i)):
-        if remainder <= 0:
+    # Rounding down loses less than one unit per line, so one pass of one unit each, largest
+    # first, places the remainder; the loop goes round again only for odd inputs.
+    largest_first = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
+    while remainder > 0:
+        placed = ZERO
+        for i in largest_first:
+            take = min(weights[i] - shares[i], unit, remainder - placed)
+            if take > 0:
+                shares[i] += take
+                placed += take
+        if placed <= 0:
             break
-        take = min(weights[i] - shares[i], remainder)
-        shares[i] += take
-        remainder -= take
+        remainder -= placed
     return shares
 
 
 def sale_unit_price(unit_price: Decimal, percents: Sequence[Decimal]) -> Decimal:
     """A unit's price after sales applied one after the other (what product pages show)."""
-    unit = unit_price
+    unit = quantize(unit_price)
     for percent in percents:
-        unit -= min(unit, to_cents(unit * percent / HUNDRED))
+        unit -= min(unit, quantize(unit * percent / HUNDRED))
     return unit
 
 
@@ -135,7 +144,7 @@ def _apply_sales(state: _State, lines: Sequence[LineInput], sales: Sequence[Rule
         if best_only:
             covering = [max(covering, key=lambda rule: rule.value)]  # first of equals
         for rule in covering:
-            unit_off = min(state.units[i], to_cents(state.units[i] * rule.value / HUNDRED))
+            unit_off = min(state.units[i], quantize(state.units[i] * rule.value / HUNDRED))
             off = min(state.left[i], unit_off * line.quantity)
             state.units[i] -= unit_off
             state.left[i] -= off
@@ -151,7 +160,7 @@ def _apply_order_rule(state: _State, lines, rule: Rule, shipping: Decimal | None
     covered = [i for i, line in enumerate(lines) if rule.scope.covers(line)]
     base = sum((state.left[i] for i in covered), ZERO)
     percent_off = rule.kind == PERCENT
-    amount = to_cents(base * rule.value / HUNDRED) if percent_off else to_cents(rule.value)
+    amount = quantize(base * rule.value / HUNDRED) if percent_off else quantize(rule.value)
     shares = distribute(min(amount, base), [state.left[i] for i in covered])
     for i, share in zip(covered, shares, strict=True):
         state.left[i] -= share
@@ -167,7 +176,10 @@ def _add(state: _State, rule: Rule, amount: Decimal) -> None:
 
 def _run(lines, shipping, rules: Sequence[Rule], sales_best_only: Sequence[Rule]) -> _State:
     state = _State(
-        units=[line.unit_price for line in lines], left=[line_subtotal(x) for x in lines]
+        # Whole minor units from the start, so what sales take off is whole units too (a
+        # price kept with cents in a shop in yen is charged in whole yen).
+        units=[quantize(line.unit_price) for line in lines],
+        left=[line_subtotal(x) for x in lines],
     )
     _apply_sales(state, lines, sales_best_only, best_only=True)
     _apply_sales(state, lines, [r for r in rules if r.stage == "sale"], best_only=False)

@@ -3,32 +3,28 @@ order's snapshot and the invoice all hand the same things to the one pricing fun
 """
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.utils.formats import number_format
 
-CENT = Decimal("0.01")
+from shop.money import minor_units, quantize
+
 ZERO = Decimal("0.00")
-
-
-def to_cents(amount: Decimal) -> Decimal:
-    """Round to the cent, half up: the rule for every amount a shopper sees."""
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "AUD": "A$"}
 
 
 def format_money(amount: Decimal) -> str:
-    """An amount in the shop's currency as shoppers read it: "$1,234.50", "-$5.00", or
-    "1,234.50 CHF" for a currency without a symbol here."""
-    cents = to_cents(Decimal(amount))
-    number = number_format(abs(cents), decimal_pos=2, force_grouping=True)
+    """An amount in the shop's currency as shoppers read it, with the currency's own number
+    of decimals: "$1,234.50", "-$5.00", "¥1,235" in yen, or "1,234.50 CHF" for a currency
+    without a symbol here."""
     code = settings.SHOP_CURRENCY
+    rounded = quantize(Decimal(amount), code)
+    number = number_format(abs(rounded), decimal_pos=minor_units(code), force_grouping=True)
     symbol = CURRENCY_SYMBOLS.get(code)
     text = f"{symbol}{number}" if symbol else f"{number} {code}"
-    return f"-{text}" if cents < 0 else text
+    return f"-{text}" if rounded < 0 else text
 
 
 @dataclass(frozen=True)

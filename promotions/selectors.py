@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Q, Subquery
+from django.db.models.functions import Lower
 
 from promotions.calculator import Scope
 from promotions.models import (
@@ -81,22 +82,40 @@ def coupon_with_scope(*, code: str) -> tuple[Coupon, Scope] | None:
     return coupon, _scopes(Coupon, [coupon.pk])[coupon.pk]
 
 
-def customer_filter(*, user, email: str) -> Q | None:
-    """Whose redemptions count against a per-customer limit: the signed-in user's, else
-    the guest's email in any case; None when neither is known."""
-    if user is not None and getattr(user, "is_authenticated", False):
-        return Q(user=user)
-    if email:
-        return Q(email__iexact=email.strip())
-    return None
+def customer_emails(*, user, email: str) -> set[str]:
+    """The addresses that name this customer, lower-cased: the one given for the order and,
+    signed in, the account's."""
+    emails = {email.strip().lower()} if email and email.strip() else set()
+    if _signed_in(user) and user.email:
+        emails.add(user.email.strip().lower())
+    return emails
+
+
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
 
 
 def customer_uses(*, coupon: Coupon, user, email: str) -> int:
-    """Live (not released) redemptions of `coupon` by this customer: 1 query, or none."""
-    who = customer_filter(user=user, email=email)
-    if who is None:
+    """Live (not released) redemptions of `coupon` by this customer: 1 query, or none.
+
+    One customer is the signed-in user and every address that names them, in any case: the
+    redemptions of the user, those made with their addresses (as a guest, or signed in with
+    that order email), and those of the account an address belongs to. So a once-per-
+    customer coupon used as a guest cannot be used again signed in, nor the other way round.
+    """
+    emails = customer_emails(user=user, email=email)
+    who = Q(user=user) if _signed_in(user) else Q()
+    if emails:
+        who |= Q(email_lower__in=emails) | Q(user_email_lower__in=emails)
+    if not who:
         return 0
-    return CouponRedemption.objects.filter(who, coupon=coupon, released_at__isnull=True).count()
+    return (
+        CouponRedemption.objects.alias(
+            email_lower=Lower("email"), user_email_lower=Lower("user__email")
+        )
+        .filter(who, coupon=coupon, released_at__isnull=True)
+        .count()
+    )
 
 
 @dataclass(frozen=True)

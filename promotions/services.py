@@ -34,7 +34,8 @@ from promotions.models import (
     Offer,
     PromotionUse,
 )
-from promotions.pricing import ZERO, CartPrice, LineInput, format_money, to_cents
+from promotions.pricing import ZERO, CartPrice, LineInput, format_money
+from shop.money import quantize
 
 __all__ = [
     "CouponRejected",
@@ -361,7 +362,7 @@ def record_paid_spend(*, user, amount: Decimal) -> Decimal:
     """Add a paid order's amount to the customer's lifetime spend (negative for a refund;
     the spend never goes below zero). Returns the new lifetime spend. One conditional
     UPDATE, so concurrent payments add up."""
-    amount = to_cents(Decimal(amount))
+    amount = quantize(Decimal(amount))
     CustomerSpend.objects.get_or_create(user=user)
     CustomerSpend.objects.filter(user=user).update(
         paid_total=Greatest(F("paid_total") + amount, Decimal("0.00"))

@@ -4,7 +4,17 @@ from django.core import mail
 from django.core.cache import cache
 
 from accounts import services, tokens
-from accounts.errors import EmailTaken, LoginThrottled, PhoneTaken, TokenInvalid
+from accounts.errors import (
+    CodeAttemptsExhausted,
+    CodeExpired,
+    CodeInvalid,
+    CodeSentTooRecently,
+    EmailTaken,
+    LoginThrottled,
+    NoPhoneNumber,
+    PhoneTaken,
+    TokenInvalid,
+)
 from accounts.models import Address, User
 from accounts.tests.conftest import last_code
 from accounts.tests.factories import PASSWORD, AddressFactory, UserFactory
@@ -56,6 +66,76 @@ def test_registering_an_existing_email_changes_nothing_and_mails_its_owner(
     assert "already has an account" in message.body
     assert "/accounts/password/reset/" in message.body
     assert message.alternatives[0][1] == "text/html"
+
+
+FIRST, SECOND = "first-claims-it-7", "owner-chose-this-9"
+
+
+def test_registering_again_before_activation_replaces_the_password_and_kills_older_links(
+    django_capture_on_commit_callbacks,
+):
+    """An account can no longer be taken over before its owner signs up: the link the
+    first registrant's mail carried dies, and the address's owner activates their own
+    password."""
+    with django_capture_on_commit_callbacks(execute=True):
+        services.register_user(
+            email="owner@example.com", password=FIRST, full_name="Squatter", site_url=SITE
+        )
+    cache.clear()  # a minute passes (one account mail a minute per address)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.register_user(
+            email="Owner@Example.com", password=SECOND, full_name="Olive Owner", site_url=SITE
+        )
+    first, second = (_activation_token(message) for message in mail.outbox)
+    assert [m.to for m in mail.outbox] == [["owner@example.com"], ["owner@example.com"]]
+    assert User.objects.filter(email="owner@example.com").count() == 1
+    with pytest.raises(TokenInvalid):
+        services.activate_account(token=first)
+    assert not User.objects.get(email="owner@example.com").is_active
+    activation = services.activate_account(token=second)
+    user = User.objects.get(pk=activation.user.pk)
+    assert user.is_active and user.full_name == "Olive Owner"
+    assert user.check_password(SECOND) and not user.check_password(FIRST)
+    with pytest.raises(TokenInvalid):
+        services.activate_account(token=first)
+
+
+def test_a_registration_within_the_mail_minute_still_replaces_the_password(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.register_user(email="owner@example.com", password=FIRST, site_url=SITE)
+        services.register_user(email="owner@example.com", password=SECOND, site_url=SITE)
+    [message] = mail.outbox  # no second mail within the minute ...
+    with pytest.raises(TokenInvalid):  # ... and the first link no longer activates
+        services.activate_account(token=_activation_token(message))
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.resend_activation(email="owner@example.com", site_url=SITE)
+    services.activate_account(token=_activation_token(mail.outbox[-1]))
+    assert User.objects.get(email="owner@example.com").check_password(SECOND)
+
+
+def test_a_registration_sent_twice_keeps_the_link_mailed_first_working(
+    django_capture_on_commit_callbacks,
+):
+    _register(django_capture_on_commit_callbacks)
+    _register(django_capture_on_commit_callbacks)  # the same form, sent again
+    [message] = mail.outbox
+    assert services.activate_account(token=_activation_token(message)).user.is_active
+
+
+def test_registering_again_after_activation_changes_no_password(
+    django_capture_on_commit_callbacks,
+):
+    _register(django_capture_on_commit_callbacks, email="owner@example.com")
+    services.activate_account(token=_activation_token(mail.outbox[0]))
+    cache.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.register_user(email="owner@example.com", password=SECOND, site_url=SITE)
+    user = User.objects.get(email="owner@example.com")
+    assert user.check_password(PASSWORD) and not user.check_password(SECOND)
+    assert "already has an account" in mail.outbox[-1].body
 
 
 def test_activation_link_activates_once(django_capture_on_commit_callbacks):
@@ -261,3 +341,51 @@ def test_deleting_the_account_removes_the_user_and_their_addresses(user):
     services.delete_account(user=user)
     assert not User.objects.filter(pk=user.pk).exists()
     assert list(Address.objects.all()) == [other]
+
+
+def test_a_phone_only_account_is_deleted_with_a_code_texted_to_its_number(sms_outbox):
+    shopper = User.objects.create_user(phone="+8613800138000", password=None)
+    AddressFactory(user=shopper)
+    services.send_deletion_code(user=shopper)
+    [message] = sms_outbox
+    assert message.to == "+8613800138000" and "delete your" in message.body
+    code = last_code(sms_outbox)
+    with pytest.raises(CodeInvalid):
+        services.delete_account_with_code(user=shopper, code=f"{(int(code) + 1) % 10**6:06d}")
+    assert User.objects.filter(pk=shopper.pk).exists()
+    services.delete_account_with_code(user=shopper, code=code)
+    assert not User.objects.filter(pk=shopper.pk).exists()
+    assert not Address.objects.exists()
+
+
+def test_a_sign_in_code_does_not_delete_the_account(sms_outbox):
+    shopper = User.objects.create_user(phone="+8613800138000", password=None)
+    services.send_phone_code(phone="+8613800138000", purpose="sign-in")
+    with pytest.raises(CodeExpired):  # no deletion code was asked for
+        services.delete_account_with_code(user=shopper, code=last_code(sms_outbox))
+    assert User.objects.filter(pk=shopper.pk).exists()
+
+
+def test_deletion_codes_keep_the_limits_of_every_code(sms_outbox):
+    shopper = User.objects.create_user(phone="+8613800138000", password=None)
+    services.send_deletion_code(user=shopper)
+    with pytest.raises(CodeSentTooRecently):
+        services.send_deletion_code(user=shopper)
+    code = last_code(sms_outbox)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for _ in range(4):
+        with pytest.raises(CodeInvalid):
+            services.delete_account_with_code(user=shopper, code=wrong)
+    with pytest.raises(CodeAttemptsExhausted):
+        services.delete_account_with_code(user=shopper, code=wrong)
+    with pytest.raises(CodeExpired):  # the right code no longer works either
+        services.delete_account_with_code(user=shopper, code=code)
+    assert User.objects.filter(pk=shopper.pk).exists()
+
+
+def test_an_account_without_a_phone_gets_no_deletion_code(user, sms_outbox):
+    with pytest.raises(NoPhoneNumber):
+        services.send_deletion_code(user=user)
+    with pytest.raises(NoPhoneNumber):
+        services.delete_account_with_code(user=user, code="123456")
+    assert sms_outbox == [] and User.objects.filter(pk=user.pk).exists()

@@ -74,6 +74,32 @@ def test_registering_an_existing_email_gives_the_same_response(
     assert sorted(m.to[0] for m in mail.outbox) == ["ada@example.com", "fresh@example.com"]
 
 
+def test_a_later_registration_for_an_unactivated_address_takes_it_over_from_the_first(
+    client, django_capture_on_commit_callbacks
+):
+    """The page answers the same for a new, a pending and an active address; the owner's
+    registration replaces a stranger's pending password and only the owner's link works."""
+    from django.core.cache import cache
+
+    url = reverse("accounts:register")
+    with django_capture_on_commit_callbacks(execute=True):
+        squatter = client.post(url, {"email": "eve@example.com", "password": "squatter-pass-1"})
+    cache.clear()  # a minute passes
+    with django_capture_on_commit_callbacks(execute=True):
+        owner = client.post(url, {"email": "eve@example.com", "password": PASSWORD})
+    assert (squatter.status_code, squatter.url) == (owner.status_code, owner.url)
+    assert owner.content == squatter.content
+    first, second = (
+        "/accounts/activate/" + m.body.split("/accounts/activate/")[1].split()[0]
+        for m in mail.outbox
+    )
+    stale = client.post(first)
+    assert stale.status_code == 400 and "invalid" in stale.content.decode()
+    assert client.post(second).status_code == 302
+    assert _login(client, "eve@example.com", password="squatter-pass-1").status_code == 200
+    assert _login(client, "eve@example.com").status_code == 302
+
+
 def test_registration_with_bad_input_keeps_what_was_typed(client):
     response = client.post(
         reverse("accounts:register"),
@@ -464,3 +490,76 @@ def test_merchant_sees_addresses_in_the_admin(client, user, django_assert_max_nu
         response = client.get(reverse("admin:accounts_address_changelist"))
     assert response.status_code == 200
     assert client.get(reverse("admin:accounts_user_change", args=[user.pk])).status_code == 200
+
+
+@pytest.fixture
+def phone_only(client):
+    shopper = User.objects.create_user(phone="+8613800138000", password=None)
+    client.force_login(shopper)
+    return shopper
+
+
+def test_a_phone_only_account_deletes_itself_with_a_texted_code(
+    client, phone_only, sms_outbox, django_assert_max_num_queries
+):
+    AddressFactory(user=phone_only)
+    url = reverse("accounts:delete_account")
+    with django_assert_max_num_queries(PAGE_BUDGET):
+        page = client.get(url)
+    html = page.content.decode()
+    _page_basics(html)
+    assert "+8613*****8000" in html and 'name="send"' in html and 'name="code"' not in html
+    sent = client.post(url, {"send": "1"})
+    assert sent.status_code == 302 and sent.url == url
+    assert len(sms_outbox) == 1 and "delete your" in sms_outbox[0].body
+    with django_assert_max_num_queries(PAGE_BUDGET):
+        html = client.get(url).content.decode()
+    assert 'for="id_code"' in html and 'name="resend"' in html
+    code = last_code(sms_outbox)
+    wrong = client.post(url, {"code": f"{(int(code) + 1) % 10**6:06d}"})
+    assert wrong.status_code == 200 and "not right" in wrong.content.decode()
+    assert User.objects.filter(pk=phone_only.pk).exists()
+    done = client.post(url, {"code": code})
+    assert done.status_code == 302 and done.url == reverse("home")
+    assert not User.objects.filter(pk=phone_only.pk).exists()
+    assert not Address.objects.exists()
+    assert "_auth_user_id" not in client.session
+
+
+def test_deleting_by_code_with_bad_input_says_why_and_deletes_nothing(
+    client, phone_only, sms_outbox
+):
+    url = reverse("accounts:delete_account")
+    client.post(url, {"send": "1"})
+    malformed = client.post(url, {"code": "12ab"})
+    assert malformed.status_code == 200 and "six digits" in malformed.content.decode()
+    assert 'value="12ab"' in malformed.content.decode()  # what was typed stays
+    too_soon = client.post(url, {"resend": "1"})
+    assert too_soon.status_code == 429 and "less than a minute" in too_soon.content.decode()
+    twice = client.post(url, {"send": "1"})  # the first button sent again: no error
+    assert twice.status_code == 302 and len(sms_outbox) == 1
+    empty = client.post(url, {"code": ""})
+    assert empty.status_code == 200 and "This field is required" in empty.content.decode()
+    assert User.objects.filter(pk=phone_only.pk).exists()
+
+
+def test_an_expired_deletion_code_asks_for_a_new_one(client, phone_only, sms_outbox):
+    from django.core.cache import cache
+
+    url = reverse("accounts:delete_account")
+    client.post(url, {"send": "1"})
+    code = last_code(sms_outbox)
+    cache.clear()  # five minutes pass: the code is gone
+    response = client.post(url, {"code": code})
+    assert response.status_code == 400 and "expired" in response.content.decode()
+    assert User.objects.filter(pk=phone_only.pk).exists()
+
+
+def test_an_account_with_a_password_still_confirms_with_it(signed_in, user, sms_outbox):
+    user.phone = "+8613800138000"
+    user.save()
+    url = reverse("accounts:delete_account")
+    assert 'name="password"' in signed_in.get(url).content.decode()
+    response = signed_in.post(url, {"send": "1"})
+    assert response.status_code == 200 and sms_outbox == []
+    assert User.objects.filter(pk=user.pk).exists()

@@ -5,7 +5,10 @@ id is the payment's reference. The webhook (/payments/webhook/stripe/) is verifi
 stripe.Webhook.construct_event against settings.STRIPE_WEBHOOK_SECRET before anything in it is
 read. Handled: checkout.session.completed, checkout.session.expired, refund.failed,
 payment_intent.payment_failed, charge.refunded; everything else is stored and ignored.
-Amounts are in the currency's minor unit (cents); the shop's currencies have two decimals.
+Amounts are whole numbers of the currency's minor unit, as many decimals as shop.money says
+(Babel's CLDR data): 10.00 USD is 1000, ¥1,000 is 1000, 1.000 KWD is 1000. Stripe's one
+exception is kept here: its API counts ISK in hundredths, though the króna has no decimals.
+Three-decimal amounts must end in 0 for Stripe; ours do, as the database keeps two decimals.
 """
 
 import json
@@ -19,17 +22,29 @@ from django.utils import timezone
 
 from payments.errors import InvalidPayload, InvalidSignature, ProviderUnavailable
 from payments.providers.base import CallbackEvent, Provider, StartResult
+from shop import money
 
 SIGNATURE_HEADER = "Stripe-Signature"
-CENT = Decimal("0.01")
+#: Currencies Stripe's API counts in hundredths although they have no minor unit in use
+#: (Stripe's "special cases": ISK stays two-decimal for backwards compatibility, amounts
+#: a multiple of 100). Everything else follows the currency data.
+STRIPE_HUNDREDTHS = frozenset({"ISK"})
 
 
-def to_minor(amount: Decimal) -> int:
-    return int((amount / CENT).to_integral_value())
+def to_minor(amount: Decimal, currency: str) -> int:
+    """The amount Stripe's API expects: whole minor units of `currency`."""
+    if currency.upper() in STRIPE_HUNDREDTHS:
+        return money.to_minor(amount, currency) * 100
+    return money.to_minor(amount, currency)
 
 
-def from_minor(value) -> Decimal | None:
-    return None if value is None else (Decimal(int(value)) * CENT).quantize(CENT)
+def from_minor(value, currency: str) -> Decimal | None:
+    """An amount from Stripe (minor units of `currency`) as a Decimal; None stays None."""
+    if value is None or not currency:
+        return None
+    if currency.upper() in STRIPE_HUNDREDTHS:
+        return money.quantize(Decimal(int(value)) / 100, currency)
+    return money.from_minor(value, currency)
 
 
 #: Stripe takes a session expiry between 30 minutes and 24 hours from its creation.
@@ -64,7 +79,7 @@ class StripeProvider(Provider):
                         "quantity": 1,
                         "price_data": {
                             "currency": payment.currency.lower(),
-                            "unit_amount": to_minor(payment.amount),
+                            "unit_amount": to_minor(payment.amount, payment.currency),
                             "product_data": {"name": f"Order {order.number}"},
                         },
                     }
@@ -119,10 +134,12 @@ class StripeProvider(Provider):
             reference = obj["id"]
             paid = obj.get("payment_status") in ("paid", "no_payment_required")
             kind = "captured" if paid else "authorised"
-            amount, currency = from_minor(obj.get("amount_total")), obj.get("currency") or ""
+            currency = obj.get("currency") or ""
+            amount = from_minor(obj.get("amount_total"), currency)
         elif event_type == "checkout.session.async_payment_succeeded":
             reference, kind = obj["id"], "captured"
-            amount, currency = from_minor(obj.get("amount_total")), obj.get("currency") or ""
+            currency = obj.get("currency") or ""
+            amount = from_minor(obj.get("amount_total"), currency)
         elif event_type in ("checkout.session.expired", "checkout.session.async_payment_failed"):
             reference = obj["id"]
             kind = "cancelled" if event_type.endswith("expired") else "failed"
@@ -130,16 +147,21 @@ class StripeProvider(Provider):
             kind = "failed"
             error = obj.get("last_payment_error") or {}
             reason = str(error.get("message") or "")
+<<<<<<< HEAD
             amount, currency = from_minor(obj.get("amount")), obj.get("currency") or ""
         elif event_type == "refund.failed":
             kind, reference = "refund_failed", obj["id"]
             amount, currency = from_minor(obj.get("amount")), obj.get("currency") or ""
             reason = str(obj.get("failure_reason") or "")
+=======
+            currency = obj.get("currency") or ""
+            amount = from_minor(obj.get("amount"), currency)
+>>>>>>> main
         elif event_type == "charge.refunded":
             # Cumulative: what the charge has had back in all, wherever it was refunded.
             kind = "refunded"
-            amount = from_minor(obj.get("amount_refunded"))
             currency = obj.get("currency") or ""
+            amount = from_minor(obj.get("amount_refunded"), currency)
         metadata = obj.get("metadata") or {}
         return CallbackEvent(
             event_id=event["id"],
@@ -161,7 +183,7 @@ class StripeProvider(Provider):
             refund = stripe.Refund.create(
                 api_key=settings.STRIPE_SECRET_KEY,
                 payment_intent=session["payment_intent"],
-                amount=to_minor(amount),
+                amount=to_minor(amount, payment.currency),
                 idempotency_key=idempotency_key,
             )
         except stripe.StripeError as error:

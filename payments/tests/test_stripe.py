@@ -276,3 +276,53 @@ def test_a_failed_refund_is_owed_again(client, stripe_payment):
     assert order.total_refunded == 0 and order.payment_status == "paid"
     assert stripe_payment.flagged and stripe_payment.amount_refunded == 0
     assert services.find_discrepancies() == []
+
+
+# --- Minor units per currency ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "minor"),
+    [
+        ("JPY", "1000", 1000),  # no decimals: was 100,000 when cents were hard-coded
+        ("USD", "10.00", 1000),
+        ("KWD", "1.000", 1000),
+        ("BHD", "1.000", 1000),
+        ("ISK", "500", 50000),  # Stripe's special case: ISK is counted in hundredths
+    ],
+)
+def test_stripe_session_amount_is_in_the_currencys_minor_units(currency, amount, minor):
+    from payments.providers.stripe import from_minor, provider
+
+    order = sandbox_order()
+    payment = Payment(order=order, provider="stripe", amount=Decimal(amount), currency=currency)
+    fake = {"id": "cs_test_1", "url": "https://checkout.stripe.com/c/pay/cs_test_1"}
+    with mock.patch("stripe.checkout.Session.create", return_value=fake) as create:
+        provider.start(payment=payment, return_url="http://x/", cancel_url="http://x/")
+    price_data = create.call_args.kwargs["line_items"][0]["price_data"]
+    assert (price_data["unit_amount"], price_data["currency"]) == (minor, currency.lower())
+    assert from_minor(minor, currency.lower()) == Decimal(amount)
+
+
+def test_a_shop_in_yen_charges_and_is_paid_in_whole_yen(client, settings):
+    settings.SHOP_CURRENCY = "JPY"
+    order = sandbox_order(price=Decimal("995"))  # 995 + 5 shipping
+    assert (order.total, order.currency) == (Decimal("1000"), "JPY")
+    fake = {"id": "cs_test_jpy", "url": "https://checkout.stripe.com/c/pay/cs_test_jpy"}
+    with mock.patch("stripe.checkout.Session.create", return_value=fake) as create:
+        payment = start(order, provider="stripe")
+    assert create.call_args.kwargs["line_items"][0]["price_data"]["unit_amount"] == 1000
+    event = session_completed(payment, amount_total=1000, currency="jpy")
+    payload, header = signed(event)
+    assert post(client, payload, header).status_code == 200
+    payment.refresh_from_db()
+    assert payment.state == PaymentState.CAPTURED and not payment.flagged
+    # 100 times the price (what cents gave) is a mismatch, not a payment.
+    other = sandbox_order(price=Decimal("995"))
+    with mock.patch("stripe.checkout.Session.create", return_value={**fake, "id": "cs_2"}):
+        second = start(other, provider="stripe")
+    event = session_completed(second, amount_total=100_000, currency="jpy", event_id="evt_9")
+    payload, header = signed(event)
+    post(client, payload, header)
+    second.refresh_from_db()
+    assert second.flagged and second.state == PaymentState.PENDING

@@ -2,6 +2,7 @@
 
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -213,3 +214,70 @@ def test_no_combination_gives_a_negative_total_or_a_discount_above_the_subtotal(
 def test_promotions_never_cost_the_shopper_more_than_no_promotion(lines, rules, shipping):
     without = calculate(lines=lines, shipping=shipping, rules=[])
     assert calculate(lines=lines, shipping=shipping, rules=rules).total <= without.total
+
+
+# --- Currencies with 0 and 3 decimals ---------------------------------------------------
+
+
+def test_format_money_shows_the_currencys_own_decimals(settings):
+    from promotions.pricing import format_money
+
+    settings.SHOP_CURRENCY = "USD"
+    assert format_money(D("1234.5")) == "$1,234.50"
+    settings.SHOP_CURRENCY = "JPY"
+    assert format_money(D("1234.5")) == "¥1,235"
+    assert format_money(D("-500")) == "-¥500"
+    settings.SHOP_CURRENCY = "KWD"
+    assert format_money(D("1.5")) == "1.500 KWD"
+
+
+def test_in_yen_every_amount_is_whole_yen(settings):
+    settings.SHOP_CURRENCY = "JPY"
+    # 15% of ¥999 is 149.85: ¥150 off (rounding to the cent gave ¥149.85).
+    price = calculate(
+        lines=[line(price="333", quantity=3)], shipping=None, rules=[rule(PERCENT, "15")]
+    )
+    assert (price.subtotal, price.discount, price.total) == (D("999"), D("150"), D("849"))
+    # A price kept with cents is charged in whole yen, sales included.
+    price = calculate(lines=[line(price="20.52")], shipping=None, rules=[rule(SALE, "99.91")])
+    assert (price.subtotal, price.total) == (D("21"), D("0"))
+    assert sale_unit_price(D("20.52"), [D("10")]) == D("19")
+    assert distribute(D("10"), [D("10"), D("10"), D("10")]) == [D("4"), D("3"), D("3")]
+
+
+def test_the_remaining_units_are_spread_one_each_over_the_largest_lines(settings):
+    settings.SHOP_CURRENCY = "JPY"
+    # Shares of 2/3 round down to 0: two yen left, one each to the first two of the largest
+    # lines (the whole remainder on one line would be out of proportion).
+    assert distribute(D("2"), [D("3"), D("3"), D("3")]) == [D("1"), D("1"), D("0")]
+    assert distribute(D("4"), [D("1"), D("3"), D("3"), D("1")]) == [
+        D("0"),
+        D("2"),
+        D("2"),
+        D("0"),
+    ]
+    settings.SHOP_CURRENCY = "KWD"
+    assert distribute(D("0.010"), [D("1.000"), D("1.000"), D("1.000")]) == [
+        D("0.004"),
+        D("0.003"),
+        D("0.003"),
+    ]
+
+
+@pytest.mark.parametrize(("currency", "places"), [("JPY", 0), ("KWD", 3)])
+@settings(max_examples=150, deadline=None)
+@given(lines=lines_strategy, rules=rules_strategy(), shipping=st.none() | money)
+def test_totals_are_whole_minor_units_and_add_up_in_any_currency(
+    currency, places, lines, rules, shipping
+):
+    from django.test import override_settings
+
+    unit = D(1).scaleb(-places)
+    with override_settings(SHOP_CURRENCY=currency):
+        price = calculate(lines=lines, shipping=shipping, rules=rules)
+    for x in price.lines:
+        assert x.total == x.total.quantize(unit) and x.discount == x.discount.quantize(unit)
+        assert 0 <= x.total <= x.subtotal and x.subtotal - x.discount == x.total
+    assert 0 <= price.discount <= price.subtotal
+    assert price.discount == price.discount.quantize(unit)
+    assert sum((a.amount for a in price.applied if a.kind != "shipping"), ZERO) == price.discount

@@ -245,3 +245,20 @@ def test_the_cart_checkout_order_and_invoice_show_the_same_numbers(user):
     # The invoice adds up the order's stored line totals: the same total to the cent.
     invoice_total = sum(x.total for x in order.lines) + order.shipping - order.shipping_discount
     assert money(invoice_total) == money(checkout.total) == "$67.93"  # (74.98 - 5.00) - 7.00 + 4.95
+
+
+def test_a_shop_in_yen_prices_in_whole_yen(settings):
+    settings.SHOP_CURRENCY = "JPY"
+    CouponFactory(code="FIFTEEN", value=D("15"))
+    result = price(
+        [line(1, "333", 3), line(2, "1001", 1)], coupon_code="FIFTEEN", shipping=D("500")
+    )
+    # 15% of ¥2,000 is ¥300 (whole yen), spread over the lines in whole yen.
+    assert (result.subtotal, result.discount, result.total) == (D("2000"), D("300"), D("2200"))
+    for priced in result.lines:
+        assert priced.total == priced.total.to_integral_value()
+        assert priced.discount == priced.discount.to_integral_value()
+    CouponFactory(code="ODD", value=D("7"))
+    odd = price([line(1, "333", 3), line(2, "1001", 1)], coupon_code="ODD")
+    assert odd.discount == D("140")  # 7% of 2,000
+    assert [x.discount for x in odd.lines] == [D("69"), D("71")]

@@ -100,6 +100,47 @@ def test_a_signed_in_customers_limit_counts_by_user(user):
 
 
 @pytest.mark.django_db
+def test_a_guests_use_counts_against_the_signed_in_customer_with_that_email(user):
+    """Used once as a guest, a once-per-customer coupon cannot be used again signed in."""
+    CouponFactory(code="ONCE", max_uses_per_customer=1)
+    redeem(code="ONCE", order="G-1", user=None, email="  Ada@Example.COM ")
+    # The cart prices with the user alone: their account's address names them.
+    result = services.price_cart(lines=[line()], coupon_code="ONCE", user=user, now=NOW)
+    assert result.coupon_error == "You have already used this coupon."
+    with pytest.raises(CouponRejected) as caught:
+        redeem(code="ONCE", order="S-1", user=user, email="ada@example.com")
+    assert caught.value.reason == CouponRejected.ALREADY_USED
+    # Signed in with another order address, the account's own address still counts.
+    with pytest.raises(CouponRejected):
+        redeem(code="ONCE", order="S-2", user=user, email="ada.work@example.com")
+
+
+@pytest.mark.django_db
+def test_a_signed_in_use_counts_against_a_guest_with_the_accounts_email(user):
+    """... nor the other way round: used signed in, not again as a guest with the address of
+    the account, nor with the address the signed-in order gave."""
+    CouponFactory(code="ONCE", max_uses_per_customer=1)
+    redeem(code="ONCE", order="S-1", user=user, email="ada.work@example.com")
+    for address in ("ADA@example.com", "Ada.Work@Example.com"):
+        with pytest.raises(CouponRejected) as caught:
+            redeem(code="ONCE", order="G-1", user=None, email=address)
+        assert caught.value.reason == CouponRejected.ALREADY_USED
+        result = services.price_cart(lines=[line()], coupon_code="ONCE", email=address, now=NOW)
+        assert result.coupon_error == "You have already used this coupon."
+
+
+@pytest.mark.django_db
+def test_other_customers_keep_their_own_per_customer_uses(user):
+    from accounts.tests.factories import UserFactory
+
+    CouponFactory(code="ONCE", max_uses_per_customer=1)
+    redeem(code="ONCE", order="G-1", user=None, email="ada@example.com")
+    redeem(code="ONCE", order="G-2", user=None, email="grace@example.com")
+    redeem(code="ONCE", order="S-1", user=UserFactory(email="kim@example.com"), email="")
+    assert CouponRedemption.objects.count() == 3
+
+
+@pytest.mark.django_db
 def test_a_cancellation_gives_the_use_back_once():
     coupon = CouponFactory(code="SAVE", max_uses=1)
     redeem(order="A-1")

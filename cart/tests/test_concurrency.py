@@ -1,0 +1,67 @@
+"""Races on PostgreSQL: threads with their own connections around a barrier.
+
+Control: without the cart's row lock in add_line (cart.locks) two adds of a variant not yet
+in the cart both create its line, and the second dies on the unique (cart, variant)
+constraint with an IntegrityError, a 500 for the shopper who pressed "add" twice.
+"""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from cart import services
+from cart.models import CartLine
+from cart.tests.factories import CartFactory
+from catalog.tests.factories import VariantFactory
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+ADDS = 8
+
+
+@pytest.fixture(autouse=True)
+def _postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+
+
+def race(count, work):
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def run(index):
+        try:
+            barrier.wait()
+            results.append(work(index))
+        except Exception as error:  # collected and asserted on
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results, errors
+
+
+def test_adding_a_new_variant_several_times_at_once_makes_one_line_with_every_unit():
+    cart, variant = CartFactory(), VariantFactory(stock=50)
+    results, errors = race(
+        ADDS, lambda i: services.add_line(cart=cart, variant=variant, quantity=1)
+    )
+    assert errors == [] and len(results) == ADDS
+    line = CartLine.objects.get(cart=cart, variant=variant)
+    assert line.quantity == ADDS
+
+
+def test_adding_at_once_never_puts_more_than_the_stock_in_one_line():
+    cart, variant = CartFactory(), VariantFactory(stock=3)
+    results, errors = race(
+        ADDS, lambda i: services.add_line(cart=cart, variant=variant, quantity=1)
+    )
+    assert all(isinstance(error, services.OutOfStock) for error in errors)
+    assert len(results) == 3 and len(errors) == ADDS - 3
+    assert CartLine.objects.get(cart=cart, variant=variant).quantity == 3

@@ -1,0 +1,54 @@
+"""Amounts in a currency's minor units: how many decimals a currency has, rounding to them,
+and converting to and from the whole numbers payment providers count in.
+
+The number of decimals comes from Babel's copy of the Unicode CLDR currency data (ISO 4217
+with the corrections currencies have in use): JPY 0, USD 2, KWD 3. Nothing here is written by
+hand, so a shop in yen charges 1,000 for ¥1,000, not 100,000. Imports nothing of ours: any
+app may use it.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+
+from babel.numbers import get_currency_precision
+from django.conf import settings
+
+
+def _code(currency: str | None) -> str:
+    return (currency or settings.SHOP_CURRENCY).strip().upper()
+
+
+@lru_cache(maxsize=64)
+def _digits(code: str) -> int:
+    return get_currency_precision(code)
+
+
+def minor_units(currency: str | None = None) -> int:
+    """How many decimals `currency` (default: the shop's) has: 2 for USD, 0 for JPY, 3 for
+    KWD. A code the data does not know gets 2, CLDR's default."""
+    return _digits(_code(currency))
+
+
+def smallest_unit(currency: str | None = None) -> Decimal:
+    """The smallest amount of `currency`: Decimal("0.01") for USD, Decimal("1") for JPY."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
+def quantize(amount: Decimal, currency: str | None = None) -> Decimal:
+    """Round to the currency's minor unit, half up: the rule for every amount a shopper
+    sees (default: the shop's currency, settings.SHOP_CURRENCY)."""
+    return Decimal(amount).quantize(smallest_unit(currency), rounding=ROUND_HALF_UP)
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """An amount as a whole number of minor units: 10.00 USD is 1000, ¥1,000 is 1000,
+    1.000 KWD is 1000."""
+    return int(quantize(amount, currency).scaleb(minor_units(currency)))
+
+
+def from_minor(value, currency: str) -> Decimal | None:
+    """A whole number of minor units as an amount (None stays None): 1000 is 10.00 USD,
+    ¥1000 or 1.000 KWD."""
+    if value is None:
+        return None
+    return quantize(Decimal(int(value)).scaleb(-minor_units(currency)), currency)
