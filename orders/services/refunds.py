@@ -12,7 +12,7 @@ what went back with payment_status.record_refund().
 """
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
@@ -32,8 +32,7 @@ from orders.models import (
 )
 from orders.services.cancelling import restock_units
 from orders.services.statuses import record_event, refresh_statuses
-
-CENT = Decimal("0.01")
+from shop.money import quantize
 
 
 class RefundRejected(OrderError):
@@ -72,7 +71,7 @@ def line_refund_amount(line: OrderLine, *, units: int) -> Decimal:
     after = line.quantity_refunded + units
     if after >= line.quantity:
         return line.total - line.amount_refunded
-    share = (line.total * after / line.quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+    share = quantize(line.total * after / line.quantity)
     return max(share - line.amount_refunded, ZERO)
 
 

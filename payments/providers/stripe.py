@@ -147,16 +147,13 @@ class StripeProvider(Provider):
             kind = "failed"
             error = obj.get("last_payment_error") or {}
             reason = str(error.get("message") or "")
-<<<<<<< HEAD
-            amount, currency = from_minor(obj.get("amount")), obj.get("currency") or ""
-        elif event_type == "refund.failed":
-            kind, reference = "refund_failed", obj["id"]
-            amount, currency = from_minor(obj.get("amount")), obj.get("currency") or ""
-            reason = str(obj.get("failure_reason") or "")
-=======
             currency = obj.get("currency") or ""
             amount = from_minor(obj.get("amount"), currency)
->>>>>>> main
+        elif event_type == "refund.failed":
+            kind, reference = "refund_failed", obj["id"]
+            currency = obj.get("currency") or ""
+            amount = from_minor(obj.get("amount"), currency)
+            reason = str(obj.get("failure_reason") or "")
         elif event_type == "charge.refunded":
             # Cumulative: what the charge has had back in all, wherever it was refunded.
             kind = "refunded"
