@@ -9,8 +9,8 @@ from reviews.models import Review, ReviewStatus
 
 
 def order_holding(product, *, user, fulfilment=FulfilmentStatus.DELIVERED) -> Order:
-    """An order of `user` with fulfilment status `fulfilment` with one line of `product`, written directly: the
-    eligibility rule reads only who ordered what and where the order is."""
+    """An order of `user` holding one line of `product`, at fulfilment status `fulfilment`,
+    written directly: the eligibility rule reads only who ordered what and where it is."""
     variant = product.variants.first()
     number = f"T{Order.objects.count() + 1:06d}"
     order = Order.objects.create(
