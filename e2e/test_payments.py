@@ -65,7 +65,7 @@ def test_guest_pays_on_the_sandbox_and_the_order_shows_paid(
     page.get_by_role("link", name="View your order").click()
     order = Order.objects.get()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
-    expect(page.locator(".order-state")).to_have_text("Paid")
+    expect(page.locator(".order-state--paid")).to_have_text("Payment: Paid")
 
 
 def test_declined_then_retried_and_paid(live_server, page, screenshot, shop):
@@ -79,4 +79,4 @@ def test_declined_then_retried_and_paid(live_server, page, screenshot, shop):
     page.get_by_role("button", name="Pay $43.95").click()
     expect(page.get_by_text("Thank you: we received $43.95")).to_be_visible()
     order = Order.objects.get()
-    assert order.state == "paid" and order.payments.count() == 2
+    assert order.payment_status == "paid" and order.payments.count() == 2
