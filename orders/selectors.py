@@ -127,17 +127,8 @@ def orders_for_user(*, user) -> QuerySet[Order]:
 
 
 def returnable_lines(*, order: Order) -> list[OrderLine]:
-    """The order's lines the shopper may still send back, each with `returnable` units."""
-    allowed = returnable_quantities(order)
-    lines = list(OrderLine.objects.filter(pk__in=allowed).order_by("pk"))
-    for line in lines:
-        line.returnable = allowed[line.pk]
-    return lines
-
-
-def returnable_quantities(order: Order) -> dict[int, int]:
-    """Order line id -> units the shopper may still ask to return: shipped, not returned,
-    not refunded, not in a return under way. Two queries."""
+    """The order's lines the shopper may still send back, each with `returnable` units:
+    shipped, not returned, not refunded, not in a return under way. Two queries."""
     pending = dict(
         ReturnLine.objects.filter(
             return_request__order=order,
@@ -147,6 +138,14 @@ def returnable_quantities(order: Order) -> dict[int, int]:
         .annotate(units=Sum("quantity"))
         .values_list("line_id", "units")
     )
-    lines = OrderLine.objects.filter(order=order).order_by("pk")
-    quantities = {line.pk: line.quantity_returnable - pending.get(line.pk, 0) for line in lines}
-    return {line_id: units for line_id, units in quantities.items() if units > 0}
+    lines = []
+    for line in OrderLine.objects.filter(order=order).order_by("pk"):
+        line.returnable = line.quantity_returnable - pending.get(line.pk, 0)
+        if line.returnable > 0:
+            lines.append(line)
+    return lines
+
+
+def returnable_quantities(order: Order) -> dict[int, int]:
+    """Order line id -> units the shopper may still ask to return."""
+    return {line.pk: line.returnable for line in returnable_lines(order=order)}

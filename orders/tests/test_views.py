@@ -25,6 +25,8 @@ CHECKOUT_BUDGET = 16
 ORDER_BUDGET = 9
 #: Order list: session, user, one page of orders with counts, the page count.
 LIST_BUDGET = 6
+#: The return page: session, user, order, pending return lines, lines (20 lines or 1).
+RETURN_BUDGET = 6
 
 NEW_ADDRESS = {
     "ship-full_name": "Grace Hopper",
@@ -301,3 +303,110 @@ def test_choosing_a_saved_address_shows_no_errors_under_the_new_address_fields(c
     assert response.status_code == 400
     assert "That shipping method is not available" in html
     assert "This field is required." not in html
+
+
+# --- Statuses, returns and cancelling on the shopper's pages -------------------------------
+
+
+def shipped_order(user, quantity=2):
+    order, variant = order_of(quantity, user=user, stock=quantity + 5)
+    services.record_payment(order=order, amount=order.total)
+    services.ship_lines(order=order, carrier="dhl", tracking_number="JD1")
+    return order, variant
+
+
+def test_order_page_shows_the_three_statuses_side_by_side(client):
+    user = UserFactory()
+    order, _v = shipped_order(user)
+    client.force_login(user)
+    html = client.get(order.get_absolute_url()).content.decode()
+    for label in ("Order: </span>Open", "Payment: </span>Paid", "Fulfilment: </span>Shipped"):
+        assert label in html
+    assert "2 shipped" in html
+    assert reverse("orders:request-return", args=[order.number]) in html
+
+
+@pytest.mark.parametrize("quantity", [1, 20])
+def test_the_return_page_stays_within_budget(client, quantity, django_assert_max_num_queries):
+    user = UserFactory()
+    order, _v = shipped_order(user, quantity)
+    client.force_login(user)
+    with django_assert_max_num_queries(RETURN_BUDGET):
+        response = client.get(reverse("orders:request-return", args=[order.number]))
+    assert response.status_code == 200
+    assert 'name="reason"' in response.content.decode()
+
+
+def test_a_shopper_asks_to_return_some_units(client):
+    user = UserFactory()
+    order, _v = shipped_order(user)
+    line = order.lines.get()
+    client.force_login(user)
+    url = reverse("orders:request-return", args=[order.number])
+    response = client.post(
+        url, {f"line_{line.pk}": "1", "reason": "does_not_fit", "note": "too small"}, follow=True
+    )
+    assert "Your return request is sent" in response.content.decode()
+    request = order.returns.get()
+    assert (request.status, request.note, request.lines.get().quantity) == (
+        "requested",
+        "too small",
+        1,
+    )
+    assert "It does not fit" in client.get(order.get_absolute_url()).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"reason": "does_not_fit"}, "Choose at least one item to return."),
+        ({"line_X": "1"}, "This field is required."),
+        ({"line_X": "3", "reason": "does_not_fit"}, "Select a valid choice."),
+        ({"line_X": "1", "reason": "nonsense"}, "Select a valid choice."),
+        ({"line_X": "-1", "reason": "other"}, "Select a valid choice."),
+        ({"line_X": "1", "reason": "other", "note": "x" * 501}, "at most 500 characters"),
+    ],
+)
+def test_a_bad_return_request_says_why_and_keeps_what_was_typed(client, data, message):
+    user = UserFactory()
+    order, _v = shipped_order(user)
+    line = order.lines.get()
+    data = {key.replace("X", str(line.pk)): value for key, value in data.items()}
+    client.force_login(user)
+    response = client.post(reverse("orders:request-return", args=[order.number]), data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not order.returns.exists()
+
+
+def test_nothing_shipped_means_nothing_to_return(client):
+    user = UserFactory()
+    order, _v = order_of(user=user)
+    client.force_login(user)
+    response = client.get(reverse("orders:request-return", args=[order.number]))
+    assert "Nothing of this order can be returned now" in response.content.decode()
+
+
+def test_another_shoppers_return_page_is_404(client):
+    order, _v = shipped_order(UserFactory())
+    client.force_login(UserFactory())
+    assert client.get(reverse("orders:request-return", args=[order.number])).status_code == 404
+
+
+def test_a_guest_link_cancels_only_in_the_first_days(client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    order, _v = order_of()
+    Order.objects.filter(pk=order.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.GUEST_CANCEL_DAYS + 1)
+    )
+    key = guest_key(number=order.number)
+    html = client.get(order.get_absolute_url() + "?key=" + key).content.decode()
+    assert "Cancel this order" not in html
+    response = client.post(
+        reverse("payments:cancel-order", args=[order.number]), {"key": key}, follow=True
+    )
+    assert "can no longer be cancelled here" in response.content.decode()
+    assert Order.objects.get(pk=order.pk).status == "open"
