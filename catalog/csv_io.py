@@ -416,13 +416,9 @@ def import_products(
         if dry_run:
             transaction.set_rollback(True)
         else:
+            # Their cached pages are invalidated when this transaction commits.
             for start in range(0, len(changed), REFRESH_CHUNK):
                 services.refresh_products(product_ids=changed[start : start + REFRESH_CHUNK])
-    if not dry_run:
-        # Again after commit: a page cached between the refresh and the commit showed the
-        # old rows under the new versions.
-        for start in range(0, len(changed), REFRESH_CHUNK):
-            services.invalidate_products(product_ids=changed[start : start + REFRESH_CHUNK])
     report.imported = not dry_run
     return report
 
