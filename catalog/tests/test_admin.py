@@ -626,26 +626,24 @@ class _BrowserForm(HTMLParser):
             if not self.data[self._select] and not self._multiple and self._first_option:
                 self.data[self._select] = [self._first_option]
             self._select = None
-        elif tag == "textarea":
+        elif tag == "textarea" and self._textarea:
+            # Django writes a newline before a textarea's text; browsers drop it.
+            value = self.data[self._textarea][0]
+            self.data[self._textarea] = [value.removeprefix("\n")]
             self._textarea = None
 
     def handle_data(self, data):
         if self._textarea:
             self.data[self._textarea][0] += data
 
-    @classmethod
-    def of(cls, response) -> dict[str, list[str]]:
-        parser = cls()
-        parser.feed(response.content.decode())
-        return parser.data
-
 
 def _page_form(client, url) -> dict[str, list[str]]:
+    """Open an admin page and return what its form would post if saved unchanged."""
     response = client.get(url)
     assert response.status_code == 200
-    data = _BrowserForm.of(response)
-    # Django renders a textarea's value after a newline, which browsers drop.
-    return {k: [v.removeprefix("\n") for v in values] for k, values in data.items()}
+    parser = _BrowserForm()
+    parser.feed(response.content.decode())
+    return parser.data
 
 
 def test_saving_a_variant_page_loaded_before_a_sale_keeps_the_sale(admin_client):
@@ -689,3 +687,46 @@ def test_saving_the_low_stock_list_loaded_before_a_sale_keeps_the_sale(admin_cli
     variant.refresh_from_db()
     other.refresh_from_db()
     assert (variant.stock, other.stock) == (1, 2)
+
+
+def test_a_count_on_the_product_page_after_a_sale_is_refused_with_everything_typed_kept(
+    admin_client,
+):
+    product = ProductFactory(name="Linen Shirt", variants__stock=10)
+    variant = product.variants.get()
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    data = _page_form(admin_client, url)
+    services.take_stock(quantities={variant.pk: 2})
+    data.update({"name": ["Linen Shirt, washed"], "variants-0-stock_counted": ["12"]})
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "changed from 10 to 8 since this page was loaded" in response.text
+    assert 'value="Linen Shirt, washed"' in response.text
+    assert 'name="variants-0-stock_counted" value="12"' in response.text
+    product.refresh_from_db()
+    variant.refresh_from_db()
+    assert (product.name, variant.stock) == ("Linen Shirt", 8)
+
+
+def test_adding_a_variant_on_its_page_opens_its_ledger(admin_client):
+    product = ProductFactory(variants=False)
+    response = admin_client.post(
+        reverse("admin:catalog_variant_add"),
+        {
+            "product": str(product.pk),
+            "sku": "NEW-1",
+            "price": "9.00",
+            "compare_at_price": "",
+            "stock_loaded": "0",
+            "stock_adjust": "",
+            "stock_reason": "received",
+            "stock_counted": "5",
+            "weight_grams": "0",
+            "is_active": "on",
+            "position": "0",
+        },
+    )
+    assert response.status_code == 302, response.context["errors"]
+    variant = Variant.objects.get(sku="NEW-1")
+    assert variant.stock == 5 and Product.objects.get(pk=product.pk).stock == 5
+    assert list(variant.stock_movements.values_list("reason", "quantity")) == [("opening", 5)]

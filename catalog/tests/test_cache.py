@@ -27,12 +27,16 @@ def _put_on_sale(product):
     services.set_sale_prices(variant_prices={variant.pk: Decimal("24.50")})
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("write", [_change_price_and_refresh, _put_on_sale])
 def test_a_page_cached_while_a_price_change_commits_is_not_served_after_it(write):
+    """Failed before versions moved on commit: the shopper's page, rendered from the old
+    rows under the version bumped inside the transaction, was served for 15 minutes."""
     if connection.vendor != "postgresql":
-        # SQLite's test database is one shared in-memory file: a reader blocks on the
-        # writer's table lock instead of reading the committed rows beside it.
+        # SQLite's test database is a shared in-memory one: the reader fails on the writer's
+        # table lock ("database table is locked") instead of reading the committed rows.
+        # There, test_a_bump_inside_a_transaction_waits_for_the_commit covers the rule.
         pytest.skip("needs PostgreSQL's concurrent readers (run with DATABASE_URL=postgres://...)")
     product = ProductFactory(
         name="Oxford", category=CategoryFactory(), variants__price=Decimal("30.00")
