@@ -761,7 +761,7 @@ class StockMovementAdmin(admin.ModelAdmin):
         "created_at",
         "sku",
         "product_name",
-        "change",
+        "signed_quantity",
         "stock_after",
         "reason",
         "reference",
@@ -787,7 +787,7 @@ class StockMovementAdmin(admin.ModelAdmin):
         return movement.variant.product.name
 
     @admin.display(description=_("change"), ordering="quantity")
-    def change(self, movement: StockMovement):
+    def signed_quantity(self, movement: StockMovement):
         return f"{movement.quantity:+d}"
 
     def has_add_permission(self, request):

@@ -182,7 +182,8 @@ class Product(models.Model):
     sale_price = models.DecimalField(
         _("sale price from"), **MONEY, null=True, blank=True, editable=False
     )
-    #: Units in stock over all active variants.
+    #: Units in stock over all active variants: recomputed by refresh_products(), moved by
+    #: the same units as its variants by catalog.stock.
     stock = models.PositiveIntegerField(_("stock"), default=0)
     #: Units sold over all orders, for "best-selling".
     sold_count = models.PositiveIntegerField(_("sold"), default=0)
@@ -305,6 +306,8 @@ class Variant(models.Model):
     sale_price = models.DecimalField(
         _("sale price"), **MONEY, null=True, blank=True, editable=False
     )
+    #: The running total of this variant's StockMovements, changed only with one of them, by
+    #: catalog.stock (never written back from a form).
     stock = models.PositiveIntegerField(_("stock"), default=0)
     #: Shipping weight in grams.
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
