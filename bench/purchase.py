@@ -78,7 +78,7 @@ def purchase(port: int, product_path: str) -> bool | None:
     guest = Guest(port)
     _status, _location, html = guest.request("GET", product_path)
     in_stock = re.findall(
-        r'name="variant" id="[^"]+" value="(\d+)"\s[^>]*data-stock="([1-9]\d*)"', html
+        r'name="variant" id="[^"]+" value="(\d+)"\s[^>]*data-stock-level="(in|low)"', html
     )
     variant = in_stock[0][0] if in_stock else None
     if variant is None and (sole := re.search(r'type="hidden" name="variant" value="(\d+)"', html)):

@@ -4,21 +4,30 @@ Every write that spans rows goes through catalog.services: saving a product refr
 summary columns (price, stock, search document) and the cached pages that show it; bulk
 actions are single UPDATEs. Lists stay fast on a large catalog: related rows are joined, no
 full count on the product list, foreign keys to big tables use autocomplete.
+
+Stock is never written back from a form. Variant forms show the stock read-only with the
+value the page loaded in a hidden field, and take an adjustment (units received or removed,
+with a reason) or a counted quantity, which catalog.stock records as a movement; a form
+whose stock moved since it was loaded is refused with what the merchant typed kept. Saving
+a variant writes only the columns the merchant changed, so a price change never touches
+the stock (or a sale price set by promotions meanwhile).
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import CharField, Q, Subquery, Value
 from django.db.models.functions import Cast, Concat
-from django.http import StreamingHttpResponse
-from django.utils import timezone
-from django.utils.html import format_html
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.urls import reverse
+from django.utils import formats, timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog import csv_io, services
+from catalog.forms import StockEntry, StockEntryField, StockEntryFormMixin
 from catalog.models import (
     LOW_STOCK,
     Brand,
@@ -28,6 +37,7 @@ from catalog.models import (
     Product,
     ProductImage,
     Specification,
+    StockMovement,
     Tag,
     Variant,
 )
@@ -245,8 +255,127 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
 
 _NARROW = {"style": "width: 7em"}
 
+#: Variant columns a merchant edits on a form. Not `stock` (it moves only by movements) nor
+#: `sale_price` (kept by promotions).
+VARIANT_FIELDS = (
+    "product",
+    "sku",
+    "price",
+    "compare_at_price",
+    "weight_grams",
+    "is_active",
+    "position",
+)
+#: Movements shown on a variant's or product's page, newest first; the full history is on
+#: the stock movements list, one click away.
+RECENT_MOVEMENTS = 10
 
-class VariantInlineForm(forms.ModelForm):
+
+def save_variant_form(form, *, actor) -> bool:
+    """Save a variant's form (its ModelForm already ran `save(commit=False)`) as the merchant
+    changed it: only the columns they changed, so a page loaded before a sale writes back
+    nothing it did not edit, and the stock only as a movement (catalog.stock). A new variant
+    starts its ledger with an opening balance of what was entered. Returns whether anything
+    but the stock changed (then the product's summary needs a refresh). Many-to-many
+    fields are left to the caller (`form.save_m2m()`).
+    """
+    variant = form.instance
+    entry: StockEntry | None = form.stock_entry
+    if variant.pk is None:
+        variant.stock = entry.result(0) if entry else 0
+        variant.save()
+        services.record_opening_stock(variants=[variant], actor=actor)
+        return True
+    fields = [name for name in form.changed_data if name in VARIANT_FIELDS]
+    if fields:
+        variant.save(update_fields=fields)
+    if entry is not None:
+        if entry.counted is not None:
+            services.count_stock(
+                variant_id=variant.pk, counted=entry.counted, expected=entry.loaded, actor=actor
+            )
+        else:
+            services.adjust_stock(
+                variant_id=variant.pk,
+                delta=entry.adjust,
+                reason=entry.reason,
+                actor=actor,
+                expected=entry.loaded,
+            )
+    return bool(fields) or "option_values" in form.changed_data
+
+
+def movements_table(movements, *, with_sku: bool):
+    """The newest stock movements as a small read-only table, for a change page."""
+    movements = list(movements)
+    if not movements:
+        return _("No stock movements yet.")
+    changelist = reverse("admin:catalog_stockmovement_changelist")
+    headers = [_("When")]
+    if with_sku:
+        headers.append(_("SKU"))
+    headers += [_("Change"), _("Stock after"), _("Reason"), _("Reference"), _("By"), _("Note")]
+    rows = []
+    for movement in movements:
+        cells = [formats.localize(timezone.localtime(movement.created_at))]
+        if with_sku:
+            cells.append(
+                format_html(
+                    '<a href="{}?variant__id__exact={}">{}</a>',
+                    changelist,
+                    movement.variant_id,
+                    movement.variant.sku,
+                )
+            )
+        cells += [
+            f"{movement.quantity:+d}",
+            movement.stock_after,
+            movement.get_reason_display(),
+            movement.reference or "—",
+            movement.actor or "—",
+            movement.note or "—",
+        ]
+        rows.append(format_html_join("", "<td>{}</td>", ((cell,) for cell in cells)))
+    return format_html(
+        "<table><thead><tr>{}</tr></thead><tbody>{}</tbody></table>",
+        format_html_join("", '<th scope="col">{}</th>', ((h,) for h in headers)),
+        format_html_join("", "<tr>{}</tr>", ((row,) for row in rows)),
+    )
+
+
+class StockErrorsAsMessages:
+    """A stock service refusing a save that the form's own check let through (a sale in the
+    instant between them, possible where rows cannot be locked): the save's transaction
+    rolls back and the merchant reads why on the page, instead of an error page."""
+
+    def changeform_view(self, request, *args, **kwargs):
+        try:
+            return super().changeform_view(request, *args, **kwargs)
+        except services.StockError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def changelist_view(self, request, *args, **kwargs):
+        try:
+            return super().changelist_view(request, *args, **kwargs)
+        except services.StockError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+
+class LedgerGoesWithItsVariants:
+    """Deleting a product or variant deletes its stock movements with it, although nobody
+    may delete a movement on its own (StockMovementAdmin)."""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        perms_needed.discard(StockMovement._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+
+class VariantInlineForm(StockEntryFormMixin, forms.ModelForm):
+    stock = StockEntryField()
+
     class Meta:
         model = Variant
         fields = (
@@ -259,12 +388,11 @@ class VariantInlineForm(forms.ModelForm):
             "is_active",
             "position",
         )
-        # Narrow number boxes keep the eight columns inside the page at laptop widths.
+        # Narrow number boxes keep the columns inside the page at laptop widths.
         widgets = {
             "sku": forms.TextInput(attrs={"style": "width: 12em"}),
             "price": forms.NumberInput(attrs=_NARROW),
             "compare_at_price": forms.NumberInput(attrs=_NARROW),
-            "stock": forms.NumberInput(attrs={"style": "width: 5em"}),
             "weight_grams": forms.NumberInput(attrs={"style": "width: 5em"}),
             "position": forms.NumberInput(attrs={"style": "width: 4em"}),
         }
@@ -324,7 +452,7 @@ class SpecificationInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.ModelAdmin):
     list_display = (
         "name",
         "category",
@@ -353,6 +481,7 @@ class ProductAdmin(admin.ModelAdmin):
         "rating_count",
         "created_at",
         "updated_at",
+        "recent_stock_movements",
     )
     fieldsets = (
         (None, {"fields": ("name", "slug", "category", "brand", "tags", "description")}),
@@ -367,6 +496,7 @@ class ProductAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (_("Stock movements"), {"fields": ("recent_stock_movements",)}),
     )
     inlines = [VariantInline, ProductImageInline, SpecificationInline]
     actions = ["publish", "unpublish", "feature", "unfeature", "export_csv"]
@@ -387,7 +517,26 @@ class ProductAdmin(admin.ModelAdmin):
         # cached pages follow them.
         services.refresh_products(product_ids=[form.instance.pk])
 
+    @admin.display(description=_("newest stock movements"))
+    def recent_stock_movements(self, product: Product):
+        if not product.pk:
+            return "—"
+        movements = (
+            StockMovement.objects.filter(variant__product=product)
+            .select_related("variant", "actor")
+            .order_by("-created_at", "-pk")[:RECENT_MOVEMENTS]
+        )
+        return movements_table(movements, with_sku=True)
+
     def save_formset(self, request, form, formset, change):
+        if formset.model is Variant:
+            formset.save(commit=False)  # also what the change message reads
+            for variant in formset.deleted_objects:
+                variant.delete()
+            for variant_form in formset.saved_forms:
+                save_variant_form(variant_form, actor=request.user)
+                variant_form.save_m2m()
+            return None
         if formset.model is not ProductImage:
             return super().save_formset(request, form, formset, change)
         images = formset.save(commit=False)
@@ -479,15 +628,40 @@ class VariantStockFilter(admin.SimpleListFilter):
         return queryset
 
 
-class VariantStockForm(forms.ModelForm):
+class VariantListForm(StockEntryFormMixin, forms.ModelForm):
+    """A row of the low-stock list: the stock now, with an adjustment or a count."""
+
+    stock = StockEntryField(help_text="")
+
     class Meta:
         model = Variant
         fields = ("stock",)
 
 
+class VariantAdminForm(StockEntryFormMixin, forms.ModelForm):
+    stock = StockEntryField()
+
+    class Meta:
+        model = Variant
+        fields = (
+            "product",
+            "sku",
+            "option_values",
+            "price",
+            "compare_at_price",
+            "stock",
+            "weight_grams",
+            "is_active",
+            "position",
+        )
+
+
 @admin.register(Variant)
-class VariantAdmin(admin.ModelAdmin):
-    """Variants, opening on the low-stock list; stock is edited right in the list."""
+class VariantAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.ModelAdmin):
+    """Variants, opening on the low-stock list; stock is adjusted or counted right in the
+    list, and on the change page, where its newest movements are shown."""
+
+    form = VariantAdminForm
 
     list_display = ("sku", "product_name", "options", "stock", "price", "is_active")
     list_display_links = ("sku",)
@@ -501,23 +675,47 @@ class VariantAdmin(admin.ModelAdmin):
     ordering = ("stock", "pk")
     raw_id_fields = ("product",)
     autocomplete_fields = ("option_values",)
-    fields = (
-        "product",
-        "sku",
-        "option_values",
-        "price",
-        "compare_at_price",
-        "stock",
-        "weight_grams",
-        "is_active",
-        "position",
+    readonly_fields = ("recent_stock_movements",)
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "product",
+                    "sku",
+                    "option_values",
+                    "price",
+                    "compare_at_price",
+                    "stock",
+                    "weight_grams",
+                    "is_active",
+                    "position",
+                )
+            },
+        ),
+        (_("Stock movements"), {"fields": ("recent_stock_movements",)}),
     )
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("option_values")
 
     def get_changelist_form(self, request, **kwargs):
-        return VariantStockForm
+        return VariantListForm
+
+    @admin.display(description=_("newest stock movements"))
+    def recent_stock_movements(self, variant: Variant):
+        if not variant.pk:
+            return "—"
+        movements = variant.stock_movements.select_related("actor").order_by("-created_at", "-pk")[
+            :RECENT_MOVEMENTS
+        ]
+        link = format_html(
+            '<p><a href="{}?variant__id__exact={}">{}</a></p>',
+            reverse("admin:catalog_stockmovement_changelist"),
+            variant.pk,
+            _("All stock movements of this variant"),
+        )
+        return format_html("{}{}", movements_table(movements, with_sku=False), link)
 
     @admin.display(description=_("product"), ordering="product__name")
     def product_name(self, variant: Variant):
@@ -527,22 +725,15 @@ class VariantAdmin(admin.ModelAdmin):
     def options(self, variant: Variant):
         return variant.options_label or "—"
 
-    @staticmethod
-    def _stock_only(form, change) -> bool:
-        return change and list(form.changed_data) == ["stock"]
-
     def save_model(self, request, obj, form, change):
-        if self._stock_only(form, change):
-            # The list's stock column, or a recount on the change page.
-            services.set_variant_stock(variant=obj, stock=obj.stock)
-            return
         if change and "product" in form.changed_data:
             form._moved_from = form.initial.get("product")
-        super().save_model(request, obj, form, change)
+        # The list's stock column or the change page: only what changed, stock as movements.
+        form._refresh = save_variant_form(form, actor=request.user)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        if not self._stock_only(form, change):
+        if getattr(form, "_refresh", True):  # a stock movement already refreshed its product
             moved_from = getattr(form, "_moved_from", None)
             ids = {form.instance.product_id, *([moved_from] if moved_from else [])}
             services.refresh_products(product_ids=ids)
@@ -556,3 +747,54 @@ class VariantAdmin(admin.ModelAdmin):
         product_ids = set(queryset.values_list("product_id", flat=True))
         super().delete_queryset(request, queryset)
         services.refresh_products(product_ids=product_ids)
+
+
+# --- Stock movements: the ledger, read-only ------------------------------------------------
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(admin.ModelAdmin):
+    """Why each variant's stock is what it is. Written only by catalog.stock: nobody adds,
+    edits or deletes a movement here; a mistake is put right by a correction."""
+
+    list_display = (
+        "created_at",
+        "sku",
+        "product_name",
+        "signed_quantity",
+        "stock_after",
+        "reason",
+        "reference",
+        "actor",
+        "note",
+    )
+    list_select_related = ("variant__product", "actor")
+    list_filter = ("reason",)
+    search_fields = ("=variant__sku", "=reference")
+    search_help_text = _("Search by exact SKU or reference (e.g. an order number).")
+    raw_id_fields = ("variant", "actor")
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    ordering = ("-pk",)  # insertion order: the primary key's index, however long the ledger
+    list_per_page = 100
+
+    @admin.display(description=_("SKU"), ordering="variant__sku")
+    def sku(self, movement: StockMovement):
+        return movement.variant.sku
+
+    @admin.display(description=_("product"))
+    def product_name(self, movement: StockMovement):
+        return movement.variant.product.name
+
+    @admin.display(description=_("change"), ordering="quantity")
+    def signed_quantity(self, movement: StockMovement):
+        return f"{movement.quantity:+d}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

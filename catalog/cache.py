@@ -9,6 +9,9 @@ cache lost starts again from the clock, so an old entry can never come back to l
 Only shopper-neutral HTML is cached: the header (cart count, account links) is rendered for
 each request, and CSRF tokens in cached HTML are a placeholder swapped for the visitor's own.
 A cache outage (Redis down with IGNORE_EXCEPTIONS) reads as a miss: pages render uncached.
+
+Versions move when a write commits (bump() defers to transaction.on_commit), so every write
+path that calls bump(), products_changed() or categories_changed() invalidates on commit.
 """
 
 import hashlib
@@ -18,6 +21,7 @@ from functools import partial
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -82,6 +86,20 @@ def shared(name: str, build: Callable[[], T]) -> T:
 
 
 def bump(scopes: Iterable[str]) -> None:
+    """Give these scopes new versions when the current transaction commits (at once outside
+    a transaction; never if it rolls back).
+
+    Not before the commit: a request between a bump and the commit would render the old rows
+    and cache them under the new version, to be served until the page times out. After it,
+    a page cached from the old rows is under a version nobody reads any more.
+    """
+    scopes = sorted(set(scopes))
+    if scopes:
+        # robust: a cache that fails must not turn a committed write into an error page.
+        transaction.on_commit(partial(_new_versions, scopes), robust=True)
+
+
+def _new_versions(scopes: list[str]) -> None:
     now = time.time_ns()
     cache.set_many({_version_key(scope): now for scope in scopes}, timeout=None)
 

@@ -17,7 +17,9 @@ sku                yes       the variant's SKU: the key of the import
 options                      "Colour=Red;Size=M"; option types and values created if missing
 price              yes       e.g. 12.50: a number >= 0 with at most 2 decimal places
 compare_at_price             the "was" price, same format; empty for none
-stock              yes       whole number >= 0
+stock              yes       whole number >= 0: a new SKU's opening stock; for a known SKU
+                             the quantity counted (see "Stock" below)
+stock_at_export              the stock when the file was exported (export writes it)
 weight_grams                 whole number >= 0; empty means 0
 active                       yes/no; empty means yes
 =================  ========  ==========================================================
@@ -26,6 +28,15 @@ Import is idempotent by SKU: a known SKU updates its variant and its product, an
 creates it (and its product when the slug is new). Product columns repeat on every row of the
 product and must agree. An optional column left out of the file leaves that field of existing
 products and variants as it is. A SKU never moves between products.
+
+Stock is never written back as a plain number: it moves by movements (catalog.stock). A new
+SKU starts with an opening movement of its `stock`. For a known SKU, `stock` is a counted
+quantity, written as a stocktake movement of the difference, unless it is what the file was
+exported with: a file exported, edited (say, prices) and imported back keeps every sale made
+in between. With `stock_at_export` (which the export writes), a `stock` the merchant changed
+is refused, for that row, when the shop's stock moved since the export (the count no longer
+says what to write: export again). Without that column the file's `stock` is taken as a
+fresh count.
 
 Every row is checked before anything is written, and errors name the file's line number. A
 file with any bad row imports nothing (one transaction) unless `skip_invalid`, which imports
@@ -75,6 +86,7 @@ COLUMNS = (
     "price",
     "compare_at_price",
     "stock",
+    "stock_at_export",
     "weight_grams",
     "active",
 )
@@ -103,6 +115,18 @@ MAX_MONEY = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
 MAX_INT = 2_147_483_647  # PositiveIntegerField on every database
 _DIGITS = re.compile(r"^\d+$")
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+#: The reference of the stock movements an import writes.
+IMPORT_REFERENCE = "CSV import"
+
+
+class _StockMoved(Exception):
+    """Counts refused under the lock; the import's transaction rolls back."""
+
+    def __init__(self, errors: list["RowError"]):
+        super().__init__("stock moved during the import")
+        self.errors = errors
 
 
 class ImportFileError(Exception):
@@ -166,6 +190,10 @@ class _Row:
     brand: str | None = None
     category_slug: str = ""
     raw_product: tuple = ()
+    #: The stock the file was exported with (the `stock_at_export` column), when it says.
+    stock_at_export: int | None = None
+    #: For a known SKU whose stock the file changes: (counted, stock expected now or None).
+    count: tuple[int, int | None] | None = None
 
 
 # --- Reading --------------------------------------------------------------------------------
@@ -362,6 +390,8 @@ def _parse(line: int, data: dict[str, str]) -> tuple[_Row | None, list[str]]:
         variant["compare_at_price"] = _money(
             value["compare_at_price"], "compare_at_price", problems
         )
+    if "stock_at_export" in value:
+        row.stock_at_export = _count(value["stock_at_export"], "stock_at_export", problems)
     if "weight_grams" in value:
         variant["weight_grams"] = _count(value["weight_grams"], "weight_grams", problems) or 0
     if "active" in value:
@@ -411,18 +441,18 @@ def import_products(
     if not parsed:
         return report
 
-    with transaction.atomic():
-        changed = _apply(parsed, categories, existing, report)
-        if dry_run:
-            transaction.set_rollback(True)
-        else:
-            for start in range(0, len(changed), REFRESH_CHUNK):
-                services.refresh_products(product_ids=changed[start : start + REFRESH_CHUNK])
-    if not dry_run:
-        # Again after commit: a page cached between the refresh and the commit showed the
-        # old rows under the new versions.
-        for start in range(0, len(changed), REFRESH_CHUNK):
-            services.invalidate_products(product_ids=changed[start : start + REFRESH_CHUNK])
+    try:
+        with transaction.atomic():
+            changed = _apply(parsed, categories, existing, report)
+            if dry_run:
+                transaction.set_rollback(True)
+            else:
+                # Their cached pages are invalidated when this transaction commits.
+                for start in range(0, len(changed), REFRESH_CHUNK):
+                    services.refresh_products(product_ids=changed[start : start + REFRESH_CHUNK])
+    except _StockMoved as moved:  # rolled back: nothing was imported
+        report.errors = sorted([*report.errors, *moved.errors], key=lambda e: e.line)
+        return report
     report.imported = not dry_run
     return report
 
@@ -460,6 +490,8 @@ def _check_against_catalog(parsed: list[_Row], report: ImportReport):
                 _('SKU "%(sku)s" belongs to product "%(other)s"; a SKU cannot move to another')
                 % {"sku": row.sku, "other": owner.product.slug}
             )
+        elif owner is not None:
+            problems += _check_stock(row, owner)
         if row.sku in seen_sku:
             problems.append(
                 _('SKU "%(sku)s" is also on line %(line)d')
@@ -485,6 +517,30 @@ def _check_against_catalog(parsed: list[_Row], report: ImportReport):
         first_of_product.setdefault(row.slug, row)
         good.append(row)
     return good, categories, existing
+
+
+def _check_stock(row: _Row, variant: Variant) -> list[str]:
+    """Decide what a known SKU's `stock` cell means (see the module docstring): sets
+    `row.count` when it asks for a stocktake; returns the row's problems."""
+    stock, exported = row.variant["stock"], row.stock_at_export
+    if stock == variant.stock or (exported is not None and stock == exported):
+        return []  # as it is, or as it was exported: the sales since are kept
+    if exported is not None and exported != variant.stock:
+        return [
+            _(
+                "stock: %(sku)s had %(exported)d in stock when the file was exported and has "
+                "%(current)d now (orders or another change), so the count %(stock)d cannot "
+                "be applied; export again, or write the stock as exported to leave it"
+            )
+            % {
+                "sku": row.sku,
+                "exported": exported,
+                "current": variant.stock,
+                "stock": stock,
+            }
+        ]
+    row.count = (stock, exported)
+    return []
 
 
 def _by_name(model, names: Iterable[str], *, positioned: bool = False) -> dict[str, object]:
@@ -573,6 +629,8 @@ def _apply(parsed: list[_Row], categories, existing, report: ImportReport) -> li
             positions[known[product_id]] = last + 1
     new_variants, dirty_variants, variant_fields = [], [], set()
     variants: dict[str, Variant] = {}
+    counts: dict[int, tuple[int, int | None]] = {}
+    lines: dict[int, int] = {}
     for row in parsed:
         product = products[row.slug]
         variant = existing.get(row.sku)
@@ -583,17 +641,41 @@ def _apply(parsed: list[_Row], categories, existing, report: ImportReport) -> li
             new_variants.append(variant)
             changed.add(product.pk)
         else:
-            diff = {k for k, v in row.variant.items() if getattr(variant, k) != v}
+            # Stock is never written here: a count is a movement (below).
+            diff = {k for k, v in row.variant.items() if k != "stock" and getattr(variant, k) != v}
             if diff:
                 for key in diff:
                     setattr(variant, key, row.variant[key])
                 dirty_variants.append(variant)
                 variant_fields |= diff
                 changed.add(product.pk)
+            if row.count is not None:
+                counts[variant.pk] = row.count
+                lines[variant.pk] = row.line
+                changed.add(product.pk)
         variants[row.sku] = variant
     Variant.objects.bulk_create(new_variants, batch_size=500)
+    services.record_opening_stock(variants=new_variants, reference=IMPORT_REFERENCE)
     if dirty_variants:
         Variant.objects.bulk_update(dirty_variants, sorted(variant_fields), batch_size=500)
+    try:
+        services.count_stocks(
+            counted={pk: counted for pk, (counted, _e) in counts.items()},
+            expected={pk: expected for pk, (_c, expected) in counts.items()},
+            reference=IMPORT_REFERENCE,
+        )
+    except services.StockChangedSinceLoaded as moved:
+        # Checked before writing; moved by an order since, in the instant before the lock.
+        raise _StockMoved(
+            [
+                RowError(
+                    lines[pk],
+                    _("stock: it changed from %(expected)d to %(current)d during the import")
+                    % {"expected": expected, "current": current},
+                )
+                for pk, (expected, current) in moved.changed.items()
+            ]
+        ) from moved
 
     # Option values, where the file has the column.
     option_rows = {
@@ -606,7 +688,7 @@ def _apply(parsed: list[_Row], categories, existing, report: ImportReport) -> li
     touched_variants = _sync_links(
         Variant.option_values.through, "variant_id", "optionvalue_id", option_rows
     )
-    dirty_pks = {v.pk for v in dirty_variants}
+    dirty_pks = {v.pk for v in dirty_variants} | set(counts)
     new_pks = {v.pk for v in new_variants}
     for row in parsed:
         if variants[row.sku].pk in touched_variants:
@@ -725,6 +807,7 @@ def export_products(*, queryset: QuerySet[Product] | None = None) -> Iterator[st
                     options,
                     variant.price,
                     "" if variant.compare_at_price is None else variant.compare_at_price,
+                    variant.stock,
                     variant.stock,
                     variant.weight_grams,
                     _yes(variant.is_active),

@@ -3,7 +3,8 @@
 Deterministic for a given count, and idempotent: products are keyed by their number, so a
 second run adds only what is missing (`--products 100`, then `--products 10000`, adds 9,900).
 Pictures are drawn with Pillow into a small pool shared by many products, so that the
-catalog's size does not multiply image work.
+catalog's size does not multiply image work. Each variant's stock starts the ledger with an
+opening movement, inserted in bulk like the variants.
 """
 
 import io
@@ -28,7 +29,7 @@ from catalog.models import (
     Tag,
     Variant,
 )
-from catalog.services import refresh_products, save_category
+from catalog.services import record_opening_stock, refresh_products, save_category
 
 TREE = {
     "Clothing": {
@@ -280,6 +281,7 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
             )
         )
     Variant.objects.bulk_create([v for v, _ in variants], batch_size=BATCH)
+    record_opening_stock(variants=[v for v, _ in variants], reference="demo")
     for variant, values in variants:
         option_links += [
             Variant.option_values.through(variant=variant, optionvalue=v) for v in values

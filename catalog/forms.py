@@ -1,6 +1,12 @@
+from dataclasses import dataclass
+
 from django import forms
+from django.db import transaction
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from catalog import locks
+from catalog.models import StockMovement, Variant
 from catalog.selectors import SORTS, ListingFilters
 
 SORT_LABELS = {
@@ -81,3 +87,183 @@ class ListingForm(forms.Form):
 
     def page_size(self) -> int:
         return self.cleaned_data.get("per_page") or PAGE_SIZES[0]
+
+
+# --- Stock entry in the merchant's forms (admin) -------------------------------------------
+
+
+#: Units an adjustment or a count may name: within PositiveIntegerField on every database.
+MAX_UNITS = 2_147_483_647
+
+
+@dataclass(frozen=True)
+class StockEntry:
+    """What a merchant typed about a variant's stock: the stock their page showed
+    (`loaded`), and either an adjustment (`adjust` units with a `reason`) or a `counted`
+    quantity. Never an absolute number to write back."""
+
+    loaded: int
+    adjust: int | None = None
+    reason: str = StockMovement.Reason.RECEIVED
+    counted: int | None = None
+
+    @property
+    def changes_stock(self) -> bool:
+        return bool(self.adjust) or self.counted is not None
+
+    def result(self, current: int) -> int:
+        """The stock after this entry, from `current`."""
+        if self.counted is not None:
+            return self.counted
+        return current + (self.adjust or 0)
+
+
+ADJUST_REASONS = [
+    (StockMovement.Reason.RECEIVED.value, StockMovement.Reason.RECEIVED.label),
+    (StockMovement.Reason.CORRECTION.value, StockMovement.Reason.CORRECTION.label),
+]
+
+
+class StockEntryWidget(forms.MultiWidget):
+    """The stock now (read-only), the stock the page loaded (hidden), and two ways to change
+    it: "adjust by" ±n with a reason, or "counted" n. Posts NAME_loaded, NAME_adjust,
+    NAME_reason and NAME_counted."""
+
+    def __init__(self, attrs=None):
+        number = {"style": "width: 5em", "inputmode": "numeric"}
+        super().__init__(
+            {
+                "loaded": forms.HiddenInput(),
+                "adjust": forms.NumberInput(attrs={**number, "step": "1"}),
+                "reason": forms.Select(
+                    choices=ADJUST_REASONS, attrs={"aria-label": _("Reason for the adjustment")}
+                ),
+                "counted": forms.NumberInput(attrs={**number, "min": "0", "step": "1"}),
+            },
+            attrs,
+        )
+
+    def decompress(self, value):
+        return [value, None, StockMovement.Reason.RECEIVED.value, None]
+
+    def render(self, name, value, attrs=None, renderer=None):
+        context = self.get_context(name, value, attrs)
+        loaded, adjust, reason, counted = (
+            widget.render(sub["name"], sub["value"], sub["attrs"], renderer)
+            for widget, sub in zip(self.widgets, context["widget"]["subwidgets"], strict=True)
+        )
+        current = context["widget"]["subwidgets"][0]["value"]
+        return format_html(
+            '<span class="stock-entry">{}<strong class="stock-entry__current">{}</strong> '
+            "<label>{} {}</label> {} <label>{} {}</label></span>",
+            loaded,
+            "—" if current in (None, "") else current,
+            _("adjust by"),
+            adjust,
+            reason,
+            _("or counted"),
+            counted,
+        )
+
+
+class StockEntryField(forms.MultiValueField):
+    widget = StockEntryWidget
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Stock"))
+        kwargs.setdefault(
+            "help_text",
+            _(
+                "The stock now. To change it, enter the units received or removed (adjust by, "
+                "with a reason) or the quantity you counted on the shelf. If the stock changes "
+                "while this page is open (an order), your change is refused and shown again."
+            ),
+        )
+        fields = (
+            forms.IntegerField(min_value=0),
+            forms.IntegerField(required=False, min_value=-MAX_UNITS, max_value=MAX_UNITS),
+            forms.ChoiceField(choices=ADJUST_REASONS, required=False),
+            forms.IntegerField(required=False, min_value=0, max_value=MAX_UNITS),
+        )
+        super().__init__(fields, require_all_fields=False, required=False, **kwargs)
+
+    def compress(self, data_list):
+        if not data_list or data_list[0] is None:
+            return None
+        loaded, adjust, reason, counted = data_list
+        return StockEntry(
+            loaded=loaded,
+            adjust=adjust or None,
+            reason=reason or StockMovement.Reason.RECEIVED,
+            counted=counted,
+        )
+
+    def has_changed(self, initial, data):
+        # Only a typed adjustment or count changes anything: the loaded stock and the reason
+        # always hold a value.
+        data = list(data or []) + [None] * 4
+        return any(value is not None and str(value).strip() for value in (data[1], data[3]))
+
+
+class StockEntryFormMixin:
+    """For a ModelForm of Variant with a `stock` StockEntryField: checks the entry against
+    the stock now (under the variant's row lock when the form is validated inside the
+    save's transaction, as the admin's change pages are) and keeps it in `stock_entry`
+    for the save to pass to catalog.stock. The form itself never writes `stock`.
+
+    When the stock moved since the page was loaded, the form is refused with a message on
+    the field; it shows again with what the merchant typed and the stock now, so saving
+    once more applies their change to the new figure.
+    """
+
+    stock_entry: StockEntry | None = None
+
+    def clean(self):
+        cleaned = super().clean()
+        entry = cleaned.pop("stock", None)  # never written to the model by the form
+        self.stock_entry = None
+        if entry is None or not entry.changes_stock:
+            return cleaned
+        if entry.adjust and entry.counted is not None:
+            self.add_error("stock", _("Enter an adjustment or a counted quantity, not both."))
+            return cleaned
+        if entry.adjust and entry.adjust < 0 and entry.reason == StockMovement.Reason.RECEIVED:
+            self.add_error(
+                "stock",
+                _("Received units are a positive number; record units that left as a correction."),
+            )
+            return cleaned
+        current = self._stock_now()
+        if current != entry.loaded:
+            self.add_error(
+                "stock",
+                _(
+                    "The stock changed from %(loaded)d to %(current)d since this page was "
+                    "loaded (an order or another change), so nothing was saved. The stock now "
+                    "is shown: check your entry and save again."
+                )
+                % {"loaded": entry.loaded, "current": current},
+            )
+            self._show_stock_now(current)
+        elif entry.result(current) < 0:
+            self.add_error(
+                "stock",
+                _("That would take the stock (%(current)d) below zero.") % {"current": current},
+            )
+        else:
+            self.stock_entry = entry
+        return cleaned
+
+    def _stock_now(self) -> int:
+        if self.instance.pk is None:
+            return 0
+        if transaction.get_connection().in_atomic_block:
+            # Held until the save commits, so no sale can slip in between this check and it.
+            locked = locks.variants_for_update(ids=[self.instance.pk])
+            return locked[self.instance.pk].stock if locked else 0
+        return Variant.objects.filter(pk=self.instance.pk).values_list("stock", flat=True).get()
+
+    def _show_stock_now(self, current: int) -> None:
+        data = self.data.copy()
+        data[f"{self.add_prefix('stock')}_loaded"] = str(current)
+        self.data = data

@@ -1,15 +1,26 @@
 """Every row lock of the catalog, in one place, always in primary-key order.
 
 Two checkouts that lock the same variants take the locks in the same order, so they queue
-instead of deadlocking.
+instead of deadlocking. Stock changes lock variants first, then their products.
 """
 
 from collections.abc import Iterable
 
-from catalog.models import Variant
+from catalog.models import Product, Variant
 
 
 def variants_for_update(*, ids: Iterable[int]) -> dict[int, Variant]:
     """Lock these variants until the transaction ends; returns them by primary key."""
     rows = Variant.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
     return {variant.pk: variant for variant in rows}
+
+
+def product_stock_for_update(*, ids: Iterable[int]) -> dict[int, int]:
+    """Lock these products' rows until the transaction ends; returns their stock by id."""
+    rows = (
+        Product.objects.select_for_update()
+        .filter(pk__in=sorted(set(ids)))
+        .order_by("pk")
+        .values_list("pk", "stock")
+    )
+    return dict(rows)

@@ -6,6 +6,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from catalog.images import Thumbnail, validate_product_image
@@ -181,7 +182,8 @@ class Product(models.Model):
     sale_price = models.DecimalField(
         _("sale price from"), **MONEY, null=True, blank=True, editable=False
     )
-    #: Units in stock over all active variants.
+    #: Units in stock over all active variants: recomputed by refresh_products(), moved by
+    #: the same units as its variants by catalog.stock.
     stock = models.PositiveIntegerField(_("stock"), default=0)
     #: Units sold over all orders, for "best-selling".
     sold_count = models.PositiveIntegerField(_("sold"), default=0)
@@ -259,8 +261,20 @@ class VariantQuerySet(models.QuerySet):
         return self.filter(is_active=True)
 
 
-#: Units at or below which an active variant counts as low on stock (admin filters, lists).
+#: Units at or below which an active variant counts as low on stock (admin filters, lists,
+#: and the "Only 3 left" label of the product page).
 LOW_STOCK = 5
+
+
+def stock_label(stock: int) -> tuple[str, int | None]:
+    """What a shopper reads about a stock level: ("out", None) for "Sold out", ("low", n)
+    for "Only n left", ("in", None) for "In stock". A stock change that keeps the label
+    changes nothing a cached page shows (catalog.stock invalidates by this)."""
+    if stock <= 0:
+        return ("out", None)
+    if stock <= LOW_STOCK:
+        return ("low", stock)
+    return ("in", None)
 
 
 class Variant(models.Model):
@@ -292,6 +306,8 @@ class Variant(models.Model):
     sale_price = models.DecimalField(
         _("sale price"), **MONEY, null=True, blank=True, editable=False
     )
+    #: The running total of this variant's StockMovements, changed only with one of them, by
+    #: catalog.stock (never written back from a form).
     stock = models.PositiveIntegerField(_("stock"), default=0)
     #: Shipping weight in grams.
     weight_grams = models.PositiveIntegerField(_("weight (g)"), default=0)
@@ -321,6 +337,68 @@ class Variant(models.Model):
     def options_label(self) -> str:
         """ "Red / M", from option values prefetched in option order."""
         return " / ".join(value.value for value in self.option_values.all())
+
+    @property
+    def stock_level(self) -> str:
+        """ "out", "low" or "in": the class of the stock label shown to shoppers."""
+        return stock_label(self.stock)[0]
+
+
+class StockMovement(models.Model):
+    """One change of a variant's stock, with its reason: the ledger that explains it.
+
+    `Variant.stock` is the running total of its movements (the fast column pages read);
+    both are written together, under the variant's row lock, only by catalog.stock, so the
+    sum of a variant's movements always equals its stock.
+    """
+
+    class Reason(models.TextChoices):
+        OPENING = "opening", _("Opening balance")
+        RECEIVED = "received", _("Received")
+        CORRECTION = "correction", _("Correction")
+        COUNT = "count", _("Stocktake")
+        SALE = "sale", _("Sale")
+        CANCEL = "cancel", _("Order cancelled")
+        RETURN = "return", _("Returned")
+
+    variant = models.ForeignKey(
+        Variant,
+        verbose_name=_("variant"),
+        related_name="stock_movements",
+        # A deleted variant has no stock left to explain; its sales stay on the order lines.
+        on_delete=models.CASCADE,
+    )
+    #: Units in (positive) or out (negative).
+    quantity = models.IntegerField(_("quantity"))
+    #: The variant's stock right after this movement.
+    stock_after = models.PositiveIntegerField(_("stock after"))
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    #: What caused it, e.g. an order number or "CSV import".
+    reference = models.CharField(_("reference"), max_length=64, blank=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["variant", "created_at"], name="stock_movement_variant"),
+            models.Index(
+                fields=["reference"], condition=~Q(reference=""), name="stock_movement_reference"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.variant_id}: {self.quantity:+d} ({self.get_reason_display()})"
 
 
 class ProductOption(models.Model):

@@ -1,4 +1,7 @@
-"""Writes to the catalog that span rows: the category tree, product summaries, search, images."""
+"""Writes to the catalog that span rows: the category tree, product summaries, search, images.
+
+Stock is written only by catalog.stock (movements); its functions are re-exported here.
+"""
 
 import re
 from collections.abc import Iterable
@@ -6,22 +9,17 @@ from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import (
-    Case,
-    F,
-    IntegerField,
     Min,
     OuterRef,
-    PositiveIntegerField,
     Subquery,
     Sum,
     Value,
-    When,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import cache, locks
+from catalog import cache
 from catalog.images import make_thumbnails
 from catalog.models import (
     Category,
@@ -31,6 +29,21 @@ from catalog.models import (
     SearchTerm,
     Variant,
     WishlistItem,
+)
+
+# Stock moves only through catalog.stock; other apps call these from here.
+from catalog.stock import (  # noqa: F401 (re-exported)
+    InsufficientStock,
+    StockChangedSinceLoaded,
+    StockError,
+    StockWouldGoNegative,
+    adjust_stock,
+    count_stock,
+    count_stocks,
+    record_opening_stock,
+    record_sales,
+    return_stock,
+    take_stock,
 )
 
 #: PostgreSQL text search configuration: stems English words ("shirts" finds "shirt").
@@ -230,17 +243,6 @@ def _set_flag(*, product_ids: Iterable[int], field: str, value: bool) -> int:
 
 
 @transaction.atomic
-def set_variant_stock(*, variant: Variant, stock: int) -> Variant:
-    """Set a variant's stock as counted by the merchant, then its product's summary."""
-    if stock < 0:
-        raise ValueError(_("Stock cannot be negative."))
-    Variant.objects.filter(pk=variant.pk).update(stock=stock)
-    variant.stock = stock
-    refresh_products(product_ids=[variant.product_id])
-    return variant
-
-
-@transaction.atomic
 def delete_products(*, product_ids: Iterable[int]) -> int:
     """Delete products and invalidate the pages that showed them (their categories' too)."""
     product_ids = list(product_ids)
@@ -301,89 +303,3 @@ def set_sale_prices(*, variant_prices: dict[int, Decimal | None]) -> int:
     Product.objects.filter(pk__in=product_ids).update(sale_price=Subquery(lowest))
     invalidate_products(product_ids=product_ids)
     return len(product_ids)
-
-
-# --- Stock held and returned by orders (the orders app calls these) -----------------------
-
-
-class InsufficientStock(Exception):
-    """Some variants have fewer units than asked for; nothing was taken.
-
-    `short` maps each such variant's id to the units it has (0 for one no longer sold).
-    """
-
-    def __init__(self, *, short: dict[int, int]):
-        super().__init__(_("Some items do not have enough stock."))
-        self.short = short
-
-
-def _by_variant(quantities: dict[int, int], field: str) -> Case:
-    return Case(
-        *(When(pk=pk, then=Value(quantity)) for pk, quantity in quantities.items()),
-        default=Value(0),
-        output_field=PositiveIntegerField() if field == "stock" else IntegerField(),
-    )
-
-
-@transaction.atomic
-def take_stock(*, quantities: dict[int, int]) -> None:
-    """Take units of variants for an order, all or nothing; raises InsufficientStock.
-
-    Locks the variant rows in primary-key order (catalog.locks), checks every quantity under
-    the lock, then decrements all of them in one conditional UPDATE (stock >= n), so stock
-    never goes below zero whatever the concurrency. Inactive variants cannot be taken.
-    """
-    quantities = {pk: n for pk, n in quantities.items() if n}
-    if not quantities:
-        return
-    if any(n < 0 for n in quantities.values()):
-        raise ValueError("quantities must be positive")
-    locked = locks.variants_for_update(ids=quantities)
-    short = {
-        pk: (locked[pk].stock if pk in locked and locked[pk].is_active else 0)
-        for pk, n in quantities.items()
-        if pk not in locked or not locked[pk].is_active or locked[pk].stock < n
-    }
-    if short:
-        raise InsufficientStock(short=short)
-    wanted = _by_variant(quantities, "stock")
-    updated = Variant.objects.filter(pk__in=list(quantities), stock__gte=wanted).update(
-        stock=F("stock") - wanted
-    )
-    if updated != len(quantities):  # cannot happen under the lock; never sell what is not there
-        raise InsufficientStock(short={pk: locked[pk].stock for pk in quantities})
-    refresh_products(product_ids={variant.product_id for variant in locked.values()})
-
-
-@transaction.atomic
-def return_stock(*, quantities: dict[int, int]) -> None:
-    """Put units back (a cancelled order); variants that were deleted meanwhile are skipped."""
-    quantities = {pk: n for pk, n in quantities.items() if n > 0}
-    if not quantities:
-        return
-    locked = locks.variants_for_update(ids=quantities)
-    if not locked:
-        return
-    returned = _by_variant({pk: quantities[pk] for pk in locked}, "stock")
-    Variant.objects.filter(pk__in=list(locked)).update(stock=F("stock") + returned)
-    refresh_products(product_ids={variant.product_id for variant in locked.values()})
-
-
-@transaction.atomic
-def record_sales(*, quantities: dict[int, int]) -> None:
-    """Add sold units to the products' `sold_count` (best-selling), in one UPDATE."""
-    per_product: dict[int, int] = {}
-    rows = Variant.objects.filter(pk__in=list(quantities)).values_list("pk", "product_id")
-    for pk, product_id in rows:
-        per_product[product_id] = per_product.get(product_id, 0) + quantities[pk]
-    if not per_product:
-        return
-    sold = Case(
-        *(When(pk=pk, then=Value(n)) for pk, n in per_product.items()),
-        default=Value(0),
-        output_field=IntegerField(),
-    )
-    Product.objects.filter(pk__in=list(per_product)).update(
-        sold_count=Greatest(F("sold_count") + sold, Value(0))
-    )
-    invalidate_products(product_ids=list(per_product))

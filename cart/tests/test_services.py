@@ -10,6 +10,7 @@ from cart import selectors, services
 from cart.models import Cart, CartLine
 from cart.services import MAX_LINE_QUANTITY, LineChange
 from cart.tests.factories import CartFactory, CartLineFactory
+from catalog import services as catalog_services
 from catalog.models import Variant
 from catalog.tests.factories import VariantFactory
 
@@ -127,7 +128,7 @@ def test_reconcile_marks_price_changes_stock_shortfalls_and_unsold_products():
     short = CartLineFactory(cart=cart, variant__stock=5, quantity=4)
     gone = CartLineFactory(cart=cart)
     Variant.objects.filter(pk=repriced.variant_id).update(price=Decimal("12.50"))
-    Variant.objects.filter(pk=short.variant_id).update(stock=2)
+    catalog_services.adjust_stock(variant_id=short.variant_id, delta=-3, reason="correction")
     gone.variant.product.is_published = False
     gone.variant.product.save()
     lines = selectors.lines_for_page(cart=cart)

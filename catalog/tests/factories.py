@@ -93,7 +93,8 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
 
 class VariantFactory(factory.django.DjangoModelFactory):
-    """A variant; saving it through the factory refreshes its product's summary columns."""
+    """A variant with its opening stock movement (so its ledger adds up to its stock), and
+    its product's summary columns refreshed."""
 
     class Meta:
         model = Variant
@@ -109,6 +110,7 @@ class VariantFactory(factory.django.DjangoModelFactory):
         if create and extracted:
             variant.option_values.set(extracted)
         if create:
+            services.record_opening_stock(variants=[variant])
             services.refresh_products(product_ids=[variant.product_id])
 
 

@@ -4,12 +4,14 @@ bulk actions through services, the low-stock list and the category tree."""
 import csv
 import io
 from decimal import Decimal
+from html.parser import HTMLParser
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from catalog.models import LOW_STOCK, Category, Product, ProductImage, Variant
+from catalog import services
+from catalog.models import LOW_STOCK, Category, Product, ProductImage, StockMovement, Variant
 from catalog.tests.factories import (
     BrandFactory,
     CategoryFactory,
@@ -49,12 +51,26 @@ def _inline(prefix: str, rows: list[dict], initial: int = 0) -> dict:
     return data
 
 
-def _variant_row(sku: str, price: str, stock: str, **extra) -> dict:
+def _variant_row(
+    sku: str,
+    price: str,
+    *,
+    loaded: str = "0",
+    adjust: str = "",
+    reason: str = "received",
+    counted: str = "",
+    **extra,
+) -> dict:
+    """A variant's row as the product page posts it: its stock only as the figure the page
+    loaded and an adjustment or a count."""
     row = {
         "sku": sku,
         "price": price,
         "compare_at_price": "",
-        "stock": stock,
+        "stock_loaded": loaded,
+        "stock_adjust": adjust,
+        "stock_reason": reason,
+        "stock_counted": counted,
         "weight_grams": "0",
         "is_active": "on",
         "position": "0",
@@ -147,8 +163,8 @@ def test_adding_a_product_with_inlines_sets_its_price_and_stock_summary(admin_cl
     data = _product_form(
         category,
         [
-            _variant_row("SHIRT-RED", "30.00", "4", option_values=[str(red.pk)]),
-            _variant_row("SHIRT-BLUE", "25.00", "6", option_values=[str(blue.pk)]),
+            _variant_row("SHIRT-RED", "30.00", counted="4", option_values=[str(red.pk)]),
+            _variant_row("SHIRT-BLUE", "25.00", adjust="6", option_values=[str(blue.pk)]),
         ],
         images=[{"image": image, "alt_text": "A linen shirt", "position": "0"}],
         tags=[str(TagFactory().pk)],
@@ -162,14 +178,19 @@ def test_adding_a_product_with_inlines_sets_its_price_and_stock_summary(admin_cl
     assert product.specifications.get().value == "Linen"
     [picture] = ProductImage.objects.filter(product=product)
     assert set(picture.thumbnails) == {"small", "card", "large"}
+    opening = StockMovement.objects.filter(variant__product=product)
+    assert sorted(opening.values_list("reason", "quantity")) == [("opening", 4), ("opening", 6)]
 
 
-def test_editing_a_variant_price_in_the_admin_updates_the_product_price(admin_client):
-    product = ProductFactory(variants__price=Decimal("10.00"))
+def test_editing_a_variant_price_and_count_in_the_admin_updates_the_product(admin_client):
+    product = ProductFactory(variants__price=Decimal("10.00"), variants__stock=10)
     variant = product.variants.get()
+    row = _variant_row(
+        variant.sku, "7.50", loaded="10", counted="3", id=str(variant.pk), product=str(product.pk)
+    )
     data = _product_form(
         product.category,
-        [_variant_row(variant.sku, "7.50", "3", id=str(variant.pk), product=str(product.pk))],
+        [row],
         name=product.name,
         slug=product.slug,
     )
@@ -179,12 +200,15 @@ def test_editing_a_variant_price_in_the_admin_updates_the_product_price(admin_cl
     assert response.status_code == 302, response.context["errors"]
     product.refresh_from_db()
     assert (product.price, product.stock) == (Decimal("7.50"), 3)
+    count = StockMovement.objects.filter(variant=variant).first()
+    assert (count.reason, count.quantity, count.stock_after) == ("count", -7, 3)
+    assert count.actor.is_superuser
 
 
 def test_product_without_options_must_have_exactly_one_active_variant(admin_client):
     data = _product_form(
         CategoryFactory(),
-        [_variant_row("ONE", "10.00", "1"), _variant_row("TWO", "12.00", "1")],
+        [_variant_row("ONE", "10.00", counted="1"), _variant_row("TWO", "12.00", counted="1")],
     )
     response = admin_client.post(ADD_PRODUCT, data)
     assert response.status_code == 200
@@ -213,7 +237,11 @@ def test_replacing_an_image_file_in_the_admin_makes_new_thumbnails(admin_client)
     old_small = picture.thumbnails["small"]["name"]
     data = _product_form(
         product.category,
-        [_variant_row(variant.sku, "10.00", "10", id=str(variant.pk), product=str(product.pk))],
+        [
+            _variant_row(
+                variant.sku, "10.00", loaded="10", id=str(variant.pk), product=str(product.pk)
+            )
+        ],
         images=[
             {
                 "id": str(picture.pk),
@@ -299,45 +327,169 @@ def test_low_stock_list_query_budget_does_not_grow_with_rows(
     assert len(_listed(response)) == 30
 
 
-def test_editing_stock_in_the_low_stock_list_refreshes_the_product(admin_client):
+def _list_post(variant, **stock) -> dict:
+    return {
+        "form-TOTAL_FORMS": "1",
+        "form-INITIAL_FORMS": "1",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": str(variant.pk),
+        **{f"form-0-stock_{key}": value for key, value in stock.items()},
+        "_save": "Save",
+    }
+
+
+def test_receiving_stock_in_the_low_stock_list_records_a_movement(admin_client):
     product = ProductFactory(variants__stock=2)
     variant = product.variants.get()
     response = admin_client.post(
-        VARIANTS,
-        {
-            "form-TOTAL_FORMS": "1",
-            "form-INITIAL_FORMS": "1",
-            "form-MIN_NUM_FORMS": "0",
-            "form-MAX_NUM_FORMS": "1000",
-            "form-0-id": str(variant.pk),
-            "form-0-stock": "40",
-            "_save": "Save",
-        },
+        VARIANTS, _list_post(variant, loaded="2", adjust="38", reason="received")
     )
     assert response.status_code == 302
     variant.refresh_from_db()
     product.refresh_from_db()
-    assert variant.stock == 40
-    assert product.stock == 40
+    assert (variant.stock, product.stock) == (40, 40)
+    received = variant.stock_movements.first()
+    assert (received.reason, received.quantity, received.stock_after) == ("received", 38, 40)
 
 
-def test_negative_stock_in_the_low_stock_list_is_a_form_error(admin_client):
+def test_counting_stock_in_the_low_stock_list_sets_what_was_counted(admin_client):
     variant = VariantFactory(stock=2)
-    response = admin_client.post(
-        VARIANTS,
-        {
-            "form-TOTAL_FORMS": "1",
-            "form-INITIAL_FORMS": "1",
-            "form-MIN_NUM_FORMS": "0",
-            "form-MAX_NUM_FORMS": "1000",
-            "form-0-id": str(variant.pk),
-            "form-0-stock": "-3",
-            "_save": "Save",
-        },
-    )
-    assert response.status_code == 200
+    response = admin_client.post(VARIANTS, _list_post(variant, loaded="2", counted="0"))
+    assert response.status_code == 302
     variant.refresh_from_db()
-    assert variant.stock == 2
+    assert variant.stock == 0
+    assert variant.stock_movements.first().reason == "count"
+
+
+def test_a_row_left_alone_in_the_low_stock_list_moves_nothing(admin_client):
+    variant = VariantFactory(stock=2)
+    admin_client.post(VARIANTS, _list_post(variant, loaded="2", adjust="", counted=""))
+    assert variant.stock_movements.count() == 1  # its opening balance only
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"counted": "-3"}, "greater than or equal to 0"),
+        ({"adjust": "-5", "reason": "correction"}, "below zero"),
+        ({"adjust": "-1", "reason": "received"}, "positive number"),
+        ({"adjust": "2", "counted": "4"}, "not both"),
+        ({"adjust": "many"}, "whole number"),
+    ],
+)
+def test_a_bad_stock_entry_in_the_low_stock_list_is_a_form_error(admin_client, entry, message):
+    variant = VariantFactory(stock=2)
+    response = admin_client.post(VARIANTS, _list_post(variant, loaded="2", **entry))
+    assert response.status_code == 200
+    assert message in response.text
+    variant.refresh_from_db()
+    assert variant.stock == 2 and variant.stock_movements.count() == 1
+
+
+def test_a_count_entered_after_a_sale_is_refused_then_applies_when_saved_again(admin_client):
+    variant = VariantFactory(stock=5)
+    services.take_stock(quantities={variant.pk: 2})  # sold while the merchant counted
+    response = admin_client.post(VARIANTS, _list_post(variant, loaded="5", counted="9"))
+    assert response.status_code == 200
+    assert "changed from 5 to 3 since this page was loaded" in response.text
+    variant.refresh_from_db()
+    assert variant.stock == 3
+    # What the merchant typed is still there, with the stock now in the hidden field.
+    form = response.context["cl"].formset.forms[0]
+    assert form["stock"].value()[3] == "9"
+    assert form.data["form-0-stock_loaded"] == "3"
+    assert 'name="form-0-stock_loaded" value="3"' in response.text
+    response = admin_client.post(VARIANTS, _list_post(variant, loaded="3", counted="9"))
+    assert response.status_code == 302
+    variant.refresh_from_db()
+    assert variant.stock == 9
+
+
+def test_an_adjustment_on_the_variant_page_after_a_sale_is_refused_and_kept(admin_client):
+    variant = VariantFactory(stock=10, price=Decimal("10.00"))
+    url = reverse("admin:catalog_variant_change", args=[variant.pk])
+    data = _page_form(admin_client, url)
+    services.take_stock(quantities={variant.pk: 1})
+    data.update({"stock_adjust": ["5"], "price": ["11.00"]})
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "changed from 10 to 9 since this page was loaded" in response.text
+    assert 'name="stock_adjust" value="5"' in response.text
+    variant.refresh_from_db()
+    assert (variant.stock, variant.price) == (9, Decimal("10.00"))  # nothing saved
+
+
+def test_a_sale_between_the_check_and_the_save_is_a_message_not_an_error_page(
+    admin_client, monkeypatch
+):
+    variant = VariantFactory(stock=10)
+    url = reverse("admin:catalog_variant_change", args=[variant.pk])
+    data = _page_form(admin_client, url)
+    data["stock_counted"] = ["4"]
+    original = services.count_stock
+
+    def sold_meanwhile(**kwargs):
+        raise services.StockChangedSinceLoaded(
+            changed={variant.pk: (10, 9)}, skus={variant.pk: variant.sku}
+        )
+
+    monkeypatch.setattr(services, "count_stock", sold_meanwhile)
+    response = admin_client.post(url, data, follow=True)
+    monkeypatch.setattr(services, "count_stock", original)
+    assert response.status_code == 200
+    assert "from 10 to 9" in response.text
+    variant.refresh_from_db()
+    assert variant.stock == 10
+
+
+def test_variant_and_product_pages_show_the_newest_stock_movements(admin_client):
+    variant = VariantFactory(stock=10, sku="TEE-M")
+    services.take_stock(quantities={variant.pk: 3}, reference="ORDER-42")
+    page = admin_client.get(reverse("admin:catalog_variant_change", args=[variant.pk])).text
+    assert "ORDER-42" in page and "-3" in page and "Opening balance" in page
+    assert f"?variant__id__exact={variant.pk}" in page
+    page = admin_client.get(reverse("admin:catalog_product_change", args=[variant.product_id]))
+    assert "ORDER-42" in page.text and "TEE-M" in page.text
+
+
+MOVEMENTS = reverse("admin:catalog_stockmovement_changelist")
+
+
+def test_stock_movement_list_is_read_only_and_filters_by_reason_sku_and_reference(admin_client):
+    variant = VariantFactory(stock=10, sku="MUG-1")
+    other = VariantFactory(stock=4, sku="MUG-2")
+    services.take_stock(quantities={variant.pk: 2}, reference="ORDER-7")
+    assert len(_listed(admin_client.get(MOVEMENTS))) == 3
+    assert [m.reason for m in _listed(admin_client.get(MOVEMENTS, {"reason__exact": "sale"}))] == [
+        "sale"
+    ]
+    assert {m.variant_id for m in _listed(admin_client.get(MOVEMENTS, {"q": "MUG-2"}))} == {
+        other.pk
+    }
+    assert [m.reference for m in _listed(admin_client.get(MOVEMENTS, {"q": "ORDER-7"}))] == [
+        "ORDER-7"
+    ]
+    by_variant = admin_client.get(MOVEMENTS, {"variant__id__exact": str(variant.pk)})
+    assert {m.variant_id for m in _listed(by_variant)} == {variant.pk}
+    movement = StockMovement.objects.first()
+    assert admin_client.get(reverse("admin:catalog_stockmovement_add")).status_code == 403
+    change = admin_client.get(reverse("admin:catalog_stockmovement_change", args=[movement.pk]))
+    assert change.status_code == 200 and 'name="_save"' not in change.text
+    delete = reverse("admin:catalog_stockmovement_delete", args=[movement.pk])
+    assert admin_client.post(delete, {"post": "yes"}).status_code == 403
+
+
+def test_stock_movement_list_query_budget_does_not_grow_with_rows(
+    admin_client, django_assert_max_num_queries
+):
+    for _ in range(30):
+        VariantFactory(stock=3)
+    # User, the page of movements (variant, product and user joined); one more for the
+    # session row when the cache does not hold it.
+    with django_assert_max_num_queries(4):
+        response = admin_client.get(MOVEMENTS)
+    assert len(_listed(response)) == 30
 
 
 # --- Categories -----------------------------------------------------------------------------
@@ -426,3 +578,155 @@ def test_deleting_a_product_in_the_admin_removes_its_variants(admin_client):
     assert response.status_code == 302
     assert not Product.objects.exists() and not Variant.objects.exists()
     assert Category.objects.exists()
+
+
+# --- Stock moves only as movements (issue 12, item 8) ----------------------------------------
+
+
+class _BrowserForm(HTMLParser):
+    """What a browser would post back from an admin page, unchanged: every named input,
+    checked box, selected option and textarea as the page rendered them."""
+
+    def __init__(self):
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select = None
+        self._first_option = None
+        self._multiple = False
+        self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name")
+        if tag == "input" and name:
+            kind = attrs.get("type", "text")
+            if kind in ("submit", "button", "image", "reset", "file"):
+                return
+            if kind in ("checkbox", "radio") and "checked" not in attrs:
+                return
+            self.data.setdefault(name, []).append(attrs.get("value") or "")
+            if kind == "checkbox" and "value" not in attrs:
+                self.data[name][-1] = "on"
+        elif tag == "select" and name:
+            self._select, self._first_option = name, None
+            self._multiple = "multiple" in attrs
+            self.data.setdefault(name, [])
+        elif tag == "option" and self._select:
+            value = attrs.get("value") or ""
+            if self._first_option is None:
+                self._first_option = value
+            if "selected" in attrs:
+                self.data[self._select].append(value)
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self.data[name] = [""]
+
+    def handle_endtag(self, tag):
+        if tag == "select" and self._select:
+            if not self.data[self._select] and not self._multiple and self._first_option:
+                self.data[self._select] = [self._first_option]
+            self._select = None
+        elif tag == "textarea" and self._textarea:
+            # Django writes a newline before a textarea's text; browsers drop it.
+            value = self.data[self._textarea][0]
+            self.data[self._textarea] = [value.removeprefix("\n")]
+            self._textarea = None
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.data[self._textarea][0] += data
+
+
+def _page_form(client, url) -> dict[str, list[str]]:
+    """Open an admin page and return what its form would post if saved unchanged."""
+    response = client.get(url)
+    assert response.status_code == 200
+    parser = _BrowserForm()
+    parser.feed(response.content.decode())
+    return parser.data
+
+
+def test_saving_a_variant_page_loaded_before_a_sale_keeps_the_sale(admin_client):
+    product = ProductFactory(variants__price=Decimal("10.00"), variants__stock=10)
+    variant = product.variants.get()
+    url = reverse("admin:catalog_variant_change", args=[variant.pk])
+    data = _page_form(admin_client, url)
+    services.take_stock(quantities={variant.pk: 3})  # a shopper buys while the page is open
+    data["price"] = ["12.00"]
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    variant.refresh_from_db()
+    product.refresh_from_db()
+    assert variant.price == Decimal("12.00")
+    assert (variant.stock, product.stock) == (7, 7)
+
+
+def test_saving_a_product_page_loaded_before_a_sale_keeps_the_sale(admin_client):
+    product = ProductFactory(variants__price=Decimal("10.00"), variants__stock=10)
+    variant = product.variants.get()
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    data = _page_form(admin_client, url)
+    services.take_stock(quantities={variant.pk: 3})
+    data["variants-0-price"] = ["12.00"]
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["errors"]
+    variant.refresh_from_db()
+    product.refresh_from_db()
+    assert (variant.price, product.price) == (Decimal("12.00"), Decimal("12.00"))
+    assert (variant.stock, product.stock) == (7, 7)
+
+
+def test_saving_the_low_stock_list_loaded_before_a_sale_keeps_the_sale(admin_client):
+    variant = VariantFactory(stock=4)
+    other = VariantFactory(stock=2)
+    data = _page_form(admin_client, VARIANTS)
+    services.take_stock(quantities={variant.pk: 3})
+    data["_save"] = ["Save"]
+    response = admin_client.post(VARIANTS, data)
+    assert response.status_code in (200, 302)
+    variant.refresh_from_db()
+    other.refresh_from_db()
+    assert (variant.stock, other.stock) == (1, 2)
+
+
+def test_a_count_on_the_product_page_after_a_sale_is_refused_with_everything_typed_kept(
+    admin_client,
+):
+    product = ProductFactory(name="Linen Shirt", variants__stock=10)
+    variant = product.variants.get()
+    url = reverse("admin:catalog_product_change", args=[product.pk])
+    data = _page_form(admin_client, url)
+    services.take_stock(quantities={variant.pk: 2})
+    data.update({"name": ["Linen Shirt, washed"], "variants-0-stock_counted": ["12"]})
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "changed from 10 to 8 since this page was loaded" in response.text
+    assert 'value="Linen Shirt, washed"' in response.text
+    assert 'name="variants-0-stock_counted" value="12"' in response.text
+    product.refresh_from_db()
+    variant.refresh_from_db()
+    assert (product.name, variant.stock) == ("Linen Shirt", 8)
+
+
+def test_adding_a_variant_on_its_page_opens_its_ledger(admin_client):
+    product = ProductFactory(variants=False)
+    response = admin_client.post(
+        reverse("admin:catalog_variant_add"),
+        {
+            "product": str(product.pk),
+            "sku": "NEW-1",
+            "price": "9.00",
+            "compare_at_price": "",
+            "stock_loaded": "0",
+            "stock_adjust": "",
+            "stock_reason": "received",
+            "stock_counted": "5",
+            "weight_grams": "0",
+            "is_active": "on",
+            "position": "0",
+        },
+    )
+    assert response.status_code == 302, response.context["errors"]
+    variant = Variant.objects.get(sku="NEW-1")
+    assert variant.stock == 5 and Product.objects.get(pk=product.pk).stock == 5
+    assert list(variant.stock_movements.values_list("reason", "quantity")) == [("opening", 5)]

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog import csv_io
+from catalog import csv_io, services
 from catalog.csv_io import COLUMNS, ImportFileError, export_products, import_products
-from catalog.models import Brand, OptionValue, Product, Tag, Variant
+from catalog.models import Brand, OptionValue, Product, StockMovement, Tag, Variant
 from catalog.tests.factories import (
     BrandFactory,
     CategoryFactory,
@@ -402,3 +402,104 @@ def test_new_option_types_keep_the_order_the_file_names_them(shirts):
     _import([_row(sku="X", options="Size=S;Colour=Blue")])
     assert Variant.objects.get(sku="X").options_label == "S / Blue"
     assert "Size=M;Colour=Red" in _export()
+
+
+# --- Stock: movements, never clobbering sales (issue 12, item 8) ----------------------------
+
+
+def _ledger(sku: str) -> list[tuple[str, int, str]]:
+    return list(
+        StockMovement.objects.filter(variant__sku=sku)
+        .order_by("pk")
+        .values_list("reason", "quantity", "reference")
+    )
+
+
+def _ledger_adds_up() -> bool:
+    return all(
+        variant.stock == sum(variant.stock_movements.values_list("quantity", flat=True))
+        for variant in Variant.objects.all()
+    )
+
+
+def test_a_new_sku_starts_its_ledger_with_an_opening_movement(shirts):
+    _import([_row(stock="4"), _row(sku="SHIRT-BLUE-L", options="Colour=Blue;Size=L", stock="0")])
+    assert _ledger("SHIRT-RED-M") == [("opening", 4, "CSV import")]
+    assert _ledger("SHIRT-BLUE-L") == [("opening", 0, "CSV import")]
+
+
+def test_a_known_skus_stock_without_stock_at_export_is_a_count(shirts):
+    _import([_row(stock="4")])
+    report = _import([_row(stock="9")])
+    assert report.ok and report.updated_variants == 1
+    assert Variant.objects.get().stock == 9
+    assert _ledger("SHIRT-RED-M") == [("opening", 4, "CSV import"), ("count", 5, "CSV import")]
+    assert _ledger_adds_up()
+
+
+def _exported_rows() -> list[dict]:
+    return list(csv.DictReader(io.StringIO(_export())))
+
+
+def test_reimporting_an_export_keeps_the_sales_made_since(shirts):
+    _import([_row(stock="10", price="30.00")])
+    rows = _exported_rows()
+    assert (rows[0]["stock"], rows[0]["stock_at_export"]) == ("10", "10")
+    variant = Variant.objects.get()
+    services.take_stock(quantities={variant.pk: 3})  # sold while the file was edited
+    rows[0]["price"] = "28.00"
+    report = import_products(rows=rows)
+    assert report.ok, report.errors
+    variant.refresh_from_db()
+    assert (variant.stock, variant.price) == (7, Decimal("28.00"))
+    assert Product.objects.get().stock == 7
+    assert [reason for reason, _q, _r in _ledger(variant.sku)] == ["opening", "sale"]
+
+
+def test_a_stock_changed_in_an_export_is_counted(shirts):
+    _import([_row(stock="10")])
+    rows = _exported_rows()
+    rows[0]["stock"] = "14"
+    assert import_products(rows=rows).ok
+    assert Variant.objects.get().stock == 14
+    assert _ledger("SHIRT-RED-M")[-1] == ("count", 4, "CSV import")
+
+
+def test_a_stock_changed_in_an_export_made_before_a_sale_is_refused(shirts):
+    _import([_row(stock="10"), _row(sku="SHIRT-BLUE-L", options="Colour=Blue;Size=L")])
+    rows = _exported_rows()
+    red = Variant.objects.get(sku="SHIRT-RED-M")
+    services.take_stock(quantities={red.pk: 2})
+    rows[0]["stock"], rows[1]["price"] = "14", "26.00"
+    report = import_products(rows=rows)
+    assert not report.imported
+    [error] = report.errors
+    assert error.line == 2
+    assert "had 10 in stock when the file was exported and has 8 now" in error.message
+    assert Variant.objects.get(sku="SHIRT-BLUE-L").price == Decimal("30.00")  # nothing imported
+    report = import_products(rows=rows, skip_invalid=True)
+    assert report.imported and len(report.errors) == 1
+    assert Variant.objects.get(sku="SHIRT-BLUE-L").price == Decimal("26.00")
+    assert Variant.objects.get(sku="SHIRT-RED-M").stock == 8
+
+
+def test_stock_moved_between_the_check_and_the_write_imports_nothing(shirts, monkeypatch):
+    _import([_row(stock="10")])
+    red = Variant.objects.get()
+
+    def sold_meanwhile(**kwargs):
+        raise services.StockChangedSinceLoaded(changed={red.pk: (10, 9)}, skus={red.pk: red.sku})
+
+    monkeypatch.setattr(services, "count_stocks", sold_meanwhile)
+    report = _import([_row(stock="12", price="20.00")])
+    assert not report.imported
+    assert [(e.line, "from 10 to 9" in e.message) for e in report.errors] == [(2, True)]
+    red.refresh_from_db()
+    assert (red.stock, red.price) == (10, Decimal("30.00"))
+
+
+def test_a_dry_run_counts_but_writes_no_movement(shirts):
+    _import([_row(stock="4")])
+    report = _import([_row(stock="9")], dry_run=True)
+    assert report.updated_variants == 1 and not report.imported
+    assert Variant.objects.get().stock == 4 and StockMovement.objects.count() == 1

@@ -75,7 +75,9 @@ def test_stock_can_never_go_below_zero_in_the_database():
 
 
 @pytest.mark.django_db
-def test_a_product_change_bumps_the_versions_of_its_page_its_categories_and_the_catalog():
+def test_a_product_change_bumps_the_versions_of_its_page_its_categories_and_the_catalog(
+    django_capture_on_commit_callbacks,
+):
     parent = CategoryFactory(name="Parent")
     child = CategoryFactory(name="Child", parent=parent)
     other = CategoryFactory(name="Other")
@@ -88,7 +90,8 @@ def test_a_product_change_bumps_the_versions_of_its_page_its_categories_and_the_
         cache.category_scope(other.pk),
     ]
     before = cache.versions(scopes)
-    services.refresh_products(product_ids=[product.pk])
+    with django_capture_on_commit_callbacks(execute=True):  # versions move on commit
+        services.refresh_products(product_ids=[product.pk])
     after = cache.versions(scopes)
     changed = {scope for scope in scopes if before[scope] != after[scope]}
     assert changed == set(scopes[:4])

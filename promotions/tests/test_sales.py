@@ -61,17 +61,21 @@ def test_a_sale_on_a_product_leaves_other_products_alone(on_sale):
     }
 
 
-def test_a_running_sale_shows_on_the_product_page_and_card_and_is_gone_after(client, on_sale):
+def test_a_running_sale_shows_on_the_product_page_and_card_and_is_gone_after(
+    client, on_sale, django_capture_on_commit_callbacks
+):
     page, listing = on_sale.get_absolute_url(), on_sale.category.get_absolute_url()
     before = client.get(page).content.decode()  # cached before the sale starts
     assert "$28.33" not in before
-    services.sync_sale_prices(now=NOW)
+    with django_capture_on_commit_callbacks(execute=True):  # pages move on commit
+        services.sync_sale_prices(now=NOW)
     html = client.get(page).content.decode()
     assert '<span class="price__now">$28.33</span>' in html
     assert '<span class="price__was-amount">$33.33</span>' in html
     card = client.get(listing).content.decode()
     assert '<span class="price__now">$28.33</span>' in card and "$33.33</s>" in card
-    services.sync_sale_prices(now=END)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.sync_sale_prices(now=END)
     assert "$28.33" not in client.get(page).content.decode()
     assert "$28.33" not in client.get(listing).content.decode()
 

@@ -18,8 +18,8 @@
       var label = document.getElementById("variant-" + radio.value + "-out");
       if (stock && label) {
         stock.textContent = label.textContent;
-        var count = parseInt(radio.dataset.stock, 10);
-        stock.className = "stock " + (count === 0 ? "stock--out" : count <= 5 ? "stock--low" : "stock--in");
+        // The level, not the count: the cached page changes only when a label does.
+        stock.className = "stock stock--" + radio.dataset.stockLevel;
       }
       var url = new URL(window.location.href);
       url.searchParams.set("variant", radio.value);
