@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import services as catalog_services
+from catalog.models import StockMovement
 from orders import locks
 from orders.errors import ForbiddenTransition, OrderError
 from orders.models import ZERO, Order, OrderLine, OrderStatus
@@ -44,26 +45,35 @@ def restock_units(*, quantities: dict[int, int], reference: str, returned: bool 
     """Put units back on the shelf: cancelled units never left; returned ones came back."""
     quantities = {variant_id: n for variant_id, n in quantities.items() if variant_id and n > 0}
     if quantities:
-        catalog_services.return_stock(quantities=quantities)
+        reason = StockMovement.Reason.RETURN if returned else StockMovement.Reason.CANCEL
+        catalog_services.return_stock(quantities=quantities, reason=reason, reference=reference)
 
 
-def cancel_locked_order(
-    order: Order, *, actor=None, note: str = "", refunds_due: Decimal = ZERO
-) -> Order:
-    """Cancel `order` (row locked by the caller). Raises ForbiddenTransition once anything
-    has shipped (refund lines instead) and OrderError while it holds money not owed back."""
+def check_cancellable(order: Order) -> None:
+    """Raise what cancelling `order` (row locked) is refused for whatever money it holds:
+    ForbiddenTransition unless it is open, OrderError once anything has shipped (refund
+    lines instead). The payments app asks before it gives any money back, so a cancel that
+    is refused has refunded nothing at a provider."""
     if order.status != OrderStatus.OPEN:
         raise ForbiddenTransition(
             number=order.number,
             from_state=order.get_status_display(),
             to_state=OrderStatus.CANCELLED.label,
         )
-    lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
-    if any(line.quantity_shipped for line in lines):
+    if OrderLine.objects.filter(order=order, quantity_shipped__gt=0).exists():
         raise OrderError(
             _("Order %(number)s has shipped: refund its lines or take a return instead.")
             % {"number": order.number}
         )
+
+
+def cancel_locked_order(
+    order: Order, *, actor=None, note: str = "", refunds_due: Decimal = ZERO
+) -> Order:
+    """Cancel `order` (row locked by the caller). Raises what check_cancellable() raises, and
+    OrderError while it holds money not owed back."""
+    check_cancellable(order)
+    lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
     if order.held != refunds_due:
         raise OrderError(
             _("Order %(number)s holds %(held)s of the shopper's money: refund it first.")

@@ -306,7 +306,7 @@ def _place_order(
         order, kind=EventKind.ORDER, to_status=order.status, actor=user, note=_("Order placed")
     )
     try:
-        catalog_services.take_stock(quantities=_quantities(lines))
+        catalog_services.take_stock(quantities=_quantities(lines), reference=order.number)
     except catalog_services.InsufficientStock as short:
         names = [line.variant.product.name for line in lines if line.variant_id in short.short]
         raise StockChanged(names=names) from short

@@ -160,7 +160,8 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
         reason=fresh.reason,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
     )
-    restock: dict[int, int] = {}
+    cancelled: dict[int, int] = {}
+    returned: dict[int, int] = {}
     for item in fresh.lines:
         line = item.line
         line.quantity_cancelled += item.cancel
@@ -182,9 +183,13 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
             amount=item.amount,
             restocked=item.restock,
         )
-        if item.restock and line.variant_id:
-            restock[line.variant_id] = restock.get(line.variant_id, 0) + item.restock
-    restock_units(quantities=restock, reference=order.number)
+        if line.variant_id:
+            # Unshipped units never left the shelf; shipped ones restocked came back.
+            cancelled[line.variant_id] = cancelled.get(line.variant_id, 0) + item.cancel
+            back = item.restock - item.cancel
+            returned[line.variant_id] = returned.get(line.variant_id, 0) + back
+    restock_units(quantities=cancelled, reference=order.number)
+    restock_units(quantities=returned, reference=order.number, returned=True)
     if fresh.shipping:
         order.shipping_refunded += fresh.shipping
         order.save(update_fields=["shipping_refunded", "updated_at"])
