@@ -39,7 +39,7 @@ def tax_row_label(row) -> str:
 
 @register.filter
 def tax_place(price_or_order) -> str:
-    """"California, United States": where the rates of a price or an order come from."""
+    """Where the rates of a price or an order come from: "California, United States"."""
     country = str(getattr(price_or_order, "tax_country", "") or "")
     region = getattr(price_or_order, "tax_region", "") or ""
     name = str(dict(countries).get(country, country))
