@@ -4,6 +4,7 @@ and when the reverse charge applies."""
 from django.utils.translation import gettext as _
 from stdnum import exceptions as stdnum_errors
 from stdnum.eu import vat as eu_vat
+from stdnum.util import clean
 
 #: The 27 member states (ISO 3166-1 codes).
 EU_COUNTRIES = frozenset(
@@ -47,7 +48,7 @@ class InvalidVatNumber(ValueError):
 
 def compact(number: str) -> str:
     """ "de 136 695 976" -> "DE136695976"."""
-    return eu_vat.compact(number or "").upper() if (number or "").strip() else ""
+    return clean(number or "", " -./,").upper().strip()
 
 
 def country_of(number: str) -> str:
