@@ -21,10 +21,10 @@ def price_tax_note() -> str:
 
 @register.filter
 def percent(value) -> str:
-    """7.250 -> "7.25 %"."""
+    """7.250 -> "7.25 %" (with a no-break space)."""
     if value is None or value == "":
         return ""
-    return f"{format_percent(value)} %"
+    return f"{format_percent(value)}\u00a0%"  # no line break before the sign
 
 
 @register.filter
