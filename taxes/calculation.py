@@ -286,10 +286,18 @@ def split_refund(
     if net + tax != gross:
         raise ValueError("net + tax must equal gross")
 
-    def through(amount: Decimal, k: int) -> Decimal:
-        return round_to(Decimal(amount) * k / quantity, minor_units)
+    gross, tax = Decimal(gross), Decimal(tax)
+
+    def gross_through(k: int) -> Decimal:
+        return round_to(gross * k / quantity, minor_units)
+
+    def tax_through(k: int) -> Decimal:
+        # The tax in what the first k units gave back, in proportion to that gross (not to
+        # k): as gross grows by d, the tax grows by at most d, so neither the tax nor the
+        # net of any step is ever negative.
+        return round_to(tax * gross_through(k) / gross, minor_units) if gross else gross
 
     after = units_refunded_before + units
-    gross_back = through(gross, after) - through(gross, units_refunded_before)
-    tax_back = through(tax, after) - through(tax, units_refunded_before)
+    gross_back = gross_through(after) - gross_through(units_refunded_before)
+    tax_back = tax_through(after) - tax_through(units_refunded_before)
     return RefundSplit(net=gross_back - tax_back, tax=tax_back, gross=gross_back)
