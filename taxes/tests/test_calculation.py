@@ -245,13 +245,12 @@ def test_refunding_every_unit_in_any_steps_gives_back_exactly_the_tax(
 def test_a_tiny_line_refunded_unit_by_unit_never_gives_a_negative_net():
     # 0.12 incl. 19 % (0.02 tax) over 18 units: some units give back nothing, none gives
     # back tax without its gross.
-    before, back = 0, []
-    for _unit in range(18):
+    back = []
+    for before in range(18):
         part = split_refund(
             net=D("0.10"), tax=D("0.02"), gross=D("0.12"), units=1, quantity=18,
             units_refunded_before=before,
         )  # fmt: skip
         assert part.net >= 0 and part.tax >= 0 and part.tax <= part.gross
         back.append(part)
-        before += 1
     assert sum(p.tax for p in back) == D("0.02") and sum(p.gross for p in back) == D("0.12")
