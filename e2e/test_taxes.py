@@ -134,6 +134,10 @@ def _checkout(page, base: str, code: str, market: dict, product) -> Order:
             field.fill(value)
     page.get_by_label("Standard").check()
     page.get_by_label("Bank transfer").check()
+    page.locator(".checkout-business summary").click()  # the business details open
+    expect(page.get_by_label("EU VAT number")).to_be_visible()
+    assert_accessible(page)
+    _shoot(page, f"{code}-checkout")
     page.get_by_role("button", name="Continue to review").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Review your order")
@@ -196,3 +200,66 @@ def test_a_us_and_a_german_checkout_side_by_side(live_server, page, settings, tr
         side.paste(image, (x, 0))
         x += image.width
     side.save(ARTIFACTS / "taxes-us-de-review-side-by-side.png")
+
+
+def test_a_chinese_shopper_asks_for_a_company_fapiao(
+    live_server, browser, settings, transactional_db
+):
+    """In Chinese: the fapiao fields at checkout, the request on the review and order pages."""
+    settings.TAX_PRICES_INCLUDE_TAX = True
+    settings.TAX_SELLER_COUNTRY = "CN"
+    settings.FAPIAO_ENABLED = True
+    settings.SHOP_CURRENCY = "CNY"
+    standard, _ = TaxClass.objects.get_or_create(
+        code="standard", defaults={"name": "Standard rate"}
+    )
+    TaxRate.objects.create(
+        country="CN", tax_class=standard, rate=Decimal("13"), name="增值税",
+        valid_from=date(2020, 1, 1),
+    )  # fmt: skip
+    product = ProductFactory(name="真丝围巾", slug="silk-scarf", variants=False, tax_class=standard)
+    VariantFactory(product=product, price=Decimal("113.00"), stock=5)
+    ShippingMethodFactory(name="顺丰", price=Decimal("0.00"))
+    context = browser.new_context(locale="zh-CN", viewport=WIDE)
+    page = context.new_page()
+    base = live_server.url
+    page.goto(base + product.get_absolute_url())
+    expect(page.locator(".price__tax")).to_have_text("含增值税")
+    page.locator(".buy-form button[type=submit]").click()
+    page.goto(base + "/checkout/")
+    page.locator("#id_email").fill("lilei@example.com")
+    for name, value in {
+        "full_name": "李雷", "phone": "+8613800138000", "line1": "建国门外大街 1 号",
+        "city": "北京", "region": "北京市", "postcode": "100004",
+    }.items():  # fmt: skip
+        page.locator(f"#id_ship-{name}").fill(value)
+    page.locator("#id_ship-country").select_option("CN")
+    page.locator("#id_shipping_method_0").check()
+    page.locator("#id_payment_method_0").check()
+    page.locator(".checkout-business summary").click()
+    page.locator("#id_fapiao_kind_2").check()
+    page.locator("#id_fapiao_title").fill("示例科技有限公司")
+    page.locator("#id_fapiao_taxpayer_number").fill("91110000600037341X")  # wrong check character
+    page.locator(".checkout__form button[type=submit]").last.click()
+    expect(page.get_by_text("请填写单位的 18 位税号（统一社会信用代码）。")).to_be_visible()
+    expect(page.locator("#id_fapiao_title")).to_have_value("示例科技有限公司")  # nothing lost
+    assert_accessible(page)
+    _shoot(page, "cn-checkout-error")
+    page.locator("#id_fapiao_taxpayer_number").fill("91110000600037341L")
+    page.locator(".checkout__form button[type=submit]").last.click()
+
+    summary = page.locator(".checkout__summary .totals")
+    expect(summary).to_contain_text("含增值税 13")
+    expect(summary).to_contain_text("¥13.00")
+    expect(page.locator(".review-facts")).to_contain_text("示例科技有限公司")
+    assert_accessible(page)
+    _shoot(page, "cn-review")
+    page.locator(".place-order-form button").click()
+
+    order = Order.objects.get()
+    assert order.fapiao.taxpayer_number == "91110000600037341L"
+    page.goto(f"{base}{order.get_absolute_url()}?key={guest_key(number=order.number)}")
+    expect(page.locator(".fapiao-status")).to_contain_text("已申请")
+    assert_accessible(page)
+    _shoot(page, "cn-order")
+    context.close()

@@ -247,6 +247,8 @@ def test_order_and_invoice_pages_stay_within_budget(
     assert page.status_code == 200
     with django_assert_max_num_queries(INVOICE_BUDGET):
         invoice = client.get(_order_url(order, "orders:invoice"))
+    with django_assert_max_num_queries(INVOICE_BUDGET):
+        assert client.get(_order_url(order, "orders:invoice-pdf")).status_code == 200
     html = invoice.content.decode().replace("\xa0", " ")
     assert "INV-000001" in html and "Beispiel GmbH" in html and "Tax by rate" in html
     assert "VAT 20 %" in html
@@ -480,3 +482,16 @@ def test_the_merchant_prints_and_downloads_the_invoice_from_the_admin(admin_clie
     assert admin_client.get(reverse("admin:orders_order_invoice", args=[999999])).status_code == 404
     listing = admin_client.get(reverse("admin:orders_invoice_changelist"))
     assert "INV-000001" in listing.content.decode().replace("\xa0", " ")
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_fapiao_request_list_queries_do_not_grow(
+    admin_client, china, count, django_assert_max_num_queries
+):
+    for _i in range(count):
+        order = place(cart_with((VariantFactory(), 1)), address=CHINA)
+        FapiaoRequest.objects.create(order=order, kind="personal", title="李雷")
+    url = reverse("admin:orders_fapiaorequest_changelist")
+    with django_assert_max_num_queries(6):
+        response = admin_client.get(url, {"status": "requested"})
+    assert response.status_code == 200 and response.content.decode().count("李雷") >= count
