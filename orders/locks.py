@@ -23,3 +23,12 @@ def expired_orders_for_update(*, before: datetime, limit: int) -> list[Order]:
         .filter(state=OrderState.PENDING_PAYMENT, created_at__lt=before)
         .order_by("pk")[:limit]
     )
+
+
+def counter_for_update(*, series: str):
+    """The counter of a document series (invoices, credit notes), locked until the
+    transaction that takes a number from it commits or rolls back: numbers never skip."""
+    from orders.models import DocumentCounter
+
+    DocumentCounter.objects.get_or_create(series=series)
+    return DocumentCounter.objects.select_for_update().filter(series=series).order_by("pk").get()

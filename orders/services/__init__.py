@@ -1,6 +1,11 @@
 """Every write of the orders app, one module per part of an order's life. Other apps and the
 views import from here; a rule is found by its module's name."""
 
+from orders.services.invoicing import (  # noqa: F401
+    format_number,
+    issue_invoice,
+    mark_fapiao_issued,
+)
 from orders.services.life import (  # noqa: F401
     ORDER_TRANSITIONS,
     RETURNABLE,
@@ -18,8 +23,11 @@ from orders.services.life import (  # noqa: F401
     transition,
 )
 from orders.services.placing import (  # noqa: F401
+    Buyer,
+    FapiaoChoice,
     Quote,
     ShippingAddress,
+    destination_of,
     ensure_demo_shipping_methods,
     fingerprint_of,
     new_idempotency_key,

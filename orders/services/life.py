@@ -21,6 +21,7 @@ from orders.models import (
     OrderState,
     Shipment,
 )
+from orders.services import invoicing
 from orders.services.placing import _quantities
 from promotions import services as promotions
 
@@ -159,6 +160,7 @@ def mark_paid(*, order: Order, amount: Decimal, actor=None, note: str = "") -> O
         locked.paid_at = timezone.now()
         locked.save(update_fields=["paid_at", "updated_at"])
         _apply(locked, to=S.PAID, actor=actor, note=note)
+        invoicing.issue_invoice(order=locked)  # taxes (issue 15): the invoice, numbered now
         catalog_services.record_sales(quantities=_quantities(locked.lines.all()))
     else:
         OrderEvent.objects.create(
