@@ -9,7 +9,6 @@ from django.conf import settings
 from django.utils.formats import number_format
 
 from shop.money import minor_units, quantize
-
 from taxes.calculation import TaxRow
 
 ZERO = Decimal("0.00")

@@ -10,10 +10,10 @@ from datetime import date, datetime
 from django.core.cache import cache
 from django.utils import timezone
 
+from shop.money import minor_units
 from taxes import conf
 from taxes.calculation import EXPORT, REVERSE_CHARGE, Rate, Rules
 from taxes.models import TaxClass
-from taxes.money import minor_units
 from taxes.regions import region_code
 from taxes.vat import reverse_charge_applies
 
