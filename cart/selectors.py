@@ -57,8 +57,11 @@ def lines_for_page(*, cart: Cart) -> list[CartLine]:
     return list(with_first_image(queryset, product="variant__product"))
 
 
-def price_lines(*, cart: Cart, lines: list[CartLine], user, shipping=None) -> CartPrice:
-    """Price the ticked lines that can be bought, through the one pricing function."""
+def price_lines(
+    *, cart: Cart, lines: list[CartLine], user, shipping=None, destination=None
+) -> CartPrice:
+    """Price the ticked lines that can be bought, through the one pricing function; tax
+    for `destination` (a taxes Destination), or estimated for the seller's country."""
     return price_cart(
         lines=[
             LineInput(
@@ -68,6 +71,7 @@ def price_lines(*, cart: Cart, lines: list[CartLine], user, shipping=None) -> Ca
                 category_path=line.variant.product.category.subtree_path,
                 unit_price=line.variant.price,
                 quantity=line.quantity,
+                tax_class_id=line.variant.product.tax_class_id,
             )
             for line in lines
             if line.is_selected and not getattr(line, "problem", "")
@@ -75,4 +79,5 @@ def price_lines(*, cart: Cart, lines: list[CartLine], user, shipping=None) -> Ca
         shipping=shipping,
         coupon_code=cart.coupon_code,
         user=user if user.is_authenticated else None,
+        destination=destination,
     )

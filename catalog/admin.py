@@ -464,7 +464,14 @@ class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.Model
         "updated_at",
     )
     list_select_related = ("category", "brand")
-    list_filter = (CategoryTreeFilter, "brand", "is_published", "is_featured", StockFilter)
+    list_filter = (
+        CategoryTreeFilter,
+        "brand",
+        "is_published",
+        "is_featured",
+        StockFilter,
+        "tax_class",
+    )
     search_fields = ("name", "variants__sku")
     search_help_text = _("Search by product name or variant SKU.")
     show_full_result_count = False  # no COUNT(*) over the whole catalog on every page
@@ -484,7 +491,10 @@ class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.Model
         "recent_stock_movements",
     )
     fieldsets = (
-        (None, {"fields": ("name", "slug", "category", "brand", "tags", "description")}),
+        (
+            None,
+            {"fields": ("name", "slug", "category", "brand", "tags", "description", "tax_class")},
+        ),
         (_("Visibility"), {"fields": ("is_published", "is_featured")}),
         (
             _("Summary (computed from the variants and reviews)"),

@@ -377,3 +377,23 @@ def _description(rng, name, category, brand) -> str:
     return " ".join([rng.choice(openers), rng.choice(middles), "", rng.choice(closers)]).replace(
         "  ", "\n\n"
     )
+
+
+@transaction.atomic
+def set_demo_tax_classes(*, top_category_classes: dict[str, str]) -> int:
+    """Give the demo products under each named top category a tax class by its code (books
+    reduced); products already classed are left alone. Returns how many changed."""
+    from taxes.models import TaxClass
+
+    changed = 0
+    for top_name, code in top_category_classes.items():
+        tax_class = TaxClass.objects.filter(code=code).first()
+        top = Category.objects.filter(name=top_name, parent__isnull=True).first()
+        if tax_class is None or top is None:
+            continue
+        changed += Product.objects.filter(
+            slug__startswith="demo-",
+            tax_class__isnull=True,
+            category__path__startswith=top.subtree_path,
+        ).update(tax_class=tax_class)
+    return changed

@@ -165,6 +165,16 @@ class Product(models.Model):
         Category, verbose_name=_("category"), related_name="products", on_delete=models.PROTECT
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), related_name="products", blank=True)
+    #: Which rate the product gets in each country (taxes app); empty: the standard class.
+    tax_class = models.ForeignKey(
+        "taxes.TaxClass",
+        verbose_name=_("tax class"),
+        related_name="+",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the standard rate."),
+    )
     is_published = models.BooleanField(_("published"), default=False)
     is_featured = models.BooleanField(_("featured"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

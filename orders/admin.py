@@ -3,25 +3,30 @@ fixed number of queries (no per-row lookups, no full count on huge lists)."""
 
 import csv
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
-from orders import services
+from orders import documents, selectors, services
 from orders.errors import OrderError
 from orders.forms import ReceiveReturnForm, RejectReturnForm, ShipForm, ShipLinesForm
 from orders.models import (
+    FapiaoRequest,
+    Invoice,
     Order,
     OrderDiscount,
     OrderEvent,
     OrderLine,
     OrderRefund,
+    OrderTaxLine,
     ReturnLine,
     ReturnRequest,
     Shipment,
@@ -31,9 +36,18 @@ from orders.models import (
 
 @admin.register(ShippingMethod)
 class ShippingMethodAdmin(admin.ModelAdmin):
-    list_display = ["name", "price", "free_above", "countries", "delivery_estimate", "is_active"]
+    list_display = [
+        "name",
+        "price",
+        "free_above",
+        "countries",
+        "delivery_estimate",
+        "tax_class",
+        "is_active",
+    ]
     list_editable = ["is_active"]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", "tax_class"]
+    list_select_related = ["tax_class"]
     search_fields = ["name"]
 
 
@@ -57,7 +71,11 @@ class OrderLineInline(ReadOnlyInline):
         "unit_price",
         "quantity",
         "discount",
+        "net",
+        "tax_rate",
+        "tax",
         "total",
+        "tax_class",
         "quantity_shipped",
         "quantity_cancelled",
         "quantity_returned",
@@ -66,6 +84,19 @@ class OrderLineInline(ReadOnlyInline):
         "amount_refunded",
     ]
     readonly_fields = fields
+
+
+class OrderTaxLineInline(ReadOnlyInline):
+    model = OrderTaxLine
+    fields = ["name", "rate", "exempt", "net", "tax"]
+    readonly_fields = fields
+
+
+class FapiaoInline(ReadOnlyInline):
+    model = FapiaoRequest
+    fields = ["kind", "title", "taxpayer_number", "status", "number", "issued_at", "issued_by"]
+    readonly_fields = fields
+    show_change_link = True
 
 
 class OrderDiscountInline(ReadOnlyInline):
@@ -146,6 +177,10 @@ CSV_FIELDS = [
     ("shipping", _("Shipping")),
     ("shipping_discount", _("Shipping discount")),
     ("total", _("Total")),
+    ("tax", _("Tax")),
+    ("tax_country", _("Tax country")),
+    ("buyer_vat_number", _("VAT number")),
+    ("reverse_charge", _("Reverse charge")),
     ("total_paid", _("Paid")),
     ("total_refunded", _("Refunded")),
     ("currency", _("Currency")),
@@ -172,6 +207,27 @@ def stream_orders_csv(queryset) -> StreamingHttpResponse:
     return response
 
 
+class FapiaoFilter(admin.SimpleListFilter):
+    title = _("fapiao")
+    parameter_name = "fapiao"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("requested", _("Fapiao requested, not issued")),
+            ("issued", _("Fapiao issued")),
+            ("any", _("Fapiao requested (any)")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "requested":
+            return queryset.filter(fapiao__status=FapiaoRequest.Status.REQUESTED)
+        if self.value() == "issued":
+            return queryset.filter(fapiao__status=FapiaoRequest.Status.ISSUED)
+        if self.value() == "any":
+            return queryset.filter(fapiao__isnull=False)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     list_display = [
@@ -192,6 +248,8 @@ class OrderAdmin(admin.ModelAdmin):
         "created_at",
         "payment_method",
         "shipping_method",
+        FapiaoFilter,
+        "reverse_charge",
     ]
     date_hierarchy = "created_at"
     search_fields = ["=number", "email", "ship_name"]
@@ -201,7 +259,9 @@ class OrderAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "shipping_method"]
     inlines = [
         OrderLineInline,
+        OrderTaxLineInline,
         OrderDiscountInline,
+        FapiaoInline,
         ShipmentInline,
         ReturnInline,
         OrderRefundInline,
@@ -234,6 +294,18 @@ class OrderAdmin(admin.ModelAdmin):
         "paid_at",
         "cancelled_at",
         "completed_at",
+        "prices_include_tax",
+        "tax",
+        "tax_removed",
+        "tax_not_charged",
+        "tax_country",
+        "tax_region",
+        "shipping_tax",
+        "shipping_tax_rate",
+        "buyer_company",
+        "buyer_vat_number",
+        "reverse_charge",
+        "invoice_links",
     ]
     fieldsets = [
         (
@@ -284,7 +356,77 @@ class OrderAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        (
+            _("Tax and invoice"),
+            {
+                "fields": [
+                    "invoice_links",
+                    "prices_include_tax",
+                    "tax",
+                    "tax_removed",
+                    "tax_not_charged",
+                    ("tax_country", "tax_region"),
+                    ("shipping_tax", "shipping_tax_rate"),
+                    "buyer_company",
+                    "buyer_vat_number",
+                    "reverse_charge",
+                ]
+            },
+        ),
     ]
+
+    @admin.display(description=_("invoice"))
+    def invoice_links(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        invoice = documents.invoice_of(obj)
+        page = reverse("admin:orders_order_invoice", args=[obj.pk])
+        if invoice is None:
+            return format_html('<a href="{}">{}</a>', page, _("Pro forma invoice"))
+        pdf = reverse("admin:orders_order_invoice_pdf", args=[obj.pk])
+        return format_html(
+            '{} · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            invoice.number,
+            page,
+            _("print"),
+            pdf,
+            _("PDF"),
+        )
+
+    def get_urls(self):
+        info = self.model._meta.app_label, self.model._meta.model_name
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/ship/", view(self.ship_view), name="{}_{}_ship".format(*info)),
+            path("<int:pk>/invoice/", view(self.invoice_view), name="{}_{}_invoice".format(*info)),
+            path(
+                "<int:pk>/invoice.pdf",
+                view(self.invoice_pdf_view),
+                name="{}_{}_invoice_pdf".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def _order_for_invoice(self, request, pk) -> Order:
+        order = Order.objects.select_related("invoice", "fapiao").filter(pk=pk).first()
+        if order is None or not self.has_view_permission(request, order):
+            raise Http404
+        return selectors.with_page_details(order)
+
+    def invoice_view(self, request, pk):
+        """The invoice as the shopper prints it (the same template)."""
+        order = self._order_for_invoice(request, pk)
+        context = documents.invoice_context(order)
+        if context["invoice"]:
+            context["pdf_url"] = reverse("admin:orders_order_invoice_pdf", args=[order.pk])
+        context["order_url"] = reverse("admin:orders_order_change", args=[order.pk])
+        return render(request, "orders/invoice.html", context)
+
+    def invoice_pdf_view(self, request, pk):
+        order = self._order_for_invoice(request, pk)
+        response = HttpResponse(documents.invoice_pdf(order), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{documents.pdf_filename(order)}"'
+        return response
 
     def has_add_permission(self, request):
         return False  # orders are placed at checkout
@@ -303,16 +445,6 @@ class OrderAdmin(admin.ModelAdmin):
                 changed += 1
         if changed:
             self.message_user(request, done % {"count": changed}, messages.SUCCESS)
-
-    def get_urls(self):
-        return [
-            path(
-                "<int:pk>/ship/",
-                self.admin_site.admin_view(self.ship_view),
-                name="orders_order_ship",
-            ),
-            *super().get_urls(),
-        ]
 
     def ship_view(self, request, pk):
         """Ship chosen lines and quantities of one order (a partial shipment)."""
@@ -521,3 +653,89 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             title=_("Receive return %(id)s") % {"id": return_request.pk},
             template="orders/admin/return_action.html",
         )
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    """Invoices are issued by payment, never by hand: the list is for finding and printing."""
+
+    list_display = ["number", "issued_at", "order", "pdf"]
+    list_select_related = ["order"]
+    search_fields = ["=number", "=order__number"]
+    date_hierarchy = "issued_at"
+    show_full_result_count = False
+    readonly_fields = ["number", "sequence", "order", "issued_at", "seller", "buyer", "pdf"]
+    fields = readonly_fields
+
+    @admin.display(description=_("PDF"))
+    def pdf(self, obj):
+        url = reverse("admin:orders_order_invoice_pdf", args=[obj.order_id])
+        return format_html('<a href="{}">{}</a>', url, _("Download"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the series must stay without gaps
+
+
+class FapiaoIssueForm(forms.ModelForm):
+    """The merchant types the number of the fapiao issued; saving calls the service."""
+
+    issue_number = forms.CharField(
+        label=_("Fapiao number"),
+        max_length=40,
+        required=False,
+        help_text=_("The number of the fapiao you issued; saving marks the request issued."),
+    )
+
+    class Meta:
+        model = FapiaoRequest
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance and self.instance.pk:
+            self.fields["issue_number"].initial = self.instance.number
+
+    def clean_issue_number(self):
+        number = " ".join(self.cleaned_data["issue_number"].split())
+        if not number:
+            raise forms.ValidationError(_("Enter the fapiao’s number."))
+        return number
+
+
+@admin.register(FapiaoRequest)
+class FapiaoRequestAdmin(admin.ModelAdmin):
+    form = FapiaoIssueForm
+    list_display = ["order", "kind", "title", "taxpayer_number", "status", "number", "requested_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["order"]
+    search_fields = ["=order__number", "title", "taxpayer_number", "=number"]
+    readonly_fields = [
+        "order",
+        "kind",
+        "title",
+        "taxpayer_number",
+        "status",
+        "number",
+        "requested_at",
+        "issued_at",
+        "issued_by",
+    ]
+    fields = [*readonly_fields, "issue_number"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # shoppers request at checkout
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            services.mark_fapiao_issued(
+                fapiao=obj, number=form.cleaned_data["issue_number"], actor=request.user
+            )
+        except OrderError as error:
+            self.message_user(request, error.message, messages.ERROR)

@@ -3,9 +3,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AddressForm
 from orders.errors import ShippingUnavailable
-from orders.models import CARRIERS, ReturnRequest, ShippingMethod
+from orders.models import CARRIERS, FapiaoRequest, ReturnRequest, ShippingMethod
 from orders.selectors import payment_methods
 from promotions.pricing import format_money
+from taxes import conf as tax_conf
+from taxes import vat
 
 NEW_ADDRESS = "new"
 
@@ -65,6 +67,43 @@ class CheckoutForm(forms.Form):
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    # A business purchase (behind "Buying for a business?"): printed on the invoice.
+    company = forms.CharField(
+        label=_("Company name"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    vat_number = forms.CharField(
+        label=_("EU VAT number"),
+        required=False,
+        max_length=20,
+        help_text=_(
+            "With a valid number from another EU country than ours, no VAT is charged "
+            "(reverse charge)."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    fapiao_kind = forms.ChoiceField(
+        label=_("Fapiao (发票)"),
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[("", _("No fapiao")), *FapiaoRequest.Kind.choices],
+        error_messages={"invalid_choice": _("Choose personal, company or no fapiao.")},
+    )
+    fapiao_title = forms.CharField(
+        label=_("Fapiao title (抬头)"),
+        required=False,
+        max_length=200,
+        help_text=_("The company’s registered name, or your name for a personal fapiao."),
+    )
+    fapiao_taxpayer_number = forms.CharField(
+        label=_("Taxpayer number (税号)"),
+        required=False,
+        max_length=24,
+        help_text=_("18 characters, for a company fapiao."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
 
     def __init__(self, *args, user, addresses, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,6 +118,9 @@ class CheckoutForm(forms.Form):
             del self.fields["address"]
         if not user.is_authenticated:
             del self.fields["save_address"]
+        if not tax_conf.fapiao_offered():
+            for name in ("fapiao_kind", "fapiao_title", "fapiao_taxpayer_number"):
+                del self.fields[name]
         self.fields["payment_method"].choices = payment_methods()
         # Bound only when a new address is typed: a saved one chosen leaves its fields alone
         # (no "required" errors under fields the shopper did not need).
@@ -111,7 +153,59 @@ class CheckoutForm(forms.Form):
         country = self.country()
         if method and country and not method.serves(country):
             self.add_error("shipping_method", ShippingUnavailable().message)
+        self._clean_vat_number(cleaned, country)
+        self._clean_fapiao(cleaned, country)
         return cleaned
+
+    def _clean_vat_number(self, cleaned, country: str) -> None:
+        number = cleaned.get("vat_number", "").strip()
+        if not number:
+            return
+        if country and country not in vat.EU_COUNTRIES:
+            self.add_error(
+                "vat_number", _("A VAT number applies to addresses in the EU: leave it empty.")
+            )
+            return
+        try:
+            cleaned["vat_number"] = vat.check_vat_number(number, country=country)
+        except vat.InvalidVatNumber as error:
+            self.add_error("vat_number", error.message)
+
+    def _clean_fapiao(self, cleaned, country: str) -> None:
+        kind = cleaned.get("fapiao_kind")
+        if not kind:
+            cleaned["fapiao_title"] = cleaned["fapiao_taxpayer_number"] = ""
+            return
+        if country and country != "CN":
+            self.add_error(
+                "fapiao_kind", _("A fapiao is issued for deliveries in mainland China only.")
+            )
+        title = " ".join(cleaned.get("fapiao_title", "").split())
+        if not title:
+            self.add_error(
+                "fapiao_title", _("Enter the fapiao’s title: the company’s name or yours.")
+            )
+        cleaned["fapiao_title"] = title
+        if kind == FapiaoRequest.Kind.COMPANY:
+            try:
+                cleaned["fapiao_taxpayer_number"] = vat.check_taxpayer_number(
+                    cleaned.get("fapiao_taxpayer_number", "")
+                )
+            except vat.InvalidVatNumber as error:
+                self.add_error("fapiao_taxpayer_number", error.message)
+        else:
+            cleaned["fapiao_taxpayer_number"] = ""
+
+    @property
+    def business_open(self) -> bool:
+        """Whether "Buying for a business?" starts open: something in it, or an error."""
+        names = ("company", "vat_number", "fapiao_kind", "fapiao_title", "fapiao_taxpayer_number")
+        present = [name for name in names if name in self.fields]
+        if self.is_bound:
+            return any(self.data.get(name) for name in present) or any(
+                name in self.errors for name in present
+            )
+        return any(self.initial.get(name) for name in present)
 
     def country(self) -> str:
         if not self.wants_new_address:

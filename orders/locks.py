@@ -30,3 +30,12 @@ def expired_order_for_update(*, pk: int, now: datetime) -> Order | None:
         )
         .first()
     )
+
+
+def counter_for_update(*, series: str):
+    """The counter of a document series (invoices, credit notes), locked until the
+    transaction that takes a number from it commits or rolls back: numbers never skip."""
+    from orders.models import DocumentCounter
+
+    DocumentCounter.objects.get_or_create(series=series)
+    return DocumentCounter.objects.select_for_update().filter(series=series).order_by("pk").get()

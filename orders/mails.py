@@ -33,7 +33,11 @@ def order_link(order) -> str:
 def render_and_send(*, order_id: int, name: str) -> bool:
     from orders.models import Order
 
-    order = Order.objects.filter(pk=order_id).prefetch_related("lines", "shipments").first()
+    order = (
+        Order.objects.filter(pk=order_id)
+        .prefetch_related("lines", "shipments", "tax_lines")
+        .first()
+    )
     if order is None or not order.email:
         return False  # deleted, or anonymised with its account
     with translation.override(order.language or settings.LANGUAGE_CODE):

@@ -52,6 +52,16 @@ class ShippingMethod(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+    #: Shipping is taxed where its class has a rate (taxes app); empty: the standard class.
+    tax_class = models.ForeignKey(
+        "taxes.TaxClass",
+        verbose_name=_("tax class"),
+        related_name="+",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        help_text=_("Empty: the standard rate."),
+    )
 
     objects = ShippingMethodQuerySet.as_manager()
 
@@ -190,8 +200,35 @@ class Order(models.Model):
     discount = models.DecimalField(_("discount"), **MONEY, default=ZERO)
     shipping = models.DecimalField(_("shipping"), **MONEY, default=ZERO)
     shipping_discount = models.DecimalField(_("shipping discount"), **MONEY, default=ZERO)
+    #: What the shopper pays: net + tax (gross).
     total = models.DecimalField(_("total"), **MONEY)
     total_paid = models.DecimalField(_("paid"), **MONEY, default=ZERO)
+
+    # Tax, as priced at checkout (promotions.services.price_cart with taxes): never worked
+    # out again from today's rates. Subtotal, discount and shipping above are as the
+    # catalog stated prices: gross when `prices_include_tax`, else net.
+    prices_include_tax = models.BooleanField(_("prices include tax"), default=False)
+    #: All the tax in `total` (lines and shipping); rows by rate in OrderTaxLine.
+    tax = models.DecimalField(_("tax"), **MONEY, default=ZERO)
+    #: Prices include tax but none was charged (reverse charge, export): the seller's tax
+    #: taken out of them.
+    tax_removed = models.DecimalField(_("tax not charged"), **MONEY, default=ZERO)
+    #: Why no tax was charged: "reverse_charge", "export" or empty.
+    tax_not_charged = models.CharField(_("tax not charged because"), max_length=16, blank=True)
+    #: The place whose rates applied.
+    tax_country = models.CharField(_("tax country"), max_length=2, blank=True)
+    tax_region = models.CharField(_("tax region"), max_length=100, blank=True)
+    shipping_tax = models.DecimalField(_("tax on shipping"), **MONEY, default=ZERO)
+    shipping_tax_rate = models.DecimalField(
+        _("shipping tax rate (%)"), max_digits=6, decimal_places=3, default=ZERO
+    )
+    shipping_tax_class = models.CharField(_("shipping tax class"), max_length=80, blank=True)
+    # The buyer as a business, for the invoice.
+    buyer_company = models.CharField(_("company"), max_length=200, blank=True)
+    #: The buyer's EU VAT number, validated (python-stdnum) when the order was placed.
+    buyer_vat_number = models.CharField(_("VAT number"), max_length=20, blank=True)
+    #: An EU business in another member state: no VAT charged, the buyer accounts for it.
+    reverse_charge = models.BooleanField(_("reverse charge"), default=False)
     total_refunded = models.DecimalField(_("refunded"), **MONEY, default=ZERO)
     #: Of total_refunded, what went back for shipping.
     shipping_refunded = models.DecimalField(_("shipping refunded"), **MONEY, default=ZERO)
@@ -276,6 +313,33 @@ class Order(models.Model):
     def is_open(self) -> bool:
         return self.status == OrderStatus.OPEN
 
+    @property
+    def net(self) -> Decimal:
+        return self.total - self.tax
+
+    @property
+    def shipping_gross(self) -> Decimal:
+        """What the shopper paid for shipping, tax included: the total less its lines."""
+        lines = getattr(self, "line_list", None)
+        lines = lines if lines is not None else list(self.lines.all())
+        return self.total - sum((line.total for line in lines), ZERO)
+
+    @property
+    def shipping_net(self) -> Decimal:
+        return self.shipping_gross - self.shipping_tax
+
+    # What the tax partials (templates/taxes/) read from a CartPrice, for an order too.
+    tax_estimated = False
+
+    @property
+    def tax_rows(self) -> list["OrderTaxLine"]:
+        rows = getattr(self, "tax_line_list", None)
+        return rows if rows is not None else list(self.tax_lines.all())
+
+    @property
+    def charged_tax_rows(self) -> list["OrderTaxLine"]:
+        return [row for row in self.tax_rows if row.tax]
+
 
 class OrderLine(models.Model):
     """One line as the shopper bought it; the variant link only serves restocking."""
@@ -293,7 +357,13 @@ class OrderLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), **MONEY)
     quantity = models.PositiveIntegerField(_("quantity"))
     discount = models.DecimalField(_("discount"), **MONEY, default=ZERO)
+    #: What the shopper pays for this line: net + tax (gross).
     total = models.DecimalField(_("total"), **MONEY)
+    net = models.DecimalField(_("net"), **MONEY, default=ZERO)
+    tax = models.DecimalField(_("tax"), **MONEY, default=ZERO)
+    #: The rate applied, in percent, and the tax class's name, as they were when placed.
+    tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=6, decimal_places=3, default=ZERO)
+    tax_class = models.CharField(_("tax class"), max_length=80, blank=True)
     # Counters kept by the fulfilment and refund services under the order's row lock; each
     # equals the sum of its rows (shipment, refund and return lines), which tests check.
     quantity_shipped = models.PositiveIntegerField(_("shipped"), default=0)
@@ -346,6 +416,40 @@ class OrderLine(models.Model):
         """Units the shopper has and may send back (shipped, neither returned nor refunded)."""
         refunded_shipped = max(self.quantity_refunded - self.quantity_cancelled, 0)
         return max(self.quantity_shipped - self.quantity_returned - refunded_shipped, 0)
+
+    @property
+    def amount(self) -> Decimal:
+        """The line after discounts as the catalog states prices (gross when prices include
+        tax, else net): what the order's pages list, before the tax rows."""
+        return self.subtotal - self.discount
+
+
+class OrderTaxLine(models.Model):
+    """One rate of an order's tax, as the shopper saw it on the total and the invoice."""
+
+    order = models.ForeignKey(Order, related_name="tax_lines", on_delete=models.CASCADE)
+    #: The tax's name ("VAT", "Sales tax"); empty: the shop's generic name.
+    name = models.CharField(_("name"), max_length=40, blank=True)
+    rate = models.DecimalField(_("rate (%)"), max_digits=6, decimal_places=3)
+    exempt = models.BooleanField(_("exempt"), default=False)
+    net = models.DecimalField(_("net"), **MONEY)
+    tax = models.DecimalField(_("tax"), **MONEY)
+
+    class Meta:
+        verbose_name = _("tax by rate")
+        verbose_name_plural = _("taxes by rate")
+        ordering = ["-rate", "pk"]
+
+    def __str__(self):
+        return f"{self.name} {self.rate.normalize():f} %: {self.tax}"
+
+    @property
+    def percent(self) -> Decimal:
+        return self.rate
+
+    @property
+    def gross(self) -> Decimal:
+        return self.net + self.tax
 
 
 class OrderDiscount(models.Model):
@@ -611,3 +715,100 @@ class OrderRefundLine(models.Model):
 
     def __str__(self):
         return f"{self.quantity} × {self.line_id}"
+
+
+# --- Invoices and fapiao (issue 15; orders.services.invoicing) ---------------------------
+
+
+class DocumentCounter(models.Model):
+    """The last number given in a series ("invoice", "credit_note"). Locked while a number
+    is taken, in the transaction that uses it, so numbers are sequential and gap-free."""
+
+    series = models.CharField(max_length=20, unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("document counter")
+        verbose_name_plural = _("document counters")
+
+    def __str__(self):
+        return f"{self.series}: {self.last}"
+
+
+class Invoice(models.Model):
+    """The invoice of a paid order: its own gap-free number (not the order's), and the
+    seller and buyer as they were when it was issued."""
+
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), related_name="invoice", on_delete=models.PROTECT
+    )
+    #: The position in the series: 1, 2, 3, ... without gaps.
+    sequence = models.PositiveIntegerField(_("sequence"), unique=True)
+    number = models.CharField(_("invoice number"), max_length=32, unique=True)
+    issued_at = models.DateTimeField(_("issued"))
+    #: {"name", "address": [...], "tax_id", "country", "email"} (taxes.conf.Seller).
+    seller = models.JSONField(_("seller"), default=dict)
+    #: {"name", "company", "address": [...], "email", "vat_number", "country"}.
+    buyer = models.JSONField(_("buyer"), default=dict)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-sequence"]
+
+    def __str__(self):
+        return self.number
+
+
+class FapiaoRequest(models.Model):
+    """A Chinese buyer's request for a fapiao (发票); the merchant issues it in the tax
+    office's system and records its number here."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", _("Personal (个人)")
+        COMPANY = "company", _("Company (单位)")
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Requested")
+        ISSUED = "issued", _("Issued")
+
+    order = models.OneToOneField(
+        Order, verbose_name=_("order"), related_name="fapiao", on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("fapiao type"), max_length=10, choices=Kind.choices)
+    #: The title (抬头): the company's registered name, or the person's name.
+    title = models.CharField(_("title (抬头)"), max_length=200)
+    #: The company's taxpayer number (税号, 18 characters); empty for a person.
+    taxpayer_number = models.CharField(_("taxpayer number (税号)"), max_length=18, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED
+    )
+    number = models.CharField(_("fapiao number"), max_length=40, blank=True)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    issued_at = models.DateTimeField(_("issued"), null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("issued by"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("fapiao request")
+        verbose_name_plural = _("fapiao requests")
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "requested_at"], name="fapiao_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="issued") | ~Q(number=""), name="fapiao_issued_has_number"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="company") | ~Q(taxpayer_number=""),
+                name="fapiao_company_has_taxpayer_number",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.get_kind_display()} {self.title}"

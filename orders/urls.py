@@ -11,6 +11,7 @@ urlpatterns = [
     path("account/orders/", views.order_list, name="list"),
     path("orders/<str:number>/", views.detail, name="detail"),
     path("orders/<str:number>/invoice/", views.invoice, name="invoice"),
+    path("orders/<str:number>/invoice.pdf", views.invoice_pdf, name="invoice-pdf"),
     path("orders/<str:number>/confirm-receipt/", views.confirm_receipt, name="confirm-receipt"),
     path("orders/<str:number>/return/", views.request_return, name="request-return"),
 ]

@@ -6,6 +6,7 @@ import contextlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
@@ -16,10 +17,10 @@ from accounts import services as account_services
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
-from orders import selectors, services
+from orders import documents, selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
 from orders.forms import CheckoutForm, PlaceOrderForm, ReturnRequestForm
-from orders.models import ShippingMethod
+from orders.models import FapiaoRequest, ShippingMethod
 
 #: Where the checkout keeps what the shopper entered between its steps (server side).
 SESSION_KEY = "checkout"
@@ -34,10 +35,24 @@ def _cart_or_redirect(request):
     return cart
 
 
-def _summary(request, cart):
+def _destination(saved: dict | None):
+    """Where the checkout's tax is judged: the address entered (with the buyer's VAT
+    number) once there is one, else None (estimated for the seller's country)."""
+    if not saved or not saved.get("address"):
+        return None
+    return services.destination_of(
+        country=saved["address"]["country"],
+        region=saved["address"].get("region", ""),
+        vat_number=(saved.get("buyer") or {}).get("vat_number", ""),
+    )
+
+
+def _summary(request, cart, saved=None):
     lines = cart_selectors.lines_for_page(cart=cart)
     cart_services.reconcile_lines(lines=lines)
-    price = cart_selectors.price_lines(cart=cart, lines=lines, user=request.user)
+    price = cart_selectors.price_lines(
+        cart=cart, lines=lines, user=request.user, destination=_destination(saved)
+    )
     priced = {line.key: line for line in price.lines}
     for line in lines:
         line.price = priced.get(line.pk)
@@ -68,7 +83,7 @@ def checkout(request):
             else {}
         )
         status = 200
-    lines, price = _summary(request, cart)
+    lines, price = _summary(request, cart, saved)
     return render(
         request,
         "orders/checkout.html",
@@ -89,6 +104,8 @@ def _initial(saved: dict, addresses, cart) -> dict:
         "payment_method": saved.get("payment_method") or selectors.payment_methods()[0][0],
         "email": saved.get("email", ""),
         "coupon_code": cart.coupon_code,
+        **(saved.get("buyer") or {}),
+        **{f"fapiao_{name}": value for name, value in (saved.get("fapiao") or {}).items()},
     }
     if addresses:
         address_id = saved.get("address_id") or addresses[0].pk
@@ -121,6 +138,14 @@ def _save_details(request, cart, form):
         "address_id": address.pk if address else None,
         "shipping_method_id": data["shipping_method"].pk,
         "payment_method": data["payment_method"],
+        "buyer": {"company": data.get("company", ""), "vat_number": data.get("vat_number", "")},
+        "fapiao": {
+            "kind": data["fapiao_kind"],
+            "title": data["fapiao_title"],
+            "taxpayer_number": data["fapiao_taxpayer_number"],
+        }
+        if data.get("fapiao_kind")
+        else None,
     }
     return redirect("orders:review")
 
@@ -150,6 +175,8 @@ def review(request):
             user=request.user,
             email=saved["email"],
             country=saved["address"]["country"],
+            region=saved["address"].get("region", ""),
+            vat_number=(saved.get("buyer") or {}).get("vat_number", ""),
             shipping_method=method,
         )
     except StockChanged as error:
@@ -181,6 +208,9 @@ def review(request):
             "payment_label": dict(selectors.payment_methods()).get(saved["payment_method"], ""),
             "form": form,
             "coupon_code": cart.coupon_code,
+            "buyer": saved.get("buyer") or {},
+            "fapiao": saved.get("fapiao"),
+            "fapiao_kinds": dict(FapiaoRequest.Kind.choices),
         },
     )
 
@@ -213,6 +243,8 @@ def place(request):
             payment_method=saved["payment_method"],
             idempotency_key=form.cleaned_data["idempotency_key"],
             fingerprint=form.cleaned_data["fingerprint"],
+            buyer=services.Buyer(**(saved.get("buyer") or {})),
+            fapiao=services.FapiaoChoice(**saved["fapiao"]) if saved.get("fapiao") else None,
         )
     except EmptyCheckout as error:
         messages.error(request, error.message)
@@ -288,6 +320,10 @@ def detail(request, number):
             "cancel_url": _keep_key(request, order, "payments:cancel-order"),
             "invoice_url": _keep_key(request, order, "orders:invoice"),
             "return_url": _keep_key(request, order, "orders:request-return"),
+            "invoice": documents.invoice_of(order),
+            "pdf_url": _keep_key(request, order, "orders:invoice-pdf"),
+            # A missing one-to-one raises a subclass of AttributeError: None here.
+            "fapiao": getattr(order, "fapiao", None),
         },
     )
 
@@ -307,8 +343,25 @@ def _pay_url(order) -> str:
 
 @require_GET
 def invoice(request, number):
+    """The printable invoice (a pro forma one until the order is paid)."""
     order = selectors.order_for_page(number=number, user=request.user, key=_key(request))
-    return render(request, "orders/invoice.html", {"order": order})
+    context = documents.invoice_context(order)
+    if context["invoice"]:
+        context["pdf_url"] = _keep_key(request, order, "orders:invoice-pdf")
+    context["order_url"] = _keep_key(request, order, "orders:detail")
+    return render(request, "orders/invoice.html", context)
+
+
+@require_GET
+def invoice_pdf(request, number):
+    """The invoice as a PDF download, once issued (404 before: there is no invoice yet)."""
+    order = selectors.order_for_page(number=number, user=request.user, key=_key(request))
+    if documents.invoice_of(order) is None:
+        raise Http404
+    response = HttpResponse(documents.invoice_pdf(order), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{documents.pdf_filename(order)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _action(request, number, act, done: str):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils.formats import number_format
 
 from shop.money import minor_units, quantize
+from taxes.calculation import TaxRow
 
 ZERO = Decimal("0.00")
 
@@ -39,6 +40,8 @@ class LineInput:
     category_path: str
     unit_price: Decimal
     quantity: int
+    #: The product's tax class (taxes.TaxClass pk); None: the standard class.
+    tax_class_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,18 @@ class LinePrice:
     #: unit_price x quantity, before any discount.
     subtotal: Decimal
     discount: Decimal
+    #: What is left after discounts, as the catalog states prices: gross where prices
+    #: include tax, net where tax is added on top.
     total: Decimal
+    # Set by price_cart() (taxes.calculation): net + tax = gross, gross being what the
+    # shopper pays for the line.
+    net: Decimal = ZERO
+    tax: Decimal = ZERO
+    gross: Decimal = ZERO
+    #: The rate applied, in percent, the tax's name ("VAT") and the class's name.
+    tax_rate: Decimal = ZERO
+    tax_name: str = ""
+    tax_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,36 @@ class CartPrice:
     #: The code of the coupon that was applied, as the merchant wrote it (empty when none):
     #: what place_order hands to services.redeem_coupon().
     coupon_code: str = ""
+    # --- Tax (price_cart() with taxes.calculation). `total` above is what the shopper pays:
+    # net + tax. Lines, subtotal, discounts and shipping above are as the catalog states
+    # prices (gross where prices include tax, else net).
+    prices_include_tax: bool = False
+    net: Decimal = ZERO
+    tax: Decimal = ZERO
+    #: One row per rate, lines and shipping together; the rows' taxes add up to `tax`.
+    tax_rows: tuple[TaxRow, ...] = ()
+    #: Prices include tax but none is charged (reverse charge, export): the seller's tax
+    #: taken out of them, shown as its own row.
+    tax_removed: Decimal = ZERO
+    #: Why no tax is charged: "reverse_charge", "export" or empty.
+    tax_not_charged: str = ""
+    #: Where the rates come from, and whether that was a guess (no address yet).
+    tax_country: str = ""
+    tax_region: str = ""
+    tax_estimated: bool = False
+    #: Shipping after its discount, split (None while no shipping method is chosen), its
+    #: rate and class name.
+    shipping_net: Decimal | None = None
+    shipping_tax: Decimal = ZERO
+    shipping_gross: Decimal | None = None
+    shipping_tax_rate: Decimal = ZERO
+    shipping_tax_class: str = ""
 
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    @property
+    def charged_tax_rows(self) -> tuple[TaxRow, ...]:
+        """The rows a total shows: those with tax in them."""
+        return tuple(row for row in self.tax_rows if row.tax)

@@ -36,6 +36,9 @@ from promotions.models import (
 )
 from promotions.pricing import ZERO, CartPrice, LineInput, format_money
 from shop.money import quantize
+from taxes import calculation as tax_calculation
+from taxes import selectors as tax_selectors
+from taxes.selectors import Destination
 
 __all__ = [
     "CouponRejected",
@@ -53,8 +56,8 @@ __all__ = [
 #: spend tiers, products and categories 3 (only when an offer runs); membership tier with
 #: the customer's spend 1 (signed in only); coupon 1, its products and categories 2, the
 #: customer's uses of it 1 (only when a code is entered, the coupon exists and has a
-#: per-customer limit).
-PRICE_CART_MAX_QUERIES = 9
+#: per-customer limit); the tax table 1 (only when the cache is cold: taxes.selectors).
+PRICE_CART_MAX_QUERIES = 10
 
 
 def price_cart(
@@ -65,19 +68,39 @@ def price_cart(
     user=None,
     email: str = "",
     now: datetime | None = None,
+    destination: Destination | None = None,
+    shipping_tax_class_id: int | None = None,
 ) -> CartPrice:
-    """Price lines with every promotion that applies; the cart, checkout, place_order and
-    the order's snapshot all call this, so a shopper sees the same numbers everywhere.
+    """Price lines with every promotion that applies, then tax them; the cart, checkout,
+    place_order and the order's snapshot all call this, so a shopper sees the same numbers
+    everywhere.
 
     Reads only (at most PRICE_CART_MAX_QUERIES queries) and never writes: a coupon counts
     as used only in redeem_coupon(). An entered coupon that does not apply leaves the
     reason in `coupon_error`; the one that applied is in `coupon_code`. `email` identifies
-    a guest for per-customer coupon limits; `now` is the moment promotions are judged at.
+    a guest for per-customer coupon limits; `now` is the moment promotions and tax rates
+    are judged at. Tax is worked out on what is left of each line after discounts, and on
+    shipping (of class `shipping_tax_class_id`), with the rates of `destination` (the
+    address and the buyer's VAT number); without one, the seller's country's, flagged
+    `tax_estimated`.
     """
     lines = list(lines)
     if not lines:
         return calculator.calculate(lines=[], shipping=shipping, rules=[])
     now = now or timezone.now()
+    price = _discounted(
+        lines=lines, shipping=shipping, coupon_code=coupon_code, user=user, email=email, now=now
+    )
+    return _taxed(
+        price,
+        lines=lines,
+        destination=destination,
+        shipping_tax_class_id=shipping_tax_class_id,
+        now=now,
+    )
+
+
+def _discounted(*, lines, shipping, coupon_code, user, email, now) -> CartPrice:
     subtotal = sum((calculator.line_subtotal(line) for line in lines), ZERO)
     rules = _offer_rules(lines=lines, now=now) + _tier_rules(user=user)
     coupon_rule = None
@@ -98,6 +121,76 @@ def price_cart(
     if coupon_error:
         price = replace(price, coupon_error=coupon_error)
     return price
+
+
+SHIPPING_KEY = ("shipping",)
+
+
+def _taxed(
+    price: CartPrice,
+    *,
+    lines: list[LineInput],
+    destination: Destination | None,
+    shipping_tax_class_id: int | None,
+    now: datetime,
+) -> CartPrice:
+    """The discounted price with tax on each line and on shipping (taxes.calculation)."""
+    estimated = destination is None
+    destination = destination or tax_selectors.default_destination()
+    rules = tax_selectors.rules_for(destination, now=now)
+    table = tax_selectors.tax_table()
+    classes = {line.key: table.class_of(line.tax_class_id) for line in lines}
+    items = [
+        tax_calculation.Item(
+            key=("line", line.key), amount=line.total, tax_class=classes[line.key].code
+        )
+        for line in price.lines
+    ]
+    shipping_class = table.class_of(shipping_tax_class_id)
+    if price.shipping is not None:
+        items.append(
+            tax_calculation.Item(
+                key=SHIPPING_KEY,
+                amount=price.shipping - price.shipping_discount,
+                tax_class=shipping_class.code,
+            )
+        )
+    result = tax_calculation.compute(items=items, rules=rules)
+    taxed = {item.key: item for item in result.items}
+    priced_lines = []
+    for line in price.lines:
+        item = taxed[("line", line.key)]
+        priced_lines.append(
+            replace(
+                line,
+                net=item.net,
+                tax=item.tax,
+                gross=item.gross,
+                tax_rate=item.rate.percent,
+                tax_name=item.rate.name,
+                tax_class=classes[line.key].name,
+            )
+        )
+    shipping = taxed.get(SHIPPING_KEY)
+    return replace(
+        price,
+        lines=tuple(priced_lines),
+        total=result.gross,
+        prices_include_tax=rules.prices_include_tax,
+        net=result.net,
+        tax=result.tax,
+        tax_rows=result.rows,
+        tax_removed=result.removed,
+        tax_not_charged=result.not_charged,
+        tax_country=destination.country.upper(),
+        tax_region=destination.region,
+        tax_estimated=estimated,
+        shipping_net=shipping.net if shipping else None,
+        shipping_tax=shipping.tax if shipping else ZERO,
+        shipping_gross=shipping.gross if shipping else None,
+        shipping_tax_rate=shipping.rate.percent if shipping else ZERO,
+        shipping_tax_class=shipping_class.name if shipping else "",
+    )
 
 
 def _offer_rules(*, lines: list[LineInput], now: datetime) -> list[Rule]:

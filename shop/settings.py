@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "shop",
+    "taxes",
     "accounts",
     "catalog",
     "promotions",
@@ -244,6 +245,9 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs every step of every invoice PDF at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 
@@ -312,6 +316,32 @@ CELERY_BEAT_SCHEDULE["orders-anonymise-closed"] = {
     "task": "orders.tasks.anonymise_closed_orders",
     "schedule": 86400.0,
 }
+
+# --- Taxes and invoices (README "Taxes and invoices") -----------------------------------
+#: Whether catalog prices include tax (EU, UK, China, Australia: true) or tax is added on
+#: top (US, Canada: false).
+TAX_PRICES_INCLUDE_TAX = env.bool("TAX_PRICES_INCLUDE_TAX", default=False)
+#: Round tax on each line ("line") or once per rate on the total ("total").
+TAX_ROUNDING = env.str("TAX_ROUNDING", default="line")
+if TAX_ROUNDING not in ("line", "total"):
+    raise ImproperlyConfigured("TAX_ROUNDING is line or total.")
+#: Where the seller is (ISO 3166-1 code, and a state or province code where taxes differ by
+#: region): the cart estimates tax for it before an address is known.
+TAX_SELLER_COUNTRY = env.str("TAX_SELLER_COUNTRY", default="US").upper()
+TAX_SELLER_REGION = env.str("TAX_SELLER_REGION", default="").upper()
+#: The tax's generic name beside prices: vat, gst, sales_tax or tax (default: vat when
+#: prices include tax, else tax).
+TAX_NAME = env.str("TAX_NAME", default="")
+#: The seller as invoices print it: legal name, address lines separated by "|", VAT or tax id.
+SELLER_NAME = env.str("SELLER_NAME", default=SHOP_NAME)
+SELLER_ADDRESS = env.str("SELLER_ADDRESS", default="")
+SELLER_TAX_ID = env.str("SELLER_TAX_ID", default="")
+SELLER_EMAIL = env.str("SELLER_EMAIL", default="")
+#: Invoice and credit note numbers: this prefix and the sequential number, e.g. INV-000042.
+INVOICE_NUMBER_PREFIX = env.str("INVOICE_NUMBER_PREFIX", default="INV-")
+#: Offer a fapiao (发票) at checkout; empty or unset: when the seller is in China.
+_fapiao = env.str("FAPIAO_ENABLED", default="").strip().lower()
+FAPIAO_ENABLED = _fapiao in ("1", "true", "yes", "on") if _fapiao else TAX_SELLER_COUNTRY == "CN"
 
 # --- Reviews (README "Reviews") --------------------------------------------------------
 #: Publish new and edited reviews at once instead of holding them for the merchant.

@@ -7,13 +7,15 @@
 - cancelling.py: cancelling before anything ships;
 - refunds.py: refunds by line (what goes back, and what that does to stock);
 - returns.py: returns from request to refund;
-- privacy.py: personal data when an account goes.
+- privacy.py: personal data when an account goes;
+- invoicing.py: invoice numbers (gap-free) and fapiao requests.
 
 Other apps and the views import from here.
 """
 
 from orders.services.cancelling import cancel_locked_order, cancel_order, shopper_may_cancel
 from orders.services.fulfilment import confirm_receipt, mark_delivered, ship_lines
+from orders.services.invoicing import format_number, issue_invoice, mark_fapiao_issued
 from orders.services.payment_status import (
     deadline_for,
     expire_unpaid_orders,
@@ -26,8 +28,11 @@ from orders.services.payment_status import (
     set_payment_method,
 )
 from orders.services.placing import (
+    Buyer,
+    FapiaoChoice,
     Quote,
     ShippingAddress,
+    destination_of,
     ensure_demo_shipping_methods,
     fingerprint_of,
     new_idempotency_key,
@@ -59,6 +64,8 @@ __all__ = [
     "ORDER_TRANSITIONS",
     "PAID_STATUSES",
     "RETURN_TRANSITIONS",
+    "Buyer",
+    "FapiaoChoice",
     "Quote",
     "RefundPlan",
     "RefundRejected",
@@ -71,12 +78,16 @@ __all__ = [
     "committed_refunds",
     "confirm_receipt",
     "deadline_for",
+    "destination_of",
     "ensure_demo_shipping_methods",
     "expire_unpaid_orders",
     "extend_payment_deadline",
     "fingerprint_of",
+    "format_number",
+    "issue_invoice",
     "line_refund_amount",
     "mark_delivered",
+    "mark_fapiao_issued",
     "new_idempotency_key",
     "new_order_number",
     "note_on_order",

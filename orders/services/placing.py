@@ -26,9 +26,11 @@ from orders.errors import (
 from orders.models import (
     ZERO,
     EventKind,
+    FapiaoRequest,
     Order,
     OrderDiscount,
     OrderLine,
+    OrderTaxLine,
     ShippingMethod,
 )
 from orders.services.payment_status import deadline_for
@@ -36,6 +38,9 @@ from orders.services.statuses import record_event, refresh_statuses
 from promotions import services as promotions
 from promotions.errors import CouponRejected
 from promotions.pricing import CartPrice, LineInput
+from taxes import vat
+from taxes.calculation import REVERSE_CHARGE
+from taxes.selectors import Destination
 
 #: Crockford's base32: no I, L, O, U, so a number read over the phone is not misheard.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -79,6 +84,30 @@ class ShippingAddress:
         )
 
 
+@dataclass(frozen=True)
+class Buyer:
+    """The buyer as a business, for the invoice: an EU VAT number may mean reverse charge."""
+
+    company: str = ""
+    vat_number: str = ""
+
+
+@dataclass(frozen=True)
+class FapiaoChoice:
+    """A Chinese buyer's fapiao (发票) request: personal or company, with its title (抬头)
+    and, for a company, its taxpayer number (税号)."""
+
+    kind: str
+    title: str
+    taxpayer_number: str = ""
+
+
+def destination_of(*, country: str, region: str = "", vat_number: str = "") -> Destination:
+    """Where tax is judged: the delivery address, and the buyer's VAT number if valid."""
+    number = vat.compact(vat_number) if vat.is_valid(vat_number, country=country) else ""
+    return Destination(country=str(country).upper(), region=region or "", vat_number=number)
+
+
 @dataclass
 class Quote:
     """What the review page shows and place_order() must find again under the locks."""
@@ -98,12 +127,15 @@ def _line_inputs(lines: list[CartLine]) -> list[LineInput]:
             category_path=line.variant.product.category.subtree_path,
             unit_price=line.variant.price,
             quantity=line.quantity,
+            tax_class_id=line.variant.product.tax_class_id,
         )
         for line in lines
     ]
 
 
-def _price(*, lines, method: ShippingMethod, coupon_code: str, user, email: str) -> CartPrice:
+def _price(
+    *, lines, method: ShippingMethod, coupon_code: str, user, email: str, destination
+) -> CartPrice:
     inputs = _line_inputs(lines)
     # Free shipping is judged on the merchandise subtotal, before discounts.
     subtotal = sum((line.unit_price * line.quantity for line in inputs), ZERO)
@@ -113,20 +145,27 @@ def _price(*, lines, method: ShippingMethod, coupon_code: str, user, email: str)
         coupon_code=coupon_code,
         user=user if user is not None and user.is_authenticated else None,
         email=email,
+        destination=destination,
+        shipping_tax_class_id=method.tax_class_id,
     )
 
 
 def fingerprint_of(*, lines: list[CartLine], price: CartPrice, method: ShippingMethod) -> str:
-    """A digest of everything the shopper agreed to on the review page."""
+    """A digest of everything the shopper agreed to on the review page, tax included: a
+    rate changed between the review and the submit is caught like a price change."""
     priced = {line.key: line for line in price.lines}
     parts = [
         f"{line.variant_id}:{line.quantity}:{priced[line.pk].unit_price}:{priced[line.pk].total}"
+        f":{priced[line.pk].tax}:{priced[line.pk].tax_rate}:{priced[line.pk].gross}"
         for line in lines
     ]
     parts += [
-        f"ship:{method.pk}:{price.shipping}:{price.shipping_discount}",
+        f"ship:{method.pk}:{price.shipping}:{price.shipping_discount}:{price.shipping_tax}",
         f"total:{price.total}",
         f"coupon:{price.coupon_code}",
+        f"tax:{price.tax_country}:{price.tax_region}:{price.tax}:{price.tax_removed}"
+        f":{price.tax_not_charged}",
+        *(f"rate:{row.name}:{row.percent}:{row.net}:{row.tax}" for row in price.tax_rows),
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
@@ -137,9 +176,17 @@ def _is_sellable(line: CartLine) -> bool:
 
 
 def quote_checkout(
-    *, cart: Cart, user, email: str, country: str, shipping_method: ShippingMethod
+    *,
+    cart: Cart,
+    user,
+    email: str,
+    country: str,
+    shipping_method: ShippingMethod,
+    region: str = "",
+    vat_number: str = "",
 ) -> Quote:
-    """Price the ticked lines for the review page; raises EmptyCheckout, StockChanged or
+    """Price the ticked lines for the review page, with the tax of the address (`country`,
+    `region`) and the buyer's VAT number; raises EmptyCheckout, StockChanged or
     ShippingUnavailable when the order could not be placed as it stands."""
     lines = selectors.checkout_lines(cart=cart)
     if not lines:
@@ -154,7 +201,12 @@ def quote_checkout(
     if not shipping_method.is_active or not shipping_method.serves(country):
         raise ShippingUnavailable
     price = _price(
-        lines=lines, method=shipping_method, coupon_code=cart.coupon_code, user=user, email=email
+        lines=lines,
+        method=shipping_method,
+        coupon_code=cart.coupon_code,
+        user=user,
+        email=email,
+        destination=destination_of(country=country, region=region, vat_number=vat_number),
     )
     return Quote(
         lines=lines,
@@ -174,9 +226,16 @@ def place_order(
     payment_method: str,
     idempotency_key: str,
     fingerprint: str,
+    buyer: Buyer | None = None,
+    fapiao: FapiaoChoice | None = None,
 ) -> Order:
     """Turn the cart's ticked lines into an order, holding their stock until payment or
     expiry. One transaction.
+
+    Every line is snapshotted with its net, tax, gross, rate and class, and the order with
+    its tax by rate, so nothing is ever worked out again from today's rates. `buyer` names
+    the business (an EU VAT number of another member state means reverse charge);
+    `fapiao` records a Chinese buyer's fapiao request.
 
     The cart row is locked first (two submits of one checkout queue), then the variant rows
     in primary-key order (two checkouts never deadlock). Stock, prices, discounts and the
@@ -200,6 +259,8 @@ def place_order(
             payment_method=payment_method,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
+            buyer=buyer or Buyer(),
+            fapiao=fapiao,
         )
     except IntegrityError:
         # A concurrent submit of the same checkout won the race to the unique key.
@@ -220,6 +281,8 @@ def _place_order(
     payment_method,
     idempotency_key,
     fingerprint,
+    buyer,
+    fapiao,
 ) -> Order:
     locks.cart_for_update(pk=cart.pk)
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
@@ -243,7 +306,17 @@ def _place_order(
     if method is None or not method.serves(address.country):
         raise ShippingUnavailable
     user = user if user is not None and user.is_authenticated else None
-    price = _price(lines=lines, method=method, coupon_code=cart.coupon_code, user=user, email=email)
+    destination = destination_of(
+        country=address.country, region=address.region, vat_number=buyer.vat_number
+    )
+    price = _price(
+        lines=lines,
+        method=method,
+        coupon_code=cart.coupon_code,
+        user=user,
+        email=email,
+        destination=destination,
+    )
     if fingerprint_of(lines=lines, price=price, method=method) != fingerprint:
         raise PriceChanged(price.coupon_error)
 
@@ -256,6 +329,8 @@ def _place_order(
         payment_method=payment_method,
         idempotency_key=idempotency_key,
         coupon_code=cart.coupon_code if price.coupon_code else "",
+        buyer=buyer,
+        destination=destination,
     )
     if price.coupon_code:
         try:
@@ -283,11 +358,35 @@ def _place_order(
                 unit_price=priced[line.pk].unit_price,
                 quantity=line.quantity,
                 discount=priced[line.pk].discount,
-                total=priced[line.pk].total,
+                total=priced[line.pk].gross,
+                net=priced[line.pk].net,
+                tax=priced[line.pk].tax,
+                tax_rate=priced[line.pk].tax_rate,
+                tax_class=priced[line.pk].tax_class[:80],
             )
             for line in lines
         ]
     )
+    OrderTaxLine.objects.bulk_create(
+        [
+            OrderTaxLine(
+                order=order,
+                name=row.name[:40],
+                rate=row.percent,
+                exempt=row.exempt,
+                net=row.net,
+                tax=row.tax,
+            )
+            for row in price.tax_rows
+        ]
+    )
+    if fapiao is not None:
+        FapiaoRequest.objects.create(
+            order=order,
+            kind=fapiao.kind,
+            title=fapiao.title[:200],
+            taxpayer_number=fapiao.taxpayer_number,
+        )
     if price.applied:
         OrderDiscount.objects.bulk_create(
             [
@@ -336,7 +435,17 @@ def _clear_ordered_lines(*, cart: Cart, lines: list[CartLine]) -> None:
 
 
 def _create_order(
-    *, user, email, address, method, price, payment_method, idempotency_key, coupon_code
+    *,
+    user,
+    email,
+    address,
+    method,
+    price,
+    payment_method,
+    idempotency_key,
+    coupon_code,
+    buyer,
+    destination,
 ) -> Order:
     fields = {
         "user": user,
@@ -362,6 +471,18 @@ def _create_order(
         "shipping": price.shipping or ZERO,
         "shipping_discount": price.shipping_discount,
         "total": price.total,
+        "prices_include_tax": price.prices_include_tax,
+        "tax": price.tax,
+        "tax_removed": price.tax_removed,
+        "tax_not_charged": price.tax_not_charged,
+        "tax_country": price.tax_country,
+        "tax_region": price.tax_region[:100],
+        "shipping_tax": price.shipping_tax,
+        "shipping_tax_rate": price.shipping_tax_rate,
+        "shipping_tax_class": price.shipping_tax_class[:80],
+        "buyer_company": buyer.company[:200],
+        "buyer_vat_number": destination.vat_number or vat.compact(buyer.vat_number)[:20],
+        "reverse_charge": price.tax_not_charged == REVERSE_CHARGE,
     }
     # 32^10 numbers: a collision is rare enough that one retry in a savepoint suffices, and
     # the unique constraint makes sure of it.

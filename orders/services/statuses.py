@@ -32,6 +32,7 @@ from orders.models import (
     PaymentStatus,
     ReturnStatus,
 )
+from orders.services import invoicing
 from promotions import services as promotions
 
 #: The one table of the order status's moves; the other two statuses follow their rows.
@@ -179,6 +180,7 @@ def _after_payment_moved(order: Order, *, old: str, new: str) -> None:
     if new == PaymentStatus.PAID and old in (PaymentStatus.UNPAID, PaymentStatus.PARTIALLY_PAID):
         order.paid_at = order.paid_at or timezone.now()
         order.save(update_fields=["paid_at", "updated_at"])
+        invoicing.issue_invoice(order=order)  # numbered now, in the payment's transaction
         catalog_services.record_sales(
             quantities={
                 variant_id: quantity

@@ -45,7 +45,12 @@ def place(
     """Quote then place, as the review page and its submit do."""
     method = method or ShippingMethodFactory()
     quote = services.quote_checkout(
-        cart=cart, user=user, email=email, country=address.country, shipping_method=method
+        cart=cart,
+        user=user,
+        email=email,
+        country=address.country,
+        region=address.region,
+        shipping_method=method,
     )
     return services.place_order(
         cart=cart,

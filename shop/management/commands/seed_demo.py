@@ -7,8 +7,9 @@ import time
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from catalog.demo import create_demo_catalog
+from catalog.demo import create_demo_catalog, set_demo_tax_classes
 from orders.services import ensure_demo_shipping_methods
+from taxes.demo import create_demo_taxes, demo_class_codes
 
 
 class Command(BaseCommand):
@@ -26,6 +27,9 @@ class Command(BaseCommand):
             f"Catalog: {added} demo products added ({products} wanted) "
             f"in {time.monotonic() - started:.1f} s."
         )
+        self.stdout.write(f"Taxes: {create_demo_taxes()} demo rates added.")
+        classed = set_demo_tax_classes(top_category_classes=demo_class_codes())
+        self.stdout.write(f"Taxes: {classed} demo products given a reduced class.")
         self.stdout.write(f"Shipping: {ensure_demo_shipping_methods()} demo methods added.")
         self._ensure_superuser()
 
