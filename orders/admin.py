@@ -54,6 +54,8 @@ class ShippingMethodAdmin(admin.ModelAdmin):
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+    # Django's tabular inline without the per-row caption and the empty header cells.
+    template = "orders/admin/readonly_tabular.html"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -475,13 +477,17 @@ class OrderAdmin(admin.ModelAdmin):
                 "title": _("Ship items of order %(number)s") % {"number": order.number},
                 "form": form,
                 "order": order,
+                "object": order,
                 "lines": lines,
                 "opts": self.model._meta,
             },
             status=400 if request.method == "POST" else 200,
         )
 
-    @admin.action(description=_("Ship everything left to ship (carrier and tracking number)"))
+    @admin.action(
+        description=_("Ship everything left to ship (carrier and tracking number)"),
+        permissions=["change"],
+    )
     def mark_shipped(self, request, queryset):
         form = ShipForm(request.POST if "apply" in request.POST else None)
         if "apply" in request.POST and form.is_valid():
@@ -512,7 +518,7 @@ class OrderAdmin(admin.ModelAdmin):
             },
         )
 
-    @admin.action(description=_("Mark delivered"))
+    @admin.action(description=_("Mark delivered"), permissions=["change"])
     def mark_delivered(self, request, queryset):
         self._each(
             request,
@@ -530,8 +536,16 @@ class OrderAdmin(admin.ModelAdmin):
 
 class ReturnLineInline(ReadOnlyInline):
     model = ReturnLine
-    fields = ["line", "quantity", "restock"]
+    fields = ["item", "quantity", "restock"]
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("line")
+
+    @admin.display(description=_("item"))
+    def item(self, obj):
+        # Not the order line's str() ("2 x Linen Shirt"): the units ordered, not returned.
+        return f"{obj.line.product_name} ({obj.line.sku})"
 
 
 @admin.register(ReturnRequest)
@@ -539,7 +553,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     """Returns to handle: approve or reject, receive the parcel (restock per line), then
     refund (a button of the payments app on the same page)."""
 
-    list_display = ["pk", "order", "status", "reason", "created_at"]
+    list_display = ["label", "order", "status", "reason", "created_at"]
     list_filter = ["status", "reason", "created_at"]
     search_fields = ["=order__number", "order__email"]
     list_select_related = ["order"]
@@ -556,7 +570,19 @@ class ReturnRequestAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description=_("Approve (the shopper may send the items back)"))
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Every field is read-only: no Save buttons that would save nothing (a Close link).
+        extra_context = {**(extra_context or {}), "show_save": False}
+        extra_context["show_save_and_continue"] = False
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("return"), ordering="pk")
+    def label(self, obj):
+        return _("Return %(id)s") % {"id": obj.pk}
+
+    @admin.action(
+        description=_("Approve (the shopper may send the items back)"), permissions=["change"]
+    )
     def approve(self, request, queryset):
         done = 0
         for return_request in queryset.order_by("pk"):
@@ -589,7 +615,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _page(self, request, *, return_request, form, title, template):
+    def _page(self, request, *, return_request, form, title, template, submit):
         return TemplateResponse(
             request,
             template,
@@ -598,6 +624,9 @@ class ReturnRequestAdmin(admin.ModelAdmin):
                 "title": title,
                 "form": form,
                 "return_request": return_request,
+                "object": return_request,
+                "return_lines": return_request.lines.select_related("line").order_by("pk"),
+                "submit": submit,
                 "opts": self.model._meta,
             },
             status=400 if request.method == "POST" else 200,
@@ -629,6 +658,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             form=form,
             title=_("Reject return %(id)s") % {"id": return_request.pk},
             template="orders/admin/return_action.html",
+            submit=_("Reject the return"),
         )
 
     def receive_view(self, request, pk):
@@ -652,6 +682,7 @@ class ReturnRequestAdmin(admin.ModelAdmin):
             form=form,
             title=_("Receive return %(id)s") % {"id": return_request.pk},
             template="orders/admin/return_action.html",
+            submit=_("Record the parcel as received"),
         )
 
 

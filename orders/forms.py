@@ -292,6 +292,11 @@ class ShipLinesForm(ShipForm):
             field.initial = line.quantity_to_ship
             self.fields[f"line_{line.pk}"] = field
 
+    @property
+    def rows(self) -> list[tuple]:
+        """(order line, its quantity field) for the page's table."""
+        return [(line, self[f"line_{line.pk}"]) for line in self.lines]
+
     def clean(self):
         cleaned = super().clean()
         if not any(cleaned.get(f"line_{line.pk}") for line in self.lines):
@@ -323,6 +328,11 @@ class ReceiveReturnForm(forms.Form):
                 required=False,
                 initial=True,
             )
+
+    @property
+    def rows(self) -> list[tuple]:
+        """(return line, its restock checkbox) for the page's table."""
+        return [(line, self[f"restock_{line.pk}"]) for line in self.lines]
 
     def restock(self) -> set[int]:
         return {line.pk for line in self.lines if self.cleaned_data.get(f"restock_{line.pk}")}

@@ -29,6 +29,7 @@ from payments.models import Payment, PaymentEvent, PaymentStateChange, Refund
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
+    template = "orders/admin/readonly_tabular.html"
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -123,7 +124,12 @@ class PaymentAdmin(admin.ModelAdmin):
         url = reverse("admin:orders_order_change", args=[obj.order_id])
         return format_html('<a href="{}">{}</a>', url, obj.order.number)
 
-    @admin.action(description=_("Mark received (manual payments)"))
+    def has_confirm_permission(self, request):
+        # has_change_permission() is False on POST (nothing here is edited by hand), so the
+        # action asks for the permission itself.
+        return request.user.has_perm("payments.change_payment")
+
+    @admin.action(description=_("Mark received (manual payments)"), permissions=["confirm"])
     def confirm_manual(self, request, queryset):
         done = 0
         for payment in queryset.order_by("pk"):
@@ -214,7 +220,7 @@ class OrderWithPaymentsAdmin(OrderAdmin):
     actions = [*OrderAdmin.actions, "mark_paid"]
     change_form_template = "payments/admin/order_change_form.html"
 
-    @admin.action(description=_("Mark paid (manual payment received)"))
+    @admin.action(description=_("Mark paid (manual payment received)"), permissions=["change"])
     def mark_paid(self, request, queryset):
         self._each(
             request,
@@ -266,7 +272,9 @@ class OrderWithPaymentsAdmin(OrderAdmin):
             done=redirect("admin:orders_order_change", order.pk),
         )
 
-    def _refund_page(self, request, *, order, form, plan_of, title, done):
+    def _refund_page(self, request, *, order, form, plan_of, title, done, return_request=None):
+        """Shared by the order's and the return's refund (self is either admin): the
+        breadcrumbs and the way back lead to the order or to the return."""
         plan, status = None, 200
         if request.method == "POST":
             status = 400
@@ -293,9 +301,12 @@ class OrderWithPaymentsAdmin(OrderAdmin):
                 "title": title,
                 "form": form,
                 "order": order,
+                "object": return_request or order,
+                "return_request": return_request,
+                "back_url": done.url,
                 "plan": plan,
                 "paid_by_hand": order.payments.filter(provider="manual").exists(),
-                "opts": Order._meta,
+                "opts": self.model._meta,
             },
             status=status,
         )
@@ -325,6 +336,7 @@ class OrderWithPaymentsAdmin(OrderAdmin):
                 "title": _("Cancel order %(number)s") % {"number": order.number},
                 "form": form,
                 "order": order,
+                "object": order,
                 "to_refund": order.total_paid - order_services.committed_refunds(order),
                 "paid_by_hand": order.payments.filter(provider="manual").exists(),
                 "opts": Order._meta,
@@ -356,7 +368,10 @@ class ReturnWithRefundAdmin(ReturnRequestAdmin):
         return_request = self._return(request, pk)
         order = return_request.order
         form = RefundLinesForm(
-            request.POST if request.method == "POST" else None, order=order, lines=[]
+            request.POST if request.method == "POST" else None,
+            order=order,
+            lines=[],
+            ask_reason=False,
         )
         return OrderWithPaymentsAdmin._refund_page(
             self,
@@ -369,6 +384,7 @@ class ReturnWithRefundAdmin(ReturnRequestAdmin):
             ),
             title=_("Refund return %(id)s") % {"id": return_request.pk},
             done=redirect("admin:orders_returnrequest_change", return_request.pk),
+            return_request=return_request,
         )
 
 
@@ -408,7 +424,10 @@ class RefundAdmin(admin.ModelAdmin):
     def get_ordering(self, request):
         return ["status", "-created_at"]
 
-    @admin.action(description=_("Record as sent (the money went back to the shopper)"))
+    @admin.action(
+        description=_("Record as sent (the money went back to the shopper)"),
+        permissions=["change"],
+    )
     def record_sent(self, request, queryset):
         done = 0
         for refund in queryset.order_by("pk"):

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from payments.providers import enabled_providers
+from promotions.pricing import format_money
 
 
 class ChooseMethodForm(forms.Form):
@@ -22,7 +23,11 @@ class SandboxForm(forms.Form):
 
 class RefundLinesForm(forms.Form):
     """The merchant picks what to give back: units per line, whether shipped units go back
-    on the shelf, the shipping. Amounts are never typed: they come from the order."""
+    on the shelf, the shipping. Amounts are never typed: they come from the order.
+
+    A line offers its restock checkbox only when some of its refundable units have shipped:
+    units not shipped yet always go back on the shelf. A return's refund (`ask_reason=False`)
+    has no reason field: the refund is named after the return."""
 
     shipping = forms.BooleanField(label=_("Refund the shipping"), required=False)
     reason = forms.CharField(
@@ -34,13 +39,20 @@ class RefundLinesForm(forms.Form):
     sent_by_hand = forms.BooleanField(
         label=_("I have sent this money back by hand (bank transfer): record it as refunded"),
         required=False,
+        help_text=_("Leave it unticked to keep the refund due until you have sent it."),
     )
 
-    def __init__(self, *args, order, lines, **kwargs):
+    def __init__(self, *args, order, lines, ask_reason=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.order, self.lines = order, lines
         if order.shipping_refundable <= 0:
             del self.fields["shipping"]
+        else:
+            self.fields["shipping"].help_text = _(
+                "%(amount)s paid for shipping and not refunded yet."
+            ) % {"amount": format_money(order.shipping_refundable)}
+        if not ask_reason:
+            del self.fields["reason"]
         for line in lines:
             label = f"{line.product_name} ({line.sku})"
             self.fields[f"line_{line.pk}"] = forms.TypedChoiceField(
@@ -49,10 +61,23 @@ class RefundLinesForm(forms.Form):
                 coerce=int,
                 initial=0,
             )
-            self.fields[f"restock_{line.pk}"] = forms.BooleanField(
-                label=_("Put shipped units of %(name)s back on the shelf") % {"name": label},
-                required=False,
+            if line.quantity_refundable > line.quantity_to_ship:
+                self.fields[f"restock_{line.pk}"] = forms.BooleanField(
+                    label=_("Put shipped units of %(name)s back on the shelf") % {"name": label},
+                    required=False,
+                )
+
+    @property
+    def rows(self) -> list[tuple]:
+        """(order line, its quantity field, its restock checkbox or None) for the table."""
+        return [
+            (
+                line,
+                self[f"line_{line.pk}"],
+                self[f"restock_{line.pk}"] if f"restock_{line.pk}" in self.fields else None,
             )
+            for line in self.lines
+        ]
 
     def quantities(self) -> dict[int, int]:
         return {line.pk: self.cleaned_data[f"line_{line.pk}"] for line in self.lines}
@@ -65,4 +90,5 @@ class CancelOrderForm(forms.Form):
     sent_by_hand = forms.BooleanField(
         label=_("I have sent this money back by hand (bank transfer): record it as refunded"),
         required=False,
+        help_text=_("Leave it unticked to keep the refund due until you have sent it."),
     )
