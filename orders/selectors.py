@@ -18,6 +18,7 @@ from orders.models import (
     PaymentStatus,
     ReturnLine,
     ReturnStatus,
+    ShipmentLine,
     ShippingMethod,
 )
 
@@ -108,18 +109,27 @@ def get_order_for_user(*, number: str, user, key: str = "") -> Order:
 
 
 def order_for_page(*, number: str, user, key: str = "") -> Order:
-    """get_order_for_user() with everything the order page shows: 10 queries in all."""
+    """get_order_for_user() with everything the order page shows: 9 queries at most."""
     return with_page_details(get_order_for_user(number=number, user=user, key=key))
 
 
 def with_page_details(order: Order) -> Order:
-    """The order's lines, tax rows, discounts, events, shipments and returns: 8 queries."""
+    """The order's lines, tax rows, discounts, events, shipments and returns with their
+    lines: 8 queries at most (shipment and return lines only when there are some)."""
     order.line_list = list(order.lines.all())
     order.tax_line_list = list(order.tax_lines.all())
     order.discount_list = list(order.discounts.all())
     order.event_list = list(OrderEvent.objects.filter(order=order).select_related("actor"))
-    order.shipment_list = list(order.shipments.prefetch_related("lines__line"))
-    order.return_list = list(order.returns.prefetch_related("lines__line"))
+    order.shipment_list = list(
+        order.shipments.prefetch_related(
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("line"))
+        )
+    )
+    order.return_list = list(
+        order.returns.prefetch_related(
+            Prefetch("lines", queryset=ReturnLine.objects.select_related("line"))
+        )
+    )
     return order
 
 

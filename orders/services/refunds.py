@@ -27,11 +27,13 @@ from orders.models import (
     OrderLine,
     OrderRefund,
     OrderRefundLine,
+    ReturnLine,
     ReturnRequest,
     ReturnStatus,
 )
 from orders.services.cancelling import restock_units
 from orders.services.statuses import record_event, refresh_statuses
+from promotions.pricing import format_money
 from shop.money import quantize
 
 
@@ -93,6 +95,21 @@ def plan_refund(
     Lines in `restock` put their shipped units back on the shelf too. Raises RefundRejected
     with the reason."""
     lines = {line.pk: line for line in OrderLine.objects.filter(order=order).order_by("pk")}
+    # Units on their way back in a return are refunded by that return, not twice.
+    returning = dict(
+        ReturnLine.objects.filter(
+            return_request__order=order,
+            return_request__status__in=[
+                ReturnStatus.REQUESTED,
+                ReturnStatus.APPROVED,
+                ReturnStatus.RECEIVED,
+            ],
+        )
+        .exclude(return_request=return_request)
+        .values("line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("line_id", "units")
+    )
     plan = RefundPlan(order=order, reason=reason.strip()[:500], return_request=return_request)
     for line_id, units in sorted(quantities.items()):
         if not units:
@@ -100,10 +117,14 @@ def plan_refund(
         line = lines.get(line_id)
         if line is None:
             raise RefundRejected(_("That line is not on this order."))
-        if units < 0 or units > line.quantity_refundable:
+        most = line.quantity_refundable - returning.get(line_id, 0)
+        if units < 0 or units > most:
             raise RefundRejected(
-                _("%(name)s: at most %(max)s can be refunded.")
-                % {"name": line.product_name, "max": line.quantity_refundable}
+                _(
+                    "%(name)s: at most %(max)s can be refunded here; units in a return are "
+                    "refunded by the return."
+                )
+                % {"name": line.product_name, "max": max(most, 0)}
             )
         # A return refunds units that came back; otherwise unshipped units go first.
         from_return = return_request is not None
@@ -195,7 +216,7 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
         order.save(update_fields=["shipping_refunded", "updated_at"])
     if plan.return_request is not None:
         _mark_return_refunded(plan.return_request, actor=actor)
-    note = _("Refund of %(amount)s decided") % {"amount": fresh.amount}
+    note = _("Refund of %(amount)s decided") % {"amount": format_money(fresh.amount)}
     if fresh.reason:
         note = f"{note}: {fresh.reason}"
     record_event(order, kind=EventKind.NOTE, actor=actor, note=note)

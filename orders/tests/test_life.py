@@ -235,3 +235,19 @@ def test_an_idempotency_key_answers_only_for_its_own_cart():
     first = place(cart_with((VariantFactory(), 1)), key=key)
     second = place(cart_with((VariantFactory(), 1)), key=key)
     assert first.pk != second.pk
+
+
+def test_units_in_a_return_are_refunded_by_the_return_only():
+    """Found by the browser test: the order's "Refund items" could refund (and restock) a
+    returned unit that the return then refunded again."""
+    order, variants = paid_order(1, stock=5)
+    services.ship_lines(order=order, carrier="dhl", tracking_number="1")
+    line = lines(order)[0]
+    request = services.request_return(order=order, quantities={line.pk: 1}, reason="other")
+    services.approve_return(return_request=request)
+    services.receive_return(return_request=request, restock={request.lines.get().pk})
+    with pytest.raises(services.RefundRejected):
+        services.plan_refund(order=order, quantities={line.pk: 1}, restock={line.pk})
+    request.refresh_from_db()
+    assert services.plan_return_refund(return_request=request).amount == line.total
+    assert Variant.objects.get(pk=variants[0].pk).stock == 5

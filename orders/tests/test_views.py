@@ -21,8 +21,10 @@ pytestmark = pytest.mark.django_db
 #: Checkout pages: session, cart, lines (+options, image), promotions (<= 3 with no offers),
 #: shipping methods, addresses, user; a constant, whatever the number of lines.
 CHECKOUT_BUDGET = 16
-#: Order page: session, user, order, lines, discounts, events with actors, shipments.
-ORDER_BUDGET = 9
+#: Order page: user, order (with its invoice and fapiao request), lines, tax rows, discounts,
+#: events with actors, shipments with their lines, returns with their lines, the header's cart
+#: count and menu; the same for 1 line or 20.
+ORDER_BUDGET = 12
 #: Order list: session, user, one page of orders with counts, the page count.
 LIST_BUDGET = 6
 #: The return page: session, user, order, pending return lines, lines (20 lines or 1).
@@ -277,6 +279,10 @@ def test_order_pages_stay_within_budget(client, lines, django_assert_max_num_que
 
     order = place(cart, user=user, email=user.email)
     services.record_payment(order=order, amount=order.total)
+    services.ship_lines(order=order, carrier="dhl", tracking_number="JD1")
+    services.request_return(
+        order=order, quantities={order.lines.first().pk: 1}, reason="other", actor=user
+    )
     client.force_login(user)
     for name in ("orders:detail", "orders:invoice"):
         with django_assert_max_num_queries(ORDER_BUDGET):
