@@ -161,7 +161,7 @@ def test_a_us_and_a_german_checkout_side_by_side(live_server, page, settings, tr
         product = _shop(code, market)
         order = _checkout(page, live_server.url, code, market, product)
         assert order.total == Decimal(market["total"][1:])
-        services.mark_paid(order=order, amount=order.total)  # the bank transfer arrived
+        services.record_payment(order=order, amount=order.total)  # the bank transfer arrived
 
         key = guest_key(number=order.number)
         page.goto(f"{live_server.url}{order.get_absolute_url()}?key={key}")

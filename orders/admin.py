@@ -386,8 +386,9 @@ class OrderAdmin(admin.ModelAdmin):
         if invoice is None:
             return format_html('<a href="{}">{}</a>', page, _("Pro forma invoice"))
         pdf = reverse("admin:orders_order_invoice_pdf", args=[obj.pk])
+        # Buttons, not links inside a line of text: told apart without relying on colour.
         return format_html(
-            '{} · <a href="{}">{}</a> · <a href="{}">{}</a>',
+            '{} <a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
             invoice.number,
             page,
             _("print"),
