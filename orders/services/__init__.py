@@ -12,7 +12,12 @@
 Other apps and the views import from here.
 """
 
-from orders.services.cancelling import cancel_locked_order, cancel_order, shopper_may_cancel
+from orders.services.cancelling import (
+    cancel_locked_order,
+    cancel_order,
+    check_cancellable,
+    shopper_may_cancel,
+)
 from orders.services.fulfilment import confirm_receipt, mark_delivered, ship_lines
 from orders.services.payment_status import (
     deadline_for,
@@ -68,6 +73,7 @@ __all__ = [
     "approve_return",
     "cancel_locked_order",
     "cancel_order",
+    "check_cancellable",
     "committed_refunds",
     "confirm_receipt",
     "deadline_for",
