@@ -567,6 +567,9 @@ def cancel_order(*, order: Order, actor, by_shopper: bool, confirmed: bool = Fal
         )
         if by_shopper and not order_services.shopper_may_cancel(locked, signed_in=signed_in):
             raise NotPayable(_("This order can no longer be cancelled here: contact us."))
+        # Refused before any money moves: a refund sent to a provider is not undone by
+        # rolling this transaction back.
+        order_services.check_cancellable(locked)
         note = _("Cancelled by the shopper") if by_shopper else _("Cancelled by the merchant")
         close_open_payments(order=locked, note=note)
         if locked.total_paid - order_services.committed_refunds(locked) > 0:

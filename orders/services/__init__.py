@@ -13,7 +13,12 @@
 Other apps and the views import from here.
 """
 
-from orders.services.cancelling import cancel_locked_order, cancel_order, shopper_may_cancel
+from orders.services.cancelling import (
+    cancel_locked_order,
+    cancel_order,
+    check_cancellable,
+    shopper_may_cancel,
+)
 from orders.services.fulfilment import confirm_receipt, mark_delivered, ship_lines
 from orders.services.invoicing import format_number, issue_invoice, mark_fapiao_issued
 from orders.services.payment_status import (
@@ -75,6 +80,7 @@ __all__ = [
     "approve_return",
     "cancel_locked_order",
     "cancel_order",
+    "check_cancellable",
     "committed_refunds",
     "confirm_receipt",
     "deadline_for",

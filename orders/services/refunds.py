@@ -130,13 +130,17 @@ def plan_refund(
         from_return = return_request is not None
         unshipped = 0 if from_return else min(units, line.quantity_to_ship)
         shipped = units - unshipped
+        # A shipped unit goes back on the shelf once: not again if a return's receipt (or an
+        # earlier refund) put it back. Every cancelled unit was put back when cancelled.
+        shelved = line.quantity_restocked - line.quantity_cancelled
+        restockable = min(shipped, max(line.quantity_shipped - shelved, 0))
         plan.lines.append(
             RefundLinePlan(
                 line=line,
                 quantity=units,
                 amount=line_refund_amount(line, units=units),
                 cancel=unshipped,
-                restock=unshipped + (shipped if line_id in restock and not from_return else 0),
+                restock=unshipped + (restockable if line_id in restock and not from_return else 0),
             )
         )
     shipping = Decimal(shipping or ZERO)

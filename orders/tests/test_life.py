@@ -251,3 +251,26 @@ def test_units_in_a_return_are_refunded_by_the_return_only():
     request.refresh_from_db()
     assert services.plan_return_refund(return_request=request).amount == line.total
     assert Variant.objects.get(pk=variants[0].pk).stock == 5
+
+
+def test_a_refund_never_puts_back_on_the_shelf_units_a_return_put_back():
+    """Found by the order-life state machine: refunding a line with "restock" after its
+    return was received and restocked counted those units back twice (stock too high; an
+    IntegrityError once the line's restocked units passed its quantity)."""
+    from django.db import transaction
+
+    order, (variant,) = paid_order(2)
+    (line,) = lines(order)
+    services.ship_lines(order=order, carrier="dhl", tracking_number="1")
+    back = services.request_return(order=order, quantities={line.pk: 1}, reason="damaged")
+    services.approve_return(return_request=back)
+    services.receive_return(return_request=back, restock={back.lines.get().pk})
+    variant.refresh_from_db()
+    shelf = variant.stock
+    plan = services.plan_refund(order=order, quantities={line.pk: 2}, restock={line.pk})
+    assert [item.restock for item in plan.lines] == [1]  # only the unit still out
+    with transaction.atomic():
+        services.refund_lines(plan=plan)
+    line.refresh_from_db()
+    variant.refresh_from_db()
+    assert (line.quantity_restocked, variant.stock) == (2, shelf + 1)

@@ -308,3 +308,33 @@ def test_reconcile_reports_money_the_order_does_not_account_for(admin_user):
     assert [item.kind for item in services.find_discrepancies()] == ["money_mismatch"]
     order.refresh_from_db()
     assert order.payment_status == "paid"
+
+
+@pytest.mark.parametrize("delivered", [False, True])
+def test_a_cancel_refused_for_shipped_goods_gives_nothing_back_at_the_provider(
+    admin_user, monkeypatch, delivered
+):
+    """Found by the order-life state machine: the merchant's cancel of a shipped order
+    refunded it at the provider before refusing (the rollback undid our rows, not the
+    provider's refund), and on a completed order refunded everything without cancelling."""
+    order = sandbox_order(quantity=2)
+    deliver(start(order))
+    line = order.lines.get()
+    order_services.ship_lines(
+        order=order, carrier="dhl", tracking_number="1", quantities={line.pk: 1 + delivered}
+    )
+    if delivered:
+        order_services.mark_delivered(order=order)
+    order.refresh_from_db()
+    before = (order.status, order.payment_status, order.total_refunded)
+    asked = []
+    monkeypatch.setattr(
+        "payments.providers.sandbox.SandboxProvider.refund",
+        lambda provider, **kwargs: asked.append(kwargs) or "sbre_test",
+    )
+    with pytest.raises(OrderError):
+        services.cancel_order(order=order, actor=admin_user, by_shopper=False)
+    order.refresh_from_db()
+    assert asked == []
+    assert (order.status, order.payment_status, order.total_refunded) == before
+    assert not Refund.objects.exists()
