@@ -37,6 +37,7 @@ def category(request, slug):
     return _listing_page(
         request,
         products=lambda: selectors.products_in_category(category, tree),
+        category_ids=tree.subtree_ids(category),
         scopes=[cache.category_scope(category.pk)],
         template="catalog/category.html",
         extra={
@@ -51,6 +52,7 @@ def all_products(request):
     return _listing_page(
         request,
         products=selectors.card_queryset,
+        category_ids=selectors.category_tree().active_ids,
         scopes=[cache.CATALOG],
         template="catalog/products.html",
         extra={},
@@ -90,6 +92,7 @@ def _listing_page(
     default_sort="relevance",
     relevance_order=None,
     cacheable=True,
+    category_ids=None,
 ):
     option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
     form = ListingForm(request.GET, option_slugs=option_slugs)
@@ -107,6 +110,7 @@ def _listing_page(
             offset=(page_number - 1) * page_size,
             limit=page_size,
             order=relevance_order if sort == "relevance" else None,
+            category_ids=category_ids,
             summary_key=cache.summary_key(
                 request.path, scopes=scopes, parts=[repr(filters), extra.get("query", "")]
             ),

@@ -1,0 +1,225 @@
+# ruff: noqa: S608, S611  (SQL is assembled from model table names, column names and "%s"
+# placeholders only; every value the shopper sent is a parameter)
+"""Filtering a listing and counting its facets from the facet rows (ProductOption).
+
+What a listing means (README "Filters and counts"):
+
+- Within a facet the chosen values are alternatives (red or blue); across facets every one
+  must hold (red, size M, Fjell).
+- Brand, tag and price are the product's: its brand, any of its tags, its listing price (the
+  "from" price its card shows). Options and stock are a variant's: a product matches
+  `colour=red&size=m&in_stock=1` when one active variant is red, in M and in stock.
+- Each facet counts what the *other* active filters leave (disjunctive faceting): the sizes
+  count products under the chosen colour, brand, price, tag and stock, but not under the
+  chosen size, so a value's count is exactly what ticking it (alone in its facet) lists.
+
+Every count reads the facet rows (one per product and option value, with a bit per variant)
+and the product table, never variants: one statement for all the facets of a page.
+"""
+
+from dataclasses import dataclass
+
+from django.db import connection
+from django.db.models import Count, QuerySet
+from django.db.models.expressions import RawSQL
+
+from catalog.models import Brand, Product, ProductOption, Tag
+
+OPTIONS = ProductOption._meta.db_table
+PRODUCT_TAGS = Product.tags.through._meta.db_table
+TAGS = Tag._meta.db_table
+BRANDS = Brand._meta.db_table
+
+
+@dataclass(frozen=True)
+class OptionChoice:
+    """An option type the shopper filters on, with the ids of the values chosen (known ones;
+    none known: nothing can match)."""
+
+    type_id: int
+    value_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which products a listing is about, for the facet rows: the categories in view, or
+    (search) the listing's own product query."""
+
+    category_ids: tuple[int, ...] | None
+    base: QuerySet
+
+
+def _in(column: str, values) -> tuple[str, list]:
+    values = list(values)
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def _subquery(queryset: QuerySet) -> tuple[str, list]:
+    sql, params = queryset.query.sql_with_params()
+    return sql, list(params)
+
+
+def _scope_sql(scope: Scope, alias: str) -> tuple[str, list]:
+    if scope.category_ids is not None:
+        return _in(f"{alias}.category_id", scope.category_ids)
+    sql, params = _subquery(scope.base.order_by().values("pk"))
+    return f"{alias}.product_id IN ({sql})", params
+
+
+def _product_conditions(filters, alias: str) -> tuple[list[str], list]:
+    """Brand, tag and price on facet rows (copied there from the product)."""
+    where, params = [], []
+    if filters.brands:
+        sql, p = _in("slug", filters.brands)
+        where.append(f"{alias}.brand_id IN (SELECT id FROM {BRANDS} WHERE {sql})")
+        params += p
+    if filters.tags:
+        sql, p = _in("t.slug", filters.tags)
+        where.append(
+            f"{alias}.product_id IN (SELECT pt.product_id FROM {PRODUCT_TAGS} pt "
+            f"JOIN {TAGS} t ON t.id = pt.tag_id WHERE {sql})"
+        )
+        params += p
+    if filters.price_min is not None:
+        where.append(f"{alias}.price >= %s")
+        params.append(filters.price_min)
+    if filters.price_max is not None:
+        where.append(f"{alias}.price <= %s")
+        params.append(filters.price_max)
+    return where, params
+
+
+def _combined(
+    chosen: list[OptionChoice], *, in_stock: bool, first: str = "x"
+) -> tuple[str, list[str], list]:
+    """Joins of one facet row per chosen option type (after the row `first`) on the same
+    product and block of variants, and the condition that one variant has them all (and is
+    in stock if asked): the AND of their masks is not zero."""
+    mask = "in_stock_variants" if in_stock else "variants"
+    joins, params, masks = [], [], [f"{first}.{mask}"]
+    for n, choice in enumerate(chosen):
+        alias = f"j{n}"
+        sql, p = _in(f"{alias}.option_value_id", choice.value_ids)
+        joins.append(
+            f"JOIN {OPTIONS} {alias} ON {alias}.product_id = {first}.product_id "
+            f"AND {alias}.chunk = {first}.chunk AND {sql}"
+        )
+        params += p
+        masks.append(f"{alias}.{mask}")
+    condition = f"({' & '.join(masks)}) <> 0"
+    return " ".join(joins), [condition], params
+
+
+def matching_product_ids(scope: Scope, options: list[OptionChoice], *, in_stock: bool) -> RawSQL:
+    """Ids of the products with one active variant offering a chosen value of every option
+    in `options` (in stock if asked), as a subquery for `pk__in`."""
+    first, *others = options
+    value_sql, params = _in("x.option_value_id", first.value_ids)
+    scope_sql, scope_params = _scope_sql(scope, "x")
+    joins, where, join_params = _combined(others, in_stock=in_stock)
+    if not others and not in_stock:
+        where = []  # a row at all means an active variant offers the value
+    sql = (
+        f"SELECT x.product_id FROM {OPTIONS} x {joins} "
+        f"WHERE {' AND '.join([value_sql, scope_sql, *where])}"
+    )
+    return RawSQL(sql, [*join_params, *params, *scope_params])
+
+
+def _option_counts_sql(
+    scope: Scope,
+    filters,
+    *,
+    type_ids: list[int],
+    others: list[OptionChoice],
+) -> tuple[str, list]:
+    """Products per value of the option types `type_ids`, under the product filters, the
+    stock filter and the chosen values of `others` (the other option types)."""
+    where, params = [], []
+    sql, p = _in("x.option_type_id", type_ids)
+    where.append(sql)
+    params += p
+    sql, p = _scope_sql(scope, "x")
+    where.append(sql)
+    params += p
+    product_where, product_params = _product_conditions(filters, "x")
+    where += product_where
+    params += product_params
+    if others:
+        joins, mask_where, join_params = _combined(others, in_stock=filters.in_stock)
+        where += mask_where
+        params = join_params + params
+        counted = "COUNT(DISTINCT x.product_id)"
+    else:
+        # One row per product and value is marked: no DISTINCT over what may be 100,000s.
+        joins = ""
+        where.append("x.is_first_in_stock = %s" if filters.in_stock else "x.is_first = %s")
+        params.append(True)
+        counted = "COUNT(*)"
+    sql = (
+        f"SELECT 'option' AS kind, x.option_value_id AS key, NULL AS slug, NULL AS name, "
+        f"{counted} AS n FROM {OPTIONS} x {joins} WHERE {' AND '.join(where)} "
+        "GROUP BY x.option_value_id"
+    )
+    return sql, params
+
+
+@dataclass
+class FacetCounts:
+    #: (slug, name) -> products, for brands and tags; option value id -> products.
+    brands: dict[tuple[str, str], int]
+    tags: dict[tuple[str, str], int]
+    options: dict[int, int]
+
+
+def count_facets(
+    *,
+    scope: Scope,
+    filters,
+    narrowed,  # callable(skip: str) -> the product queryset under every filter but `skip`
+    option_choices: list[OptionChoice],
+    option_type_ids: list[int],
+) -> FacetCounts:
+    """Every facet's counts in one statement (a UNION ALL of one part per facet)."""
+    parts: list[tuple[str, list]] = []
+    brands = (
+        narrowed("brand")
+        .filter(brand__isnull=False)
+        .order_by()
+        .values("brand__slug", "brand__name")
+        .annotate(n=Count("pk"))
+        .values_list("brand__slug", "brand__name", "n")
+    )
+    sql, params = _subquery(brands)
+    parts.append((f"SELECT 'brand', 0, b.* FROM ({sql}) b", params))
+    tags = (
+        Product.tags.through.objects.filter(product_id__in=narrowed("tag").order_by().values("pk"))
+        .order_by()
+        .values("tag__slug", "tag__name")
+        .annotate(n=Count("pk"))
+        .values_list("tag__slug", "tag__name", "n")
+    )
+    sql, params = _subquery(tags)
+    parts.append((f"SELECT 'tag', 0, t.* FROM ({sql}) t", params))
+    active = {choice.type_id for choice in option_choices}
+    for choice in option_choices:
+        others = [c for c in option_choices if c.type_id != choice.type_id]
+        parts.append(_option_counts_sql(scope, filters, type_ids=[choice.type_id], others=others))
+    inactive = [pk for pk in option_type_ids if pk not in active]
+    if inactive:
+        parts.append(_option_counts_sql(scope, filters, type_ids=inactive, others=option_choices))
+    sql = " UNION ALL ".join(f"SELECT * FROM ({part}) AS f{n}" for n, (part, _) in enumerate(parts))
+    params = [p for _, part_params in parts for p in part_params]
+    counts = FacetCounts(brands={}, tags={}, options={})
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for kind, key, slug, name, n in cursor.fetchall():
+            if kind == "brand":
+                counts.brands[(slug, name)] = n
+            elif kind == "tag":
+                counts.tags[(slug, name)] = n
+            else:
+                counts.options[key] = n
+    return counts
