@@ -27,6 +27,7 @@ class FacetRow:
     in_stock_variants: int
     is_first: bool
     is_first_in_stock: bool
+    spans_chunks: bool
 
 
 def facet_rows(
@@ -86,6 +87,7 @@ def facet_rows(
                 in_stock_variants=stock_mask,
                 is_first=first,
                 is_first_in_stock=first_in_stock,
+                spans_chunks=next_slot[product_id] > VARIANTS_PER_CHUNK,
             )
         )
     return rows

@@ -20,7 +20,7 @@ and the product table, never variants: one statement for all the facets of a pag
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog.models import Brand, Product, ProductOption, Tag
@@ -132,13 +132,14 @@ def _option_counts_sql(
     scope: Scope,
     filters,
     *,
-    type_ids: list[int],
+    value_ids: list[int],
     others: list[OptionChoice],
-) -> tuple[str, list]:
-    """Products per value of the option types `type_ids`, under the product filters, the
-    stock filter and the chosen values of `others` (the other option types)."""
+) -> list[tuple[str, list]]:
+    """Products per value in `value_ids` (the values of one or more option types), under the
+    product filters, the stock filter and the chosen values of `others` (other option types):
+    the parts of the facets statement."""
     where, params = [], []
-    sql, p = _in("x.option_type_id", type_ids)
+    sql, p = _in("x.option_value_id", value_ids)
     where.append(sql)
     params += p
     sql, p = _scope_sql(scope, "x")
@@ -147,27 +148,44 @@ def _option_counts_sql(
     product_where, product_params = _product_conditions(filters, "x")
     where += product_where
     params += product_params
-    if others:
-        joins, mask_where, join_params = _combined(others, in_stock=filters.in_stock)
-        where += mask_where
-        params = join_params + params
-        counted = "COUNT(DISTINCT x.product_id)"
-    else:
+    select = "SELECT 'option' AS kind, x.option_value_id AS key, NULL AS slug, NULL AS name"
+    if not others:
         # One row per product and value is marked: no DISTINCT over what may be 100,000s.
-        joins = ""
-        where.append("x.is_first_in_stock = %s" if filters.in_stock else "x.is_first = %s")
-        params.append(True)
-        counted = "COUNT(*)"
-    sql = (
-        f"SELECT 'option' AS kind, x.option_value_id AS key, NULL AS slug, NULL AS name, "
-        f"{counted} AS n FROM {OPTIONS} x {joins} WHERE {' AND '.join(where)} "
-        "GROUP BY x.option_value_id"
+        first = "x.is_first_in_stock = %s" if filters.in_stock else "x.is_first = %s"
+        sql = (
+            f"{select}, COUNT(*) AS n FROM {OPTIONS} x "
+            f"WHERE {' AND '.join([*where, first])} GROUP BY x.option_value_id"
+        )
+        return [(sql, [*params, True])]
+    # A row counts when one variant of its block offers it and a chosen value of every other
+    # option (and is in stock if asked): EXISTS, so that several chosen values (red or blue)
+    # count a row once. A product's rows are one per value unless it spans blocks of variants
+    # (more than 63): those few are counted apart, with DISTINCT.
+    first, *rest = others
+    joins, mask_where, join_params = _combined(rest, in_stock=filters.in_stock, first="j")
+    mask = "in_stock_variants" if filters.in_stock else "variants"
+    mask_where = [mask_where[0].replace("(j.", f"(x.{mask} & j.", 1)]
+    value_sql, value_params = _in("j.option_value_id", first.value_ids)
+    exists = (
+        f"EXISTS (SELECT 1 FROM {OPTIONS} j {joins} WHERE j.product_id = x.product_id "
+        f"AND j.chunk = x.chunk AND {' AND '.join([value_sql, *mask_where])})"
     )
-    return sql, params
+    exists_params = [*join_params, *value_params]
+    parts = []
+    for spans, counted in ((False, "COUNT(*)"), (True, "COUNT(DISTINCT x.product_id)")):
+        sql = (
+            f"{select}, {counted} AS n FROM {OPTIONS} x "
+            f"WHERE {' AND '.join([*where, 'x.spans_chunks = %s', exists])} "
+            "GROUP BY x.option_value_id"
+        )
+        parts.append((sql, [*params, spans, *exists_params]))
+    return parts
 
 
 @dataclass
 class FacetCounts:
+    #: Products under every filter.
+    total: int
     #: (slug, name) -> products, for brands and tags; option value id -> products.
     brands: dict[tuple[str, str], int]
     tags: dict[tuple[str, str], int]
@@ -178,48 +196,68 @@ def count_facets(
     *,
     scope: Scope,
     filters,
-    narrowed,  # callable(skip: str) -> the product queryset under every filter but `skip`
+    candidates: QuerySet,
     option_choices: list[OptionChoice],
-    option_type_ids: list[int],
+    option_values: dict[int, list[int]],
 ) -> FacetCounts:
-    """Every facet's counts in one statement (a UNION ALL of one part per facet)."""
-    parts: list[tuple[str, list]] = []
-    brands = (
-        narrowed("brand")
-        .filter(brand__isnull=False)
-        .order_by()
-        .values("brand__slug", "brand__name")
-        .annotate(n=Count("pk"))
-        .values_list("brand__slug", "brand__name", "n")
-    )
-    sql, params = _subquery(brands)
-    parts.append((f"SELECT 'brand', 0, b.* FROM ({sql}) b", params))
-    tags = (
-        Product.tags.through.objects.filter(product_id__in=narrowed("tag").order_by().values("pk"))
-        .order_by()
-        .values("tag__slug", "tag__name")
-        .annotate(n=Count("pk"))
-        .values_list("tag__slug", "tag__name", "n")
-    )
-    sql, params = _subquery(tags)
-    parts.append((f"SELECT 'tag', 0, t.* FROM ({sql}) t", params))
+    """The listing's count and every facet's counts, in one statement.
+
+    `candidates` are the products under every filter but brand and tag: read once (a CTE),
+    they give the count (with brand and tag), the brand facet (with tag) and the tag facet
+    (with brand). Each option facet reads the facet rows. `option_values` maps every option
+    type's id to its value ids.
+    """
+    candidates_sql, candidates_params = _subquery(candidates.order_by().values("pk", "brand_id"))
+    brand_ok, tag_ok, ok_params = "1 = 1", "1 = 1", {"brand": [], "tag": []}
+    if filters.brands:
+        sql, ok_params["brand"] = _in("slug", filters.brands)
+        brand_ok = f"c.brand_id IN (SELECT id FROM {BRANDS} WHERE {sql})"
+    if filters.tags:
+        sql, ok_params["tag"] = _in("t.slug", filters.tags)
+        tag_ok = (
+            f"c.id IN (SELECT pt.product_id FROM {PRODUCT_TAGS} pt "
+            f"JOIN {TAGS} t ON t.id = pt.tag_id WHERE {sql})"
+        )
+    parts: list[tuple[str, list]] = [
+        (
+            "SELECT 'count' AS kind, 0 AS key, NULL AS slug, NULL AS name, COUNT(*) AS n "
+            f"FROM c WHERE {brand_ok} AND {tag_ok}",
+            [*ok_params["brand"], *ok_params["tag"]],
+        ),
+        (
+            f"SELECT 'brand', b.id, b.slug, b.name, COUNT(*) FROM c JOIN {BRANDS} b "
+            f"ON b.id = c.brand_id WHERE {tag_ok} GROUP BY b.id, b.slug, b.name",
+            ok_params["tag"],
+        ),
+        (
+            f"SELECT 'tag', tg.id, tg.slug, tg.name, COUNT(*) FROM c "
+            f"JOIN {PRODUCT_TAGS} ptg ON ptg.product_id = c.id JOIN {TAGS} tg "
+            f"ON tg.id = ptg.tag_id WHERE {brand_ok} GROUP BY tg.id, tg.slug, tg.name",
+            ok_params["brand"],
+        ),
+    ]
     active = {choice.type_id for choice in option_choices}
     for choice in option_choices:
         others = [c for c in option_choices if c.type_id != choice.type_id]
-        parts.append(_option_counts_sql(scope, filters, type_ids=[choice.type_id], others=others))
-    inactive = [pk for pk in option_type_ids if pk not in active]
+        parts += _option_counts_sql(
+            scope, filters, value_ids=option_values[choice.type_id], others=others
+        )
+    inactive = [pk for type_id, ids in option_values.items() if type_id not in active for pk in ids]
     if inactive:
-        parts.append(_option_counts_sql(scope, filters, type_ids=inactive, others=option_choices))
-    sql = " UNION ALL ".join(f"SELECT * FROM ({part}) AS f{n}" for n, (part, _) in enumerate(parts))
-    params = [p for _, part_params in parts for p in part_params]
-    counts = FacetCounts(brands={}, tags={}, options={})
+        parts += _option_counts_sql(scope, filters, value_ids=inactive, others=option_choices)
+    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS f{n}" for n, (sql, _) in enumerate(parts))
+    sql = f"WITH c (id, brand_id) AS ({candidates_sql}) {union}"
+    params = [*candidates_params, *(p for _, part_params in parts for p in part_params)]
+    counts = FacetCounts(total=0, brands={}, tags={}, options={})
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for kind, key, slug, name, n in cursor.fetchall():
-            if kind == "brand":
+            if kind == "count":
+                counts.total = n
+            elif kind == "brand":
                 counts.brands[(slug, name)] = n
             elif kind == "tag":
                 counts.tags[(slug, name)] = n
             else:
-                counts.options[key] = n
+                counts.options[key] = counts.options.get(key, 0) + n
     return counts

@@ -2,7 +2,7 @@
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
@@ -208,13 +208,11 @@ def _option_choices(filters: ListingFilters) -> list[facets.OptionChoice]:
     return sorted(chosen, key=lambda choice: len(choice.value_ids))
 
 
-def _apply(
-    products: QuerySet[Product], filters: ListingFilters, scope: facets.Scope, *, skip: str = ""
-) -> QuerySet:
-    """`products` under every filter but `skip` ("brand" or "tag")."""
-    if filters.brands and skip != "brand":
+def _apply(products: QuerySet[Product], filters: ListingFilters, scope: facets.Scope) -> QuerySet:
+    """`products` under every filter."""
+    if filters.brands:
         products = products.filter(brand__slug__in=filters.brands)
-    if filters.tags and skip != "tag":
+    if filters.tags:
         tagged = Product.tags.through.objects.filter(tag__slug__in=filters.tags)
         products = products.filter(pk__in=tagged.values("product_id"))
     if filters.price_min is not None:
@@ -242,7 +240,7 @@ def listing(
     summary_key: str = "",
     category_ids: list[int] | None = None,
 ) -> Listing:
-    """One page of products with facet counts: four queries whatever the page size.
+    """One page of products with facet counts: three queries whatever the page size.
 
     Each facet counts with every other filter applied but its own (catalog.facets explains
     the rules), so a value's count is what choosing it lists. `category_ids`, the categories
@@ -257,7 +255,7 @@ def listing(
     filtered = _apply(base, filters, scope)
     summary = django_cache.get(summary_key) if summary_key else None
     if summary is None:
-        summary = (filtered.order_by().count(), _facets(base, filters, scope))
+        summary = _summary(base, filters, scope)
         if summary_key:
             django_cache.set(summary_key, summary, timeout=cache.PAGE_TIMEOUT)
     ordering = order or SORTS[sort]
@@ -269,14 +267,17 @@ def listing(
     return Listing(products=products, count=count, facets=facet_list)
 
 
-def _facets(base: QuerySet[Product], filters: ListingFilters, scope: facets.Scope) -> list[Facet]:
+def _summary(
+    base: QuerySet[Product], filters: ListingFilters, scope: facets.Scope
+) -> tuple[int, list[Facet]]:
+    """The listing's count and facets (one statement)."""
     types = option_types()
     counts = facets.count_facets(
         scope=scope,
         filters=filters,
-        narrowed=lambda skip: _apply(base, filters, scope, skip=skip),
+        candidates=_apply(base, replace(filters, brands=(), tags=()), scope),
         option_choices=_option_choices(filters),
-        option_type_ids=[choices.option_type.pk for choices in types],
+        option_values={c.option_type.pk: [v.pk for v in c.values] for c in types},
     )
     chosen = dict(filters.options)
     found = [
@@ -287,7 +288,7 @@ def _facets(base: QuerySet[Product], filters: ListingFilters, scope: facets.Scop
         ),
         _named_facet("tag", Tag, counts.tags, filters.tags),
     ]
-    return [facet for facet in found if facet.values]
+    return counts.total, [facet for facet in found if facet.values]
 
 
 def _named_facet(param: str, model, counts: dict[tuple[str, str], int], chosen) -> Facet:

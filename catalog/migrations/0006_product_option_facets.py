@@ -55,6 +55,7 @@ class Migration(migrations.Migration):
                 ("in_stock_variants", models.BigIntegerField()),
                 ("is_first", models.BooleanField()),
                 ("is_first_in_stock", models.BooleanField()),
+                ("spans_chunks", models.BooleanField(default=False)),
                 ("brand", models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.brand")),
                 ("category", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.category")),
                 ("option_type", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.optiontype")),
@@ -64,7 +65,8 @@ class Migration(migrations.Migration):
             options={
                 "indexes": [
                     models.Index(fields=["category", "option_value"], include=("product", "brand", "price", "is_first", "is_first_in_stock"), name="product_option_facet"),
-                    models.Index(fields=["option_value", "category"], include=("product", "chunk", "variants", "in_stock_variants", "brand", "price"), name="product_option_chosen"),
+                    models.Index(fields=["option_value", "category"], include=("product", "chunk", "variants", "in_stock_variants", "brand", "price", "spans_chunks"), name="product_option_chosen"),
+                    models.Index(condition=models.Q(("spans_chunks", True)), fields=["option_value"], name="product_option_spanning"),
                 ],
                 "constraints": [
                     models.UniqueConstraint(fields=("product", "chunk", "option_value"), name="product_option_unique_chunk"),
@@ -72,4 +74,9 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.RunPython(fill_facet_rows, migrations.RunPython.noop),
+        migrations.RemoveIndex(model_name="product", name="product_published_listing"),
+        migrations.AddIndex(
+            model_name="product",
+            index=models.Index(condition=models.Q(("is_published", True)), fields=["category"], include=("id", "brand", "price", "stock", "is_featured", "sold_count", "created_at", "rating_average", "rating_count"), name="product_published_listing"),
+        ),
     ]
