@@ -1,7 +1,10 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.db import OperationalError, connection
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +18,10 @@ from catalog.seo import product_structured_data
 
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
 CACHED_PAGES = 3
+#: PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout` (query_canceled).
+QUERY_CANCELED = "57014"
+
+logger = logging.getLogger(__name__)
 
 
 def home(request):
@@ -135,15 +142,36 @@ def _listing_page(
         }
 
     known = set(request.GET) <= {"sort", "page"}
-    if cacheable and known and not form.errors and page_number <= CACHED_PAGES:
-        return cache.cached_page(
-            request,
-            template=template,
-            scopes=scopes,
-            context=context,
-            vary=f"sort={sort}&page={page_number}",
-        )
-    return render(request, template, context())
+    try:
+        if cacheable and known and not form.errors and page_number <= CACHED_PAGES:
+            return cache.cached_page(
+                request,
+                template=template,
+                scopes=scopes,
+                context=context,
+                vary=f"sort={sort}&page={page_number}",
+            )
+        return render(request, template, context())
+    except OperationalError as error:
+        if not _statement_timed_out(error):
+            raise
+        return _too_slow(request, query=extra.get("query", ""))
+
+
+def _statement_timed_out(error: OperationalError) -> bool:
+    """PostgreSQL cancelled the statement at `statement_timeout` (settings), and the
+    connection can serve the next one: outside a transaction (requests run in autocommit)
+    a cancelled statement leaves nothing to roll back."""
+    cancelled = getattr(error.__cause__, "pgcode", None) == QUERY_CANCELED
+    return cancelled and not connection.in_atomic_block
+
+
+def _too_slow(request, *, query: str):
+    """A page that says the filters took too long (503: try again), never a dead worker."""
+    logger.warning("Listing cancelled at the statement timeout: %s", request.get_full_path())
+    response = render(request, "catalog/filters_too_slow.html", {"query": query}, status=503)
+    response["Retry-After"] = "30"
+    return response
 
 
 def product_detail(request, slug):
