@@ -30,6 +30,49 @@ class FacetRow:
     spans_chunks: bool
 
 
+@dataclass(frozen=True)
+class PairRow:
+    product_id: int
+    option_value_id: int
+    partner_id: int
+    category_id: int
+    brand_id: int | None
+    price: Decimal
+    in_stock: bool
+
+
+def facet_pairs(
+    *,
+    products: Iterable[tuple[int, int, int | None, Decimal]],
+    variants: Iterable[tuple[int, int, int]],
+    links: Iterable[tuple[int, int, int]],
+) -> list[PairRow]:
+    """One row per product and ordered pair of option values of different types that one
+    of its active variants offers together (red with M, and M with red), in stock when one
+    such variant is. Same arguments as facet_rows()."""
+    product_info = {pk: (category, brand, price) for pk, category, brand, price in products}
+    stock = {
+        pk: (product_id, n > 0) for pk, product_id, n in variants if product_id in product_info
+    }
+    values: dict[int, list[tuple[int, int]]] = {}
+    for variant_id, value_id, type_id in links:
+        if variant_id in stock:
+            values.setdefault(variant_id, []).append((value_id, type_id))
+    pairs: dict[tuple[int, int, int], bool] = {}
+    for variant_id, offered in values.items():
+        product_id, in_stock = stock[variant_id]
+        for value, value_type in offered:
+            for partner, partner_type in offered:
+                if partner_type != value_type:
+                    key = (product_id, value, partner)
+                    pairs[key] = pairs.get(key, False) or in_stock
+    rows = []
+    for (product_id, value, partner), in_stock in sorted(pairs.items()):
+        category, brand, price = product_info[product_id]
+        rows.append(PairRow(product_id, value, partner, category, brand, price, in_stock))
+    return rows
+
+
 def facet_rows(
     *,
     products: Iterable[tuple[int, int, int | None, Decimal]],

@@ -23,9 +23,10 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
-from catalog.models import Brand, Product, ProductOption, Tag
+from catalog.models import Brand, Product, ProductOption, ProductOptionPair, Tag
 
 OPTIONS = ProductOption._meta.db_table
+PAIRS = ProductOptionPair._meta.db_table
 PRODUCT_TAGS = Product.tags.through._meta.db_table
 TAGS = Tag._meta.db_table
 BRANDS = Brand._meta.db_table
@@ -118,6 +119,14 @@ def matching_product_ids(scope: Scope, options: list[OptionChoice], *, in_stock:
     first, *others = options
     value_sql, params = _in("x.option_value_id", first.value_ids)
     scope_sql, scope_params = _scope_sql(scope, "x")
+    if len(others) == 1:
+        # Two options: the rows of value pairs say it alone.
+        partner_sql, partner_params = _in("x.partner_id", others[0].value_ids)
+        where = [value_sql, partner_sql, scope_sql]
+        if in_stock:
+            where.append("x.in_stock = %s")
+        sql = f"SELECT x.product_id FROM {PAIRS} x WHERE {' AND '.join(where)}"
+        return RawSQL(sql, [*params, *partner_params, *scope_params, *([True] * in_stock)])
     joins, where, join_params = _combined(others, in_stock=in_stock)
     if not others and not in_stock:
         where = []  # a row at all means an active variant offers the value
@@ -149,6 +158,22 @@ def _option_counts_sql(
     where += product_where
     params += product_params
     select = "SELECT 'option' AS kind, x.option_value_id AS key, NULL AS slug, NULL AS name"
+    if len(others) == 1:
+        # One other option chosen (sizes under the chosen colour): the rows of value pairs,
+        # one per product, value and chosen value, so DISTINCT only for several chosen.
+        (other,) = others
+        sql, p = _in("x.partner_id", other.value_ids)
+        pair_where = [*where, sql]
+        pair_params = [*params, *p]
+        if filters.in_stock:
+            pair_where.append("x.in_stock = %s")
+            pair_params.append(True)
+        counted = "COUNT(*)" if len(other.value_ids) == 1 else "COUNT(DISTINCT x.product_id)"
+        sql = (
+            f"{select}, {counted} AS n FROM {PAIRS} x WHERE {' AND '.join(pair_where)} "
+            "GROUP BY x.option_value_id"
+        )
+        return [(sql, pair_params)]
     if not others:
         # One row per product and value is marked: no DISTINCT over what may be 100,000s.
         first = "x.is_first_in_stock = %s" if filters.in_stock else "x.is_first = %s"
@@ -157,10 +182,10 @@ def _option_counts_sql(
             f"WHERE {' AND '.join([*where, first])} GROUP BY x.option_value_id"
         )
         return [(sql, [*params, True])]
-    # A row counts when one variant of its block offers it and a chosen value of every other
-    # option (and is in stock if asked): EXISTS, so that several chosen values (red or blue)
-    # count a row once. A product's rows are one per value unless it spans blocks of variants
-    # (more than 63): those few are counted apart, with DISTINCT.
+    # Two or more other options: a row counts when one variant of its block offers it and a
+    # chosen value of every other option (and is in stock if asked): EXISTS, so that several
+    # chosen values (red or blue) count a row once. A product's rows are one per value unless
+    # it spans blocks of variants (more than 63): those few are counted apart, with DISTINCT.
     first, *rest = others
     joins, mask_where, join_params = _combined(rest, in_stock=filters.in_stock, first="j")
     mask = "in_stock_variants" if filters.in_stock else "variants"

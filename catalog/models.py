@@ -413,6 +413,42 @@ class ProductOption(models.Model):
         return f"{self.product_id}: {self.option_value_id}"
 
 
+class ProductOptionPair(models.Model):
+    """Two option values of different types offered together by one active variant of a
+    published product (red with M, and M with red), in stock when one such variant is.
+
+    The common two-option question (sizes under the chosen colour, the products red in M)
+    reads these rows straight, without combining masks; kept with ProductOption by
+    catalog.services.refresh_product_facets().
+    """
+
+    product = models.ForeignKey(Product, related_name="+", on_delete=models.CASCADE)
+    option_value = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
+    partner = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
+    category = models.ForeignKey(Category, related_name="+", on_delete=models.CASCADE)
+    brand = models.ForeignKey(Brand, related_name="+", on_delete=models.CASCADE, null=True)
+    #: The product's listing price, as on ProductOption.
+    price = models.DecimalField(**MONEY)
+    in_stock = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "option_value", "partner"], name="product_option_pair_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["partner", "category", "option_value"],
+                include=["product", "brand", "price", "in_stock"],
+                name="product_option_pair_facet",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.option_value_id} + {self.partner_id}"
+
+
 class ProductImage(models.Model):
     product = models.ForeignKey(Product, related_name="images", on_delete=models.CASCADE)
     image = models.ImageField(

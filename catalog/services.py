@@ -22,13 +22,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import cache, locks
-from catalog.facet_rows import facet_rows
+from catalog.facet_rows import facet_pairs, facet_rows
 from catalog.images import make_thumbnails
 from catalog.models import (
     Category,
     Product,
     ProductImage,
     ProductOption,
+    ProductOptionPair,
     SearchTerm,
     Variant,
     WishlistItem,
@@ -102,7 +103,8 @@ FACET_CHUNK = 2000
 
 
 def refresh_product_facets(*, product_ids: Iterable[int]) -> None:
-    """Rebuild the facet rows (ProductOption) of these products from their variants.
+    """Rebuild the facet rows (ProductOption, ProductOptionPair) of these products from
+    their variants.
 
     Call after any change to what listings filter on: variants added, removed, activated or
     deactivated, their option values, their stock crossing zero, the product's price, brand,
@@ -125,15 +127,22 @@ def _refresh_facet_chunk(product_ids: list[int]) -> None:
     links = Variant.option_values.through.objects.filter(
         variant__product_id__in=product_ids, variant__is_active=True
     ).values_list("variant_id", "optionvalue_id", "optionvalue__option_type_id")
-    rows = facet_rows(products=list(products), variants=list(variants), links=list(links))
+    data = {"products": list(products), "variants": list(variants), "links": list(links)}
     ProductOption.objects.filter(product_id__in=product_ids).delete()
-    ProductOption.objects.bulk_create([ProductOption(**vars(row)) for row in rows], batch_size=5000)
+    ProductOption.objects.bulk_create(
+        [ProductOption(**vars(row)) for row in facet_rows(**data)], batch_size=5000
+    )
+    ProductOptionPair.objects.filter(product_id__in=product_ids).delete()
+    ProductOptionPair.objects.bulk_create(
+        [ProductOptionPair(**vars(row)) for row in facet_pairs(**data)], batch_size=5000
+    )
 
 
 @transaction.atomic
 def rebuild_product_facets() -> int:
     """Rebuild every product's facet rows; returns the number of rows."""
     ProductOption.objects.all().delete()
+    ProductOptionPair.objects.all().delete()
     ids = list(Product.objects.filter(is_published=True).values_list("pk", flat=True))
     refresh_product_facets(product_ids=ids)
     return ProductOption.objects.count()

@@ -1,7 +1,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from catalog.facet_rows import facet_rows
+from catalog.facet_rows import facet_pairs, facet_rows
 
 
 def fill_facet_rows(apps, schema_editor):
@@ -9,28 +9,32 @@ def fill_facet_rows(apps, schema_editor):
     Product = apps.get_model("catalog", "Product")
     Variant = apps.get_model("catalog", "Variant")
     ProductOption = apps.get_model("catalog", "ProductOption")
+    ProductOptionPair = apps.get_model("catalog", "ProductOptionPair")
     ids = list(Product.objects.filter(is_published=True).values_list("pk", flat=True))
     for start in range(0, len(ids), 2000):
         chunk = ids[start : start + 2000]
-        rows = facet_rows(
-            products=list(
+        data = {
+            "products": list(
                 Product.objects.filter(pk__in=chunk).values_list(
                     "pk", "category_id", "brand_id", "price"
                 )
             ),
-            variants=list(
+            "variants": list(
                 Variant.objects.filter(product_id__in=chunk, is_active=True).values_list(
                     "pk", "product_id", "stock"
                 )
             ),
-            links=list(
+            "links": list(
                 Variant.option_values.through.objects.filter(
                     variant__product_id__in=chunk, variant__is_active=True
                 ).values_list("variant_id", "optionvalue_id", "optionvalue__option_type_id")
             ),
-        )
+        }
         ProductOption.objects.bulk_create(
-            [ProductOption(**vars(row)) for row in rows], batch_size=5000
+            [ProductOption(**vars(row)) for row in facet_rows(**data)], batch_size=5000
+        )
+        ProductOptionPair.objects.bulk_create(
+            [ProductOptionPair(**vars(row)) for row in facet_pairs(**data)], batch_size=5000
         )
 
 
@@ -70,6 +74,27 @@ class Migration(migrations.Migration):
                 ],
                 "constraints": [
                     models.UniqueConstraint(fields=("product", "chunk", "option_value"), name="product_option_unique_chunk"),
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="ProductOptionPair",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("price", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("in_stock", models.BooleanField()),
+                ("brand", models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.brand")),
+                ("category", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.category")),
+                ("option_value", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.optionvalue")),
+                ("partner", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.optionvalue")),
+                ("product", models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name="+", to="catalog.product")),
+            ],
+            options={
+                "indexes": [
+                    models.Index(fields=["partner", "category", "option_value"], include=("product", "brand", "price", "in_stock"), name="product_option_pair_facet"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("product", "option_value", "partner"), name="product_option_pair_unique"),
                 ],
             },
         ),
