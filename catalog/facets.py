@@ -168,11 +168,11 @@ def _option_counts_sql(
         if filters.in_stock:
             pair_where.append("x.in_stock = %s")
             pair_params.append(True)
-        counted = "COUNT(*)" if len(other.value_ids) == 1 else "COUNT(DISTINCT x.product_id)"
-        sql = (
-            f"{select}, {counted} AS n FROM {PAIRS} x WHERE {' AND '.join(pair_where)} "
-            "GROUP BY x.option_value_id"
-        )
+        rows = f"{PAIRS} x WHERE {' AND '.join(pair_where)}"
+        if len(other.value_ids) > 1:
+            # Distinct (value, product) first: hashed, where COUNT(DISTINCT) would sort.
+            rows = f"(SELECT DISTINCT x.option_value_id, x.product_id FROM {rows}) AS x WHERE 1 = 1"
+        sql = f"{select}, COUNT(*) AS n FROM {rows} GROUP BY x.option_value_id"
         return [(sql, pair_params)]
     if not others:
         # One row per product and value is marked: no DISTINCT over what may be 100,000s.
