@@ -12,6 +12,11 @@ and the page. Two phases on the same server:
     python bench/filters.py --products 10000 --database postgres://postgres@127.0.0.1:5432/shop_facets_bench10k
     python bench/filters.py --products 100000 --database .../shop_facets_bench100k --label after
 
+With `--baseline DIR` (another checkout, e.g. `git archive` of the code before a change,
+with its static files collected) both are served at once, on --port and --port + 1, and
+each solo URL is asked of one then the other: on a machine shared with other work, the two
+figures are taken under the same load.
+
 The combinations come from the demo catalog's vocabulary (catalog/demo.py), seeded, so every
 run asks the same URLs. Figures go to bench/results/filters-<products>-<label>.md.
 """
@@ -143,36 +148,58 @@ def main() -> int:
     )
     parser.add_argument("--label", default="after")
     parser.add_argument("--source", default=str(BASE_DIR), help="checkout to serve")
+    parser.add_argument(
+        "--baseline",
+        default="",
+        help="another checkout (e.g. `git archive` of main) served beside, on --port + 1, "
+        "asked the same URL just before: figures taken at the same moment on a busy machine",
+    )
     parser.add_argument("--no-prepare", action="store_true", help="skip migrate and seed")
     args = parser.parse_args()
 
     urls = combinations(args.combinations)
-    env = server_env(args)
     if not args.no_prepare:
-        prepare_database(env, products=args.products, source=Path(args.source))
-    server = start_gunicorn(env, args)
+        prepare_database(
+            server_env(args, "prepare"), products=args.products, source=Path(args.source)
+        )
+    servers = [(args.label, Path(args.source), args.port)]
+    if args.baseline:
+        servers.insert(0, ("before", Path(args.baseline), args.port + 1))
+    started = [
+        start_gunicorn(server_env(args, label), args, source=source, port=port)
+        for label, source, port in servers
+    ]
+    results: dict[str, dict] = {label: {"issue": []} for label, _, _ in servers}
     try:
-        wait_until_up(f"http://127.0.0.1:{args.port}/livez")
-        issue = []
+        for _, _, port in servers:
+            wait_until_up(f"http://127.0.0.1:{port}/livez")
         for path in ISSUE_URLS:
+            for label, _, port in servers:
+                flush_cache(args.redis)
+                results[label]["issue"].append(ask_one_by_one([path], args, port)["slowest"][0])
+        flush_cache(args.redis)
+        solo = {label: [] for label, _, _ in servers}
+        for path in urls[: args.solo or None]:
+            for label, _, port in servers:
+                solo[label].append(ask(path, args, port))
+        for label, _, port in servers:
+            results[label]["solo"] = summarise(solo[label])
             flush_cache(args.redis)
-            issue.append(ask_one_by_one([path], args)["slowest"][0])
-        flush_cache(args.redis)
-        solo = ask_one_by_one(urls[: args.solo or None], args)
-        flush_cache(args.redis)
-        load = ask_under_load(urls, args)
+            results[label]["load"] = ask_under_load(urls, args, port)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=60)
-    report = render(solo, load, args, len(urls), issue)
+        for server in started:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+    report = render(results, args, len(urls))
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"filters-{args.products // 1000}k-{args.label}.md"
+    suffix = "before-after" if args.baseline else args.label
+    out = RESULTS / f"filters-{args.products // 1000}k-{suffix}.md"
     out.write_text(report)
     print(report)
     return 0
 
 
-def server_env(args) -> dict[str, str]:
+def server_env(args, label: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DEBUG="false",
@@ -182,7 +209,8 @@ def server_env(args) -> dict[str, str]:
         DATABASE_URL=args.database,
         REDIS_URL=args.redis,
         LOG_LEVEL="WARNING",
-        CACHE_KEY_PREFIX="bench-filters",
+        # Each server its own keys: one never answers from the other's cache.
+        CACHE_KEY_PREFIX=f"bench-filters-{label}",
     )
     env.pop("CELERY_BROKER_URL", None)
     return env
@@ -206,14 +234,14 @@ def prepare_database(env: dict[str, str], *, products: int, source: Path) -> Non
     subprocess.run(["psql", env["DATABASE_URL"], "-qc", "VACUUM ANALYZE"], check=True)
 
 
-def start_gunicorn(env: dict[str, str], args) -> subprocess.Popen:
+def start_gunicorn(env: dict[str, str], args, *, source: Path, port: int) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [str(gunicorn), "shop.wsgi", "--workers", str(args.workers)]
-    command += ["--bind", f"127.0.0.1:{args.port}", "--log-level", "warning"]
+    command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning"]
     if args.gunicorn_timeout:
         command += ["--timeout", str(args.gunicorn_timeout)]
     # Its own process group, so that stopping it stops every worker it started.
-    return subprocess.Popen(command, cwd=args.source, env=env, start_new_session=True)
+    return subprocess.Popen(command, cwd=source, env=env, start_new_session=True)
 
 
 def wait_until_up(url: str, seconds: int = 30) -> None:
@@ -235,32 +263,39 @@ def flush_cache(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushdb()
 
 
-def ask_one_by_one(urls: list[str], args) -> dict:
-    latencies, statuses, slowest = [], {}, []
-    for path in urls:
-        connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=args.timeout)
-        started = time.perf_counter()
-        try:
-            connection.request("GET", path)
-            response = connection.getresponse()
-            response.read()
-            status = str(response.status)
-        except OSError:
-            status = "timeout"
-        elapsed = (time.perf_counter() - started) * 1000
-        connection.close()
-        latencies.append(elapsed)
+def ask(path: str, args, port: int) -> tuple[float, str, str]:
+    """One GET on a new connection: (milliseconds, path, status)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=args.timeout)
+    started = time.perf_counter()
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        status = str(response.status)
+    except OSError:
+        status = "timeout"
+    elapsed = (time.perf_counter() - started) * 1000
+    connection.close()
+    return elapsed, path, status
+
+
+def ask_one_by_one(urls: list[str], args, port: int) -> dict:
+    return summarise([ask(path, args, port) for path in urls])
+
+
+def summarise(answers: list[tuple[float, str, str]]) -> dict:
+    latencies = [ms for ms, _, _ in answers]
+    statuses: dict[str, int] = {}
+    for _, _, status in answers:
         statuses[status] = statuses.get(status, 0) + 1
-        slowest.append((elapsed, path, status))
-    slowest.sort(reverse=True)
     return {
-        "n": len(urls),
+        "n": len(answers),
         "p50": percentile(latencies, 50),
         "p99": percentile(latencies, 99),
         "max": max(latencies),
         "mean": statistics.fmean(latencies),
         "statuses": statuses,
-        "slowest": slowest[:5],
+        "slowest": sorted(answers, reverse=True)[:5],
     }
 
 
@@ -291,7 +326,7 @@ end
 """
 
 
-def ask_under_load(urls: list[str], args) -> dict:
+def ask_under_load(urls: list[str], args, port: int) -> dict:
     """wrk with every URL handed out once across its threads (each thread takes every
     `threads`-th URL), then the threads stop; `--duration` bounds it."""
     if not shutil.which("wrk"):
@@ -310,7 +345,7 @@ def ask_under_load(urls: list[str], args) -> dict:
                 "--latency",
                 "-s",
                 script.name,
-                f"http://127.0.0.1:{args.port}",
+                f"http://127.0.0.1:{port}",
             ],
             capture_output=True,
             text=True,
@@ -351,38 +386,50 @@ def errors(output: str) -> int:
     return count
 
 
-def render(solo: dict, load: dict, args, total: int, issue: list) -> str:
+def render(results: dict[str, dict], args, total: int) -> str:
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(solo["statuses"].items()))
+    with open("/proc/loadavg") as f:
+        load_average = f.read().split()[2]
+    labels = list(results)
     lines = [
-        f"# Filtered listings, {args.products:,} products ({args.label})",
+        f"# Filtered listings, {args.products:,} products ({' vs '.join(labels)})",
         "",
-        f"{when}; {os.cpu_count()} cores (shared), Python {platform.python_version()}; "
-        f"gunicorn with {args.workers} sync workers on PostgreSQL + Redis, DEBUG off; "
-        f"{total} distinct filter combinations (`bench/filters.py`), cache emptied before "
-        "each phase, every URL asked once per phase.",
+        f"{when}; {os.cpu_count()} cores shared with other work (15-minute load average at "
+        f"the end: {load_average}), Python {platform.python_version()}; gunicorn with "
+        f"{args.workers} sync workers per server on PostgreSQL + Redis, DEBUG off; {total} "
+        "distinct filter combinations and sorts (`bench/filters.py`), cache emptied before "
+        "each phase, every URL asked once per phase and server"
+        + (
+            "; solo, each URL asked of both servers in turn (same moment, same database)."
+            if len(labels) > 1
+            else "."
+        ),
         "",
-        "| phase | requests | requests/s | p50 ms | p99 ms | max ms | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| solo (one at a time) | {solo['n']} | {1000 / solo['mean']:.1f} | "
-        f"{solo['p50']:.1f} | {solo['p99']:.1f} | {solo['max']:.1f} | "
-        f"{solo['n'] - solo['statuses'].get('200', 0)} |",
-        f"| load (`wrk -t{args.threads} -c{args.connections}`) | {load['requests']} | "
-        f"{load['rps']:.1f} | {load['p50']:.1f} | {load['p99']:.1f} | | {load['errors']} |",
-        "",
-        f"Solo answers by status: {statuses}.",
-        "",
-        "Slowest solo answers:",
-        "",
-        *(f"- {ms:.0f} ms `{path}` ({status})" for ms, path, status in solo["slowest"]),
-        "",
-        "The issue's URLs, each alone on an empty cache:",
-        "",
-        "| URL | ms | status |",
-        "| --- | ---: | ---: |",
-        *(f"| `{path}` | {ms:.0f} | {status} |" for ms, path, status in issue),
-        "",
+        "| code | phase | requests | requests/s | p50 ms | p99 ms | max ms | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
+    for label, result in results.items():
+        solo, load = result["solo"], result["load"]
+        lines += [
+            f"| {label} | solo | {solo['n']} | {1000 / solo['mean']:.1f} | "
+            f"{solo['p50']:.1f} | {solo['p99']:.1f} | {solo['max']:.1f} | "
+            f"{solo['n'] - solo['statuses'].get('200', 0)} |",
+            f"| {label} | load (`wrk -t{args.threads} -c{args.connections}`) | "
+            f"{load['requests']} | {load['rps']:.1f} | {load['p50']:.1f} | "
+            f"{load['p99']:.1f} | | {load['errors']} |",
+        ]
+    lines += ["", "The issue's URLs, each alone on an empty cache (ms):", ""]
+    lines += ["| URL | " + " | ".join(labels) + " |", "| --- |" + " ---: |" * len(labels)]
+    for n, path in enumerate(ISSUE_URLS):
+        cells = " | ".join(f"{results[label]['issue'][n][0]:.0f}" for label in labels)
+        lines.append(f"| `{path}` | {cells} |")
+    for label, result in results.items():
+        statuses = ", ".join(f"{k}: {v}" for k, v in sorted(result["solo"]["statuses"].items()))
+        lines += ["", f"Slowest solo answers ({label}; by status: {statuses}):", ""]
+        lines += [
+            f"- {ms:.0f} ms `{path}` ({status})" for ms, path, status in result["solo"]["slowest"]
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 

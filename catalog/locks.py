@@ -6,10 +6,17 @@ instead of deadlocking.
 
 from collections.abc import Iterable
 
-from catalog.models import Variant
+from catalog.models import Product, Variant
 
 
 def variants_for_update(*, ids: Iterable[int]) -> dict[int, Variant]:
     """Lock these variants until the transaction ends; returns them by primary key."""
     rows = Variant.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
     return {variant.pk: variant for variant in rows}
+
+
+def products_for_update(*, ids: Iterable[int]) -> list[int]:
+    """Lock these products until the transaction ends (their facet rows are rewritten);
+    returns their ids. refresh_products() holds the same locks through its UPDATE."""
+    rows = Product.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return list(rows.values_list("pk", flat=True))

@@ -102,6 +102,7 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
 FACET_CHUNK = 2000
 
 
+@transaction.atomic
 def refresh_product_facets(*, product_ids: Iterable[int]) -> None:
     """Rebuild the facet rows (ProductOption, ProductOptionPair) of these products from
     their variants.
@@ -144,7 +145,9 @@ def rebuild_product_facets() -> int:
     ProductOption.objects.all().delete()
     ProductOptionPair.objects.all().delete()
     ids = list(Product.objects.filter(is_published=True).values_list("pk", flat=True))
-    refresh_product_facets(product_ids=ids)
+    for start in range(0, len(ids), FACET_CHUNK):
+        chunk = locks.products_for_update(ids=ids[start : start + FACET_CHUNK])
+        refresh_product_facets(product_ids=chunk)
     return ProductOption.objects.count()
 
 
@@ -241,7 +244,9 @@ def remove_from_wishlist(*, user, product_id: int) -> bool:
 @transaction.atomic
 def set_published(*, product_ids: Iterable[int], published: bool) -> int:
     """Publish or unpublish products in one UPDATE; returns how many rows changed."""
-    product_ids = list(product_ids)
+    # Locked first: the facet rows of a product are rewritten by one transaction at a time
+    # (take_stock's refresh_products() waits on the same row locks).
+    product_ids = locks.products_for_update(ids=product_ids)
     changed = _set_flag(product_ids=product_ids, field="is_published", value=published)
     refresh_product_facets(product_ids=product_ids)
     return changed
