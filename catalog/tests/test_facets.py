@@ -238,6 +238,8 @@ def check_every_combination(*, base, category_ids, expected: BruteForce, combina
             base=base, filters=filters, sort="price", offset=0, limit=100, category_ids=category_ids
         )
         listed = {product.pk for product in listing.products}
+        keys = [(product.price, product.pk) for product in listing.products]
+        assert keys == sorted(keys), atoms
         wanted = {pk for pk, p in expected.products.items() if expected.matches(p, filters)}
         assert listed == wanted, atoms
         assert listing.count == len(wanted), atoms
