@@ -28,7 +28,11 @@ import purchase as purchase_bench  # bench/purchase.py: the whole purchase as or
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = BASE_DIR / "bench" / "results"
-PORT = 8765
+PORT = 8765  # --port changes it
+#: gunicorn kills a worker after this many seconds: above the web statement timeout (5 s,
+#: DATABASE_STATEMENT_TIMEOUT), so that PostgreSQL cancels a runaway query and the shopper
+#: gets the shop's own answer before gunicorn would kill the worker (and leave the query).
+GUNICORN_TIMEOUT = 20
 BASELINE = ("baseline: bare Django view", "/livez")
 
 
@@ -54,7 +58,9 @@ def main() -> int:
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/shop_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/2")
     parser.add_argument("--products", type=int, default=10_000, help="demo catalog size")
+    parser.add_argument("--port", type=int, default=PORT, help="port gunicorn listens on")
     args = parser.parse_args()
+    set_port(args.port)
 
     ensure_wrk()
     env = server_env(args)
@@ -77,6 +83,11 @@ def main() -> int:
     (RESULTS / "latest.md").write_text(report)
     print(report)
     return 0
+
+
+def set_port(port: int) -> None:
+    global PORT
+    PORT = port
 
 
 def ensure_wrk() -> None:
@@ -127,6 +138,8 @@ def start_gunicorn(env: dict[str, str], workers: int) -> subprocess.Popen:
             str(workers),
             "--bind",
             f"127.0.0.1:{PORT}",
+            "--timeout",
+            str(GUNICORN_TIMEOUT),
             "--log-level",
             "warning",
         ],

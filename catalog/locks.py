@@ -24,3 +24,10 @@ def product_stock_for_update(*, ids: Iterable[int]) -> dict[int, int]:
         .values_list("pk", "stock")
     )
     return dict(rows)
+
+
+def products_for_update(*, ids: Iterable[int]) -> list[int]:
+    """Lock these products until the transaction ends (their facet rows are rewritten);
+    returns their ids. refresh_products() holds the same locks through its UPDATE."""
+    rows = Product.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    return list(rows.values_list("pk", flat=True))

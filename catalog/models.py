@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from catalog.facet_rows import VARIANTS_PER_CHUNK  # noqa: F401  (documented there)
 from catalog.images import Thumbnail, validate_product_image
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -216,9 +217,22 @@ class Product(models.Model):
             # a listing counts and filters on lets PostgreSQL count a category and its brands
             # from the index alone (for 20,000 of 100,000 products: 57 ms -> 5 ms for the
             # count, 140 ms -> 15 ms for the brand facet).
+            # The sort keys too: a filtered page sorts the category's matching products
+            # without reading the table (100,000 products, a 40,000-product category: the
+            # page of a filtered listing 57 ms -> see bench/results/facets.md).
             models.Index(
                 fields=["category"],
-                include=["id", "brand", "price", "stock"],
+                include=[
+                    "id",
+                    "brand",
+                    "price",
+                    "stock",
+                    "is_featured",
+                    "sold_count",
+                    "created_at",
+                    "rating_average",
+                    "rating_count",
+                ],
                 condition=Q(is_published=True),
                 name="product_published_listing",
             ),
@@ -412,25 +426,115 @@ class StockMovement(models.Model):
 
 
 class ProductOption(models.Model):
-    """An option value offered by at least one active variant of a product.
+    """What listings filter and count on: one row per published product, option value and
+    block of 63 variants, for the values its active variants offer.
 
-    Derived from the variants by catalog.services.refresh_products(): listings count their
-    option facets from this table (one row per product and value) instead of joining every
-    variant (150 ms -> 20 ms for 20,000 products).
+    Derived by catalog.services.refresh_product_facets() (called by refresh_products(),
+    set_published() and the bulk tools) so that a request never joins through variants.
+    Each of the product's active variants has a bit (its slot, by primary key): `variants`
+    holds the slots of those offering this value, `in_stock_variants` those also in stock.
+    A product has a red variant in M in stock when the red row's and the M row's masks share
+    a bit with each other and with the stock: one variant is both, not one red and another M.
+    The product's category, brand and price are copied here so that counting a facet reads
+    this table alone; `is_first` and `is_first_in_stock` mark one row per product and value
+    (one per product, value and stock), so that a facet that needs no combination counts
+    rows without DISTINCT.
     """
 
     product = models.ForeignKey(Product, related_name="+", on_delete=models.CASCADE)
     option_value = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
+    option_type = models.ForeignKey(OptionType, related_name="+", on_delete=models.CASCADE)
+    category = models.ForeignKey(Category, related_name="+", on_delete=models.CASCADE)
+    brand = models.ForeignKey(Brand, related_name="+", on_delete=models.CASCADE, null=True)
+    #: The product's listing price ("from"), as cards show and the price filter reads it.
+    price = models.DecimalField(**MONEY)
+    #: Which block of VARIANTS_PER_CHUNK variants (by primary key) the masks describe.
+    chunk = models.PositiveSmallIntegerField(default=0)
+    #: Bit n set: the product's n-th active variant of this chunk offers this value.
+    variants = models.BigIntegerField()
+    #: The bits of `variants` whose variant is in stock.
+    in_stock_variants = models.BigIntegerField()
+    #: The first row of this product and value (lowest chunk).
+    is_first = models.BooleanField()
+    #: The first row of this product and value with a variant in stock.
+    is_first_in_stock = models.BooleanField()
+    #: The product has more than one chunk (more than 63 active variants): its rows are
+    #: counted with DISTINCT, everybody else's without.
+    spans_chunks = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["product", "option_value"], name="product_option_unique"
+                fields=["product", "chunk", "option_value"], name="product_option_unique_chunk"
             )
+        ]
+        indexes = [
+            # A facet counted with no other option chosen: one range of this index per
+            # category, read without touching the table.
+            models.Index(
+                fields=["category", "option_value"],
+                include=["product", "brand", "price", "is_first", "is_first_in_stock"],
+                name="product_option_facet",
+            ),
+            # Products offering chosen values, and the masks to combine with other choices.
+            models.Index(
+                fields=["option_value", "category"],
+                include=[
+                    "product",
+                    "chunk",
+                    "variants",
+                    "in_stock_variants",
+                    "brand",
+                    "price",
+                    "spans_chunks",
+                ],
+                name="product_option_chosen",
+            ),
+            models.Index(
+                fields=["option_value"],
+                condition=Q(spans_chunks=True),
+                name="product_option_spanning",
+            ),
         ]
 
     def __str__(self):
         return f"{self.product_id}: {self.option_value_id}"
+
+
+class ProductOptionPair(models.Model):
+    """Two option values of different types offered together by one active variant of a
+    published product (red with M, and M with red), in stock when one such variant is.
+
+    The common two-option question (sizes under the chosen colour, the products red in M)
+    reads these rows straight, without combining masks; kept with ProductOption by
+    catalog.services.refresh_product_facets().
+    """
+
+    product = models.ForeignKey(Product, related_name="+", on_delete=models.CASCADE)
+    option_value = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
+    partner = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
+    category = models.ForeignKey(Category, related_name="+", on_delete=models.CASCADE)
+    brand = models.ForeignKey(Brand, related_name="+", on_delete=models.CASCADE, null=True)
+    #: The product's listing price, as on ProductOption.
+    price = models.DecimalField(**MONEY)
+    in_stock = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "option_value", "partner"], name="product_option_pair_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["partner", "category", "option_value"],
+                include=["product", "brand", "price", "in_stock"],
+                name="product_option_pair_facet",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.product_id}: {self.option_value_id} + {self.partner_id}"
 
 
 class ProductImage(models.Model):

@@ -2,18 +2,18 @@
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, Exists, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from catalog import cache
+from catalog import cache, facets
 from catalog.images import Thumbnail
 from catalog.models import (
     Brand,
@@ -22,7 +22,6 @@ from catalog.models import (
     OptionValue,
     Product,
     ProductImage,
-    ProductOption,
     SearchTerm,
     Tag,
     Variant,
@@ -36,6 +35,9 @@ from catalog.services import SEARCH_CONFIG, words_of
 @dataclass
 class CategoryTree:
     categories: list[Category]
+    #: Every active category, visible or not (below an inactive one): what
+    #: Product.objects.published() admits, for listings of all products.
+    active_ids: list[int] = field(default_factory=list)
     by_slug: dict[str, Category] = field(init=False)
     by_id: dict[int, Category] = field(init=False)
     children: dict[int | None, list[Category]] = field(init=False)
@@ -68,7 +70,10 @@ def _build_category_tree() -> CategoryTree:
     rows = list(Category.objects.active().order_by("path", "position", "name"))
     active_ids = {c.pk for c in rows}
     visible = [c for c in rows if all(pk in active_ids for pk in c.ancestor_ids)]
-    return CategoryTree(sorted(visible, key=lambda c: (c.depth, c.position, c.name)))
+    return CategoryTree(
+        sorted(visible, key=lambda c: (c.depth, c.position, c.name)),
+        active_ids=sorted(active_ids),
+    )
 
 
 @dataclass
@@ -189,34 +194,38 @@ def card_queryset() -> QuerySet[Product]:
     )
 
 
-def _apply(products: QuerySet[Product], filters: ListingFilters, *, skip: str = "") -> QuerySet:
-    if filters.brands and skip != "brand":
+def _option_choices(filters: ListingFilters) -> list[facets.OptionChoice]:
+    """The chosen option values as ids (from the shared option types: no query)."""
+    by_slug = {choices.option_type.slug: choices for choices in option_types()}
+    chosen = []
+    for type_slug, value_slugs in filters.options:
+        choices = by_slug.get(type_slug)
+        if choices is None:
+            continue  # the form only passes known types; a type deleted since: ignored
+        ids = tuple(value.pk for value in choices.values if value.slug in value_slugs)
+        chosen.append(facets.OptionChoice(choices.option_type.pk, ids))
+    # The rarest choice first: the facet rows are read from it.
+    return sorted(chosen, key=lambda choice: len(choice.value_ids))
+
+
+def _apply(products: QuerySet[Product], filters: ListingFilters, scope: facets.Scope) -> QuerySet:
+    """`products` under every filter."""
+    if filters.brands:
         products = products.filter(brand__slug__in=filters.brands)
-    if filters.tags and skip != "tag":
-        products = products.filter(tags__slug__in=filters.tags).distinct()
+    if filters.tags:
+        tagged = Product.tags.through.objects.filter(tag__slug__in=filters.tags)
+        products = products.filter(pk__in=tagged.values("product_id"))
     if filters.price_min is not None:
         products = products.filter(price__gte=filters.price_min)
     if filters.price_max is not None:
         products = products.filter(price__lte=filters.price_max)
-    if filters.in_stock:
+    options = _option_choices(filters)
+    if options:
+        # One active variant has a chosen value of every option (and stock, if asked).
+        matching = facets.matching_product_ids(scope, options, in_stock=filters.in_stock)
+        products = products.filter(pk__in=matching)
+    elif filters.in_stock:
         products = products.filter(stock__gt=0)
-    if filters.options and skip != "options":
-        # Each chosen option type narrows through the product-option table (indexed)...
-        for type_slug, value_slugs in filters.options:
-            offered = ProductOption.objects.filter(
-                option_value__option_type__slug=type_slug, option_value__slug__in=value_slugs
-            )
-            products = products.filter(pk__in=offered.values("product_id"))
-        # ...and with several types, one active variant must have them all (a red shirt in
-        # M, not red in S and blue in M), asked only of the products left.
-        if len(filters.options) > 1:
-            variants = Variant.objects.active().filter(product=OuterRef("pk"))
-            for type_slug, value_slugs in filters.options:
-                variants = variants.filter(
-                    option_values__option_type__slug=type_slug,
-                    option_values__slug__in=value_slugs,
-                )
-            products = products.filter(Exists(variants))
     return products
 
 
@@ -229,91 +238,80 @@ def listing(
     limit: int,
     order: tuple[str, ...] | None = None,
     summary_key: str = "",
+    category_ids: list[int] | None = None,
 ) -> Listing:
-    """One page of products with facet counts: six queries whatever the page size.
+    """One page of products with facet counts: three queries whatever the page size.
 
-    Each facet counts with every other filter applied but its own, so a shopper sees how many
-    products each further choice gives. The count and facets do not depend on the page or the
+    Each facet counts with every other filter applied but its own (catalog.facets explains
+    the rules), so a value's count is what choosing it lists. `category_ids`, the categories
+    `base` is limited to, lets the facet rows be read by category; without it (search) they
+    are read for `base`'s products. The count and facets do not depend on the page or the
     sort: with a `summary_key` (which must change when the products do) they are computed
     once and read from the cache while a shopper pages or re-sorts.
     """
-    filtered = _apply(base, filters)
+    scope = facets.Scope(
+        category_ids=tuple(category_ids) if category_ids is not None else None, base=base
+    )
+    filtered = _apply(base, filters, scope)
     summary = django_cache.get(summary_key) if summary_key else None
     if summary is None:
-        facets = [
-            _brand_facet(_apply(base, filters, skip="brand"), filters),
-            *_option_facets(_apply(base, filters, skip="options"), filters),
-            _tag_facet(_apply(base, filters, skip="tag"), filters),
-        ]
-        summary = (
-            filtered.aggregate(count=Count("pk", distinct=True))["count"],
-            [facet for facet in facets if facet.values],
-        )
+        summary = _summary(base, filters, scope)
         if summary_key:
             django_cache.set(summary_key, summary, timeout=cache.PAGE_TIMEOUT)
     ordering = order or SORTS[sort]
     # The page's ids first, then the cards for those ids only: otherwise PostgreSQL works out
     # the cards' extra columns for every row skipped by OFFSET too (page 40: 120 ms -> 10 ms).
     page_ids = filtered.order_by(*ordering).values("pk")[offset : offset + limit]
+    if filters.options and connection.vendor == "postgresql":
+        page_ids = facets.sorted_after_filtering(filtered, ordering, offset=offset, limit=limit)
     products = list(filtered.filter(pk__in=page_ids).order_by(*ordering))
-    count, facets = summary
-    return Listing(products=products, count=count, facets=facets)
+    count, facet_list = summary
+    return Listing(products=products, count=count, facets=facet_list)
 
 
-def _facet(param: str, label, rows, chosen: tuple[str, ...]) -> Facet:
-    values = [FacetValue(slug, name, n, slug in chosen) for slug, name, n in rows]
-    return Facet(param, label, sorted(values, key=lambda value: value.label.lower()))
-
-
-def _brand_facet(products: QuerySet[Product], filters: ListingFilters) -> Facet:
-    # Grouped straight on the matching product rows, which the listing index covers.
-    rows = (
-        products.filter(brand__isnull=False)
-        .order_by()
-        .values("brand__slug", "brand__name")
-        .annotate(n=Count("pk", distinct=True))
-        .values_list("brand__slug", "brand__name", "n")
+def _summary(
+    base: QuerySet[Product], filters: ListingFilters, scope: facets.Scope
+) -> tuple[int, list[Facet]]:
+    """The listing's count and facets (one statement)."""
+    types = option_types()
+    counts = facets.count_facets(
+        scope=scope,
+        filters=filters,
+        candidates=_apply(base, replace(filters, brands=(), tags=()), scope),
+        option_choices=_option_choices(filters),
+        option_values={c.option_type.pk: [v.pk for v in c.values] for c in types},
     )
-    return _facet("brand", Brand._meta.verbose_name, rows, filters.brands)
-
-
-def _tag_facet(products: QuerySet[Product], filters: ListingFilters) -> Facet:
-    rows = (
-        Product.tags.through.objects.filter(product_id__in=products.order_by().values("pk"))
-        .values("tag__slug", "tag__name")
-        .annotate(n=Count("pk"))
-        .values_list("tag__slug", "tag__name", "n")
-        .order_by()
-    )
-    return _facet("tag", Tag._meta.verbose_name, rows, filters.tags)
-
-
-def _option_counts(products: QuerySet[Product]) -> dict[int, int]:
-    """Products per option value, from the one-row-per-product-and-value table."""
-    return dict(
-        ProductOption.objects.filter(product_id__in=products.order_by().values("pk"))
-        .values("option_value_id")
-        .annotate(n=Count("pk"))
-        .values_list("option_value_id", "n")
-        .order_by()
-    )
-
-
-def _option_facets(products: QuerySet[Product], filters: ListingFilters) -> list[Facet]:
-    counts = _option_counts(products)
     chosen = dict(filters.options)
-    facets = []
-    for choices in option_types():
-        slug = choices.option_type.slug
-        values = [
-            FacetValue(
-                value.slug, value.value, counts[value.pk], value.slug in chosen.get(slug, ())
-            )
-            for value in choices.values
-            if value.pk in counts
-        ]
-        facets.append(Facet(slug, choices.option_type.name, values))
-    return facets
+    found = [
+        _named_facet("brand", Brand, counts.brands, filters.brands),
+        *(
+            _option_facet(choices, counts.options, chosen.get(choices.option_type.slug, ()))
+            for choices in types
+        ),
+        _named_facet("tag", Tag, counts.tags, filters.tags),
+    ]
+    return counts.total, [facet for facet in found if facet.values]
+
+
+def _named_facet(param: str, model, counts: dict[tuple[str, str], int], chosen) -> Facet:
+    """Brands or tags with products, and the chosen ones even at zero (so they can be
+    unticked)."""
+    values = {slug: FacetValue(slug, name, n, slug in chosen) for (slug, name), n in counts.items()}
+    missing = [slug for slug in chosen if slug not in values]
+    if missing:
+        for slug, name in model.objects.filter(slug__in=missing).values_list("slug", "name"):
+            values[slug] = FacetValue(slug, name, 0, True)
+    ordered = sorted(values.values(), key=lambda value: value.label.lower())
+    return Facet(param, model._meta.verbose_name, ordered)
+
+
+def _option_facet(choices: OptionChoices, counts: dict[int, int], chosen) -> Facet:
+    values = [
+        FacetValue(value.slug, value.value, counts.get(value.pk, 0), value.slug in chosen)
+        for value in choices.values
+        if value.pk in counts or value.slug in chosen
+    ]
+    return Facet(choices.option_type.slug, choices.option_type.name, values)
 
 
 def products_in_category(category: Category, tree: CategoryTree) -> QuerySet[Product]:

@@ -19,13 +19,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import cache
+from catalog import cache, locks
+from catalog.facet_rows import facet_pairs, facet_rows
 from catalog.images import make_thumbnails
 from catalog.models import (
     Category,
     Product,
     ProductImage,
     ProductOption,
+    ProductOptionPair,
     SearchTerm,
     Variant,
     WishlistItem,
@@ -103,24 +105,63 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
             Value(0),
         ),
     )
-    _refresh_product_options(product_ids)
+    refresh_product_facets(product_ids=product_ids)
     _refresh_search_vectors(product_ids)
     _add_search_terms(product_ids)
     invalidate_products(product_ids=product_ids)
 
 
-def _refresh_product_options(product_ids: list[int]) -> None:
+#: Products whose facet rows are rebuilt per statement batch (bulk tools pass more).
+FACET_CHUNK = 2000
+
+
+@transaction.atomic
+def refresh_product_facets(*, product_ids: Iterable[int]) -> None:
+    """Rebuild the facet rows (ProductOption, ProductOptionPair) of these products from
+    their variants.
+
+    Call after any change to what listings filter on: variants added, removed, activated or
+    deactivated, their option values, their stock crossing zero, the product's price, brand,
+    category or publication. refresh_products() and set_published() call it; it reads and
+    writes a few rows per product, so the catalog's services call it for the products they
+    touch, and `manage.py rebuild_facets` for all.
+    """
+    product_ids = sorted(set(product_ids))
+    for start in range(0, len(product_ids), FACET_CHUNK):
+        _refresh_facet_chunk(product_ids[start : start + FACET_CHUNK])
+
+
+def _refresh_facet_chunk(product_ids: list[int]) -> None:
+    products = Product.objects.filter(pk__in=product_ids, is_published=True).values_list(
+        "pk", "category_id", "brand_id", "price"
+    )
+    variants = Variant.objects.filter(product_id__in=product_ids, is_active=True).values_list(
+        "pk", "product_id", "stock"
+    )
+    links = Variant.option_values.through.objects.filter(
+        variant__product_id__in=product_ids, variant__is_active=True
+    ).values_list("variant_id", "optionvalue_id", "optionvalue__option_type_id")
+    data = {"products": list(products), "variants": list(variants), "links": list(links)}
     ProductOption.objects.filter(product_id__in=product_ids).delete()
-    pairs = (
-        Variant.option_values.through.objects.filter(
-            variant__product_id__in=product_ids, variant__is_active=True
-        )
-        .values_list("variant__product_id", "optionvalue_id")
-        .distinct()
-    )
     ProductOption.objects.bulk_create(
-        [ProductOption(product_id=p, option_value_id=v) for p, v in pairs], batch_size=5000
+        [ProductOption(**vars(row)) for row in facet_rows(**data)], batch_size=5000
     )
+    ProductOptionPair.objects.filter(product_id__in=product_ids).delete()
+    ProductOptionPair.objects.bulk_create(
+        [ProductOptionPair(**vars(row)) for row in facet_pairs(**data)], batch_size=5000
+    )
+
+
+@transaction.atomic
+def rebuild_product_facets() -> int:
+    """Rebuild every product's facet rows; returns the number of rows."""
+    ProductOption.objects.all().delete()
+    ProductOptionPair.objects.all().delete()
+    ids = list(Product.objects.filter(is_published=True).values_list("pk", flat=True))
+    for start in range(0, len(ids), FACET_CHUNK):
+        chunk = locks.products_for_update(ids=ids[start : start + FACET_CHUNK])
+        refresh_product_facets(product_ids=chunk)
+    return ProductOption.objects.count()
 
 
 def invalidate_products(*, product_ids: Iterable[int]) -> None:
@@ -216,7 +257,12 @@ def remove_from_wishlist(*, user, product_id: int) -> bool:
 @transaction.atomic
 def set_published(*, product_ids: Iterable[int], published: bool) -> int:
     """Publish or unpublish products in one UPDATE; returns how many rows changed."""
-    return _set_flag(product_ids=product_ids, field="is_published", value=published)
+    # Locked first: the facet rows of a product are rewritten by one transaction at a time
+    # (take_stock's refresh_products() waits on the same row locks).
+    product_ids = locks.products_for_update(ids=product_ids)
+    changed = _set_flag(product_ids=product_ids, field="is_published", value=published)
+    refresh_product_facets(product_ids=product_ids)
+    return changed
 
 
 @transaction.atomic

@@ -357,8 +357,19 @@ def _move(
     )
     products = _move_product_stock(locked=locked, deltas=moving)
     _invalidate(locked=locked, deltas=moving, products=products)
+    # A variant selling out or coming back changes what the "in stock" filter and facet
+    # counts see: its product's facet rows follow, in this transaction.
+    crossed = {
+        locked[pk].product_id
+        for pk, delta in moving.items()
+        if (locked[pk].stock > 0) != (locked[pk].stock + delta > 0)
+    }
     for pk, delta in moving.items():
         locked[pk].stock += delta
+    if crossed:
+        from catalog.services import refresh_product_facets  # services re-exports this module
+
+        refresh_product_facets(product_ids=crossed)
     return movements
 
 

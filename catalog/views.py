@@ -1,7 +1,10 @@
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.db import OperationalError, connection
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -15,6 +18,10 @@ from catalog.seo import product_structured_data
 
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
 CACHED_PAGES = 3
+#: PostgreSQL's SQLSTATE for a statement cancelled by `statement_timeout` (query_canceled).
+QUERY_CANCELED = "57014"
+
+logger = logging.getLogger(__name__)
 
 
 def home(request):
@@ -37,6 +44,7 @@ def category(request, slug):
     return _listing_page(
         request,
         products=lambda: selectors.products_in_category(category, tree),
+        category_ids=tree.subtree_ids(category),
         scopes=[cache.category_scope(category.pk)],
         template="catalog/category.html",
         extra={
@@ -51,6 +59,7 @@ def all_products(request):
     return _listing_page(
         request,
         products=selectors.card_queryset,
+        category_ids=selectors.category_tree().active_ids,
         scopes=[cache.CATALOG],
         template="catalog/products.html",
         extra={},
@@ -90,6 +99,7 @@ def _listing_page(
     default_sort="relevance",
     relevance_order=None,
     cacheable=True,
+    category_ids=None,
 ):
     option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
     form = ListingForm(request.GET, option_slugs=option_slugs)
@@ -107,6 +117,7 @@ def _listing_page(
             offset=(page_number - 1) * page_size,
             limit=page_size,
             order=relevance_order if sort == "relevance" else None,
+            category_ids=category_ids,
             summary_key=cache.summary_key(
                 request.path, scopes=scopes, parts=[repr(filters), extra.get("query", "")]
             ),
@@ -131,15 +142,36 @@ def _listing_page(
         }
 
     known = set(request.GET) <= {"sort", "page"}
-    if cacheable and known and not form.errors and page_number <= CACHED_PAGES:
-        return cache.cached_page(
-            request,
-            template=template,
-            scopes=scopes,
-            context=context,
-            vary=f"sort={sort}&page={page_number}",
-        )
-    return render(request, template, context())
+    try:
+        if cacheable and known and not form.errors and page_number <= CACHED_PAGES:
+            return cache.cached_page(
+                request,
+                template=template,
+                scopes=scopes,
+                context=context,
+                vary=f"sort={sort}&page={page_number}",
+            )
+        return render(request, template, context())
+    except OperationalError as error:
+        if not _statement_timed_out(error):
+            raise
+        return _too_slow(request, query=extra.get("query", ""))
+
+
+def _statement_timed_out(error: OperationalError) -> bool:
+    """PostgreSQL cancelled the statement at `statement_timeout` (settings), and the
+    connection can serve the next one: outside a transaction (requests run in autocommit)
+    a cancelled statement leaves nothing to roll back."""
+    cancelled = getattr(error.__cause__, "pgcode", None) == QUERY_CANCELED
+    return cancelled and not connection.in_atomic_block
+
+
+def _too_slow(request, *, query: str):
+    """A page that says the filters took too long (503: try again), never a dead worker."""
+    logger.warning("Listing cancelled at the statement timeout: %s", request.get_full_path())
+    response = render(request, "catalog/filters_too_slow.html", {"query": query}, status=503)
+    response["Retry-After"] = "30"
+    return response
 
 
 def product_detail(request, slug):

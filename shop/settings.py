@@ -92,7 +92,34 @@ TEMPLATES = [
     },
 ]
 
+
 # --- Database --------------------------------------------------------------------------
+def _process_kind() -> str:
+    """What this process is, for limits that differ: "web" (gunicorn, runserver), "command"
+    (manage.py), "worker" (Celery) or "test". SHOP_PROCESS overrides the guess."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("")
+    if TESTING:
+        return "test"
+    if "celery" in program.parts or program.name == "celery":
+        return "worker"
+    if program.name in ("manage.py", "django-admin") and sys.argv[1:2] != ["runserver"]:
+        return "command"
+    return "web"
+
+
+SHOP_PROCESS = env.str("SHOP_PROCESS", default=_process_kind())
+#: Longest one SQL statement of a web request may run, in seconds (0: no limit). A page
+#: answers in milliseconds; 5 s is far above any honest request and still frees the worker
+#: and the database backend of a pathological one (a listing says so, see catalog.views).
+#: gunicorn's --timeout must stay above it (README "Deploying").
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=5.0)
+#: The same for management commands, Celery workers and tests (imports, rebuilds, reports
+#: legitimately run long): no limit unless set.
+COMMAND_STATEMENT_TIMEOUT = env.float("COMMAND_STATEMENT_TIMEOUT", default=0.0)
+STATEMENT_TIMEOUT = (
+    DATABASE_STATEMENT_TIMEOUT if SHOP_PROCESS == "web" else COMMAND_STATEMENT_TIMEOUT
+)
+
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Persistent connections: opening one per request costs several times the throughput.
@@ -100,7 +127,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     # The shop's queries are short: PostgreSQL's JIT compiler costs more (20 ms seen on a
     # listing) than it could ever save on them.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    server_options = ["-c jit=off"]
+    if STATEMENT_TIMEOUT:
+        # PostgreSQL cancels the statement itself: a worker killed by gunicorn would leave
+        # its query running, and a handful of such URLs would take the database down.
+        server_options.append(f"-c statement_timeout={round(STATEMENT_TIMEOUT * 1000)}")
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(server_options)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions ----------------------------------------------------------------

@@ -177,3 +177,21 @@ def test_rebuild_search_index_covers_every_product():
     SearchTerm.objects.all().delete()
     assert services.rebuild_search_index() == Product.objects.count()
     assert SearchTerm.objects.exists()
+
+
+@pytest.mark.django_db
+def test_rebuild_facets_command_rebuilds_every_row():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from catalog.models import ProductOption
+    from catalog.tests.factories import OptionValueFactory, ProductFactory, VariantFactory
+
+    product = ProductFactory(variants=False)
+    VariantFactory(product=product, option_values=[OptionValueFactory(value="Red")])
+    ProductOption.objects.all().delete()
+    out = StringIO()
+    call_command("rebuild_facets", stdout=out)
+    assert "Facet rows: 1 " in out.getvalue()
+    assert ProductOption.objects.filter(product=product, option_value__slug="red").exists()

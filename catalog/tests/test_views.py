@@ -1,5 +1,6 @@
 import json
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -323,3 +324,70 @@ def test_paging_a_filtered_listing_counts_and_facets_once(
         second = client.get(url, {"brand": "acme", "per_page": 24, "page": 2})
     assert second.content.decode().count('class="product-card"') == 6
     assert "30 products" in second.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_listing_over_the_statement_timeout_gives_a_page_and_frees_the_connection(
+    client, monkeypatch
+):
+    """PostgreSQL cancels the statement (statement_timeout, as settings pass it to web
+    connections); the shopper gets a page that says so, and the connection serves the next
+    request. Here the facets "take" 10 s under a 200 ms timeout."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+    from catalog import facets
+
+    category = CategoryFactory(name="Shirts")
+    fill(category, 3)
+    real = facets.count_facets
+
+    def slow(**kwargs):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(10)")
+        return real(**kwargs)
+
+    monkeypatch.setattr(facets, "count_facets", slow)
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 200")
+    try:
+        started = time.monotonic()
+        response = client.get(category.get_absolute_url(), {"colour": "red", "size": "m"})
+        assert time.monotonic() - started < 5
+        assert response.status_code == 503
+        assert "These filters took too long" in response.content.decode()
+        assert response["Retry-After"] == "30"
+        with connection.cursor() as cursor:
+            # Nothing of ours still runs in PostgreSQL, and the connection answers.
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                "AND query LIKE %s AND pid <> pg_backend_pid()",
+                ["%pg_sleep(10)%"],
+            )
+            assert cursor.fetchone() == (0,)
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        monkeypatch.setattr(facets, "count_facets", real)
+        again = client.get(category.get_absolute_url(), {"colour": "red"})
+        assert again.status_code == 200
+        assert "3 products" in again.content.decode()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+
+
+@pytest.mark.django_db
+def test_only_a_cancelled_statement_is_explained_other_errors_are_raised(
+    client, category, monkeypatch
+):
+    from django.db import OperationalError
+
+    from catalog import facets
+
+    def broken(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(facets, "count_facets", broken)
+    with pytest.raises(OperationalError):
+        client.get(category.get_absolute_url(), {"colour": "red"})

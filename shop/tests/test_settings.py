@@ -49,6 +49,26 @@ def test_environment_configures_postgres_redis_and_celery():
     assert found["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
 
 
+def test_web_requests_have_a_statement_timeout_and_commands_none():
+    postgres = {"DEBUG": "true", "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/shop"}
+    web = read_settings(["DATABASES", "SHOP_PROCESS"], **postgres)
+    assert web["SHOP_PROCESS"] == "web"
+    options = web["DATABASES"]["default"]["OPTIONS"]["options"]
+    assert "-c statement_timeout=5000" in options and "-c jit=off" in options
+    shorter = read_settings(["DATABASES"], DATABASE_STATEMENT_TIMEOUT="0.25", **postgres)
+    assert "statement_timeout=250" in shorter["DATABASES"]["default"]["OPTIONS"]["options"]
+    worker = read_settings(["DATABASES"], SHOP_PROCESS="worker", **postgres)
+    assert "statement_timeout" not in worker["DATABASES"]["default"]["OPTIONS"]["options"]
+    command = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from django.conf import settings; print(settings.SHOP_PROCESS, "
+         "settings.DATABASES['default']['OPTIONS'])"],
+        cwd=BASE_DIR, env=child_env(**postgres), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "command {" in command.stdout
+    assert "statement_timeout" not in command.stdout
+
+
 def test_production_settings_are_secure():
     found = read_settings(
         [
