@@ -1,10 +1,12 @@
 """Every write of the payments app: starting a payment, taking in a callback, refunding,
-recording a manual payment, reconciling payments with orders.
+recording a manual payment, cancelling a paid order, reconciling payments with orders.
 
 Callbacks are idempotent: every delivery is stored first (PaymentEvent), then processed
-under a lock on the payment row, where "was this event id processed already?" and "process
-it" happen as one step; a partial unique constraint (one processed row per provider and event
-id) backs this up. Orders change only through orders.services (record_payment, record_refund, refund_lines).
+under the row locks of the order and the payment (always in that order, as refunds take
+them), where "was this event id processed already?" and "process it" happen as one step; a
+partial unique constraint (one processed row per provider and event id) backs this up.
+This app is the only one that moves money; orders change only through orders.services
+(record_payment, record_refund, refund_lines, cancel_locked_order).
 """
 
 import logging
