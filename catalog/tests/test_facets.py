@@ -342,7 +342,8 @@ def test_facet_rows_follow_stock_options_prices_and_publication():
         )
 
     assert rows() == {("red", 1, Decimal("20.00")), ("m", 1, Decimal("20.00"))}
-    services.set_variant_stock(variant=variant, stock=0)
+    variant.refresh_from_db()
+    services.count_stock(variant_id=variant.pk, counted=0, expected=variant.stock)
     assert rows() == {("red", 0, Decimal("20.00")), ("m", 0, Decimal("20.00"))}
     services.return_stock(quantities={variant.pk: 2})
     assert {n for _, n, _ in rows()} == {1}
