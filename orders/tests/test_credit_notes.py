@@ -8,10 +8,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 
 from catalog.tests.factories import VariantFactory
-from orders import services
+from orders import documents, services
 from orders.models import CreditNote, Order, OrderRefundLine
 from orders.selectors import guest_key
 from orders.tests.factories import ShippingMethodFactory, cart_with, place
@@ -195,3 +197,14 @@ def test_the_merchant_prints_and_downloads_credit_notes_from_the_admin(admin_cli
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     other = reverse("admin:orders_order_credit_note", args=[order.pk, note.pk + 1])
     assert admin_client.get(other).status_code == 404
+
+
+def test_the_credit_note_reads_in_simplified_chinese():
+    order = _paid_two_rate_order()
+    note = _refund(order, quantities={_lines(order)[1].pk: 1}).credit_note
+    with translation.override("zh-hans"):
+        html = render_to_string(
+            "orders/_credit_note_document.html",
+            documents.credit_note_context(documents.credit_note_of(order, number=note.number)),
+        )
+    assert "发票 INV-000001 的贷项通知单 CN-000001" in html and "贷记合计" in html
