@@ -4,7 +4,8 @@ recording a manual payment, reconciling payments with orders.
 Callbacks are idempotent: every delivery is stored first (PaymentEvent), then processed
 under a lock on the payment row, where "was this event id processed already?" and "process
 it" happen as one step; a partial unique constraint (one processed row per provider and event
-id) backs this up. Orders change only through orders.services (record_payment, record_refund, refund_lines).
+id) backs this up. Orders change only through orders.services (record_payment,
+record_refund, refund_lines).
 """
 
 import logging
