@@ -135,7 +135,16 @@ class ShipmentInline(ReadOnlyInline):
 
 class OrderRefundInline(ReadOnlyInline):
     model = OrderRefund
-    fields = ["created_at", "actor", "amount", "shipping", "items", "reason", "return_request"]
+    fields = [
+        "created_at",
+        "actor",
+        "amount",
+        "tax",
+        "shipping",
+        "items",
+        "reason",
+        "return_request",
+    ]
     readonly_fields = fields
 
     def get_queryset(self, request):
@@ -387,7 +396,7 @@ class OrderAdmin(admin.ModelAdmin):
             return format_html('<a href="{}">{}</a>', page, _("Pro forma invoice"))
         pdf = reverse("admin:orders_order_invoice_pdf", args=[obj.pk])
         # Buttons, not links inside a line of text: told apart without relying on colour.
-        return format_html(
+        html = format_html(
             '{} <a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
             invoice.number,
             page,
@@ -395,6 +404,17 @@ class OrderAdmin(admin.ModelAdmin):
             pdf,
             _("PDF"),
         )
+        for credit_note in obj.credit_notes.all():
+            args = [obj.pk, credit_note.pk]
+            html += format_html(
+                '<br>{} <a class="button" href="{}">{}</a> <a class="button" href="{}">{}</a>',
+                _("Credit note %(number)s") % {"number": credit_note.number},
+                reverse("admin:orders_order_credit_note", args=args),
+                _("print"),
+                reverse("admin:orders_order_credit_note_pdf", args=args),
+                _("PDF"),
+            )
+        return html
 
     def get_urls(self):
         info = self.model._meta.app_label, self.model._meta.model_name
@@ -407,8 +427,38 @@ class OrderAdmin(admin.ModelAdmin):
                 view(self.invoice_pdf_view),
                 name="{}_{}_invoice_pdf".format(*info),
             ),
+            path(
+                "<int:pk>/credit-notes/<int:credit_note>/",
+                view(self.credit_note_view),
+                name="{}_{}_credit_note".format(*info),
+            ),
+            path(
+                "<int:pk>/credit-notes/<int:credit_note>.pdf",
+                view(self.credit_note_pdf_view),
+                name="{}_{}_credit_note_pdf".format(*info),
+            ),
             *super().get_urls(),
         ]
+
+    def _credit_note(self, request, pk, credit_note):
+        order = Order.objects.select_related("invoice").filter(pk=pk).first()
+        if order is None or not self.has_view_permission(request, order):
+            raise Http404
+        return documents.credit_note_of(order, pk=credit_note)
+
+    def credit_note_view(self, request, pk, credit_note):
+        """The credit note as the shopper prints it (the same template)."""
+        document = self._credit_note(request, pk, credit_note)
+        context = documents.credit_note_context(document)
+        context["pdf_url"] = reverse("admin:orders_order_credit_note_pdf", args=[pk, document.pk])
+        context["order_url"] = reverse("admin:orders_order_change", args=[pk])
+        return render(request, "orders/credit_note.html", context)
+
+    def credit_note_pdf_view(self, request, pk, credit_note):
+        document = self._credit_note(request, pk, credit_note)
+        response = HttpResponse(documents.credit_note_pdf(document), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
+        return response
 
     def _order_for_invoice(self, request, pk) -> Order:
         order = Order.objects.select_related("invoice", "fapiao").filter(pk=pk).first()

@@ -674,6 +674,10 @@ class OrderRefund(models.Model):
     )
     amount = models.DecimalField(_("amount"), **MONEY)
     shipping = models.DecimalField(_("shipping"), **MONEY, default=ZERO)
+    #: The tax in `amount`: its lines' tax and `shipping_tax` (taxes.calculation.split_refund).
+    tax = models.DecimalField(_("tax"), **MONEY, default=ZERO)
+    #: The tax in `shipping`, its share of the order's shipping tax.
+    shipping_tax = models.DecimalField(_("tax on shipping"), **MONEY, default=ZERO)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -701,7 +705,10 @@ class OrderRefundLine(models.Model):
     refund = models.ForeignKey(OrderRefund, related_name="lines", on_delete=models.CASCADE)
     line = models.ForeignKey(OrderLine, related_name="refund_lines", on_delete=models.CASCADE)
     quantity = models.PositiveIntegerField(_("quantity"))
+    #: Gross: net + tax, the line's total's share for these units (cumulative rounding).
     amount = models.DecimalField(_("amount"), **MONEY)
+    net = models.DecimalField(_("net"), **MONEY, default=ZERO)
+    tax = models.DecimalField(_("tax"), **MONEY, default=ZERO)
     #: Units put back on the shelf by this refund.
     restocked = models.PositiveIntegerField(_("restocked"), default=0)
 
@@ -755,6 +762,38 @@ class Invoice(models.Model):
         verbose_name = _("invoice")
         verbose_name_plural = _("invoices")
         ordering = ["-sequence"]
+
+    def __str__(self):
+        return self.number
+
+
+class CreditNote(models.Model):
+    """The credit note of one refund of an invoiced order: its own gap-free number (series
+    "credit_note"), the invoice it corrects, and the seller and buyer as they were when it
+    was issued. What it credits are the refund's rows (OrderRefundLine), which never change."""
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("order"), related_name="credit_notes", on_delete=models.PROTECT
+    )
+    refund = models.OneToOneField(
+        OrderRefund,
+        verbose_name=_("refund"),
+        related_name="credit_note",
+        on_delete=models.PROTECT,
+    )
+    #: The position in the series: 1, 2, 3, ... without gaps.
+    sequence = models.PositiveIntegerField(_("sequence"), unique=True)
+    number = models.CharField(_("credit note number"), max_length=32, unique=True)
+    #: The number of the invoice this credit note corrects, as printed on it.
+    invoice_number = models.CharField(_("invoice number"), max_length=32)
+    issued_at = models.DateTimeField(_("issued"))
+    seller = models.JSONField(_("seller"), default=dict)
+    buyer = models.JSONField(_("buyer"), default=dict)
+
+    class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
+        ordering = ["sequence"]
 
     def __str__(self):
         return self.number

@@ -12,6 +12,16 @@ urlpatterns = [
     path("orders/<str:number>/", views.detail, name="detail"),
     path("orders/<str:number>/invoice/", views.invoice, name="invoice"),
     path("orders/<str:number>/invoice.pdf", views.invoice_pdf, name="invoice-pdf"),
+    path(
+        "orders/<str:number>/credit-notes/<str:credit_note>/",
+        views.credit_note,
+        name="credit-note",
+    ),
+    path(
+        "orders/<str:number>/credit-notes/<str:credit_note>.pdf",
+        views.credit_note_pdf,
+        name="credit-note-pdf",
+    ),
     path("orders/<str:number>/confirm-receipt/", views.confirm_receipt, name="confirm-receipt"),
     path("orders/<str:number>/return/", views.request_return, name="request-return"),
 ]

@@ -322,6 +322,14 @@ def detail(request, number):
             "return_url": _keep_key(request, order, "orders:request-return"),
             "invoice": documents.invoice_of(order),
             "pdf_url": _keep_key(request, order, "orders:invoice-pdf"),
+            "credit_notes": [
+                (
+                    credit_note,
+                    _credit_note_url(request, order, credit_note.number),
+                    _credit_note_url(request, order, credit_note.number, pdf=True),
+                )
+                for credit_note in documents.credit_notes_of(order)
+            ],
             # A missing one-to-one raises a subclass of AttributeError: None here.
             "fapiao": getattr(order, "fapiao", None),
         },
@@ -331,6 +339,12 @@ def detail(request, number):
 def _keep_key(request, order, name: str) -> str:
     """The URL of another page of the order, carrying the guest's key when there is one."""
     url = reverse(name, kwargs={"number": order.number})
+    return f"{url}?{urlencode({'key': _key(request)})}" if _key(request) else url
+
+
+def _credit_note_url(request, order, number: str, *, pdf: bool = False) -> str:
+    name = "orders:credit-note-pdf" if pdf else "orders:credit-note"
+    url = reverse(name, kwargs={"number": order.number, "credit_note": number})
     return f"{url}?{urlencode({'key': _key(request)})}" if _key(request) else url
 
 
@@ -360,6 +374,27 @@ def invoice_pdf(request, number):
         raise Http404
     response = HttpResponse(documents.invoice_pdf(order), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{documents.pdf_filename(order)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def credit_note(request, number, credit_note):
+    """The printable credit note of one refund (the order's shopper or its signed link)."""
+    order = selectors.get_order_for_user(number=number, user=request.user, key=_key(request))
+    document = documents.credit_note_of(order, number=credit_note)
+    context = documents.credit_note_context(document)
+    context["pdf_url"] = _credit_note_url(request, order, document.number, pdf=True)
+    context["order_url"] = _keep_key(request, order, "orders:detail")
+    return render(request, "orders/credit_note.html", context)
+
+
+@require_GET
+def credit_note_pdf(request, number, credit_note):
+    order = selectors.get_order_for_user(number=number, user=request.user, key=_key(request))
+    document = documents.credit_note_of(order, number=credit_note)
+    response = HttpResponse(documents.credit_note_pdf(document), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{document.number}.pdf"'
     response["Cache-Control"] = "private, no-store"
     return response
 

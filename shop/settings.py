@@ -371,6 +371,7 @@ SELLER_TAX_ID = env.str("SELLER_TAX_ID", default="")
 SELLER_EMAIL = env.str("SELLER_EMAIL", default="")
 #: Invoice and credit note numbers: this prefix and the sequential number, e.g. INV-000042.
 INVOICE_NUMBER_PREFIX = env.str("INVOICE_NUMBER_PREFIX", default="INV-")
+CREDIT_NOTE_NUMBER_PREFIX = env.str("CREDIT_NOTE_NUMBER_PREFIX", default="CN-")
 #: Offer a fapiao (发票) at checkout; empty or unset: when the seller is in China.
 _fapiao = env.str("FAPIAO_ENABLED", default="").strip().lower()
 FAPIAO_ENABLED = _fapiao in ("1", "true", "yes", "on") if _fapiao else TAX_SELLER_COUNTRY == "CN"

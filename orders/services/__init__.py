@@ -8,7 +8,7 @@
 - refunds.py: refunds by line (what goes back, and what that does to stock);
 - returns.py: returns from request to refund;
 - privacy.py: personal data when an account goes;
-- invoicing.py: invoice numbers (gap-free) and fapiao requests.
+- invoicing.py: invoice and credit note numbers (gap-free) and fapiao requests.
 
 Other apps and the views import from here.
 """
@@ -20,7 +20,12 @@ from orders.services.cancelling import (
     shopper_may_cancel,
 )
 from orders.services.fulfilment import confirm_receipt, mark_delivered, ship_lines
-from orders.services.invoicing import format_number, issue_invoice, mark_fapiao_issued
+from orders.services.invoicing import (
+    format_number,
+    issue_credit_note,
+    issue_invoice,
+    mark_fapiao_issued,
+)
 from orders.services.payment_status import (
     deadline_for,
     expire_unpaid_orders,
@@ -90,6 +95,7 @@ __all__ = [
     "extend_payment_deadline",
     "fingerprint_of",
     "format_number",
+    "issue_credit_note",
     "issue_invoice",
     "line_refund_amount",
     "mark_delivered",

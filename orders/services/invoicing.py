@@ -8,15 +8,16 @@ from django.utils.translation import gettext as _
 
 from orders import locks
 from orders.errors import OrderError
-from orders.models import FapiaoRequest, Invoice, Order
+from orders.models import CreditNote, FapiaoRequest, Invoice, Order, OrderRefund
 from taxes import conf as tax_conf
 
 INVOICE_SERIES = "invoice"
+CREDIT_NOTE_SERIES = "credit_note"
 
 
-def format_number(sequence: int) -> str:
+def format_number(sequence: int, *, prefix: str | None = None) -> str:
     """ "INV-000042": the prefix (INVOICE_NUMBER_PREFIX) and six digits at least."""
-    return f"{settings.INVOICE_NUMBER_PREFIX}{sequence:06d}"
+    return f"{settings.INVOICE_NUMBER_PREFIX if prefix is None else prefix}{sequence:06d}"
 
 
 def buyer_of(order: Order) -> dict:
@@ -51,6 +52,37 @@ def issue_invoice(*, order: Order) -> Invoice:
         order=order,
         sequence=counter.last,
         number=format_number(counter.last),
+        issued_at=timezone.now(),
+        seller=tax_conf.seller().as_dict(),
+        buyer=buyer_of(order),
+    )
+
+
+@transaction.atomic
+def issue_credit_note(*, order_refund: OrderRefund) -> CreditNote | None:
+    """The credit note of `order_refund`, issued now (idempotent: the same one again), or
+    None when its order has no invoice: a refund of an order never invoiced corrects no
+    invoice, so it needs no credit note. Called by refund_lines(), in its transaction.
+
+    Numbered like invoices, from its own series' locked counter: a refund that rolls back
+    gives its number back, so credit notes run CN-000001, CN-000002, ... without a gap.
+    """
+    existing = CreditNote.objects.filter(refund_id=order_refund.pk).first()
+    if existing is not None:
+        return existing
+    order = order_refund.order
+    invoice = Invoice.objects.filter(order_id=order.pk).first()
+    if invoice is None:
+        return None
+    counter = locks.counter_for_update(series=CREDIT_NOTE_SERIES)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return CreditNote.objects.create(
+        order=order,
+        refund=order_refund,
+        sequence=counter.last,
+        number=format_number(counter.last, prefix=settings.CREDIT_NOTE_NUMBER_PREFIX),
+        invoice_number=invoice.number,
         issued_at=timezone.now(),
         seller=tax_conf.seller().as_dict(),
         buyer=buyer_of(order),

@@ -3,9 +3,11 @@
 Amounts come from the order's snapshot, never from today's prices: a line's total already
 has its share of the order's discounts, so refunding k of its n units gives back k/n of it,
 rounded so that refunding every unit, in any number of steps, gives back the line's total
-exactly. Units refunded before they ship come off the order and go back on the shelf;
-shipped units go back on the shelf only when the merchant says so (a return restocks at
-receipt instead).
+exactly, and the same for its tax (taxes.calculation.split_refund); refunded shipping gives
+back its share of the order's shipping tax likewise. An invoiced order's refund gets a
+credit note, issued with it. Units refunded before they ship come off the order and go back
+on the shelf; shipped units go back on the shelf only when the merchant says so (a return
+restocks at receipt instead).
 
 This module moves no money: the payments app sends it through the providers and reports
 what went back with payment_status.record_refund().
@@ -32,9 +34,12 @@ from orders.models import (
     ReturnStatus,
 )
 from orders.services.cancelling import restock_units
+from orders.services.invoicing import issue_credit_note
 from orders.services.statuses import record_event, refresh_statuses
 from promotions.pricing import format_money
-from shop.money import quantize
+from shop.money import minor_units
+from taxes.calculation import RefundSplit, split_refund
+from taxes.money import round_to
 
 
 class RefundRejected(OrderError):
@@ -45,7 +50,10 @@ class RefundRejected(OrderError):
 class RefundLinePlan:
     line: OrderLine
     quantity: int
+    #: Gross: net + tax.
     amount: Decimal
+    net: Decimal
+    tax: Decimal
     #: Units taken off the order before they shipped.
     cancel: int
     #: Units this refund puts back on the shelf.
@@ -59,6 +67,8 @@ class RefundPlan:
     order: Order
     lines: list[RefundLinePlan] = field(default_factory=list)
     shipping: Decimal = ZERO
+    #: The tax in `shipping`.
+    shipping_tax: Decimal = ZERO
     reason: str = ""
     return_request: ReturnRequest | None = None
 
@@ -66,15 +76,57 @@ class RefundPlan:
     def amount(self) -> Decimal:
         return sum((line.amount for line in self.lines), ZERO) + self.shipping
 
+    @property
+    def tax(self) -> Decimal:
+        return sum((line.tax for line in self.lines), ZERO) + self.shipping_tax
 
-def line_refund_amount(line: OrderLine, *, units: int) -> Decimal:
+
+def line_refund_split(line: OrderLine, *, units: int, currency: str) -> RefundSplit:
+    """Net, tax and gross that refunding `units` more of `line` gives back (cumulative
+    rounding: all units, in any steps, add up to the line's total and its tax exactly)."""
+    if line.net + line.tax != line.total:
+        # A line without a tax snapshot (placed before taxes were kept): all of it is net.
+        gross = line_refund_amount(line, units=units, currency=currency)
+        return RefundSplit(net=gross, tax=ZERO, gross=gross)
+    return split_refund(
+        net=line.net,
+        tax=line.tax,
+        gross=line.total,
+        units=units,
+        quantity=line.quantity,
+        units_refunded_before=line.quantity_refunded,
+        minor_units=minor_units(currency),
+    )
+
+
+def line_refund_amount(line: OrderLine, *, units: int, currency: str | None = None) -> Decimal:
     """What refunding `units` more of `line` gives back (cumulative rounding: all units
     together always add up to the line's total)."""
     after = line.quantity_refunded + units
     if after >= line.quantity:
         return line.total - line.amount_refunded
-    share = quantize(line.total * after / line.quantity)
+    share = round_to(line.total * after / line.quantity, minor_units(currency))
     return max(share - line.amount_refunded, ZERO)
+
+
+def shipping_refund_tax(order: Order, *, amount: Decimal, shipping_gross: Decimal) -> Decimal:
+    """The tax in refunding `amount` more of the order's shipping: its share of the shipping
+    tax, cumulative over what was refunded before, so refunding all of the shipping in any
+    steps gives back exactly `order.shipping_tax`.
+
+    The share is of the shipping's gross (what the shopper paid for it, tax included), as a
+    refund's amounts are gross."""
+    if not amount or not order.shipping_tax or shipping_gross <= 0:
+        return ZERO
+    places = minor_units(order.currency)
+
+    def tax_through(refunded: Decimal) -> Decimal:
+        if refunded >= shipping_gross:
+            return order.shipping_tax
+        return round_to(order.shipping_tax * refunded / shipping_gross, places)
+
+    before = order.shipping_refunded
+    return tax_through(before + amount) - tax_through(before)
 
 
 def committed_refunds(order: Order) -> Decimal:
@@ -134,11 +186,14 @@ def plan_refund(
         # earlier refund) put it back. Every cancelled unit was put back when cancelled.
         shelved = line.quantity_restocked - line.quantity_cancelled
         restockable = min(shipped, max(line.quantity_shipped - shelved, 0))
+        split = line_refund_split(line, units=units, currency=order.currency)
         plan.lines.append(
             RefundLinePlan(
                 line=line,
                 quantity=units,
-                amount=line_refund_amount(line, units=units),
+                amount=split.gross,
+                net=split.net,
+                tax=split.tax,
                 cancel=unshipped,
                 restock=unshipped + (restockable if line_id in restock and not from_return else 0),
             )
@@ -149,6 +204,8 @@ def plan_refund(
             _("Shipping: at most %(max)s can be refunded.") % {"max": order.shipping_refundable}
         )
     plan.shipping = shipping
+    shipping_gross = order.total - sum((line.total for line in lines.values()), ZERO)
+    plan.shipping_tax = shipping_refund_tax(order, amount=shipping, shipping_gross=shipping_gross)
     if plan.amount <= 0:
         raise RefundRejected(_("Choose what to refund: at least one item or the shipping."))
     left = order.total_paid - committed_refunds(order)
@@ -182,6 +239,8 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
         return_request=plan.return_request,
         amount=fresh.amount,
         shipping=fresh.shipping,
+        tax=fresh.tax,
+        shipping_tax=fresh.shipping_tax,
         reason=fresh.reason,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
     )
@@ -206,6 +265,8 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
             line=line,
             quantity=item.quantity,
             amount=item.amount,
+            net=item.net,
+            tax=item.tax,
             restocked=item.restock,
         )
         if line.variant_id:
@@ -220,6 +281,8 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
         order.save(update_fields=["shipping_refunded", "updated_at"])
     if plan.return_request is not None:
         _mark_return_refunded(plan.return_request, actor=actor)
+    # Only an invoiced order gets one: a refund of an order never invoiced corrects nothing.
+    issue_credit_note(order_refund=refund)
     note = _("Refund of %(amount)s decided") % {"amount": format_money(fresh.amount)}
     if fresh.reason:
         note = f"{note}: {fresh.reason}"
