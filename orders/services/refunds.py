@@ -27,6 +27,7 @@ from orders.models import (
     OrderLine,
     OrderRefund,
     OrderRefundLine,
+    ReturnLine,
     ReturnRequest,
     ReturnStatus,
 )
@@ -80,6 +81,25 @@ def committed_refunds(order: Order) -> Decimal:
     return order.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
 
 
+def units_in_open_returns(order: Order) -> dict[int, int]:
+    """Order line id -> units of the order's returns under way (requested, approved or
+    received): refunding them on their own would leave the return unable to be received or
+    refunded, so they are refunded with it."""
+    return dict(
+        ReturnLine.objects.filter(
+            return_request__order=order,
+            return_request__status__in=[
+                ReturnStatus.REQUESTED,
+                ReturnStatus.APPROVED,
+                ReturnStatus.RECEIVED,
+            ],
+        )
+        .values("line_id")
+        .annotate(units=Sum("quantity"))
+        .values_list("line_id", "units")
+    )
+
+
 def plan_refund(
     *,
     order: Order,
@@ -91,8 +111,9 @@ def plan_refund(
 ) -> RefundPlan:
     """Check and price a refund of `quantities` (order line id -> units) plus `shipping`.
     Lines in `restock` put their shipped units back on the shelf too. Raises RefundRejected
-    with the reason."""
+    with the reason. Units in a return under way are refunded with their return only."""
     lines = {line.pk: line for line in OrderLine.objects.filter(order=order).order_by("pk")}
+    in_returns = {} if return_request is not None else units_in_open_returns(order)
     plan = RefundPlan(order=order, reason=reason.strip()[:500], return_request=return_request)
     for line_id, units in sorted(quantities.items()):
         if not units:
@@ -100,26 +121,23 @@ def plan_refund(
         line = lines.get(line_id)
         if line is None:
             raise RefundRejected(_("That line is not on this order."))
-        if units < 0 or units > line.quantity_refundable:
+        most = max(line.quantity_refundable - in_returns.get(line_id, 0), 0)
+        if units < 0 or units > most:
             raise RefundRejected(
                 _("%(name)s: at most %(max)s can be refunded.")
-                % {"name": line.product_name, "max": line.quantity_refundable}
+                % {"name": line.product_name, "max": most}
             )
         # A return refunds units that came back; otherwise unshipped units go first.
         from_return = return_request is not None
         unshipped = 0 if from_return else min(units, line.quantity_to_ship)
         shipped = units - unshipped
-        # A shipped unit goes back on the shelf once: not again if a return's receipt (or an
-        # earlier refund) put it back. Every cancelled unit was put back when cancelled.
-        shelved = line.quantity_restocked - line.quantity_cancelled
-        restockable = min(shipped, max(line.quantity_shipped - shelved, 0))
         plan.lines.append(
             RefundLinePlan(
                 line=line,
                 quantity=units,
                 amount=line_refund_amount(line, units=units),
                 cancel=unshipped,
-                restock=unshipped + (restockable if line_id in restock and not from_return else 0),
+                restock=unshipped + (shipped if line_id in restock and not from_return else 0),
             )
         )
     shipping = Decimal(shipping or ZERO)
@@ -170,12 +188,15 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
         line = item.line
         line.quantity_cancelled += item.cancel
         line.quantity_refunded += item.quantity
+        if plan.return_request is not None:
+            line.quantity_refunded_returned += item.quantity
         line.amount_refunded += item.amount
         line.quantity_restocked += item.restock
         line.save(
             update_fields=[
                 "quantity_cancelled",
                 "quantity_refunded",
+                "quantity_refunded_returned",
                 "amount_refunded",
                 "quantity_restocked",
             ]
