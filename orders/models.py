@@ -370,6 +370,8 @@ class OrderLine(models.Model):
     #: Units taken off the order before they shipped (cancelled or refunded unshipped).
     quantity_cancelled = models.PositiveIntegerField(_("cancelled"), default=0)
     quantity_refunded = models.PositiveIntegerField(_("refunded"), default=0)
+    #: Of the refunded units, those refunded with the return that brought them back.
+    quantity_refunded_returned = models.PositiveIntegerField(_("refunded with a return"), default=0)
     quantity_returned = models.PositiveIntegerField(_("returned"), default=0)
     #: Units put back on the shelf (cancelled, or returned and judged fit to sell).
     quantity_restocked = models.PositiveIntegerField(_("restocked"), default=0)
@@ -413,9 +415,10 @@ class OrderLine(models.Model):
 
     @property
     def quantity_returnable(self) -> int:
-        """Units the shopper has and may send back (shipped, neither returned nor refunded)."""
-        refunded_shipped = max(self.quantity_refunded - self.quantity_cancelled, 0)
-        return max(self.quantity_shipped - self.quantity_returned - refunded_shipped, 0)
+        """Units the shopper has and may send back: shipped, not returned, not refunded for
+        them to keep (units refunded with their return are counted once, as returned)."""
+        kept = self.quantity_refunded - self.quantity_cancelled - self.quantity_refunded_returned
+        return max(self.quantity_shipped - self.quantity_returned - max(kept, 0), 0)
 
     @property
     def amount(self) -> Decimal:

@@ -145,7 +145,7 @@ def plan_refund(
 ) -> RefundPlan:
     """Check and price a refund of `quantities` (order line id -> units) plus `shipping`.
     Lines in `restock` put their shipped units back on the shelf too. Raises RefundRejected
-    with the reason."""
+    with the reason. Units in a return under way are refunded with their return only."""
     lines = {line.pk: line for line in OrderLine.objects.filter(order=order).order_by("pk")}
     # Units on their way back in a return are refunded by that return, not twice.
     returning = dict(
@@ -182,10 +182,6 @@ def plan_refund(
         from_return = return_request is not None
         unshipped = 0 if from_return else min(units, line.quantity_to_ship)
         shipped = units - unshipped
-        # A shipped unit goes back on the shelf once: not again if a return's receipt (or an
-        # earlier refund) put it back. Every cancelled unit was put back when cancelled.
-        shelved = line.quantity_restocked - line.quantity_cancelled
-        restockable = min(shipped, max(line.quantity_shipped - shelved, 0))
         split = line_refund_split(line, units=units, currency=order.currency)
         plan.lines.append(
             RefundLinePlan(
@@ -195,7 +191,7 @@ def plan_refund(
                 net=split.net,
                 tax=split.tax,
                 cancel=unshipped,
-                restock=unshipped + (restockable if line_id in restock and not from_return else 0),
+                restock=unshipped + (shipped if line_id in restock and not from_return else 0),
             )
         )
     shipping = Decimal(shipping or ZERO)
@@ -250,12 +246,15 @@ def refund_lines(*, plan: RefundPlan, actor=None) -> OrderRefund:
         line = item.line
         line.quantity_cancelled += item.cancel
         line.quantity_refunded += item.quantity
+        if plan.return_request is not None:
+            line.quantity_refunded_returned += item.quantity
         line.amount_refunded += item.amount
         line.quantity_restocked += item.restock
         line.save(
             update_fields=[
                 "quantity_cancelled",
                 "quantity_refunded",
+                "quantity_refunded_returned",
                 "amount_refunded",
                 "quantity_restocked",
             ]

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import Variant
@@ -253,12 +254,32 @@ def test_units_in_a_return_are_refunded_by_the_return_only():
     assert Variant.objects.get(pk=variants[0].pk).stock == 5
 
 
+def refund_lines(order, quantities, restock=frozenset()):
+    """Refund by lines and record the money as the payments app would."""
+    from django.db import transaction
+
+    order.refresh_from_db()
+    plan = services.plan_refund(order=order, quantities=quantities, restock=restock)
+    with transaction.atomic():
+        services.refund_lines(plan=plan)
+    services.record_refund(order=order, amount=plan.amount)
+
+
+def refund_return(return_request):
+    from django.db import transaction
+
+    return_request.refresh_from_db()
+    plan = services.plan_return_refund(return_request=return_request)
+    with transaction.atomic():
+        services.refund_lines(plan=plan)
+    services.record_refund(order=return_request.order, amount=plan.amount)
+
+
 def test_a_refund_never_puts_back_on_the_shelf_units_a_return_put_back():
     """Found by the order-life state machine: refunding a line with "restock" after its
     return was received and restocked counted those units back twice (stock too high; an
-    IntegrityError once the line's restocked units passed its quantity)."""
-    from django.db import transaction
-
+    IntegrityError once the line's restocked units passed its quantity). The returned units
+    are refunded with their return; only the unit the shopper kept goes back with a refund."""
     order, (variant,) = paid_order(2)
     (line,) = lines(order)
     services.ship_lines(order=order, carrier="dhl", tracking_number="1")
@@ -277,3 +298,40 @@ def test_a_refund_never_puts_back_on_the_shelf_units_a_return_put_back():
     line.refresh_from_db()
     variant.refresh_from_db()
     assert (line.quantity_restocked, variant.stock) == (2, shelf + 1)
+
+
+def test_after_a_return_is_refunded_the_shopper_may_return_the_units_still_held():
+    """Found by the order-life state machine: a unit refunded with its return counted twice
+    (returned, and refunded), so the other unit of the line could no longer be returned."""
+    order, _v = paid_order(2)
+    (line,) = lines(order)
+    services.ship_lines(order=order, carrier="dhl", tracking_number="1")
+    first = services.request_return(order=order, quantities={line.pk: 1}, reason="damaged")
+    services.approve_return(return_request=first)
+    services.receive_return(return_request=first, restock=set())
+    refund_return(first)
+    assert services.returnable_quantities(order) == {line.pk: 1}
+    second = services.request_return(order=order, quantities={line.pk: 1}, reason="damaged")
+    services.approve_return(return_request=second)
+    services.receive_return(return_request=second, restock=set())
+    refund_return(second)
+    assert statuses(order) == ("completed", "partially_refunded", "returned")
+
+
+def test_units_in_a_return_under_way_are_refunded_with_the_return_only():
+    """Found by the order-life state machine: refunding on its own a unit a return had
+    claimed left that return unable to be received (or, once received, refunded), so the
+    order could never complete."""
+    order, _v = paid_order(2)
+    (line,) = lines(order)
+    services.ship_lines(order=order, carrier="dhl", tracking_number="1")
+    services.mark_delivered(order=order)
+    back = services.request_return(order=order, quantities={line.pk: 1}, reason="damaged")
+    with pytest.raises(services.RefundRejected, match="at most 1"):
+        services.plan_refund(order=order, quantities={line.pk: 2})
+    services.approve_return(return_request=back)
+    services.receive_return(return_request=back, restock=set())
+    with pytest.raises(services.RefundRejected, match="at most 1"):
+        services.plan_refund(order=order, quantities={line.pk: 2})
+    refund_return(back)
+    assert statuses(order) == ("completed", "partially_refunded", "delivered")
