@@ -6,6 +6,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.utils import translation
 
+from catalog import facets
+
 
 @pytest.fixture(autouse=True)
 def _english():
@@ -18,10 +20,13 @@ def _english():
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Every test starts with an empty cache: the real Redis in CI, local memory elsewhere."""
+    """Every test starts with an empty cache: the real Redis in CI, local memory elsewhere,
+    and no listing index (a rolled-back test's products would stay in it)."""
     cache.clear()
+    facets.forget()
     yield
     cache.clear()
+    facets.forget()
 
 
 @pytest.fixture

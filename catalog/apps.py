@@ -5,3 +5,13 @@ from django.utils.translation import gettext_lazy as _
 class CatalogConfig(AppConfig):
     name = "catalog"
     verbose_name = _("Catalog")
+
+    def ready(self):
+        from django.db.models.signals import post_delete
+
+        from catalog.facets import note_deleted_product
+        from catalog.models import Product
+
+        # A deleted product leaves the listing index of every worker (the index is a cache of
+        # the catalog: a signal keeps it current wherever the deletion comes from).
+        post_delete.connect(note_deleted_product, sender=Product, dispatch_uid="facets-delete")

@@ -121,21 +121,6 @@ def categories_changed() -> None:
     bump([CATALOG])
 
 
-def summary_key(path: str, *, scopes: Iterable[str], parts: Iterable[str]) -> str:
-    """A cache key for what a listing counts (its total and facets): it holds the versions
-    of `scopes`, so a change to the products listed moves it."""
-    scope_versions = versions(scopes)
-    text = "|".join(
-        [
-            path,
-            get_language() or "",
-            *parts,
-            *(f"{s}={v}" for s, v in sorted(scope_versions.items())),
-        ]
-    )
-    return "catalog:summary:" + hashlib.sha256(text.encode()).hexdigest()
-
-
 #: Parts of a page that differ between visitors, left as markers in the cached HTML and
 #: rendered for each request. Templates print `<!--hole:NAME-->` where `cached_render` is set.
 SITE_HOLES = {

@@ -1,6 +1,4 @@
-# ruff: noqa: S608, S611  (SQL is assembled from model table names, column names and "%s"
-# placeholders only; every value the shopper sent is a parameter)
-"""Filtering a listing and counting its facets from the facet rows (ProductOption).
+"""Filtering a listing, counting its facets and choosing its page, in memory.
 
 What a listing means (README "Filters and counts"):
 
@@ -13,23 +11,80 @@ What a listing means (README "Filters and counts"):
   count products under the chosen colour, brand, price, tag and stock, but not under the
   chosen size, so a value's count is exactly what ticking it (alone in its facet) lists.
 
-Every count reads the facet rows (one per product and option value, with a bit per variant)
-and the product table, never variants: one statement for all the facets of a page.
+Why in memory: counting every facet of a broad listing means reading 100,000s of facet rows,
+which PostgreSQL does at a few million rows a second: 100 to 600 ms at 100,000 products
+(bench/results/facets.md), whatever the indexes. The same facts as numpy arrays (a few MB
+per worker at 100,000 products) answer in milliseconds: each chosen option ORs the variant
+masks of its values per product, the masks are ANDed across options, and counts are bincounts.
+
+Where the facts come from: the facet rows (ProductOption, one per product, option value and
+block of 63 variants, with a bit per variant and the bits in stock) and the product rows.
+Each worker loads them once (about a second at 100,000 products; gunicorn.conf.py does it
+as a worker starts), then follows the journal of changed products (ProductChange, written by
+the catalog's services in the transaction that changes them): one indexed query per
+listing, and only the changed products are read again. A journal id missing below one
+already seen belongs to a transaction still open (ids are handed out before commit): it is
+asked for again until it shows up or, after GAP_PATIENCE, is taken to have rolled back. The
+index is rebuilt whole every MAX_AGE as a safety net.
+
+The rows are kept sorted by option type and value, so that the rows of one value, or of one
+type, are a slice; each sort is one 64-bit key per product (its fields packed, most
+significant first), so that a page is a partial sort of the matching products' keys.
 """
 
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from django.db import connection
-from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
+import numpy as np
+from django.db.models import Subquery
 
-from catalog.models import Brand, Product, ProductOption, ProductOptionPair, Tag
+from catalog.models import Product, ProductChange, ProductOption
 
-OPTIONS = ProductOption._meta.db_table
-PAIRS = ProductOptionPair._meta.db_table
-PRODUCT_TAGS = Product.tags.through._meta.db_table
-TAGS = Tag._meta.db_table
-BRANDS = Brand._meta.db_table
+#: A journal id not seen after this long is a rolled-back transaction's (seconds).
+GAP_PATIENCE = 10 * 60
+#: The index is rebuilt whole at least this often (seconds).
+MAX_AGE = 60 * 60
+#: Journal ids below the highest at load time checked for transactions still open; a jump
+#: over more missing ids than this rebuilds the index instead of asking for each.
+GAP_WINDOW = 200
+
+#: The sorts a listing offers, as product fields ("-": descending; pk last breaks ties).
+SORT_FIELDS = {
+    "relevance": ("-is_featured", "-sold_count", "-pk"),
+    "price": ("price", "pk"),
+    "-price": ("-price", "-pk"),
+    "newest": ("-created_at", "-pk"),
+    "best-selling": ("-sold_count", "-pk"),
+    "top-rated": ("-rating_average", "-rating_count", "-pk"),
+}
+#: Bits of each sort field in a packed sort key (values are clipped to fit): 62 bits at most.
+FIELD_BITS = {
+    "pk": 31,
+    "is_featured": 1,
+    "sold_count": 30,
+    "price": 31,  # cents: up to 21 million
+    "created_at": 31,  # seconds since 2000
+    "rating_average": 10,  # hundredths: up to 5.00 and more
+    "rating_count": 21,
+}
+EPOCH = 946_684_800  # 2000-01-01 UTC
+PRODUCT_FIELDS = (
+    "pk",
+    "category_id",
+    "brand_id",
+    "price",
+    "stock",
+    "is_featured",
+    "sold_count",
+    "created_at",
+    "rating_average",
+    "rating_count",
+)
+ROW_FIELDS = ("product_id", "option_value_id", "option_type_id", "chunk", "variants")
+ROW_FIELDS += ("in_stock_variants", "spans_chunks")
 
 
 @dataclass(frozen=True)
@@ -42,274 +97,504 @@ class OptionChoice:
 
 
 @dataclass(frozen=True)
-class Scope:
-    """Which products a listing is about, for the facet rows: the categories in view, or
-    (search) the listing's own product query."""
+class Question:
+    """What a listing asks: its products (categories, or a search's product ids in order of
+    relevance), the filters as ids and amounts, the sort and the page."""
 
-    category_ids: tuple[int, ...] | None
-    base: QuerySet
-
-
-def _in(column: str, values) -> tuple[str, list]:
-    values = list(values)
-    if not values:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
-
-
-def _subquery(queryset: QuerySet) -> tuple[str, list]:
-    sql, params = queryset.query.sql_with_params()
-    return sql, list(params)
-
-
-def _scope_sql(scope: Scope, alias: str) -> tuple[str, list]:
-    if scope.category_ids is not None:
-        return _in(f"{alias}.category_id", scope.category_ids)
-    sql, params = _subquery(scope.base.order_by().values("pk"))
-    return f"{alias}.product_id IN ({sql})", params
-
-
-def _product_conditions(filters, alias: str) -> tuple[list[str], list]:
-    """Brand, tag and price on facet rows (copied there from the product)."""
-    where, params = [], []
-    if filters.brands:
-        sql, p = _in("slug", filters.brands)
-        where.append(f"{alias}.brand_id IN (SELECT id FROM {BRANDS} WHERE {sql})")
-        params += p
-    if filters.tags:
-        sql, p = _in("t.slug", filters.tags)
-        where.append(
-            f"{alias}.product_id IN (SELECT pt.product_id FROM {PRODUCT_TAGS} pt "
-            f"JOIN {TAGS} t ON t.id = pt.tag_id WHERE {sql})"
-        )
-        params += p
-    if filters.price_min is not None:
-        where.append(f"{alias}.price >= %s")
-        params.append(filters.price_min)
-    if filters.price_max is not None:
-        where.append(f"{alias}.price <= %s")
-        params.append(filters.price_max)
-    return where, params
-
-
-def _combined(
-    chosen: list[OptionChoice], *, in_stock: bool, first: str = "x"
-) -> tuple[str, list[str], list]:
-    """Joins of one facet row per chosen option type (after the row `first`) on the same
-    product and block of variants, and the condition that one variant has them all (and is
-    in stock if asked): the AND of their masks is not zero."""
-    mask = "in_stock_variants" if in_stock else "variants"
-    joins, params, masks = [], [], [f"{first}.{mask}"]
-    for n, choice in enumerate(chosen):
-        alias = f"j{n}"
-        sql, p = _in(f"{alias}.option_value_id", choice.value_ids)
-        joins.append(
-            f"JOIN {OPTIONS} {alias} ON {alias}.product_id = {first}.product_id "
-            f"AND {alias}.chunk = {first}.chunk AND {sql}"
-        )
-        params += p
-        masks.append(f"{alias}.{mask}")
-    condition = f"({' & '.join(masks)}) <> 0"
-    return " ".join(joins), [condition], params
-
-
-def matching_product_ids(scope: Scope, options: list[OptionChoice], *, in_stock: bool) -> RawSQL:
-    """Ids of the products with one active variant offering a chosen value of every option
-    in `options` (in stock if asked), as a subquery for `pk__in`."""
-    first, *others = options
-    value_sql, params = _in("x.option_value_id", first.value_ids)
-    scope_sql, scope_params = _scope_sql(scope, "x")
-    if len(others) == 1:
-        # Two options: the rows of value pairs say it alone.
-        partner_sql, partner_params = _in("x.partner_id", others[0].value_ids)
-        where = [value_sql, partner_sql, scope_sql]
-        if in_stock:
-            where.append("x.in_stock = %s")
-        sql = f"SELECT x.product_id FROM {PAIRS} x WHERE {' AND '.join(where)}"
-        return RawSQL(sql, [*params, *partner_params, *scope_params, *([True] * in_stock)])
-    joins, where, join_params = _combined(others, in_stock=in_stock)
-    if not others and not in_stock:
-        where = []  # a row at all means an active variant offers the value
-    sql = (
-        f"SELECT x.product_id FROM {OPTIONS} x {joins} "
-        f"WHERE {' AND '.join([value_sql, scope_sql, *where])}"
-    )
-    return RawSQL(sql, [*join_params, *params, *scope_params])
-
-
-def sorted_after_filtering(
-    filtered: QuerySet, ordering: tuple[str, ...], *, offset: int, limit: int
-) -> QuerySet | RawSQL:
-    """The page's ids, sorting only the products that match (PostgreSQL).
-
-    With options chosen, PostgreSQL would rather walk a sort index and test each product
-    against the options, betting that matches are spread evenly; they are not (the most
-    expensive products are phones, which have no sizes), and such a walk took seconds on
-    `/products/?size=m&sort=-price`. Materialised first, the matching products are sorted
-    in one pass whatever their order.
-    """
-    fields = list(dict.fromkeys(["pk", *(name.lstrip("-") for name in ordering)]))
-    if any(name not in {"pk", *(f.name for f in Product._meta.concrete_fields)} for name in fields):
-        return filtered.order_by(*ordering).values("pk")[offset : offset + limit]
-    sql, params = filtered.order_by().values(*fields).query.sql_with_params()
-    columns = [f"c{n}" for n in range(len(fields))]
-    order = ", ".join(
-        f"{columns[fields.index(name.lstrip('-'))]}{' DESC' if name.startswith('-') else ''}"
-        for name in ordering
-    )
-    return RawSQL(
-        f"WITH m ({', '.join(columns)}) AS MATERIALIZED ({sql}) "
-        f"SELECT c0 FROM m ORDER BY {order} LIMIT %s OFFSET %s",
-        [*params, limit, offset],
-    )
-
-
-def _option_counts_sql(
-    scope: Scope,
-    filters,
-    *,
-    value_ids: list[int],
-    others: list[OptionChoice],
-) -> list[tuple[str, list]]:
-    """Products per value in `value_ids` (the values of one or more option types), under the
-    product filters, the stock filter and the chosen values of `others` (other option types):
-    the parts of the facets statement."""
-    where, params = [], []
-    sql, p = _in("x.option_value_id", value_ids)
-    where.append(sql)
-    params += p
-    sql, p = _scope_sql(scope, "x")
-    where.append(sql)
-    params += p
-    product_where, product_params = _product_conditions(filters, "x")
-    where += product_where
-    params += product_params
-    select = "SELECT 'option' AS kind, x.option_value_id AS key, NULL AS slug, NULL AS name"
-    if len(others) == 1:
-        # One other option chosen (sizes under the chosen colour): the rows of value pairs,
-        # one per product, value and chosen value, so DISTINCT only for several chosen.
-        (other,) = others
-        sql, p = _in("x.partner_id", other.value_ids)
-        pair_where = [*where, sql]
-        pair_params = [*params, *p]
-        if filters.in_stock:
-            pair_where.append("x.in_stock = %s")
-            pair_params.append(True)
-        rows = f"{PAIRS} x WHERE {' AND '.join(pair_where)}"
-        if len(other.value_ids) > 1:
-            # Distinct (value, product) first: hashed, where COUNT(DISTINCT) would sort.
-            rows = f"(SELECT DISTINCT x.option_value_id, x.product_id FROM {rows}) AS x WHERE 1 = 1"
-        sql = f"{select}, COUNT(*) AS n FROM {rows} GROUP BY x.option_value_id"
-        return [(sql, pair_params)]
-    if not others:
-        # One row per product and value is marked: no DISTINCT over what may be 100,000s.
-        first = "x.is_first_in_stock = %s" if filters.in_stock else "x.is_first = %s"
-        sql = (
-            f"{select}, COUNT(*) AS n FROM {OPTIONS} x "
-            f"WHERE {' AND '.join([*where, first])} GROUP BY x.option_value_id"
-        )
-        return [(sql, [*params, True])]
-    # Two or more other options: a row counts when one variant of its block offers it and a
-    # chosen value of every other option (and is in stock if asked): EXISTS, so that several
-    # chosen values (red or blue) count a row once. A product's rows are one per value unless
-    # it spans blocks of variants (more than 63): those few are counted apart, with DISTINCT.
-    first, *rest = others
-    joins, mask_where, join_params = _combined(rest, in_stock=filters.in_stock, first="j")
-    mask = "in_stock_variants" if filters.in_stock else "variants"
-    mask_where = [mask_where[0].replace("(j.", f"(x.{mask} & j.", 1)]
-    value_sql, value_params = _in("j.option_value_id", first.value_ids)
-    exists = (
-        f"EXISTS (SELECT 1 FROM {OPTIONS} j {joins} WHERE j.product_id = x.product_id "
-        f"AND j.chunk = x.chunk AND {' AND '.join([value_sql, *mask_where])})"
-    )
-    exists_params = [*join_params, *value_params]
-    parts = []
-    for spans, counted in ((False, "COUNT(*)"), (True, "COUNT(DISTINCT x.product_id)")):
-        sql = (
-            f"{select}, {counted} AS n FROM {OPTIONS} x "
-            f"WHERE {' AND '.join([*where, 'x.spans_chunks = %s', exists])} "
-            "GROUP BY x.option_value_id"
-        )
-        parts.append((sql, [*params, spans, *exists_params]))
-    return parts
+    category_ids: tuple[int, ...] | None = None
+    candidate_ids: tuple[int, ...] | None = None
+    #: None: any; empty: none known (nothing matches).
+    brand_ids: tuple[int, ...] | None = None
+    tag_ids: tuple[int, ...] | None = None
+    options: tuple[OptionChoice, ...] = ()
+    price_min: Decimal | None = None
+    price_max: Decimal | None = None
+    in_stock: bool = False
+    sort: str = "relevance"
+    #: Order the candidates as given (a search by relevance) rather than by `sort`.
+    candidate_order: bool = False
+    offset: int = 0
+    limit: int = 24
 
 
 @dataclass
-class FacetCounts:
+class Answer:
+    #: The page's product ids, in order.
+    page: list[int]
     #: Products under every filter.
     total: int
-    #: (slug, name) -> products, for brands and tags; option value id -> products.
-    brands: dict[tuple[str, str], int]
-    tags: dict[tuple[str, str], int]
+    #: Brand id, tag id, option value id -> products, each under every other filter.
+    brands: dict[int, int]
+    tags: dict[int, int]
     options: dict[int, int]
 
 
-def count_facets(
-    *,
-    scope: Scope,
-    filters,
-    candidates: QuerySet,
-    option_choices: list[OptionChoice],
-    option_values: dict[int, list[int]],
-) -> FacetCounts:
-    """The listing's count and every facet's counts, in one statement.
+def _cents(amount: Decimal, rounding: str) -> int:
+    return int((amount * 100).to_integral_value(rounding=rounding))
 
-    `candidates` are the products under every filter but brand and tag: read once (a CTE),
-    they give the count (with brand and tag), the brand facet (with tag) and the tag facet
-    (with brand). Each option facet reads the facet rows. `option_values` maps every option
-    type's id to its value ids.
+
+def _columns(rows: list[tuple], names: tuple[str, ...]) -> dict[str, tuple]:
+    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    return dict(zip(names, columns, strict=True))
+
+
+def _sort_keys(fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One int64 per product and sort: its fields packed, ascending order of the key."""
+    keys = {}
+    for sort, names in SORT_FIELDS.items():
+        key = np.zeros(len(fields["pk"]), dtype=np.int64)
+        for name in names:
+            bits = FIELD_BITS[name.lstrip("-")]
+            value = np.clip(fields[name.lstrip("-")], 0, (1 << bits) - 1)
+            key = (key << bits) | (((1 << bits) - 1) - value if name.startswith("-") else value)
+        keys[sort] = key
+    return keys
+
+
+@dataclass(frozen=True)
+class Products:
+    """The published products, one slot each, kept by pk while the index lives."""
+
+    pk: np.ndarray
+    live: np.ndarray
+    category: np.ndarray
+    brand: np.ndarray  # -1: none
+    price: np.ndarray  # cents
+    in_stock: np.ndarray
+    keys: dict[str, np.ndarray]
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple]) -> "Products":
+        values = _columns(rows, PRODUCT_FIELDS)
+        fields = {
+            "pk": np.array(values["pk"], dtype=np.int64),
+            "price": np.array([_cents(p, ROUND_FLOOR) for p in values["price"]], dtype=np.int64),
+            "is_featured": np.array(values["is_featured"], dtype=np.int64),
+            "sold_count": np.array(values["sold_count"], dtype=np.int64),
+            "created_at": np.array(
+                [int(t.timestamp()) - EPOCH for t in values["created_at"]], dtype=np.int64
+            ),
+            "rating_average": np.array(
+                [int(r * 100) for r in values["rating_average"]], dtype=np.int64
+            ),
+            "rating_count": np.array(values["rating_count"], dtype=np.int64),
+        }
+        return cls(
+            pk=fields["pk"],
+            live=np.ones(len(rows), dtype=bool),
+            category=np.array(values["category_id"], dtype=np.int64),
+            brand=np.array([-1 if b is None else b for b in values["brand_id"]], dtype=np.int64),
+            price=fields["price"],
+            in_stock=np.array(values["stock"], dtype=np.int64) > 0,
+            keys=_sort_keys(fields),
+        )
+
+    def __len__(self) -> int:
+        return len(self.pk)
+
+    def with_changes(self, slots: np.ndarray, fresh: "Products", gone: np.ndarray) -> "Products":
+        """A copy with `fresh` in `slots` (the slots past the end are new) and `gone` dead."""
+        grown = max(int(slots.max(initial=-1)) + 1, len(self))
+
+        def merged(old: np.ndarray, new: np.ndarray, filler) -> np.ndarray:
+            out = np.full(grown, filler, dtype=old.dtype)
+            out[: len(old)] = old
+            out[slots] = new
+            return out
+
+        live = merged(self.live, fresh.live, False)
+        live[gone] = False
+        return Products(
+            pk=merged(self.pk, fresh.pk, 0),
+            live=live,
+            category=merged(self.category, fresh.category, -1),
+            brand=merged(self.brand, fresh.brand, -1),
+            price=merged(self.price, fresh.price, 0),
+            in_stock=merged(self.in_stock, fresh.in_stock, False),
+            keys={k: merged(v, fresh.keys[k], 0) for k, v in self.keys.items()},
+        )
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Facet rows sorted by option type and value: a value's rows, and a type's, are a
+    slice. `block` is slot * chunks + chunk: the unit whose variant masks combine."""
+
+    slot: np.ndarray
+    type: np.ndarray
+    value: np.ndarray
+    block: np.ndarray
+    variants: np.ndarray
+    in_stock: np.ndarray
+    spans: np.ndarray
+    of_type: dict[int, slice]
+    of_value: dict[int, slice]
+
+    @classmethod
+    def sorted(cls, **columns: np.ndarray) -> "Rows":
+        order = np.lexsort((columns["value"], columns["type"]))
+        columns = {name: column[order] for name, column in columns.items()}
+        return cls(
+            **columns,
+            of_type=_slices(columns["type"]),
+            of_value=_slices(columns["type"] << 32 | columns["value"], low_bits=32),
+        )
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple], slot_by_pk: np.ndarray, chunks: int) -> "Rows":
+        values = _columns(rows, ROW_FIELDS)
+        slot = slot_by_pk[np.array(values["product_id"], dtype=np.int64)]
+        return cls.sorted(
+            slot=slot,
+            type=np.array(values["option_type_id"], dtype=np.int64),
+            value=np.array(values["option_value_id"], dtype=np.int64),
+            block=slot * chunks + np.array(values["chunk"], dtype=np.int64),
+            variants=np.array(values["variants"], dtype=np.int64),
+            in_stock=np.array(values["in_stock_variants"], dtype=np.int64),
+            spans=np.array(values["spans_chunks"], dtype=bool),
+        )
+
+    def columns(self) -> dict[str, np.ndarray]:
+        names = ("slot", "type", "value", "block", "variants", "in_stock", "spans")
+        return {name: getattr(self, name) for name in names}
+
+    def of_slots(self, slots: np.ndarray) -> np.ndarray:
+        return np.isin(self.slot, slots)
+
+    def replaced(self, slots: np.ndarray, fresh: "Rows") -> "Rows":
+        """These rows without those of `slots`, with `fresh` instead."""
+        keep = ~self.of_slots(slots)
+        old, new = self.columns(), fresh.columns()
+        return Rows.sorted(**{k: np.concatenate([old[k][keep], new[k]]) for k in old})
+
+    def signature(self, selected: np.ndarray) -> list[tuple]:
+        columns = self.columns()
+        return sorted(zip(*(columns[k][selected].tolist() for k in columns), strict=True))
+
+
+def _slices(sorted_keys: np.ndarray, low_bits: int = 0) -> dict[int, slice]:
+    """Each distinct key of a sorted array -> its slice (`low_bits` of the key name it)."""
+    if not len(sorted_keys):
+        return {}
+    keys, starts = np.unique(sorted_keys, return_index=True)
+    ends = [*starts[1:].tolist(), len(sorted_keys)]
+    names = (keys & ((1 << low_bits) - 1)) if low_bits else keys
+    return {
+        int(name): slice(start, end)
+        for name, start, end in zip(names.tolist(), starts.tolist(), ends, strict=True)
+    }
+
+
+@dataclass(frozen=True)
+class Tags:
+    slot: np.ndarray
+    tag: np.ndarray
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple], slot_by_pk: np.ndarray) -> "Tags":
+        products = np.array([pk for pk, _ in rows], dtype=np.int64)
+        return cls(
+            slot=slot_by_pk[products], tag=np.array([tag for _, tag in rows], dtype=np.int64)
+        )
+
+    def replaced(self, slots: np.ndarray, fresh: "Tags") -> "Tags":
+        keep = ~np.isin(self.slot, slots)
+        return Tags(
+            slot=np.concatenate([self.slot[keep], fresh.slot]),
+            tag=np.concatenate([self.tag[keep], fresh.tag]),
+        )
+
+
+@dataclass
+class Journal:
+    """How far the index has read the journal of changed products."""
+
+    seen: int = 0
+    #: Ids below `seen` not read yet (their transaction was open) -> when first missed.
+    gaps: dict[int, float] = field(default_factory=dict)
+
+    def note(self, ids: list[int], *, now: float) -> bool:
+        """Take in the journal ids just read. False when more are missing than are worth
+        asking for one by one (a large transaction rolled back, or still open): rebuild."""
+        for pk in ids:
+            self.gaps.pop(pk, None)
+        newer = [pk for pk in ids if pk > self.seen]
+        if newer:
+            top = max(newer)
+            if top - self.seen - len(newer) > GAP_WINDOW:
+                return False
+            self.gaps.update(dict.fromkeys(set(range(self.seen + 1, top)) - set(newer), now))
+            self.seen = top
+        self.gaps = {pk: t for pk, t in self.gaps.items() if now - t < GAP_PATIENCE}
+        return True
+
+
+@dataclass(frozen=True)
+class Index:
+    products: Products
+    rows: Rows
+    tags: Tags
+    #: Product pk -> slot (-1: none).
+    slot_by_pk: np.ndarray
+    chunks: int
+    built_at: float
+
+    def slots_of(self, pks) -> np.ndarray:
+        pks = np.asarray(pks, dtype=np.int64)
+        pks = pks[(pks >= 0) & (pks < len(self.slot_by_pk))]
+        slots = self.slot_by_pk[pks]
+        return slots[slots >= 0]
+
+
+def _product_rows(product_ids=None) -> list[tuple]:
+    products = Product.objects.filter(is_published=True)
+    if product_ids is not None:
+        products = products.filter(pk__in=product_ids)
+    return list(products.order_by("pk").values_list(*PRODUCT_FIELDS))
+
+
+def _facet_rows(product_ids=None) -> list[tuple]:
+    rows = ProductOption.objects.all()
+    if product_ids is not None:
+        rows = rows.filter(product_id__in=product_ids)
+    return list(rows.values_list(*ROW_FIELDS))
+
+
+def _tag_rows(product_ids=None) -> list[tuple]:
+    links = Product.tags.through.objects.filter(product__is_published=True)
+    if product_ids is not None:
+        links = links.filter(product_id__in=product_ids)
+    return list(links.values_list("product_id", "tag_id"))
+
+
+def _slot_table(pks: np.ndarray, slots: np.ndarray, size: int = 0) -> np.ndarray:
+    table = np.full(max(int(pks.max(initial=0)) + 1, size), -1, dtype=np.int64)
+    table[pks] = slots
+    return table
+
+
+def _build() -> tuple[Index, Journal]:
+    """Everything, read from the database (about a second at 100,000 products)."""
+    now = time.time()
+    # The last GAP_WINDOW journal ids, in one query: the highest is where to read on from,
+    # and those missing below it may belong to transactions still open.
+    last = ProductChange.objects.order_by("-pk")[:1].values("pk")
+    recent = set(
+        ProductChange.objects.filter(pk__gt=Subquery(last) - GAP_WINDOW).values_list(
+            "pk", flat=True
+        )
+    )
+    top = max(recent, default=0)
+    journal = Journal(seen=top)
+    journal.gaps = dict.fromkeys(set(range(max(top - GAP_WINDOW, 0) + 1, top)) - recent, now)
+    products = Products.from_rows(_product_rows())
+    slot_by_pk = _slot_table(products.pk, np.arange(len(products)))
+    rows = [row for row in _facet_rows() if slot_by_pk[row[0]] >= 0]
+    chunks = 1 + max((row[3] for row in rows), default=0)
+    tags = [tag for tag in _tag_rows() if slot_by_pk[tag[0]] >= 0]
+    index = Index(
+        products=products,
+        rows=Rows.from_rows(rows, slot_by_pk, chunks),
+        tags=Tags.from_rows(tags, slot_by_pk),
+        slot_by_pk=slot_by_pk,
+        chunks=chunks,
+        built_at=now,
+    )
+    return index, journal
+
+
+def _reload(index: Index, product_ids: set[int]) -> Index | None:
+    """The index with these products read again (None: rebuild it whole instead).
+
+    A product keeps its slot; a new one takes the next. The rows and tags are sorted again
+    only when they changed (a sale moves the sort keys, rarely the rows).
     """
-    candidates_sql, candidates_params = _subquery(candidates.order_by().values("pk", "brand_id"))
-    brand_ok, tag_ok, ok_params = "1 = 1", "1 = 1", {"brand": [], "tag": []}
-    if filters.brands:
-        sql, ok_params["brand"] = _in("slug", filters.brands)
-        brand_ok = f"c.brand_id IN (SELECT id FROM {BRANDS} WHERE {sql})"
-    if filters.tags:
-        sql, ok_params["tag"] = _in("t.slug", filters.tags)
-        tag_ok = (
-            f"c.id IN (SELECT pt.product_id FROM {PRODUCT_TAGS} pt "
-            f"JOIN {TAGS} t ON t.id = pt.tag_id WHERE {sql})"
+    fresh = Products.from_rows(_product_rows(product_ids))
+    rows = _facet_rows(product_ids)
+    if any(row[3] >= index.chunks for row in rows):
+        return None  # a product with more variant blocks than the arrays hold
+    table = index.slot_by_pk
+    is_new = np.array([pk >= len(table) or table[pk] < 0 for pk in fresh.pk.tolist()], dtype=bool)
+    slots = np.empty(len(fresh), dtype=np.int64)
+    slots[~is_new] = table[fresh.pk[~is_new]]
+    slots[is_new] = len(index.products) + np.arange(int(is_new.sum()))
+    gone = index.slots_of([pk for pk in product_ids if pk not in set(fresh.pk.tolist())])
+    products = index.products.with_changes(slots, fresh, gone)
+    table = _slot_table(products.pk[products.live], np.flatnonzero(products.live), len(table))
+    touched = np.concatenate([slots, gone])
+    new_rows = Rows.from_rows(rows, table, index.chunks)
+    old = index.rows.of_slots(touched)
+    everything = np.ones(len(new_rows.slot), dtype=bool)
+    if index.rows.signature(old) == new_rows.signature(everything):
+        row_index = index.rows
+    else:
+        row_index = index.rows.replaced(touched, new_rows)
+    tags = index.tags.replaced(touched, Tags.from_rows(_tag_rows(product_ids), table))
+    return Index(
+        products=products,
+        rows=row_index,
+        tags=tags,
+        slot_by_pk=table,
+        chunks=index.chunks,
+        built_at=index.built_at,
+    )
+
+
+_lock = threading.Lock()
+_state: tuple[Index, Journal] | None = None
+
+
+def forget() -> None:
+    """Drop this process's index: the next listing loads it again (tests start from here)."""
+    global _state
+    with _lock:
+        _state = None
+
+
+def current_index() -> Index:
+    """This process's index, brought up to date with the journal (one query)."""
+    global _state
+    with _lock:
+        now = time.time()
+        if _state is None or now - _state[0].built_at > MAX_AGE:
+            _state = _build()
+            return _state[0]
+        index, journal = _state
+        changes = ProductChange.objects.filter(pk__gt=journal.seen)
+        if journal.gaps:
+            changes = changes | ProductChange.objects.filter(pk__in=list(journal.gaps))
+        found = list(changes.values_list("pk", "product_id"))
+        product_ids = {product_id for _, product_id in found}
+        if not journal.note([pk for pk, _ in found], now=now) or None in product_ids:
+            _state = _build()
+        elif product_ids:
+            fresh = _reload(index, product_ids)
+            _state = (fresh, journal) if fresh is not None else _build()
+        return _state[0]
+
+
+def note_changes(*, product_ids: Iterable[int] | None) -> None:
+    """Journal these products (None: every product) for the listing index of every worker,
+    in the transaction that changes them."""
+    if product_ids is None:
+        ProductChange.objects.create(product_id=None)
+    else:
+        ProductChange.objects.bulk_create(
+            [ProductChange(product_id=pk) for pk in sorted(set(product_ids))]
         )
-    parts: list[tuple[str, list]] = [
-        (
-            "SELECT 'count' AS kind, 0 AS key, NULL AS slug, NULL AS name, COUNT(*) AS n "
-            f"FROM c WHERE {brand_ok} AND {tag_ok}",
-            [*ok_params["brand"], *ok_params["tag"]],
-        ),
-        (
-            f"SELECT 'brand', b.id, b.slug, b.name, COUNT(*) FROM c JOIN {BRANDS} b "
-            f"ON b.id = c.brand_id WHERE {tag_ok} GROUP BY b.id, b.slug, b.name",
-            ok_params["tag"],
-        ),
-        (
-            f"SELECT 'tag', tg.id, tg.slug, tg.name, COUNT(*) FROM c "
-            f"JOIN {PRODUCT_TAGS} ptg ON ptg.product_id = c.id JOIN {TAGS} tg "
-            f"ON tg.id = ptg.tag_id WHERE {brand_ok} GROUP BY tg.id, tg.slug, tg.name",
-            ok_params["brand"],
-        ),
-    ]
-    active = {choice.type_id for choice in option_choices}
-    for choice in option_choices:
-        others = [c for c in option_choices if c.type_id != choice.type_id]
-        parts += _option_counts_sql(
-            scope, filters, value_ids=option_values[choice.type_id], others=others
-        )
-    inactive = [pk for type_id, ids in option_values.items() if type_id not in active for pk in ids]
-    if inactive:
-        parts += _option_counts_sql(scope, filters, value_ids=inactive, others=option_choices)
-    union = " UNION ALL ".join(f"SELECT * FROM ({sql}) AS f{n}" for n, (sql, _) in enumerate(parts))
-    sql = f"WITH c (id, brand_id) AS ({candidates_sql}) {union}"
-    params = [*candidates_params, *(p for _, part_params in parts for p in part_params)]
-    counts = FacetCounts(total=0, brands={}, tags={}, options={})
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        for kind, key, slug, name, n in cursor.fetchall():
-            if kind == "count":
-                counts.total = n
-            elif kind == "brand":
-                counts.brands[(slug, name)] = n
-            elif kind == "tag":
-                counts.tags[(slug, name)] = n
-            else:
-                counts.options[key] = counts.options.get(key, 0) + n
-    return counts
+
+
+def note_deleted_product(sender, instance, **kwargs) -> None:
+    note_changes(product_ids=[instance.pk])
+
+
+def answer(question: Question) -> Answer:
+    """The page, the count and every facet's counts of `question`."""
+    return _answer(current_index(), question)
+
+
+def _counts(values: np.ndarray) -> dict[int, int]:
+    counted = np.bincount(values) if len(values) else np.zeros(0, dtype=np.int64)
+    found = np.flatnonzero(counted)
+    return dict(zip(found.tolist(), counted[found].tolist(), strict=True))
+
+
+def _answer(index: Index, q: Question) -> Answer:
+    products, rows, tags, chunks = index.products, index.rows, index.tags, index.chunks
+    size = len(products)
+    # Products in view, under price: every count starts here.
+    if q.candidate_ids is not None:
+        in_view = np.zeros(size, dtype=bool)
+        in_view[index.slots_of(q.candidate_ids)] = True
+    else:
+        in_view = np.isin(products.category, q.category_ids or ())
+    in_view &= products.live
+    if q.price_min is not None:
+        in_view &= products.price >= _cents(q.price_min, ROUND_CEILING)
+    if q.price_max is not None:
+        in_view &= products.price <= _cents(q.price_max, ROUND_FLOOR)
+    brand_ok = None if q.brand_ids is None else np.isin(products.brand, q.brand_ids)
+    tag_ok = None
+    if q.tag_ids is not None:
+        tag_ok = np.zeros(size, dtype=bool)
+        tag_ok[tags.slot[np.isin(tags.tag, q.tag_ids)]] = True
+
+    masks = rows.in_stock if q.in_stock else rows.variants
+    # Per chosen option, per block: the variants (in stock?) offering one of its values.
+    offering = {}
+    for choice in q.options:
+        per_block = np.zeros(size * chunks, dtype=np.int64)
+        for value_id in choice.value_ids:
+            part = rows.of_value.get(value_id, slice(0, 0))
+            viewed = in_view[rows.slot[part]]
+            np.bitwise_or.at(per_block, rows.block[part][viewed], masks[part][viewed])
+        offering[choice.type_id] = per_block
+
+    def allowed(excluding=None) -> np.ndarray | None:
+        """Per block, the variants offering a chosen value of every option (but one)."""
+        combined = None
+        for type_id, per_block in offering.items():
+            if type_id != excluding:
+                combined = per_block if combined is None else combined & per_block
+        return combined
+
+    everything = allowed()
+    if everything is None:
+        option_ok = products.in_stock if q.in_stock else np.ones(size, dtype=bool)
+    else:
+        option_ok = np.zeros(size, dtype=bool)
+        option_ok[np.flatnonzero(everything) // chunks] = True
+    base = in_view & option_ok
+    brand_view = base if tag_ok is None else base & tag_ok
+    tag_view = base if brand_ok is None else base & brand_ok
+    listed = tag_view if tag_ok is None else tag_view & tag_ok
+
+    # Option facets: each type's rows, of products under brand, tag and price, whose
+    # variants meet the other options' (its own choice left out).
+    counted = in_view
+    for condition in (brand_ok, tag_ok):
+        if condition is not None:
+            counted = counted & condition
+    options: dict[int, int] = {}
+    for type_id, part in rows.of_type.items():
+        others = allowed(excluding=type_id) if type_id in offering else everything
+        mask = masks[part]
+        hit = counted[rows.slot[part]]
+        hit &= (mask != 0) if others is None else (mask & others[rows.block[part]]) != 0
+        value, spans = rows.value[part][hit], rows.spans[part][hit]
+        options.update(_counts(value[~spans]))
+        if spans.any():
+            # Products of more than one block: a value counts once per product.
+            pairs = np.unique(np.stack([rows.slot[part][hit][spans], value[spans]]), axis=1)
+            for value_id, n in _counts(pairs[1]).items():
+                options[value_id] = options.get(value_id, 0) + n
+
+    chosen = np.flatnonzero(listed)
+    return Answer(
+        page=_page(index, q, chosen),
+        total=len(chosen),
+        brands=_counts(products.brand[brand_view & (products.brand >= 0)]),
+        tags=_counts(tags.tag[tag_view[tags.slot]]),
+        options=options,
+    )
+
+
+def _page(index: Index, q: Question, slots: np.ndarray) -> list[int]:
+    """The product ids of the page among `slots`, in order: only the page is sorted."""
+    if q.candidate_order:
+        keys = np.full(len(index.products), len(q.candidate_ids), dtype=np.int64)
+        pks = np.asarray(q.candidate_ids, dtype=np.int64)
+        known = (pks < len(index.slot_by_pk)) & (pks >= 0)
+        places = np.flatnonzero(known)
+        found = index.slot_by_pk[pks[known]]
+        keys[found[found >= 0]] = places[found >= 0]
+        keys = keys[slots]
+    else:
+        keys = index.products.keys[q.sort][slots]
+    end = q.offset + q.limit
+    if end < len(slots):
+        nearest = np.argpartition(keys, end - 1)[:end]
+        ordered = nearest[np.argsort(keys[nearest], kind="stable")]
+    else:
+        ordered = np.argsort(keys, kind="stable")
+    return index.products.pk[slots[ordered[q.offset : end]]].tolist()

@@ -6,8 +6,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog import locks
+from catalog.facets import SORT_FIELDS as SORTS
 from catalog.models import StockMovement, Variant
-from catalog.selectors import SORTS, ListingFilters
+from catalog.selectors import ListingFilters
 
 SORT_LABELS = {
     "relevance": _("Relevance"),

@@ -430,36 +430,25 @@ class ProductOption(models.Model):
     block of 63 variants, for the values its active variants offer.
 
     Derived by catalog.services.refresh_product_facets() (called by refresh_products(),
-    set_published() and the bulk tools) so that a request never joins through variants.
-    Each of the product's active variants has a bit (its slot, by primary key): `variants`
-    holds the slots of those offering this value, `in_stock_variants` those also in stock.
-    A product has a red variant in M in stock when the red row's and the M row's masks share
-    a bit with each other and with the stock: one variant is both, not one red and another M.
-    The product's category, brand and price are copied here so that counting a facet reads
-    this table alone; `is_first` and `is_first_in_stock` mark one row per product and value
-    (one per product, value and stock), so that a facet that needs no combination counts
-    rows without DISTINCT.
+    set_published() and the bulk tools); each worker's listing index (catalog.facets) loads
+    these rows, so that no request joins through variants. Each of the product's active
+    variants has a bit (its slot, by primary key): `variants` holds the slots of those
+    offering this value, `in_stock_variants` those also in stock. A product has a red
+    variant in M in stock when the red row's and the M row's masks share a bit with each
+    other and with the stock: one variant is both, not one red and another M.
     """
 
     product = models.ForeignKey(Product, related_name="+", on_delete=models.CASCADE)
     option_value = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
     option_type = models.ForeignKey(OptionType, related_name="+", on_delete=models.CASCADE)
-    category = models.ForeignKey(Category, related_name="+", on_delete=models.CASCADE)
-    brand = models.ForeignKey(Brand, related_name="+", on_delete=models.CASCADE, null=True)
-    #: The product's listing price ("from"), as cards show and the price filter reads it.
-    price = models.DecimalField(**MONEY)
     #: Which block of VARIANTS_PER_CHUNK variants (by primary key) the masks describe.
     chunk = models.PositiveSmallIntegerField(default=0)
     #: Bit n set: the product's n-th active variant of this chunk offers this value.
     variants = models.BigIntegerField()
     #: The bits of `variants` whose variant is in stock.
     in_stock_variants = models.BigIntegerField()
-    #: The first row of this product and value (lowest chunk).
-    is_first = models.BooleanField()
-    #: The first row of this product and value with a variant in stock.
-    is_first_in_stock = models.BooleanField()
-    #: The product has more than one chunk (more than 63 active variants): its rows are
-    #: counted with DISTINCT, everybody else's without.
+    #: The product has more than one chunk (more than 63 active variants): a value may have
+    #: a row in each, and is counted once.
     spans_chunks = models.BooleanField(default=False)
 
     class Meta:
@@ -468,73 +457,21 @@ class ProductOption(models.Model):
                 fields=["product", "chunk", "option_value"], name="product_option_unique_chunk"
             )
         ]
-        indexes = [
-            # A facet counted with no other option chosen: one range of this index per
-            # category, read without touching the table.
-            models.Index(
-                fields=["category", "option_value"],
-                include=["product", "brand", "price", "is_first", "is_first_in_stock"],
-                name="product_option_facet",
-            ),
-            # Products offering chosen values, and the masks to combine with other choices.
-            models.Index(
-                fields=["option_value", "category"],
-                include=[
-                    "product",
-                    "chunk",
-                    "variants",
-                    "in_stock_variants",
-                    "brand",
-                    "price",
-                    "spans_chunks",
-                ],
-                name="product_option_chosen",
-            ),
-            models.Index(
-                fields=["option_value"],
-                condition=Q(spans_chunks=True),
-                name="product_option_spanning",
-            ),
-        ]
 
     def __str__(self):
         return f"{self.product_id}: {self.option_value_id}"
 
 
-class ProductOptionPair(models.Model):
-    """Two option values of different types offered together by one active variant of a
-    published product (red with M, and M with red), in stock when one such variant is.
+class ProductChange(models.Model):
+    """A product whose listing facts (price, stock, options, brand, tags, category, sort
+    keys, publication) changed: the journal the listing index of each worker follows
+    (catalog.facets). Written in the transaction of the change; no row: every product."""
 
-    The common two-option question (sizes under the chosen colour, the products red in M)
-    reads these rows straight, without combining masks; kept with ProductOption by
-    catalog.services.refresh_product_facets().
-    """
-
-    product = models.ForeignKey(Product, related_name="+", on_delete=models.CASCADE)
-    option_value = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
-    partner = models.ForeignKey(OptionValue, related_name="+", on_delete=models.CASCADE)
-    category = models.ForeignKey(Category, related_name="+", on_delete=models.CASCADE)
-    brand = models.ForeignKey(Brand, related_name="+", on_delete=models.CASCADE, null=True)
-    #: The product's listing price, as on ProductOption.
-    price = models.DecimalField(**MONEY)
-    in_stock = models.BooleanField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["product", "option_value", "partner"], name="product_option_pair_unique"
-            )
-        ]
-        indexes = [
-            models.Index(
-                fields=["partner", "category", "option_value"],
-                include=["product", "brand", "price", "in_stock"],
-                name="product_option_pair_facet",
-            )
-        ]
+    product_id = models.IntegerField(null=True)
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self):
-        return f"{self.product_id}: {self.option_value_id} + {self.partner_id}"
+        return f"{self.pk}: {self.product_id}"
 
 
 class ProductImage(models.Model):

@@ -2,7 +2,7 @@
 
 import difflib
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
@@ -97,15 +97,6 @@ def _build_option_types() -> list[OptionChoices]:
 
 # --- Listings -------------------------------------------------------------------------------
 
-SORTS = {
-    "relevance": ("-is_featured", "-sold_count", "-pk"),
-    "price": ("price", "pk"),
-    "-price": ("-price", "-pk"),
-    "newest": ("-created_at", "-pk"),
-    "best-selling": ("-sold_count", "-pk"),
-    "top-rated": ("-rating_average", "-rating_count", "-pk"),
-}
-
 
 @dataclass(frozen=True)
 class ListingFilters:
@@ -194,7 +185,7 @@ def card_queryset() -> QuerySet[Product]:
     )
 
 
-def _option_choices(filters: ListingFilters) -> list[facets.OptionChoice]:
+def _option_choices(filters: ListingFilters) -> tuple[facets.OptionChoice, ...]:
     """The chosen option values as ids (from the shared option types: no query)."""
     by_slug = {choices.option_type.slug: choices for choices in option_types()}
     chosen = []
@@ -204,29 +195,31 @@ def _option_choices(filters: ListingFilters) -> list[facets.OptionChoice]:
             continue  # the form only passes known types; a type deleted since: ignored
         ids = tuple(value.pk for value in choices.values if value.slug in value_slugs)
         chosen.append(facets.OptionChoice(choices.option_type.pk, ids))
-    # The rarest choice first: the facet rows are read from it.
-    return sorted(chosen, key=lambda choice: len(choice.value_ids))
+    return tuple(chosen)
 
 
-def _apply(products: QuerySet[Product], filters: ListingFilters, scope: facets.Scope) -> QuerySet:
-    """`products` under every filter."""
-    if filters.brands:
-        products = products.filter(brand__slug__in=filters.brands)
-    if filters.tags:
-        tagged = Product.tags.through.objects.filter(tag__slug__in=filters.tags)
-        products = products.filter(pk__in=tagged.values("product_id"))
-    if filters.price_min is not None:
-        products = products.filter(price__gte=filters.price_min)
-    if filters.price_max is not None:
-        products = products.filter(price__lte=filters.price_max)
-    options = _option_choices(filters)
-    if options:
-        # One active variant has a chosen value of every option (and stock, if asked).
-        matching = facets.matching_product_ids(scope, options, in_stock=filters.in_stock)
-        products = products.filter(pk__in=matching)
-    elif filters.in_stock:
-        products = products.filter(stock__gt=0)
-    return products
+@dataclass(frozen=True)
+class FacetNames:
+    """Brands and tags by id and by slug, for facets: shared like the option types."""
+
+    brands: dict[int, tuple[str, str]]
+    tags: dict[int, tuple[str, str]]
+
+    def ids(self, names: dict[int, tuple[str, str]], slugs) -> tuple[int, ...]:
+        wanted = set(slugs)
+        return tuple(pk for pk, (slug, _name) in names.items() if slug in wanted)
+
+
+def facet_names() -> FacetNames:
+    return cache.shared("facet-names", _build_facet_names)
+
+
+def _build_facet_names() -> FacetNames:
+    def named(model) -> dict[int, tuple[str, str]]:
+        rows = model.objects.order_by("pk").values_list("pk", "slug", "name")
+        return {pk: (slug, name) for pk, slug, name in rows}
+
+    return FacetNames(brands=named(Brand), tags=named(Tag))
 
 
 def listing(
@@ -237,70 +230,61 @@ def listing(
     offset: int,
     limit: int,
     order: tuple[str, ...] | None = None,
-    summary_key: str = "",
     category_ids: list[int] | None = None,
 ) -> Listing:
-    """One page of products with facet counts: three queries whatever the page size.
+    """One page of products with facet counts: the index's journal, the page's cards and
+    their images, three queries whatever the filters.
 
-    Each facet counts with every other filter applied but its own (catalog.facets explains
-    the rules), so a value's count is what choosing it lists. `category_ids`, the categories
-    `base` is limited to, lets the facet rows be read by category; without it (search) they
-    are read for `base`'s products. The count and facets do not depend on the page or the
-    sort: with a `summary_key` (which must change when the products do) they are computed
-    once and read from the cache while a shopper pages or re-sorts.
+    The listing index (catalog.facets) filters, counts and picks the page in memory. Each
+    facet counts with every other filter applied but its own, so a value's count is what
+    choosing it lists. `category_ids`, the categories `base` is limited to, scope the index;
+    without them (search) `base`'s own products do, in the order `order` if given (one more
+    query).
     """
-    scope = facets.Scope(
-        category_ids=tuple(category_ids) if category_ids is not None else None, base=base
+    names = facet_names()
+    candidates = None
+    if category_ids is None:
+        candidates = tuple((base.order_by(*order) if order else base).values_list("pk", flat=True))
+    question = facets.Question(
+        category_ids=tuple(category_ids) if category_ids is not None else None,
+        candidate_ids=candidates,
+        brand_ids=names.ids(names.brands, filters.brands) if filters.brands else None,
+        tag_ids=names.ids(names.tags, filters.tags) if filters.tags else None,
+        options=_option_choices(filters),
+        price_min=filters.price_min,
+        price_max=filters.price_max,
+        in_stock=filters.in_stock,
+        sort=sort,
+        candidate_order=order is not None,
+        offset=offset,
+        limit=limit,
     )
-    filtered = _apply(base, filters, scope)
-    summary = django_cache.get(summary_key) if summary_key else None
-    if summary is None:
-        summary = _summary(base, filters, scope)
-        if summary_key:
-            django_cache.set(summary_key, summary, timeout=cache.PAGE_TIMEOUT)
-    ordering = order or SORTS[sort]
-    # The page's ids first, then the cards for those ids only: otherwise PostgreSQL works out
-    # the cards' extra columns for every row skipped by OFFSET too (page 40: 120 ms -> 10 ms).
-    page_ids = filtered.order_by(*ordering).values("pk")[offset : offset + limit]
-    if filters.options and connection.vendor == "postgresql":
-        page_ids = facets.sorted_after_filtering(filtered, ordering, offset=offset, limit=limit)
-    products = list(filtered.filter(pk__in=page_ids).order_by(*ordering))
-    count, facet_list = summary
-    return Listing(products=products, count=count, facets=facet_list)
+    answer = facets.answer(question)
+    cards = {product.pk: product for product in base.filter(pk__in=answer.page)}
+    products = [cards[pk] for pk in answer.page if pk in cards]
+    return Listing(products=products, count=answer.total, facets=_facets(filters, answer, names))
 
 
-def _summary(
-    base: QuerySet[Product], filters: ListingFilters, scope: facets.Scope
-) -> tuple[int, list[Facet]]:
-    """The listing's count and facets (one statement)."""
-    types = option_types()
-    counts = facets.count_facets(
-        scope=scope,
-        filters=filters,
-        candidates=_apply(base, replace(filters, brands=(), tags=()), scope),
-        option_choices=_option_choices(filters),
-        option_values={c.option_type.pk: [v.pk for v in c.values] for c in types},
-    )
+def _facets(filters: ListingFilters, answer: facets.Answer, names: FacetNames) -> list[Facet]:
     chosen = dict(filters.options)
     found = [
-        _named_facet("brand", Brand, counts.brands, filters.brands),
+        _named_facet("brand", Brand, names.brands, answer.brands, filters.brands),
         *(
-            _option_facet(choices, counts.options, chosen.get(choices.option_type.slug, ()))
-            for choices in types
+            _option_facet(choices, answer.options, chosen.get(choices.option_type.slug, ()))
+            for choices in option_types()
         ),
-        _named_facet("tag", Tag, counts.tags, filters.tags),
+        _named_facet("tag", Tag, names.tags, answer.tags, filters.tags),
     ]
-    return counts.total, [facet for facet in found if facet.values]
+    return [facet for facet in found if facet.values]
 
 
-def _named_facet(param: str, model, counts: dict[tuple[str, str], int], chosen) -> Facet:
+def _named_facet(param: str, model, names, counts: dict[int, int], chosen) -> Facet:
     """Brands or tags with products, and the chosen ones even at zero (so they can be
     unticked)."""
-    values = {slug: FacetValue(slug, name, n, slug in chosen) for (slug, name), n in counts.items()}
-    missing = [slug for slug in chosen if slug not in values]
-    if missing:
-        for slug, name in model.objects.filter(slug__in=missing).values_list("slug", "name"):
-            values[slug] = FacetValue(slug, name, 0, True)
+    values = {}
+    for pk, (slug, name) in names.items():
+        if counts.get(pk) or slug in chosen:
+            values[slug] = FacetValue(slug, name, counts.get(pk, 0), slug in chosen)
     ordered = sorted(values.values(), key=lambda value: value.label.lower())
     return Facet(param, model._meta.verbose_name, ordered)
 

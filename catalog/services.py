@@ -5,6 +5,7 @@ Stock is written only by catalog.stock (movements); its functions are re-exporte
 
 import re
 from collections.abc import Iterable
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import connection, transaction
@@ -19,15 +20,15 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog import cache, locks
-from catalog.facet_rows import facet_pairs, facet_rows
+from catalog import cache, facets, locks
+from catalog.facet_rows import facet_rows
 from catalog.images import make_thumbnails
 from catalog.models import (
     Category,
     Product,
+    ProductChange,
     ProductImage,
     ProductOption,
-    ProductOptionPair,
     SearchTerm,
     Variant,
     WishlistItem,
@@ -105,7 +106,7 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
             Value(0),
         ),
     )
-    refresh_product_facets(product_ids=product_ids)
+    _refresh_facets(product_ids)  # invalidate_products() notes them for the listing index
     _refresh_search_vectors(product_ids)
     _add_search_terms(product_ids)
     invalidate_products(product_ids=product_ids)
@@ -117,56 +118,56 @@ FACET_CHUNK = 2000
 
 @transaction.atomic
 def refresh_product_facets(*, product_ids: Iterable[int]) -> None:
-    """Rebuild the facet rows (ProductOption, ProductOptionPair) of these products from
-    their variants.
+    """Rebuild the facet rows (ProductOption) of these products from their variants, and
+    note them in the listing index's journal.
 
     Call after any change to what listings filter on: variants added, removed, activated or
-    deactivated, their option values, their stock crossing zero, the product's price, brand,
-    category or publication. refresh_products() and set_published() call it; it reads and
-    writes a few rows per product, so the catalog's services call it for the products they
-    touch, and `manage.py rebuild_facets` for all.
+    deactivated, their option values, their stock crossing zero, the product's publication.
+    refresh_products() and set_published() call it; it reads and writes a few rows per
+    product, so the catalog's services call it for the products they touch, and
+    `manage.py rebuild_facets` for all.
     """
+    product_ids = _refresh_facets(product_ids)
+    facets.note_changes(product_ids=product_ids)
+
+
+def _refresh_facets(product_ids: Iterable[int]) -> list[int]:
     product_ids = sorted(set(product_ids))
     for start in range(0, len(product_ids), FACET_CHUNK):
         _refresh_facet_chunk(product_ids[start : start + FACET_CHUNK])
+    return product_ids
 
 
 def _refresh_facet_chunk(product_ids: list[int]) -> None:
-    products = Product.objects.filter(pk__in=product_ids, is_published=True).values_list(
-        "pk", "category_id", "brand_id", "price"
-    )
+    published = Product.objects.filter(pk__in=product_ids, is_published=True)
     variants = Variant.objects.filter(product_id__in=product_ids, is_active=True).values_list(
         "pk", "product_id", "stock"
     )
     links = Variant.option_values.through.objects.filter(
         variant__product_id__in=product_ids, variant__is_active=True
     ).values_list("variant_id", "optionvalue_id", "optionvalue__option_type_id")
-    data = {"products": list(products), "variants": list(variants), "links": list(links)}
+    rows = facet_rows(
+        product_ids=published.values_list("pk", flat=True), variants=variants, links=links
+    )
     ProductOption.objects.filter(product_id__in=product_ids).delete()
-    ProductOption.objects.bulk_create(
-        [ProductOption(**vars(row)) for row in facet_rows(**data)], batch_size=5000
-    )
-    ProductOptionPair.objects.filter(product_id__in=product_ids).delete()
-    ProductOptionPair.objects.bulk_create(
-        [ProductOptionPair(**vars(row)) for row in facet_pairs(**data)], batch_size=5000
-    )
+    ProductOption.objects.bulk_create([ProductOption(**vars(row)) for row in rows], batch_size=5000)
 
 
 @transaction.atomic
 def rebuild_product_facets() -> int:
     """Rebuild every product's facet rows; returns the number of rows."""
     ProductOption.objects.all().delete()
-    ProductOptionPair.objects.all().delete()
     ids = list(Product.objects.filter(is_published=True).values_list("pk", flat=True))
     for start in range(0, len(ids), FACET_CHUNK):
-        chunk = locks.products_for_update(ids=ids[start : start + FACET_CHUNK])
-        refresh_product_facets(product_ids=chunk)
+        _refresh_facet_chunk(locks.products_for_update(ids=ids[start : start + FACET_CHUNK]))
+    facets.note_changes(product_ids=None)
     return ProductOption.objects.count()
 
 
 def invalidate_products(*, product_ids: Iterable[int]) -> None:
     """Invalidate the cached pages that show these products (after any change to them)."""
     product_ids = list(product_ids)
+    facets.note_changes(product_ids=product_ids)
     paths = (
         Category.objects.filter(products__pk__in=product_ids).distinct().values_list("path", "pk")
     )
@@ -349,3 +350,10 @@ def set_sale_prices(*, variant_prices: dict[int, Decimal | None]) -> int:
     Product.objects.filter(pk__in=product_ids).update(sale_price=Subquery(lowest))
     invalidate_products(product_ids=product_ids)
     return len(product_ids)
+
+
+def prune_product_changes(*, keep: timedelta = timedelta(days=1)) -> int:
+    """Delete the listing index's journal rows older than `keep` (every worker has read them:
+    each rebuilds its index at least hourly); returns how many."""
+    deleted, _ = ProductChange.objects.filter(changed_at__lt=timezone.now() - keep).delete()
+    return deleted

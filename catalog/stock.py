@@ -24,7 +24,7 @@ from django.db.models import Case, F, IntegerField, PositiveIntegerField, Value,
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
-from catalog import cache, locks
+from catalog import cache, facets, locks
 from catalog.models import Category, Product, StockMovement, Variant, stock_label
 
 Reason = StockMovement.Reason
@@ -165,6 +165,7 @@ def record_sales(*, quantities: dict[int, int]) -> None:
     Product.objects.filter(pk__in=list(per_product)).update(
         sold_count=Greatest(F("sold_count") + sold, Value(0))
     )
+    facets.note_changes(product_ids=per_product)  # the listing index sorts by it
 
 
 # --- The merchant's stock tools (admin, CSV import) ---------------------------------------

@@ -118,9 +118,6 @@ def _listing_page(
             limit=page_size,
             order=relevance_order if sort == "relevance" else None,
             category_ids=category_ids,
-            summary_key=cache.summary_key(
-                request.path, scopes=scopes, parts=[repr(filters), extra.get("query", "")]
-            ),
         )
         paginator = Paginator(range(listing.count), page_size)
         return {

@@ -174,6 +174,12 @@ CELERY_BEAT_SCHEDULE["promotions-sync-sale-prices"] = {
     "schedule": 60.0,
 }
 
+# The listing index's journal of changed products (catalog.facets), read within the hour.
+CELERY_BEAT_SCHEDULE["catalog-prune-product-changes"] = {
+    "task": "catalog.tasks.prune_product_changes",
+    "schedule": 86400.0,
+}
+
 # --- Accounts and passwords ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 PASSWORD_HASHERS = [

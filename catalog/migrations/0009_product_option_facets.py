@@ -1,47 +1,10 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-from catalog.facet_rows import facet_pairs, facet_rows
-
-
-def fill_facet_rows(apps, schema_editor):
-    """Derive the rows of the published products (later, catalog's services keep them)."""
-    Product = apps.get_model("catalog", "Product")
-    Variant = apps.get_model("catalog", "Variant")
-    ProductOption = apps.get_model("catalog", "ProductOption")
-    ProductOptionPair = apps.get_model("catalog", "ProductOptionPair")
-    ids = list(Product.objects.filter(is_published=True).values_list("pk", flat=True))
-    for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        data = {
-            "products": list(
-                Product.objects.filter(pk__in=chunk).values_list(
-                    "pk", "category_id", "brand_id", "price"
-                )
-            ),
-            "variants": list(
-                Variant.objects.filter(product_id__in=chunk, is_active=True).values_list(
-                    "pk", "product_id", "stock"
-                )
-            ),
-            "links": list(
-                Variant.option_values.through.objects.filter(
-                    variant__product_id__in=chunk, variant__is_active=True
-                ).values_list("variant_id", "optionvalue_id", "optionvalue__option_type_id")
-            ),
-        }
-        ProductOption.objects.bulk_create(
-            [ProductOption(**vars(row)) for row in facet_rows(**data)], batch_size=5000
-        )
-        ProductOptionPair.objects.bulk_create(
-            [ProductOptionPair(**vars(row)) for row in facet_pairs(**data)], batch_size=5000
-        )
-
-
 class Migration(migrations.Migration):
     """ProductOption becomes the listings' facet table: one row per published product, option
     value and block of 63 variants, with variant masks (combinations) and stock. Dropped and
-    made again: every row is derived."""
+    made again: every row is derived (filled by 0010, which knows the rows' final shape)."""
 
     dependencies = [
         ("catalog", "0008_product_tax_class"),
@@ -98,7 +61,6 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(fill_facet_rows, migrations.RunPython.noop),
         migrations.RemoveIndex(model_name="product", name="product_published_listing"),
         migrations.AddIndex(
             model_name="product",
