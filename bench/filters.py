@@ -155,6 +155,12 @@ def main() -> int:
         help="another checkout (e.g. `git archive` of main) served beside, on --port + 1, "
         "asked the same URL just before: figures taken at the same moment on a busy machine",
     )
+    parser.add_argument(
+        "--baseline-database",
+        default="",
+        help="the database the baseline serves (default: --database), for a baseline whose "
+        "migrations differ: e.g. a copy made with `createdb -T` before migrating",
+    )
     parser.add_argument("--no-prepare", action="store_true", help="skip migrate and seed")
     args = parser.parse_args()
 
@@ -214,7 +220,9 @@ def server_env(args, label: str) -> dict[str, str]:
         SECRET_KEY="bench-only-secret-key-not-for-production-0123456789abcdef",
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
-        DATABASE_URL=args.database,
+        DATABASE_URL=(args.baseline_database or args.database)
+        if label == "before"
+        else args.database,
         REDIS_URL=args.redis,
         LOG_LEVEL="WARNING",
         # Each server its own keys: one never answers from the other's cache.

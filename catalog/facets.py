@@ -182,8 +182,8 @@ class Products:
         return cls(
             pk=fields["pk"],
             live=np.ones(len(rows), dtype=bool),
-            category=np.array(values["category_id"], dtype=np.int64),
-            brand=np.array([-1 if b is None else b for b in values["brand_id"]], dtype=np.int64),
+            category=np.array(values["category_id"], dtype=np.int32),
+            brand=np.array([-1 if b is None else b for b in values["brand_id"]], dtype=np.int32),
             price=fields["price"],
             in_stock=np.array(values["stock"], dtype=np.int64) > 0,
             keys=_sort_keys(fields),
@@ -237,7 +237,9 @@ class Rows:
         return cls(
             **columns,
             of_type=_slices(columns["type"]),
-            of_value=_slices(columns["type"] << 32 | columns["value"], low_bits=32),
+            of_value=_slices(
+                columns["type"].astype(np.int64) << 32 | columns["value"], low_bits=32
+            ),
         )
 
     @classmethod
@@ -246,9 +248,9 @@ class Rows:
         slot = slot_by_pk[np.array(values["product_id"], dtype=np.int64)]
         return cls.sorted(
             slot=slot,
-            type=np.array(values["option_type_id"], dtype=np.int64),
-            value=np.array(values["option_value_id"], dtype=np.int64),
-            block=slot * chunks + np.array(values["chunk"], dtype=np.int64),
+            type=np.array(values["option_type_id"], dtype=np.int32),
+            value=np.array(values["option_value_id"], dtype=np.int32),
+            block=slot * chunks + np.array(values["chunk"], dtype=np.int32),
             variants=np.array(values["variants"], dtype=np.int64),
             in_stock=np.array(values["in_stock_variants"], dtype=np.int64),
             spans=np.array(values["spans_chunks"], dtype=bool),
@@ -294,7 +296,7 @@ class Tags:
     def from_rows(cls, rows: list[tuple], slot_by_pk: np.ndarray) -> "Tags":
         products = np.array([pk for pk, _ in rows], dtype=np.int64)
         return cls(
-            slot=slot_by_pk[products], tag=np.array([tag for _, tag in rows], dtype=np.int64)
+            slot=slot_by_pk[products], tag=np.array([tag for _, tag in rows], dtype=np.int32)
         )
 
     def replaced(self, slots: np.ndarray, fresh: "Tags") -> "Tags":
@@ -368,7 +370,7 @@ def _tag_rows(product_ids=None) -> list[tuple]:
 
 
 def _slot_table(pks: np.ndarray, slots: np.ndarray, size: int = 0) -> np.ndarray:
-    table = np.full(max(int(pks.max(initial=0)) + 1, size), -1, dtype=np.int64)
+    table = np.full(max(int(pks.max(initial=0)) + 1, size), -1, dtype=np.int32)
     table[pks] = slots
     return table
 
