@@ -20,10 +20,11 @@ from orders.admin import OrderAdmin, ReturnRequestAdmin
 from orders.admin import ReadOnlyInline as OrderReadOnlyInline
 from orders.errors import OrderError
 from orders.models import Order, ReturnRequest
-from payments import services
+from payments import desk, services
 from payments.errors import PaymentError
-from payments.forms import CancelOrderForm, RefundLinesForm
+from payments.forms import CancelOrderForm, RecordTransferForm, RefundLinesForm
 from payments.models import Payment, PaymentEvent, PaymentStateChange, Refund
+from shop.money import format_money
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -198,27 +199,35 @@ class PaymentEventAdmin(admin.ModelAdmin):
 
 class PaymentInline(OrderReadOnlyInline):
     model = Payment
-    fields = [
-        "provider",
-        "amount",
-        "state",
-        "amount_refunded",
-        "flagged",
-        "flag_reason",
-        "surplus",
-        "created_at",
-    ]
+    fields = ["method", "amount_paid", "state", "refunded", "flagged", "flag_reason", "created_at"]
     readonly_fields = fields
     show_change_link = True
 
+    @admin.display(description=_("method"))
+    def method(self, obj):
+        return desk.method_label(obj.provider)
+
+    @admin.display(description=_("amount"))
+    def amount_paid(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description=_("refunded"))
+    def refunded(self, obj):
+        return format_money(obj.amount_refunded, obj.currency)
+
 
 class OrderWithPaymentsAdmin(OrderAdmin):
-    """The order page with its payments and the tools that move money: refund lines and
-    cancel (each with a confirmation page stating the amount before anything is sent)."""
+    """The order page with its payments and the tools that move money: refund lines, cancel
+    and record a bank transfer (each with a confirmation page stating the amount first)."""
 
     inlines = [*OrderAdmin.inlines, PaymentInline]
     actions = [*OrderAdmin.actions, "mark_paid"]
-    change_form_template = "payments/admin/order_change_form.html"
+
+    def desk_tools(self, order):
+        return super().desk_tools(order) + desk.money_tools(order)
+
+    def desk_entries(self, order):
+        return super().desk_entries(order) + desk.money_entries(order)
 
     @admin.action(description=_("Mark paid (manual payment received)"), permissions=["change"])
     def mark_paid(self, request, queryset):
@@ -240,6 +249,11 @@ class OrderWithPaymentsAdmin(OrderAdmin):
                 "<int:pk>/cancel/",
                 self.admin_site.admin_view(self.cancel_view),
                 name="orders_order_cancel",
+            ),
+            path(
+                "<int:pk>/record-transfer/",
+                self.admin_site.admin_view(self.record_transfer_view),
+                name="orders_order_record_transfer",
             ),
             *super().get_urls(),
         ]
@@ -306,6 +320,54 @@ class OrderWithPaymentsAdmin(OrderAdmin):
                 "back_url": done.url,
                 "plan": plan,
                 "paid_by_hand": order.payments.filter(provider="manual").exists(),
+                "opts": self.model._meta,
+            },
+            status=status,
+        )
+
+    def record_transfer_view(self, request, pk):
+        """A bank transfer arrived: the amount and reference, then a confirmation; only the
+        confirmation records it (payments.services.record_manual_payment)."""
+        order = self._order(request, pk)
+        form = RecordTransferForm(request.POST if request.method == "POST" else None, order=order)
+        confirming, status = False, 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                amount = form.cleaned_data["amount"]
+                try:
+                    if form.cleaned_data["confirm"]:
+                        services.record_manual_payment(
+                            order=order,
+                            actor=request.user,
+                            amount=amount,
+                            reference=form.cleaned_data["reference"],
+                        )
+                        self.message_user(
+                            request,
+                            _("Bank transfer recorded: the order is paid."),
+                            messages.SUCCESS,
+                        )
+                        return redirect("admin:orders_order_change", order.pk)
+                    services.check_transfer(order=order, amount=amount)
+                    confirming, status = True, 200
+                except (PaymentError, OrderError) as error:
+                    form.add_error(None, error.message)
+        return TemplateResponse(
+            request,
+            "payments/admin/record_transfer.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record a bank transfer for order %(number)s")
+                % {"number": order.number},
+                "form": form,
+                "order": order,
+                "object": order,
+                "confirming": confirming,
+                "transfer_reference": Payment.objects.filter(order=order, provider="manual")
+                .exclude(reference="")
+                .values_list("reference", flat=True)
+                .last(),
                 "opts": self.model._meta,
             },
             status=status,

@@ -10,6 +10,11 @@ from orders.models import CARRIERS, Order, OrderLine, OrderStatus, Shipment, Shi
 from orders.services.statuses import PAID_STATUSES, copy_order, refresh_statuses
 
 
+def may_ship(order: Order) -> bool:
+    """Only a paid, open order ships (the admin offers "Ship items" on the same rule)."""
+    return order.status == OrderStatus.OPEN and order.payment_status in PAID_STATUSES
+
+
 @transaction.atomic
 def ship_lines(
     *,
@@ -25,7 +30,7 @@ def ship_lines(
     if carrier not in CARRIERS:
         raise OrderError(_("Choose a carrier."))
     locked = locks.order_for_update(pk=order.pk)
-    if locked.status != OrderStatus.OPEN or locked.payment_status not in PAID_STATUSES:
+    if not may_ship(locked):
         raise OrderError(
             _("Order %(number)s cannot ship: it is %(status)s and %(payment)s.")
             % {
