@@ -149,6 +149,22 @@ def badge(value: str, label) -> str:
     return format_html('<span class="badge badge--{}">{}</span>', value, label)
 
 
+class PaymentMethodFilter(admin.SimpleListFilter):
+    """By payment method, named as checkout names them (never by their codes)."""
+
+    title = _("payment method")
+    parameter_name = "payment_method"
+
+    def lookups(self, request, model_admin):
+        return [
+            (code, selectors.payment_method_label(code))
+            for code in settings.PAYMENT_PROVIDER_LABELS
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(payment_method=self.value()) if self.value() else queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """The order list (six columns that fit a laptop and a phone) and the order's page: the
@@ -161,7 +177,7 @@ class OrderAdmin(admin.ModelAdmin):
         "payment_status",
         "fulfilment_status",
         "created_at",
-        "payment_method",
+        PaymentMethodFilter,
         "shipping_method",
         FapiaoFilter,
         "reverse_charge",
@@ -280,6 +296,14 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.display(description=_("payment method"))
     def payment_method_label(self, obj):
         return selectors.payment_method_label(obj.payment_method)
+
+    def get_inlines(self, request, obj):
+        # The fapiao request only where the shopper asked for one (rare outside China);
+        # asked once per request, however often Django asks for the inlines.
+        if obj is not None and not hasattr(obj, "has_fapiao"):
+            obj.has_fapiao = FapiaoRequest.objects.filter(order=obj).exists()
+        shown = obj is not None and obj.has_fapiao
+        return [inline for inline in self.inlines if inline is not FapiaoInline or shown]
 
     def desk_tools(self, order) -> list:
         """The buttons of the order's page; the payments app adds the ones moving money."""
@@ -443,6 +467,7 @@ class OrderAdmin(admin.ModelAdmin):
                     tracking_number=form.cleaned_data["tracking_number"],
                     quantities=form.quantities(),
                     actor=request.user,
+                    notify=form.cleaned_data["notify"],
                 )
             except OrderError as error:
                 form.add_error(None, error.message)

@@ -73,19 +73,24 @@ def _change_entry(change: PaymentStateChange) -> desk.Entry | None:
     return None  # refunds are told by their Refund rows
 
 
+def _reason(refund: Refund) -> str:
+    """The refund's reason, unless it is only the word "Refund" put there for want of one."""
+    return "" if refund.reason in ("Refund", str(_("Refund"))) else refund.reason
+
+
 def _refund_entry(refund: Refund) -> desk.Entry:
     payment = refund.payment
     values = {"amount": format_money(refund.amount, payment.currency)}
     actor = desk.actor_name(refund.actor)
     if refund.status == RefundStatus.DUE:
         text = _("Refund of %(amount)s due: send it back by bank transfer, then record it")
-        return desk.Entry(refund.created_at, text % values, actor, refund.reason, "money")
+        return desk.Entry(refund.created_at, text % values, actor, _reason(refund), "money")
     if payment.provider == "manual":
         text = _("Refund of %(amount)s sent back by bank transfer")
     else:
         text = _("Refund of %(amount)s sent back to the card")
     when = refund.settled_at or refund.created_at
-    return desk.Entry(when, text % values, actor, refund.reason, "money")
+    return desk.Entry(when, text % values, actor, _reason(refund), "money")
 
 
 def money_entries(order: Order) -> list[desk.Entry]:

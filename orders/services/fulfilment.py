@@ -24,9 +24,11 @@ def ship_lines(
     quantities: dict[int, int] | None = None,
     actor=None,
     note: str = "",
+    notify: bool = True,
 ) -> Shipment:
     """Hand a parcel to a carrier: `quantities` (order line id -> units) or, when None,
-    everything still to ship. Only a paid, open order ships."""
+    everything still to ship. Only a paid, open order ships. The shopper is mailed unless
+    `notify` is False (the merchant told them otherwise, or a parcel of replacements)."""
     if carrier not in CARRIERS:
         raise OrderError(_("Choose a carrier."))
     locked = locks.order_for_update(pk=order.pk)
@@ -67,7 +69,8 @@ def ship_lines(
         line.quantity_shipped += units
         line.save(update_fields=["quantity_shipped"])
     refresh_statuses(locked, actor=actor, note=note or str(shipment))
-    mails.queue_order_mail(order=locked, name="shipped")
+    if notify:
+        mails.queue_order_mail(order=locked, name="shipped")
     copy_order(locked, order)
     return shipment
 
