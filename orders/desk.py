@@ -165,14 +165,14 @@ def order_tools(order: Order) -> list[Tool]:
     """The orders app's tools the order's state allows: ship, mark delivered, packing slip,
     invoice. Needs order.line_list and order.shipment_list (selectors.with_page_details)."""
     tools = []
-    left_to_ship = any(line.quantity_to_ship for line in order.line_list)
-    if left_to_ship and services.may_ship(order):
+    ships = services.may_ship(order) and any(line.quantity_to_ship for line in order.line_list)
+    if ships:
         url = reverse("admin:orders_order_ship", args=[order.pk])
         tools.append(Tool(str(_("Ship items")), url, "primary"))
     if any(shipment.delivered_at is None for shipment in order.shipment_list):
         url = reverse("admin:orders_order_deliver", args=[order.pk])
         tools.append(Tool(str(_("Mark delivered")), url))
-    if left_to_ship and order.is_open:
+    if ships:
         url = reverse("admin:orders_order_packing_slip", args=[order.pk])
         tools.append(Tool(str(_("Packing slip")), url))
     if documents.invoice_of(order) is not None:

@@ -6,6 +6,7 @@ The order admin is extended here (a subclass registered in its place) rather tha
 orders/admin.py, so that orders never imports payments.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -50,11 +51,15 @@ class PaymentStateChangeInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["created_at", "amount", "status", "reason", "actor", "reference", "settled_at"]
+    fields = ["created_at", "amount_back", "status", "reason", "actor", "reference", "settled_at"]
     readonly_fields = fields
 
+    @admin.display(description=_("amount"))
+    def amount_back(self, obj):
+        return format_money(obj.amount, obj.payment.currency)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        return super().get_queryset(request).select_related("actor", "payment")
 
 
 class PaymentEventInline(ReadOnlyInline):
@@ -73,34 +78,44 @@ class PaymentEventInline(ReadOnlyInline):
     show_change_link = True
 
 
+class ProviderFilter(admin.SimpleListFilter):
+    """By payment method, named as checkout names them (never by provider codes)."""
+
+    title = _("method")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        return [(code, desk.method_label(code)) for code in settings.PAYMENT_PROVIDER_LABELS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = [
         "pk",
         "order",
-        "provider",
-        "amount",
-        "currency",
+        "method",
+        "amount_paid",
         "state",
-        "amount_refunded",
+        "refunded",
         "flagged",
         "created_at",
     ]
-    list_filter = ["state", "provider", "flagged", "created_at"]
+    list_filter = ["state", ProviderFilter, "flagged", "created_at"]
     search_fields = ["=order__number", "=reference"]
     list_select_related = ["order"]
     show_full_result_count = False
-    raw_id_fields = ["order"]
     inlines = [PaymentStateChangeInline, RefundInline, PaymentEventInline]
     actions = ["confirm_manual"]
     readonly_fields = [
         "order_link",
-        "provider",
-        "amount",
-        "currency",
+        "method",
+        "amount_paid",
         "state",
         "reference",
-        "amount_refunded",
+        "refunded",
         "flagged",
         "flag_reason",
         "failure_reason",
@@ -110,6 +125,18 @@ class PaymentAdmin(admin.ModelAdmin):
         "captured_at",
     ]
     fields = readonly_fields
+
+    @admin.display(description=_("method"), ordering="provider")
+    def method(self, obj):
+        return desk.method_label(obj.provider)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_paid(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description=_("refunded"), ordering="amount_refunded")
+    def refunded(self, obj):
+        return format_money(obj.amount_refunded, obj.currency)
 
     def has_add_permission(self, request):
         return False
@@ -458,15 +485,15 @@ admin.site.register(ReturnRequest, ReturnWithRefundAdmin)
 class RefundAdmin(admin.ModelAdmin):
     """Refunds, due ones first: money to send back by hand, or failed at the provider."""
 
-    list_display = ["created_at", "payment", "amount", "status", "reason", "reference"]
+    list_display = ["created_at", "order", "amount_back", "status", "reason", "reference"]
     list_filter = ["status", "created_at"]
     search_fields = ["=payment__order__number", "=reference"]
-    list_select_related = ["payment"]
+    list_select_related = ["payment__order"]
     show_full_result_count = False
     readonly_fields = [
         "payment",
         "order_refund",
-        "amount",
+        "amount_back",
         "status",
         "reason",
         "actor",
@@ -476,6 +503,15 @@ class RefundAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     actions = ["record_sent"]
+
+    @admin.display(description=_("order"), ordering="payment__order__number")
+    def order(self, obj):
+        url = reverse("admin:orders_order_change", args=[obj.payment.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.payment.order.number)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_back(self, obj):
+        return format_money(obj.amount, obj.payment.currency)
 
     def has_add_permission(self, request):
         return False
