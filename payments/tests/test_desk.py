@@ -432,3 +432,12 @@ def test_the_desk_is_for_staff_only(client, name):
     order.refresh_from_db()
     assert order.payment_status == "unpaid" and Order.objects.count() == 1
     assert not ReturnRequest.objects.exists()
+
+
+def test_the_desk_reads_in_chinese(admin_client):
+    order = paid_order()
+    response = admin_client.get(change_url(order), headers={"accept-language": "zh-CN"})
+    html = response.content.decode()
+    assert "订单已全额付款" in html  # Order paid in full
+    assert "已通过银行卡（测试网关）收到付款 $15.00" in html
+    assert "可对此订单执行的操作" in html and "装箱单" in html
