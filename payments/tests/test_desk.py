@@ -32,6 +32,7 @@ ORDER_PAGE_BUDGET = 21
 #: most measured (the order list), for 1 row or 30.
 LIST_BUDGET = 6
 
+
 def change_url(order):
     return reverse("admin:orders_order_change", args=[order.pk])
 
@@ -118,7 +119,7 @@ def test_a_requested_return_offers_approve_and_reject_on_the_order(admin_client)
     )
     response = admin_client.get(change_url(order))
     assert [tool.label for tool in response.context["tools"]] == ["Invoice", "Refund items"]
-    (_item, return_tools), = response.context["returns"]
+    ((_item, return_tools),) = response.context["returns"]
     assert [tool.label for tool in return_tools] == ["Approve return", "Reject return"]
     html = response.content.decode()
     assert reverse("admin:orders_returnrequest_approve", args=[return_request.pk]) in html
