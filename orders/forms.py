@@ -279,7 +279,11 @@ def _quantity_field(label: str, most: int) -> forms.TypedChoiceField:
 
 class ShipLinesForm(ShipForm):
     """The merchant ships chosen lines and quantities of one order (all that is left, by
-    default)."""
+    default), and says whether the shopper gets the "shipped" mail."""
+
+    notify = forms.BooleanField(
+        label=_("Email the customer that it has shipped"), required=False, initial=True
+    )
 
     def __init__(self, *args, lines, **kwargs):
         super().__init__(*args, **kwargs)

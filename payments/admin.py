@@ -6,6 +6,7 @@ The order admin is extended here (a subclass registered in its place) rather tha
 orders/admin.py, so that orders never imports payments.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
@@ -20,10 +21,11 @@ from orders.admin import OrderAdmin, ReturnRequestAdmin
 from orders.admin import ReadOnlyInline as OrderReadOnlyInline
 from orders.errors import OrderError
 from orders.models import Order, ReturnRequest
-from payments import services
+from payments import desk, services
 from payments.errors import PaymentError
-from payments.forms import CancelOrderForm, RefundLinesForm
+from payments.forms import CancelOrderForm, RecordTransferForm, RefundLinesForm
 from payments.models import Payment, PaymentEvent, PaymentStateChange, Refund
+from shop.money import format_money
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -49,11 +51,15 @@ class PaymentStateChangeInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ["created_at", "amount", "status", "reason", "actor", "reference", "settled_at"]
+    fields = ["created_at", "amount_back", "status", "reason", "actor", "reference", "settled_at"]
     readonly_fields = fields
 
+    @admin.display(description=_("amount"))
+    def amount_back(self, obj):
+        return format_money(obj.amount, obj.payment.currency)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        return super().get_queryset(request).select_related("actor", "payment")
 
 
 class PaymentEventInline(ReadOnlyInline):
@@ -72,34 +78,44 @@ class PaymentEventInline(ReadOnlyInline):
     show_change_link = True
 
 
+class ProviderFilter(admin.SimpleListFilter):
+    """By payment method, named as checkout names them (never by provider codes)."""
+
+    title = _("method")
+    parameter_name = "provider"
+
+    def lookups(self, request, model_admin):
+        return [(code, desk.method_label(code)) for code in settings.PAYMENT_PROVIDER_LABELS]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(provider=self.value()) if self.value() else queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = [
         "pk",
         "order",
-        "provider",
-        "amount",
-        "currency",
+        "method",
+        "amount_paid",
         "state",
-        "amount_refunded",
+        "refunded",
         "flagged",
         "created_at",
     ]
-    list_filter = ["state", "provider", "flagged", "created_at"]
+    list_filter = ["state", ProviderFilter, "flagged", "created_at"]
     search_fields = ["=order__number", "=reference"]
     list_select_related = ["order"]
     show_full_result_count = False
-    raw_id_fields = ["order"]
     inlines = [PaymentStateChangeInline, RefundInline, PaymentEventInline]
     actions = ["confirm_manual"]
     readonly_fields = [
         "order_link",
-        "provider",
-        "amount",
-        "currency",
+        "method",
+        "amount_paid",
         "state",
         "reference",
-        "amount_refunded",
+        "refunded",
         "flagged",
         "flag_reason",
         "failure_reason",
@@ -109,6 +125,18 @@ class PaymentAdmin(admin.ModelAdmin):
         "captured_at",
     ]
     fields = readonly_fields
+
+    @admin.display(description=_("method"), ordering="provider")
+    def method(self, obj):
+        return desk.method_label(obj.provider)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_paid(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description=_("refunded"), ordering="amount_refunded")
+    def refunded(self, obj):
+        return format_money(obj.amount_refunded, obj.currency)
 
     def has_add_permission(self, request):
         return False
@@ -198,27 +226,35 @@ class PaymentEventAdmin(admin.ModelAdmin):
 
 class PaymentInline(OrderReadOnlyInline):
     model = Payment
-    fields = [
-        "provider",
-        "amount",
-        "state",
-        "amount_refunded",
-        "flagged",
-        "flag_reason",
-        "surplus",
-        "created_at",
-    ]
+    fields = ["method", "amount_paid", "state", "refunded", "flagged", "flag_reason", "created_at"]
     readonly_fields = fields
     show_change_link = True
 
+    @admin.display(description=_("method"))
+    def method(self, obj):
+        return desk.method_label(obj.provider)
+
+    @admin.display(description=_("amount"))
+    def amount_paid(self, obj):
+        return format_money(obj.amount, obj.currency)
+
+    @admin.display(description=_("refunded"))
+    def refunded(self, obj):
+        return format_money(obj.amount_refunded, obj.currency)
+
 
 class OrderWithPaymentsAdmin(OrderAdmin):
-    """The order page with its payments and the tools that move money: refund lines and
-    cancel (each with a confirmation page stating the amount before anything is sent)."""
+    """The order page with its payments and the tools that move money: refund lines, cancel
+    and record a bank transfer (each with a confirmation page stating the amount first)."""
 
     inlines = [*OrderAdmin.inlines, PaymentInline]
     actions = [*OrderAdmin.actions, "mark_paid"]
-    change_form_template = "payments/admin/order_change_form.html"
+
+    def desk_tools(self, order):
+        return super().desk_tools(order) + desk.money_tools(order)
+
+    def desk_entries(self, order):
+        return super().desk_entries(order) + desk.money_entries(order)
 
     @admin.action(description=_("Mark paid (manual payment received)"), permissions=["change"])
     def mark_paid(self, request, queryset):
@@ -240,6 +276,11 @@ class OrderWithPaymentsAdmin(OrderAdmin):
                 "<int:pk>/cancel/",
                 self.admin_site.admin_view(self.cancel_view),
                 name="orders_order_cancel",
+            ),
+            path(
+                "<int:pk>/record-transfer/",
+                self.admin_site.admin_view(self.record_transfer_view),
+                name="orders_order_record_transfer",
             ),
             *super().get_urls(),
         ]
@@ -306,6 +347,54 @@ class OrderWithPaymentsAdmin(OrderAdmin):
                 "back_url": done.url,
                 "plan": plan,
                 "paid_by_hand": order.payments.filter(provider="manual").exists(),
+                "opts": self.model._meta,
+            },
+            status=status,
+        )
+
+    def record_transfer_view(self, request, pk):
+        """A bank transfer arrived: the amount and reference, then a confirmation; only the
+        confirmation records it (payments.services.record_manual_payment)."""
+        order = self._order(request, pk)
+        form = RecordTransferForm(request.POST if request.method == "POST" else None, order=order)
+        confirming, status = False, 200
+        if request.method == "POST":
+            status = 400
+            if form.is_valid():
+                amount = form.cleaned_data["amount"]
+                try:
+                    if form.cleaned_data["confirm"]:
+                        services.record_manual_payment(
+                            order=order,
+                            actor=request.user,
+                            amount=amount,
+                            reference=form.cleaned_data["reference"],
+                        )
+                        self.message_user(
+                            request,
+                            _("Bank transfer recorded: the order is paid."),
+                            messages.SUCCESS,
+                        )
+                        return redirect("admin:orders_order_change", order.pk)
+                    services.check_transfer(order=order, amount=amount)
+                    confirming, status = True, 200
+                except (PaymentError, OrderError) as error:
+                    form.add_error(None, error.message)
+        return TemplateResponse(
+            request,
+            "payments/admin/record_transfer.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Record a bank transfer for order %(number)s")
+                % {"number": order.number},
+                "form": form,
+                "order": order,
+                "object": order,
+                "confirming": confirming,
+                "transfer_reference": Payment.objects.filter(order=order, provider="manual")
+                .exclude(reference="")
+                .values_list("reference", flat=True)
+                .last(),
                 "opts": self.model._meta,
             },
             status=status,
@@ -396,15 +485,15 @@ admin.site.register(ReturnRequest, ReturnWithRefundAdmin)
 class RefundAdmin(admin.ModelAdmin):
     """Refunds, due ones first: money to send back by hand, or failed at the provider."""
 
-    list_display = ["created_at", "payment", "amount", "status", "reason", "reference"]
+    list_display = ["created_at", "order", "amount_back", "status", "reason", "reference"]
     list_filter = ["status", "created_at"]
     search_fields = ["=payment__order__number", "=reference"]
-    list_select_related = ["payment"]
+    list_select_related = ["payment__order"]
     show_full_result_count = False
     readonly_fields = [
         "payment",
         "order_refund",
-        "amount",
+        "amount_back",
         "status",
         "reason",
         "actor",
@@ -414,6 +503,15 @@ class RefundAdmin(admin.ModelAdmin):
     ]
     fields = readonly_fields
     actions = ["record_sent"]
+
+    @admin.display(description=_("order"), ordering="payment__order__number")
+    def order(self, obj):
+        url = reverse("admin:orders_order_change", args=[obj.payment.order_id])
+        return format_html('<a href="{}">{}</a>', url, obj.payment.order.number)
+
+    @admin.display(description=_("amount"), ordering="amount")
+    def amount_back(self, obj):
+        return format_money(obj.amount, obj.payment.currency)
 
     def has_add_permission(self, request):
         return False

@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -92,3 +94,36 @@ class CancelOrderForm(forms.Form):
         required=False,
         help_text=_("Leave it unticked to keep the refund due until you have sent it."),
     )
+
+
+class RecordTransferForm(forms.Form):
+    """A bank transfer the merchant saw arrive: its amount (checked against what the order
+    owes) and its reference; a second step confirms before it is recorded."""
+
+    amount = forms.DecimalField(
+        label=_("Amount received"),
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={
+            "required": _("Enter the amount that arrived."),
+            "invalid": _("Enter the amount as a number, e.g. 42.50."),
+            "min_value": _("The amount must be more than zero."),
+            "max_decimal_places": _("The amount has at most 2 decimals."),
+        },
+    )
+    reference = forms.CharField(
+        label=_("Reference on the bank statement"),
+        max_length=100,
+        required=False,
+        help_text=_("Optional: it is kept on the order's timeline."),
+    )
+    #: Set on the confirmation step, after the amount was shown.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        self.fields["amount"].help_text = _("The order owes %(amount)s.") % {
+            "amount": format_money(order.amount_due, order.currency)
+        }

@@ -45,6 +45,7 @@ from payments.models import (
 )
 from payments.providers import get_provider
 from payments.providers.base import CallbackEvent, Provider, StartResult
+from shop.money import format_money
 
 logger = logging.getLogger(__name__)
 P = PaymentState
@@ -412,10 +413,44 @@ def confirm_manual_payment(*, payment: Payment, actor, note: str = "") -> Paymen
     return locked
 
 
+def check_transfer(*, order: Order, amount: Decimal) -> None:
+    """Raise why a transfer of `amount` cannot be recorded for `order`: it must await payment
+    and the amount must be exactly what it owes (a short or larger transfer is settled with
+    the shopper first, never half-recorded)."""
+    if not awaits_payment(order):
+        raise NotPayable(_("This order does not await payment."))
+    if amount != amount_due(order):
+        raise PaymentError(
+            _(
+                "The order owes %(due)s, not %(amount)s: record a transfer of exactly what it "
+                "owes, or settle the difference with the shopper first."
+            )
+            % {
+                "due": format_money(amount_due(order), order.currency),
+                "amount": format_money(amount, order.currency),
+            }
+        )
+
+
 @transaction.atomic
-def record_manual_payment(*, order: Order, actor, note: str = "") -> Payment:
-    """Mark an order paid by hand: its open manual payment is confirmed, or one is made."""
+def record_manual_payment(
+    *,
+    order: Order,
+    actor,
+    note: str = "",
+    amount: Decimal | None = None,
+    reference: str = "",
+) -> Payment:
+    """Mark an order paid by hand: its open manual payment is confirmed, or one is made.
+
+    `amount`, when given, is what the merchant saw arrive (check_transfer() judges it).
+    `reference` (the transfer's reference on the bank statement) is kept in the note."""
     order = order_locks.order_for_update(pk=order.pk)
+    if amount is not None:
+        check_transfer(order=order, amount=amount)
+    reference = " ".join(reference.split())[:100]
+    if reference and not note:
+        note = _("Bank transfer received, reference %(reference)s") % {"reference": reference}
     payment = (
         Payment.objects.filter(order=order, provider="manual", state=P.PENDING)
         .order_by("-pk")

@@ -12,6 +12,10 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 from django.conf import settings
+from django.utils.formats import number_format
+
+#: Symbols written before the amount; other currencies are written after it by code.
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "AUD": "A$"}
 
 
 def _code(currency: str | None) -> str:
@@ -52,3 +56,15 @@ def from_minor(value, currency: str) -> Decimal | None:
     if value is None:
         return None
     return quantize(Decimal(int(value)).scaleb(-minor_units(currency)), currency)
+
+
+def format_money(amount: Decimal, currency: str | None = None) -> str:
+    """An amount as people read it, with the currency's own number of decimals: "$1,234.50",
+    "-$5.00", "¥1,235" in yen, or "1,234.50 CHF" for a currency without a symbol here.
+    `currency` defaults to the shop's; an order's amounts pass the order's."""
+    code = _code(currency)
+    rounded = quantize(Decimal(amount), code)
+    number = number_format(abs(rounded), decimal_pos=minor_units(code), force_grouping=True)
+    symbol = CURRENCY_SYMBOLS.get(code)
+    text = f"{symbol}{number}" if symbol else f"{number} {code}"
+    return f"-{text}" if rounded < 0 else text

@@ -19,7 +19,7 @@ from orders.services.cancelling import (
     check_cancellable,
     shopper_may_cancel,
 )
-from orders.services.fulfilment import confirm_receipt, mark_delivered, ship_lines
+from orders.services.fulfilment import confirm_receipt, mark_delivered, may_ship, ship_lines
 from orders.services.invoicing import (
     format_number,
     issue_credit_note,
@@ -100,6 +100,7 @@ __all__ = [
     "line_refund_amount",
     "mark_delivered",
     "mark_fapiao_issued",
+    "may_ship",
     "new_idempotency_key",
     "new_order_number",
     "note_on_order",

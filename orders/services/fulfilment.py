@@ -10,6 +10,11 @@ from orders.models import CARRIERS, Order, OrderLine, OrderStatus, Shipment, Shi
 from orders.services.statuses import PAID_STATUSES, copy_order, refresh_statuses
 
 
+def may_ship(order: Order) -> bool:
+    """Only a paid, open order ships (the admin offers "Ship items" on the same rule)."""
+    return order.status == OrderStatus.OPEN and order.payment_status in PAID_STATUSES
+
+
 @transaction.atomic
 def ship_lines(
     *,
@@ -19,13 +24,15 @@ def ship_lines(
     quantities: dict[int, int] | None = None,
     actor=None,
     note: str = "",
+    notify: bool = True,
 ) -> Shipment:
     """Hand a parcel to a carrier: `quantities` (order line id -> units) or, when None,
-    everything still to ship. Only a paid, open order ships."""
+    everything still to ship. Only a paid, open order ships. The shopper is mailed unless
+    `notify` is False (the merchant told them otherwise, or a parcel of replacements)."""
     if carrier not in CARRIERS:
         raise OrderError(_("Choose a carrier."))
     locked = locks.order_for_update(pk=order.pk)
-    if locked.status != OrderStatus.OPEN or locked.payment_status not in PAID_STATUSES:
+    if not may_ship(locked):
         raise OrderError(
             _("Order %(number)s cannot ship: it is %(status)s and %(payment)s.")
             % {
@@ -62,7 +69,8 @@ def ship_lines(
         line.quantity_shipped += units
         line.save(update_fields=["quantity_shipped"])
     refresh_statuses(locked, actor=actor, note=note or str(shipment))
-    mails.queue_order_mail(order=locked, name="shipped")
+    if notify:
+        mails.queue_order_mail(order=locked, name="shipped")
     copy_order(locked, order)
     return shipment
 
