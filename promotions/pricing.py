@@ -5,27 +5,11 @@ order's snapshot and the invoice all hand the same things to the one pricing fun
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.conf import settings
-from django.utils.formats import number_format
-
-from shop.money import minor_units, quantize
+# format_money lives in shop.money (any app may format an amount); re-exported for callers here.
+from shop.money import CURRENCY_SYMBOLS, format_money, minor_units, quantize  # noqa: F401
 from taxes.calculation import TaxRow
 
 ZERO = Decimal("0.00")
-
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "AUD": "A$"}
-
-
-def format_money(amount: Decimal) -> str:
-    """An amount in the shop's currency as shoppers read it, with the currency's own number
-    of decimals: "$1,234.50", "-$5.00", "¥1,235" in yen, or "1,234.50 CHF" for a currency
-    without a symbol here."""
-    code = settings.SHOP_CURRENCY
-    rounded = quantize(Decimal(amount), code)
-    number = number_format(abs(rounded), decimal_pos=minor_units(code), force_grouping=True)
-    symbol = CURRENCY_SYMBOLS.get(code)
-    text = f"{symbol}{number}" if symbol else f"{number} {code}"
-    return f"-{text}" if rounded < 0 else text
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision
 from django.conf import settings
+from django.utils.formats import number_format
 
 
 def _code(currency: str | None) -> str:
@@ -52,3 +53,18 @@ def from_minor(value, currency: str) -> Decimal | None:
     if value is None:
         return None
     return quantize(Decimal(int(value)).scaleb(-minor_units(currency)), currency)
+
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "AUD": "A$"}
+
+
+def format_money(amount: Decimal) -> str:
+    """An amount in the shop's currency as shoppers read it, with the currency's own number
+    of decimals: "$1,234.50", "-$5.00", "¥1,235" in yen, or "1,234.50 CHF" for a currency
+    without a symbol here."""
+    code = _code(None)
+    rounded = quantize(Decimal(amount), code)
+    number = number_format(abs(rounded), decimal_pos=minor_units(code), force_grouping=True)
+    symbol = CURRENCY_SYMBOLS.get(code)
+    text = f"{symbol}{number}" if symbol else f"{number} {code}"
+    return f"-{text}" if rounded < 0 else text

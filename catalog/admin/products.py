@@ -11,7 +11,8 @@ from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from catalog import csv_io, services
+from catalog import csv_io, selectors, services
+from catalog.admin.columns import price_html, stock_html, thumbnail_html
 from catalog.admin.stock import (
     RECENT_MOVEMENTS,
     LedgerGoesWithItsVariants,
@@ -220,15 +221,14 @@ class SpecificationInline(admin.TabularInline):
 @admin.register(Product)
 class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.ModelAdmin):
     list_display = (
+        "thumbnail",
         "name",
         "category",
-        "brand",
-        "price",
-        "stock",
+        "price_from",
+        "stock_summary",
         "is_published",
-        "is_featured",
-        "updated_at",
     )
+    list_display_links = ("name",)
     list_select_related = ("category", "brand")
     list_filter = (
         CategoryTreeFilter,
@@ -276,6 +276,31 @@ class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.Model
     )
     inlines = [VariantInline, ProductImageInline, SpecificationInline]
     actions = ["publish", "unpublish", "feature", "unfeature", "export_csv"]
+
+    class Media:
+        css = {"all": ["catalog/admin/catalog_admin.css"]}
+
+    def get_queryset(self, request):
+        """The list's columns read annotations, never a query per row: the first image's
+        thumbnails, and the count and highest price of the active variants (subqueries on
+        the variant index, so the page stays one statement however long the catalog)."""
+        return selectors.with_admin_list_columns(super().get_queryset(request))
+
+    @admin.display(description=_("picture"))
+    def thumbnail(self, product: Product):
+        return thumbnail_html(product)
+
+    @admin.display(description=_("price"), ordering="price")
+    def price_from(self, product: Product):
+        return price_html(
+            low=product.price,
+            high=product.price_high,
+            sale=product.sale_price,
+        )
+
+    @admin.display(description=_("stock"), ordering="stock")
+    def stock_summary(self, product: Product):
+        return stock_html(stock=product.stock, variants=product.variant_count)
 
     def get_search_results(self, request, queryset, search_term):
         """Name contains each word, or a variant's SKU does: a subquery, never a join, so a
