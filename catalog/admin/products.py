@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from catalog import csv_io, selectors, services
+from catalog.admin import bulk_edit
 from catalog.admin.columns import price_html, stock_html, thumbnail_html
 from catalog.admin.stock import (
     RECENT_MOVEMENTS,
@@ -275,7 +276,7 @@ class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.Model
         (_("Stock movements"), {"fields": ("recent_stock_movements",)}),
     )
     inlines = [VariantInline, ProductImageInline, SpecificationInline]
-    actions = ["publish", "unpublish", "feature", "unfeature", "export_csv"]
+    actions = ["edit_variants", "publish", "unpublish", "feature", "unfeature", "export_csv"]
 
     class Media:
         css = {"all": ["catalog/admin/catalog_admin.css"]}
@@ -360,6 +361,18 @@ class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.Model
 
     def _done(self, request, count: int, singular: str, plural: str) -> None:
         self.message_user(request, ngettext(singular, plural, count) % {"count": count})
+
+    def has_bulk_edit_permission(self, request) -> bool:
+        return bulk_edit.has_bulk_edit_permission(request)
+
+    @admin.action(
+        description=_("Edit prices and stock of their variants"), permissions=["bulk_edit"]
+    )
+    def edit_variants(self, request, queryset):
+        ids = Variant.objects.filter(product__in=queryset.values("pk")).order_by("pk")
+        return bulk_edit.redirect_to_bulk_edit(
+            self, request, list(ids.values_list("pk", flat=True)), back="products"
+        )
 
     @admin.action(description=_("Publish selected products"), permissions=["change"])
     def publish(self, request, queryset):

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog import services
+from catalog.admin.bulk_edit import VariantBulkEdit
 from catalog.admin.stock import (
     RECENT_MOVEMENTS,
     LedgerGoesWithItsVariants,
@@ -83,7 +84,9 @@ class VariantAdminForm(StockEntryFormMixin, forms.ModelForm):
 
 
 @admin.register(Variant)
-class VariantAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.ModelAdmin):
+class VariantAdmin(
+    VariantBulkEdit, StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.ModelAdmin
+):
     """Variants, opening on the low-stock list; stock is adjusted or counted right in the
     list, and on the change page, where its newest movements are shown."""
 
@@ -121,6 +124,11 @@ class VariantAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.Model
         ),
         (_("Stock movements"), {"fields": ("recent_stock_movements",)}),
     )
+
+    actions = ["bulk_edit"]
+
+    class Media:
+        css = {"all": ["catalog/admin/catalog_admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("option_values")
