@@ -428,12 +428,25 @@ def product_for_page(*, slug: str) -> Product:
         .select_related("brand", "category")
         .prefetch_related(
             Prefetch("variants", queryset=variants),
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk")),
+            Prefetch(
+                "images",
+                queryset=ProductImage.objects.order_by("position", "pk").prefetch_related(
+                    Prefetch("option_values", queryset=OptionValue.objects.only("pk"))
+                ),
+            ),
             "specifications",
             "tags",
         ),
         slug=slug,
     )
+
+
+def gallery_for(images: list[ProductImage], variant: Variant | None) -> list[ProductImage]:
+    """The product's pictures with those of `variant` (its colour, say) first, each group in
+    the merchant's order; all in their order when none shows it or no variant is chosen."""
+    if variant is None:
+        return list(images)
+    return sorted(images, key=lambda image: not image.shows(variant))
 
 
 def published_product_id(*, slug: str) -> int:

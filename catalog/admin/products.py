@@ -197,9 +197,13 @@ class VariantInline(admin.TabularInline):
 
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
-    fields = ("preview", "image", "alt_text", "position")
+    fields = ("preview", "image", "alt_text", "option_values", "position")
     readonly_fields = ("preview",)
+    autocomplete_fields = ("option_values",)
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("option_values__option_type")
 
     @admin.display(description=_("preview"))
     def preview(self, image: ProductImage):
@@ -348,6 +352,7 @@ class ProductAdmin(StockErrorsAsMessages, LedgerGoesWithItsVariants, admin.Model
         for image in images:
             new_file = image in formset.new_objects or "image" in changed.get(image.pk, ())
             services.save_product_image(image=image, new_file=new_file)
+        formset.save_m2m()  # the options each picture shows (save_related refreshes the pages)
         return None
 
     def delete_model(self, request, obj):
