@@ -11,6 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,7 +21,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from catalog import services
 from catalog.forms import BulkVariantEditForm
-from catalog.models import Variant
+from catalog.models import OptionValue, Variant
 
 #: At most this many variants per bulk edit: the ids travel in the URL, and a confirmation
 #: page listing more rows than a person reads confirms nothing. Two pages of the variant list
@@ -32,6 +33,11 @@ def has_bulk_edit_permission(request) -> bool:
     """Changing a variant's price or stock is changing the variant."""
     return request.user.has_perm("catalog.change_variant")
 
+
+#: Option values in the order the product page names them: "Red / M".
+OPTION_ORDER = OptionValue.objects.order_by(
+    "option_type__position", "option_type__name", "position"
+)
 
 #: Where "Cancel" and a done edit lead: the list the action was chosen on.
 BACK_TO = {
@@ -158,7 +164,7 @@ class VariantBulkEdit:
         variants = list(
             Variant.objects.filter(pk__in=ids)
             .select_related("product")
-            .prefetch_related("option_values")  # OptionValue's ordering: "Red / M"
+            .prefetch_related(Prefetch("option_values", queryset=OPTION_ORDER))
             .order_by("product__name", "product_id", "position", "pk")
         )
         if not variants:

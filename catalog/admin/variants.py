@@ -2,12 +2,13 @@
 
 from django import forms
 from django.contrib import admin
+from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from catalog import services
-from catalog.admin.bulk_edit import VariantBulkEdit
+from catalog.admin.bulk_edit import OPTION_ORDER, VariantBulkEdit
 from catalog.admin.stock import (
     RECENT_MOVEMENTS,
     LedgerGoesWithItsVariants,
@@ -131,7 +132,11 @@ class VariantAdmin(
         css = {"all": ["catalog/admin/catalog_admin.css"]}
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("option_values")
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("option_values", queryset=OPTION_ORDER))
+        )
 
     def get_changelist_form(self, request, **kwargs):
         return VariantListForm
