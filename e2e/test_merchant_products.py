@@ -21,7 +21,7 @@ from catalog.tests.factories import (
     VariantFactory,
     png_bytes,
 )
-from e2e.conftest import ARTIFACTS, PHONE
+from e2e.conftest import ARTIFACTS, PHONE, assert_accessible
 from e2e.test_merchant_orders import WIDE, assert_admin_accessible, sign_in_to_admin
 
 COLOURS = {"Red": (200, 40, 40), "Navy": (30, 40, 110), "Sand": (210, 190, 150)}
@@ -44,7 +44,10 @@ def catalog(transactional_db, settings, tmp_path):
                 stock=4,
                 option_values=[value, OptionValueFactory(option_type=size, value=label)],
             )
-        ProductImageFactory(product=shirt, alt_text=f"{name} shirt", image=_file(rgb, name))
+        picture = ProductImageFactory(
+            product=shirt, alt_text=f"{name} shirt", image=_file(rgb, name)
+        )
+        picture.option_values.set([value])
     mug = ProductFactory(name="Stoneware Mug", variants__price=Decimal("14.50"), variants__stock=3)
     ProductImageFactory(product=mug, alt_text="Mug", image=_file((60, 130, 120), "mug"))
     ProductFactory(name="Brass Desk Lamp", variants__price=Decimal("129.00"), variants__stock=0)
@@ -152,3 +155,19 @@ def test_merchant_edits_prices_and_stock_of_chosen_products(live_server, page, c
     assert Variant.objects.get(sku="SHIRT-RED-M").stock == 10
     assert StockMovement.objects.filter(reason="received", note="Delivery 1187").count() == 7
     shoot(page, "admin-product-list-after")
+
+
+def test_choosing_a_colour_brings_its_pictures_first(live_server, page, catalog):
+    shirt, _mug = catalog
+    serve_media(page)
+    page.goto(live_server.url + shirt.get_absolute_url())
+    main = page.locator("#main-image")
+    expect(main).to_have_attribute("alt", "Red shirt")  # the first in stock: red, M
+    page.get_by_label("Navy / L").check()
+    expect(main).to_have_attribute("alt", "Navy shirt")
+    thumbnails = page.locator(".product__thumbnails .js-thumbnail")
+    expect(thumbnails.first).to_have_attribute("data-alt", "Navy shirt")
+    assert "variant=" in page.url  # the address says which, and serves the same order
+    page.reload()
+    expect(main).to_have_attribute("alt", "Navy shirt")
+    assert_accessible(page)
