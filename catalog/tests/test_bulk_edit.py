@@ -321,3 +321,11 @@ def test_a_staff_user_without_change_variant_is_refused(client):
     # Nor is the action offered on the list.
     page = client.get(f"{VARIANTS}?level=all").content.decode()
     assert "bulk_edit" not in page
+
+
+def test_the_page_and_the_product_list_read_in_chinese(admin_client):
+    shirt, variants = _shirt()
+    page = admin_client.get(_url(variants), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "编辑价格和库存" in page and "按百分比调整" in page
+    listing = admin_client.get(PRODUCTS, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "2 个规格，库存 10" in listing and "$10.00 起" in listing
