@@ -324,7 +324,7 @@ def test_a_staff_user_without_change_variant_is_refused(client):
 
 
 def test_the_page_and_the_product_list_read_in_chinese(admin_client):
-    shirt, variants = _shirt()
+    _product, variants = _shirt()
     page = admin_client.get(_url(variants), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "编辑价格和库存" in page and "按百分比调整" in page
     listing = admin_client.get(PRODUCTS, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
