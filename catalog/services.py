@@ -467,8 +467,9 @@ def edit_variants(
 
     Locks the variants (primary-key order), plans again from the locked rows and refuses
     with BulkEditRefused, writing nothing, if any row has a problem, a variant is gone, or
-    (given `expected_prices`, the prices the merchant's preview showed) a price moved since
-    the preview. Stock moves only as movements (catalog.stock, one per variant with
+    (for a price change given `expected_prices`, the prices the merchant's preview showed) a
+    price moved since the preview: a percentage or amount would apply to another figure.
+    Stock moves only as movements (catalog.stock, one per variant with
     `reason` and `note`); prices change by one UPDATE of the changed rows, then the
     products' summaries, facet rows, search documents and cached pages follow
     (refresh_products()). Returns the rows as done.
@@ -478,7 +479,7 @@ def edit_variants(
     problems = []
     if len(locked) != len(variant_ids):
         problems.append(_("Some of the chosen variants were deleted meanwhile."))
-    if expected_prices is not None:
+    if price is not None and expected_prices is not None:
         moved = [
             variant.sku
             for pk, variant in locked.items()

@@ -85,7 +85,9 @@ def _expected_prices(text: str) -> dict[int, Decimal]:
     for part in text.split(","):
         pk, _sep, price = part.partition(":")
         try:
-            prices[int(pk)] = Decimal(price)
+            value = Decimal(price)
+            if value.is_finite():
+                prices[int(pk)] = value
         except (ValueError, InvalidOperation):
             continue
     return prices

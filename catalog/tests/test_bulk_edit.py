@@ -329,3 +329,27 @@ def test_the_page_and_the_product_list_read_in_chinese(admin_client):
     assert "编辑价格和库存" in page and "按百分比调整" in page
     listing = admin_client.get(PRODUCTS, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "2 个规格，库存 10" in listing and "$10.00 起" in listing
+
+
+@pytest.mark.parametrize("expected", ["", "x:y", "{pk}:sNaN", "{pk}:NaN", "{pk}:9.99,{pk}:1e999"])
+def test_a_price_change_applied_without_its_preview_is_refused(admin_client, expected):
+    _product, variants = _shirt(prices=("10.00",))
+    pk = variants[0].pk
+    response = _post(
+        admin_client,
+        variants,
+        price_mode="percent",
+        price_value="10",
+        apply="1",
+        expected=expected.format(pk=pk),
+    )
+    assert response.status_code == 400
+    assert "changed since the preview" in response.content.decode()
+    assert _fresh(variants) == {pk: (D("10.00"), 5)}
+
+
+def test_a_stock_only_edit_needs_no_prices_from_the_preview(admin_client):
+    _product, variants = _shirt(prices=("10.00",))
+    response = _post(admin_client, variants, stock_delta="2", apply="1")
+    assert response.status_code == 302
+    assert _fresh(variants) == {variants[0].pk: (D("10.00"), 7)}
