@@ -9,6 +9,7 @@ from catalog import locks
 from catalog.facets import SORT_FIELDS as SORTS
 from catalog.models import StockMovement, Variant
 from catalog.selectors import ListingFilters
+from catalog.services import PriceChange
 
 SORT_LABELS = {
     "relevance": _("Relevance"),
@@ -268,3 +269,78 @@ class StockEntryFormMixin:
         data = self.data.copy()
         data[f"{self.add_prefix('stock')}_loaded"] = str(current)
         self.data = data
+
+
+class BulkVariantEditForm(forms.Form):
+    """The admin's bulk edit of chosen variants: a price change (set, by a percentage or by
+    an amount) and a stock adjustment (±n units with a reason), either or both. Values are
+    checked here; what they do to each variant (a price below zero, stock below zero) is
+    checked by catalog.services.plan_variant_edit() on the rows."""
+
+    PRICE_MODES = [
+        ("", _("Keep the prices")),
+        ("set", _("Set every price to")),
+        ("percent", _("Change by a percentage (e.g. 10 or -15)")),
+        ("amount", _("Change by an amount (e.g. 2.50 or -1)")),
+    ]
+
+    price_mode = forms.ChoiceField(
+        label=_("Price"), choices=PRICE_MODES, required=False, widget=forms.RadioSelect
+    )
+    price_value = forms.DecimalField(
+        label=_("Price, percentage or amount"),
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        widget=forms.NumberInput(attrs={"step": "0.01", "style": "width: 9em"}),
+    )
+    stock_delta = forms.IntegerField(
+        label=_("Adjust stock by"),
+        required=False,
+        min_value=-MAX_UNITS,
+        max_value=MAX_UNITS,
+        help_text=_("Units to add to each variant (e.g. 12) or take away (e.g. -2)."),
+        widget=forms.NumberInput(attrs={"style": "width: 9em"}),
+    )
+    stock_reason = forms.ChoiceField(
+        label=_("Reason"), choices=ADJUST_REASONS, initial=StockMovement.Reason.CORRECTION
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=255,
+        help_text=_("Kept on each stock movement, e.g. the delivery note's number."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        mode, value = cleaned.get("price_mode"), cleaned.get("price_value")
+        if "price_value" in self.errors:
+            return cleaned
+        if mode and value is None:
+            self.add_error("price_value", _("Enter the new price, the percentage or the amount."))
+        elif mode == "set" and value < 0:
+            self.add_error("price_value", _("A price cannot be negative."))
+        elif mode == "percent" and value < -100:
+            self.add_error("price_value", _("A price cannot go down by more than 100 %."))
+        delta = cleaned.get("stock_delta") or 0
+        if delta < 0 and cleaned.get("stock_reason") == StockMovement.Reason.RECEIVED:
+            self.add_error(
+                "stock_reason",
+                _("Received units are a positive number; record units that left as a correction."),
+            )
+        if not mode and not delta and "stock_delta" not in self.errors:
+            raise forms.ValidationError(
+                _("Nothing to change: choose a price change or enter a stock adjustment.")
+            )
+        return cleaned
+
+    def price_change(self) -> PriceChange | None:
+        mode = self.cleaned_data.get("price_mode")
+        return PriceChange(mode=mode, value=self.cleaned_data["price_value"]) if mode else None
+
+    def reason_label(self) -> str:
+        return dict(ADJUST_REASONS).get(self.cleaned_data.get("stock_reason"), "")
+
+    def stock_delta_value(self) -> int:
+        return self.cleaned_data.get("stock_delta") or 0

@@ -486,6 +486,18 @@ class ProductImage(models.Model):
         help_text=_("What the picture shows, for shoppers who cannot see it."),
     )
     position = models.PositiveIntegerField(_("position"), default=0)
+    #: The options the picture shows (e.g. Colour: Red): it comes first on the product page
+    #: when the chosen variant has all of them. Empty: the product as a whole.
+    option_values = models.ManyToManyField(
+        OptionValue,
+        verbose_name=_("shows"),
+        related_name="images",
+        blank=True,
+        help_text=_(
+            "The options this picture shows, e.g. a colour: it comes first when a shopper "
+            "chooses a variant with them. Leave empty for a picture of the whole product."
+        ),
+    )
     #: Size name -> {"name": storage name, "width": px, "height": px}; made once on upload.
     thumbnails = models.JSONField(default=dict, editable=False)
 
@@ -496,6 +508,12 @@ class ProductImage(models.Model):
 
     def __str__(self):
         return self.alt_text or self.image.name
+
+    def shows(self, variant: "Variant") -> bool:
+        """Whether this picture is of `variant`: it names options, and the variant has them
+        all. Reads prefetched option values (the product page's selector)."""
+        values = {value.pk for value in self.option_values.all()}
+        return bool(values) and values <= {value.pk for value in variant.option_values.all()}
 
     def _thumbnail(self, size: str) -> Thumbnail:
         return Thumbnail.from_record(self.thumbnails.get(size), fallback=self.image, size=size)

@@ -9,7 +9,18 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimil
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
 from django.db import connection
-from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -401,12 +412,25 @@ def product_for_page(*, slug: str) -> Product:
         .select_related("brand", "category")
         .prefetch_related(
             Prefetch("variants", queryset=variants),
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk")),
+            Prefetch(
+                "images",
+                queryset=ProductImage.objects.order_by("position", "pk").prefetch_related(
+                    Prefetch("option_values", queryset=OptionValue.objects.only("pk"))
+                ),
+            ),
             "specifications",
             "tags",
         ),
         slug=slug,
     )
+
+
+def gallery_for(images: list[ProductImage], variant: Variant | None) -> list[ProductImage]:
+    """The product's pictures with those of `variant` (its colour, say) first, each group in
+    the merchant's order; all in their order when none shows it or no variant is chosen."""
+    if variant is None:
+        return list(images)
+    return sorted(images, key=lambda image: not image.shows(variant))
 
 
 def published_product_id(*, slug: str) -> int:
@@ -475,3 +499,18 @@ def get_category(slug: str, tree: CategoryTree) -> Category:
         return tree.by_slug[slug]
     except KeyError:
         raise Http404("No such category") from None
+
+
+# --- The merchant's lists ----------------------------------------------------------------
+
+
+def with_admin_list_columns(queryset: QuerySet[Product]) -> QuerySet[Product]:
+    """Products with what the admin's product list shows beside their own columns: the first
+    image (see with_first_image()), and the number and highest price of the active
+    variants. Each is a correlated subquery on an index (images by product, variants by
+    product and activity), so a page of 50 products stays one statement."""
+    active = Variant.objects.active().filter(product=OuterRef("pk")).order_by().values("product")
+    return with_first_image(queryset, product="pk").annotate(
+        variant_count=Coalesce(Subquery(active.annotate(n=Count("pk")).values("n")), 0),
+        price_high=Subquery(active.annotate(high=Max("price")).values("high")),
+    )

@@ -5,6 +5,7 @@ Stock is written only by catalog.stock (movements); its functions are re-exporte
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
@@ -30,6 +31,7 @@ from catalog.models import (
     ProductImage,
     ProductOption,
     SearchTerm,
+    StockMovement,
     Variant,
     WishlistItem,
 )
@@ -41,6 +43,7 @@ from catalog.stock import (  # noqa: F401 (re-exported)
     StockError,
     StockWouldGoNegative,
     adjust_stock,
+    adjust_stocks,
     count_stock,
     count_stocks,
     record_opening_stock,
@@ -48,6 +51,7 @@ from catalog.stock import (  # noqa: F401 (re-exported)
     return_stock,
     take_stock,
 )
+from shop.money import format_money, quantize
 
 #: PostgreSQL text search configuration: stems English words ("shirts" finds "shirt").
 SEARCH_CONFIG = "english"
@@ -357,3 +361,163 @@ def prune_product_changes(*, keep: timedelta = timedelta(days=1)) -> int:
     each rebuilds its index at least hourly); returns how many."""
     deleted, _ = ProductChange.objects.filter(changed_at__lt=timezone.now() - keep).delete()
     return deleted
+
+
+# --- Bulk edit of variants' prices and stock (the admin's "Edit prices and stock") ------
+
+#: The highest price a variant's column holds (max_digits=12, decimal_places=2).
+MAX_PRICE = Decimal("9999999999.99")
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """How to change prices: `set` every price to `value`, change each by `percent` (-10:
+    ten percent off), or by an `amount` (+2.50, -1). Results round to the currency's minor
+    unit, half up (shop.money)."""
+
+    SET = "set"
+    PERCENT = "percent"
+    AMOUNT = "amount"
+
+    mode: str
+    value: Decimal
+
+    def apply(self, price: Decimal) -> Decimal:
+        if self.mode == self.SET:
+            return quantize(self.value)
+        if self.mode == self.PERCENT:
+            return quantize(price * (1 + self.value / 100))
+        if self.mode == self.AMOUNT:
+            return quantize(price + self.value)
+        raise ValueError(f"unknown price change {self.mode!r}")
+
+
+@dataclass(frozen=True)
+class VariantEdit:
+    """One row of a bulk edit: a variant's price and stock before and after, and why it
+    cannot be done (`problem`, for the page), if it cannot."""
+
+    variant: Variant
+    price_before: Decimal
+    price_after: Decimal
+    stock_before: int
+    stock_after: int
+    problem: str = ""
+
+    @property
+    def price_changes(self) -> bool:
+        return self.price_after != self.price_before
+
+    @property
+    def stock_changes(self) -> bool:
+        return self.stock_after != self.stock_before
+
+
+class BulkEditRefused(Exception):
+    """A bulk edit that would break a rule for some variants (a negative price, stock below
+    zero) or whose variants changed since its preview; nothing was written. `problems` are
+    sentences for the page."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def plan_variant_edit(
+    *, variants: Iterable[Variant], price: PriceChange | None, stock_delta: int
+) -> list[VariantEdit]:
+    """What a bulk edit would do to each variant, from the rows given; writes nothing. The
+    confirmation page shows it, and edit_variants() checks it again under the row locks."""
+    rows = []
+    for variant in variants:
+        price_after = price.apply(variant.price) if price else variant.price
+        stock_after = variant.stock + stock_delta
+        problem = ""
+        if price_after < 0:
+            problem = _("%(sku)s: the price would be %(price)s; a price cannot be negative.") % {
+                "sku": variant.sku,
+                "price": format_money(price_after),
+            }
+        elif price_after > MAX_PRICE:
+            problem = _("%(sku)s: the price would be %(price)s, more than the shop can store.") % {
+                "sku": variant.sku,
+                "price": format_money(price_after),
+            }
+        elif stock_after < 0:
+            problem = _(
+                "%(sku)s has %(stock)d in stock: removing %(units)d would take it below zero."
+            ) % {"sku": variant.sku, "stock": variant.stock, "units": -stock_delta}
+        rows.append(
+            VariantEdit(
+                variant=variant,
+                price_before=variant.price,
+                price_after=price_after,
+                stock_before=variant.stock,
+                stock_after=stock_after,
+                problem=problem,
+            )
+        )
+    return rows
+
+
+@transaction.atomic
+def edit_variants(
+    *,
+    variant_ids: Iterable[int],
+    price: PriceChange | None,
+    stock_delta: int = 0,
+    reason: str = StockMovement.Reason.CORRECTION,
+    note: str = "",
+    actor=None,
+    expected_prices: dict[int, Decimal] | None = None,
+) -> list[VariantEdit]:
+    """Change the prices and adjust the stock of many variants, all or nothing.
+
+    Locks the variants (primary-key order), plans again from the locked rows and refuses
+    with BulkEditRefused, writing nothing, if any row has a problem, a variant is gone, or
+    (for a price change given `expected_prices`, the prices the merchant's preview showed) a
+    price moved since the preview: a percentage or amount would apply to another figure.
+    Stock moves only as movements (catalog.stock, one per variant with
+    `reason` and `note`); prices change by one UPDATE of the changed rows, then the
+    products' summaries, facet rows, search documents and cached pages follow
+    (refresh_products()). Returns the rows as done.
+    """
+    variant_ids = sorted(set(variant_ids))
+    locked = locks.variants_for_update(ids=variant_ids)
+    problems = []
+    if len(locked) != len(variant_ids):
+        problems.append(_("Some of the chosen variants were deleted meanwhile."))
+    if price is not None and expected_prices is not None:
+        moved = [
+            variant.sku
+            for pk, variant in locked.items()
+            if pk not in expected_prices or expected_prices[pk] != variant.price
+        ]
+        if moved:
+            problems.append(
+                _(
+                    "The price of %(skus)s changed since the preview; check the new "
+                    "figures and apply again."
+                )
+                % {"skus": ", ".join(moved)}
+            )
+    rows = plan_variant_edit(variants=locked.values(), price=price, stock_delta=stock_delta)
+    problems += [row.problem for row in rows if row.problem]
+    if problems:
+        raise BulkEditRefused(problems)
+    if stock_delta:
+        adjust_stocks(
+            deltas={row.variant.pk: stock_delta for row in rows},
+            reason=reason,
+            actor=actor,
+            note=note,
+        )
+    repriced = [row for row in rows if row.price_changes]
+    if repriced:
+        Variant.objects.bulk_update(
+            [Variant(pk=row.variant.pk, price=row.price_after) for row in repriced],
+            ["price"],
+            batch_size=500,
+        )
+        refresh_products(product_ids={row.variant.product_id for row in repriced})
+    return rows

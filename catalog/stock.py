@@ -213,6 +213,40 @@ def adjust_stock(
 
 
 @transaction.atomic
+def adjust_stocks(
+    *,
+    deltas: dict[int, int],
+    reason: str,
+    actor=None,
+    note: str = "",
+    reference: str = "",
+) -> list[StockMovement]:
+    """adjust_stock() for many variants at once (the admin's bulk edit), all or nothing:
+    one movement per variant with the same reason and note. Refuses, writing nothing, if
+    any variant is gone (Variant.DoesNotExist) or would go below zero
+    (StockWouldGoNegative, naming the first such SKU)."""
+    if reason not in ADJUSTMENT_REASONS:
+        raise ValueError(f"an adjustment is one of {ADJUSTMENT_REASONS}, not {reason!r}")
+    deltas = {pk: delta for pk, delta in deltas.items() if delta}
+    if not deltas:
+        return []
+    if reason == Reason.RECEIVED and any(delta < 0 for delta in deltas.values()):
+        raise StockError(
+            _("Received units are a positive number; record units that left as a correction.")
+        )
+    locked = locks.variants_for_update(ids=deltas)
+    missing = set(deltas) - set(locked)
+    if missing:
+        raise Variant.DoesNotExist(f"no variants {sorted(missing)}")
+    for pk, delta in sorted(deltas.items()):
+        if locked[pk].stock + delta < 0:
+            raise StockWouldGoNegative(sku=locked[pk].sku, stock=locked[pk].stock, delta=delta)
+    return _move(
+        locked=locked, deltas=deltas, reason=reason, reference=reference, note=note, actor=actor
+    )
+
+
+@transaction.atomic
 def count_stock(
     *,
     variant_id: int,

@@ -186,6 +186,9 @@ def product_detail(request, slug):
             "variants": variants,
             "chosen": chosen,
             "images": images,
+            # The chosen variant's pictures first (server-rendered; product.js reorders the
+            # same way when another variant is picked).
+            "gallery": selectors.gallery_for(images, chosen),
             "breadcrumbs": _breadcrumbs(product),
             "related": selectors.related_products(product),
             "structured_data": product_structured_data(

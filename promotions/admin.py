@@ -277,6 +277,7 @@ class CustomerSpendAdmin(admin.ModelAdmin):
 
     list_display = ("user", "paid_total")
     list_select_related = ("user",)
+    raw_id_fields = ("user",)  # never a <select> of every customer
     search_fields = ("user__email",)
     show_full_result_count = False
 

@@ -57,7 +57,17 @@ class ReviewAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # reviews are written by shoppers who received the product
 
-    @admin.action(description=_("Approve selected reviews"), permissions=["change"])
+    def has_change_permission(self, request, obj=None):
+        # The reply is the one field edited here: "reply to reviews" is enough to answer.
+        return super().has_change_permission(request, obj) or request.user.has_perm(
+            "reviews.reply_review"
+        )
+
+    def has_moderate_permission(self, request):
+        """Approving and rejecting is moderation: "change review", not "reply"."""
+        return super().has_change_permission(request)
+
+    @admin.action(description=_("Approve selected reviews"), permissions=["moderate"])
     def approve(self, request, queryset):
         changed = services.approve_reviews(review_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
@@ -66,7 +76,7 @@ class ReviewAdmin(admin.ModelAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description=_("Reject selected reviews"), permissions=["change"])
+    @admin.action(description=_("Reject selected reviews"), permissions=["moderate"])
     def reject(self, request, queryset):
         changed = services.reject_reviews(review_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(

@@ -60,6 +60,8 @@ class Review(models.Model):
         verbose_name = _("review")
         verbose_name_plural = _("reviews")
         ordering = ["-created_at", "-pk"]
+        #: Answering a shopper without moderating (approve, reject): the support role's.
+        permissions = [("reply_review", _("Can reply to reviews"))]
         constraints = [
             models.CheckConstraint(
                 condition=Q(rating__gte=1, rating__lte=5), name="review_rating_1_to_5"

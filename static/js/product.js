@@ -1,8 +1,30 @@
-// Product page: the price and stock shown follow the chosen variant, and a thumbnail
-// shows its picture in place. Without JavaScript each variant lists its own price and
-// stock, and thumbnails open the picture.
+// Product page: the price and stock shown follow the chosen variant, its pictures come
+// first, and a thumbnail shows its picture in place. Without JavaScript each variant lists
+// its own price and stock, the page's ?variant= puts its pictures first, and thumbnails
+// open the picture.
 (function () {
   "use strict";
+  var thumbnails = document.querySelector(".product__thumbnails");
+  function ids(text) {
+    return (text || "").split(" ").filter(Boolean);
+  }
+  // A picture is of a variant when it names options and the variant has them all, as
+  // catalog.models.ProductImage.shows() decides on the server.
+  function shows(item, values) {
+    var named = ids(item.dataset.shows);
+    return named.length > 0 && named.every(function (id) { return values.indexOf(id) >= 0; });
+  }
+  function putPicturesFirst(radio) {
+    if (!thumbnails) return;
+    var values = ids(radio.dataset.values);
+    var items = Array.prototype.slice.call(thumbnails.children);
+    items.sort(function (a, b) {
+      return (shows(b, values) - shows(a, values)) ||
+        (a.dataset.position - b.dataset.position) || (a.dataset.pk - b.dataset.pk);
+    });
+    items.forEach(function (item) { thumbnails.appendChild(item); });
+    if (shows(items[0], values)) items[0].querySelector(".js-thumbnail").click();
+  }
   var price = document.querySelector("#chosen-price .price__now");
   var was = document.querySelector("#chosen-price .price__was");
   var wasAmount = document.querySelector("#chosen-price .price__was-amount");
@@ -21,6 +43,7 @@
         // The level, not the count: the cached page changes only when a label does.
         stock.className = "stock stock--" + radio.dataset.stockLevel;
       }
+      putPicturesFirst(radio);
       var url = new URL(window.location.href);
       url.searchParams.set("variant", radio.value);
       window.history.replaceState(null, "", url);
