@@ -2,6 +2,7 @@
 change: names, SKUs, prices, discounts and the address are copied when the order is placed.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -119,6 +120,12 @@ class FulfilmentStatus(models.TextChoices):
     RETURNED = "returned", _("Returned")
 
 
+#: How soon a bank transfer's deadline must be for the admin's "to do" filter (and the
+#: merchant's dashboard) to list it: two days leave time to remind the shopper or call them
+#: before the order expires.
+TRANSFER_DUE_SOON = timedelta(days=2)
+
+
 class OrderQuerySet(models.QuerySet):
     def awaiting_payment(self):
         return self.filter(
@@ -134,6 +141,14 @@ class OrderQuerySet(models.QuerySet):
                 FulfilmentStatus.UNFULFILLED,
                 FulfilmentStatus.PARTIALLY_SHIPPED,
             ],
+        )
+
+    def bank_transfers_due(self, *, before):
+        """Unpaid orders paid by hand (bank transfer) whose deadline falls before `before`,
+        including those past it that the expiry task has not cancelled yet."""
+        return self.awaiting_payment().filter(
+            payment_method__in=settings.ORDER_REMINDED_PAYMENT_METHODS,
+            payment_deadline__lt=before,
         )
 
 
@@ -603,6 +618,12 @@ class ShipmentLine(models.Model):
         return f"{self.quantity} × {self.line_id}"
 
 
+class ReturnRequestQuerySet(models.QuerySet):
+    def to_handle(self):
+        """Returns waiting on the merchant: to decide (requested) or to refund (received)."""
+        return self.filter(status__in=[ReturnStatus.REQUESTED, ReturnStatus.RECEIVED])
+
+
 class ReturnRequest(models.Model):
     """The shopper asks to send units back; the merchant approves or rejects, receives the
     parcel (choosing per line what goes back on the shelf), then refunds it."""
@@ -627,6 +648,8 @@ class ReturnRequest(models.Model):
     answer = models.CharField(_("merchant's answer"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("requested"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ReturnRequestQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("return")
