@@ -12,7 +12,7 @@ from decimal import Decimal
 #: The drawing's own units (viewBox); the SVG scales to its box, so these only set the
 #: proportions: wide enough for 30 bars with gaps, low enough to sit beside its table.
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 76, 12, 14, 34
+LEFT, RIGHT, TOP, BOTTOM = 100, 12, 16, 40
 #: Label every fifth day (and the last): more would overlap at phone width.
 LABEL_EVERY = 5
 
@@ -55,7 +55,7 @@ class Chart:
     left: int = LEFT
     right_edge: int = WIDTH - RIGHT
     baseline: int = HEIGHT - BOTTOM
-    label_y: int = HEIGHT - BOTTOM + 20
+    label_y: int = HEIGHT - BOTTOM + 28
 
     @property
     def points(self) -> str:

@@ -67,7 +67,6 @@ def to_do_list(counts: selectors.ToDoCounts) -> list[ToDo]:
 
 class ShopAdminSite(admin.AdminSite):
     index_template = "insights/dashboard.html"
-    index_title = _("Dashboard")
 
     def index(self, request, extra_context=None):
         now = timezone.now()
