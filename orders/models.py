@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -126,7 +127,18 @@ class FulfilmentStatus(models.TextChoices):
 TRANSFER_DUE_SOON = timedelta(days=2)
 
 
+#: An order that counts as a sale: paid or partially refunded, and not cancelled (the
+#: merchant's dashboard and sales report, insights.selectors). Unpaid, partially paid,
+#: cancelled and fully refunded orders never count.
+SOLD = Q(payment_status__in=["paid", "partially_refunded"], paid_at__isnull=False) & ~Q(
+    status="cancelled"
+)
+
+
 class OrderQuerySet(models.QuerySet):
+    def sold(self):
+        return self.filter(SOLD)
+
     def awaiting_payment(self):
         return self.filter(
             status=OrderStatus.OPEN,
@@ -279,6 +291,9 @@ class Order(models.Model):
                 fields=["status", "payment_status", "fulfilment_status"], name="order_statuses"
             ),
             models.Index(fields=["-created_at"], name="order_recent"),
+            # Sales by the day they were paid, and each customer's first sale (the dashboard).
+            models.Index(fields=["paid_at"], name="order_sold_paid_at", condition=SOLD),
+            models.Index(Upper("email"), "paid_at", name="order_sold_customer", condition=SOLD),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
