@@ -45,7 +45,7 @@ ARGS = parse_args()
 os.environ["DATABASE_URL"] = ARGS.database
 os.environ["REDIS_URL"] = ARGS.redis
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
-os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("DEBUG", "true")  # static files served unhashed: no collectstatic needed
 os.environ.setdefault("SECRET_KEY", "bench-only")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")

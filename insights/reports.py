@@ -28,7 +28,7 @@ class SalesReport:
 
 
 def sales_report(period: Period) -> SalesReport:
-    """Figures per local day and in total, and the top sellers: 7 queries."""
+    """Figures per local day and in total, and the top sellers: 5 queries."""
     days = selectors.daily_figures(period)
     return SalesReport(
         period=period,

@@ -93,5 +93,5 @@ def test_unknown_format_and_missing_dates_are_refused(db):
 
 
 def test_report_asks_a_fixed_number_of_queries(shop, django_assert_max_num_queries):
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(5):
         run("--from", "2025-12-01", "--to", shop.today.isoformat())

@@ -14,9 +14,9 @@ from insights.tests.fixtures import ZONE, build_shop
 from orders.models import Order
 
 URL = "/admin/"
-#: session, user, 7 to-do counts, 3 for the figures by day, 4 top lists, the recent actions;
-#: with room for the admin's own (a staff user's permissions) but none per order.
-BUDGET = 20
+#: session, user, 7 to-do counts, 3 for the figures by day, 2 for the top lists, the recent
+#: actions (14); 2 more for a staff user's permissions, none per order.
+BUDGET = 16
 
 
 @pytest.fixture
