@@ -12,7 +12,7 @@ from decimal import Decimal
 #: The drawing's own units (viewBox); the SVG scales to its box, so these only set the
 #: proportions: wide enough for 30 bars with gaps, low enough to sit beside its table.
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 100, 12, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 100, 36, 16, 40
 #: Label every fifth day (and the last): more would overlap at phone width.
 LABEL_EVERY = 5
 

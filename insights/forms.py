@@ -22,6 +22,7 @@ class TopSellersForm(forms.Form):
         coerce=int,
         required=False,
         empty_value=None,
+        initial=DEFAULT_DAYS,
     )
     start = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
