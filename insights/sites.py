@@ -22,46 +22,56 @@ class ToDo:
     label: str
     count: int
     url: str
+    #: The permission the list needs ("orders.view_order").
+    permission: str
 
 
-def _changelist(model: str, **query) -> str:
-    return f"{reverse(f'admin:{model}_changelist')}?{urlencode(query)}"
+def _changelist(model: str, **query) -> tuple[str, str]:
+    app, name = model.split("_", 1)
+    url = f"{reverse(f'admin:{model}_changelist')}?{urlencode(query)}"
+    return url, f"{app}.view_{name}"
 
 
-def to_do_list(counts: selectors.ToDoCounts) -> list[ToDo]:
-    """Each count with the admin list that shows exactly its rows."""
-    return [
-        ToDo(_("Orders to ship"), counts.orders_to_ship, _changelist("orders_order", todo="ship")),
-        ToDo(
+def to_do_list(counts: selectors.ToDoCounts, *, user) -> list[ToDo]:
+    """Each count with the admin list that shows exactly its rows, for the lists `user`
+    may open (a change permission includes viewing, as in the admin)."""
+    items = [
+        (_("Orders to ship"), counts.orders_to_ship, _changelist("orders_order", todo="ship")),
+        (
             _("Returns to handle"),
             counts.returns_to_handle,
             _changelist("orders_returnrequest", todo="handle"),
         ),
-        ToDo(
+        (
             _("Refunds due"),
             counts.refunds_due,
             _changelist("payments_refund", status__exact="due"),
         ),
-        ToDo(
+        (
             _("Payments flagged for review"),
             counts.payments_flagged,
             _changelist("payments_payment", flagged__exact="1"),
         ),
-        ToDo(
+        (
             _("Reviews awaiting moderation"),
             counts.reviews_pending,
             _changelist("reviews_review", status__exact="pending"),
         ),
-        ToDo(
+        (
             _("Variants low on stock"),
             counts.variants_low,
             _changelist("catalog_variant", level="low"),
         ),
-        ToDo(
+        (
             _("Bank transfers due within 2 days"),
             counts.transfers_due,
             _changelist("orders_order", todo="transfer_due"),
         ),
+    ]
+    return [
+        ToDo(label, count, url, permission)
+        for label, count, (url, permission) in items
+        if user.has_perm(permission) or user.has_perm(permission.replace(".view_", ".change_"))
     ]
 
 
@@ -83,7 +93,8 @@ class ShopAdminSite(admin.AdminSite):
                 [(date, figures.orders) for date, figures in overview.chart], whole=True
             ),
             "to_do": to_do_list(
-                selectors.to_do_counts(transfers_due_before=now + TRANSFER_DUE_SOON)
+                selectors.to_do_counts(transfers_due_before=now + TRANSFER_DUE_SOON),
+                user=request.user,
             ),
             "top_form": form,
             "top_period": period,

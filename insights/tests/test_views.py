@@ -175,3 +175,16 @@ def test_chosen_period_changes_the_top_lists(merchant_client, shop):
     assert [r.name for r in top.products_by_revenue] == ["Linen Shirt", "Wool Scarf"]
     response = merchant_client.get(f"{URL}?days=7")
     assert response.context["top_period"].days == 7
+
+
+def test_staff_see_only_the_to_do_lists_they_may_open(client, shop, django_assert_max_num_queries):
+    from django.contrib.auth.models import Permission
+
+    moderator = UserFactory(is_staff=True)
+    moderator.user_permissions.add(
+        Permission.objects.get(codename="change_review", content_type__app_label="reviews")
+    )
+    client.force_login(moderator)
+    with django_assert_max_num_queries(BUDGET):
+        response = client.get(URL)
+    assert [item.label for item in response.context["to_do"]] == ["Reviews awaiting moderation"]
