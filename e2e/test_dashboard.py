@@ -30,7 +30,9 @@ def test_dashboard_at_desktop_and_phone_width_then_orders_to_ship(page, live_ser
     page.screenshot(path=ARTIFACTS / "dashboard-desktop.png", full_page=True)
 
     page.get_by_text("The same figures as a table").click()
-    expect(page.get_by_role("table", name="Revenue and orders per day, last 30 days")).to_be_visible()
+    expect(
+        page.get_by_role("table", name="Revenue and orders per day, last 30 days")
+    ).to_be_visible()
     assert_admin_accessible(page)
 
     page.set_viewport_size(PHONE)
