@@ -21,6 +21,7 @@ from orders import desk, documents, selectors, services
 from orders.errors import OrderError
 from orders.forms import ReceiveReturnForm, RejectReturnForm, ShipForm, ShipLinesForm
 from orders.models import (
+    TRANSFER_DUE_SOON,
     FapiaoRequest,
     Invoice,
     Order,
@@ -165,6 +166,26 @@ class PaymentMethodFilter(admin.SimpleListFilter):
         return queryset.filter(payment_method=self.value()) if self.value() else queryset
 
 
+class ToDoFilter(admin.SimpleListFilter):
+    """Orders waiting on the merchant; the dashboard's to-do counts link here."""
+
+    title = _("to do")
+    parameter_name = "todo"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("ship", _("To ship")),
+            ("transfer_due", _("Bank transfer due within 2 days")),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "ship":
+            return queryset.awaiting_shipment()
+        if self.value() == "transfer_due":
+            return queryset.bank_transfers_due(before=timezone.now() + TRANSFER_DUE_SOON)
+        return queryset
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
     """The order list (six columns that fit a laptop and a phone) and the order's page: the
@@ -173,6 +194,7 @@ class OrderAdmin(admin.ModelAdmin):
 
     list_display = ["number", "placed", "customer", "total_amount", "payment", "fulfilment"]
     list_filter = [
+        ToDoFilter,
         "status",
         "payment_status",
         "fulfilment_status",
@@ -608,13 +630,29 @@ class ReturnLineInline(ReadOnlyInline):
         return f"{obj.line.product_name} ({obj.line.sku})"
 
 
+class ReturnToHandleFilter(admin.SimpleListFilter):
+    """Returns waiting on the merchant: to approve or reject (requested), to refund
+    (received). An approved return waits on the shopper's parcel."""
+
+    title = _("to do")
+    parameter_name = "todo"
+
+    def lookups(self, request, model_admin):
+        return [("handle", _("To handle (to decide or to refund)"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "handle":
+            return queryset.to_handle()
+        return queryset
+
+
 @admin.register(ReturnRequest)
 class ReturnRequestAdmin(admin.ModelAdmin):
     """Returns to handle: approve or reject, receive the parcel (restock per line), then
     refund (a button of the payments app on the same page)."""
 
     list_display = ["label", "order", "status", "reason", "created_at"]
-    list_filter = ["status", "reason", "created_at"]
+    list_filter = [ReturnToHandleFilter, "status", "reason", "created_at"]
     search_fields = ["=order__number", "order__email"]
     list_select_related = ["order"]
     show_full_result_count = False

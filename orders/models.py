@@ -2,12 +2,14 @@
 change: names, SKUs, prices, discounts and the address are copied when the order is placed.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
@@ -119,7 +121,24 @@ class FulfilmentStatus(models.TextChoices):
     RETURNED = "returned", _("Returned")
 
 
+#: How soon a bank transfer's deadline must be for the admin's "to do" filter (and the
+#: merchant's dashboard) to list it: two days leave time to remind the shopper or call them
+#: before the order expires.
+TRANSFER_DUE_SOON = timedelta(days=2)
+
+
+#: An order that counts as a sale: paid or partially refunded, and not cancelled (the
+#: merchant's dashboard and sales report, insights.selectors). Unpaid, partially paid,
+#: cancelled and fully refunded orders never count.
+SOLD = Q(payment_status__in=["paid", "partially_refunded"], paid_at__isnull=False) & ~Q(
+    status="cancelled"
+)
+
+
 class OrderQuerySet(models.QuerySet):
+    def sold(self):
+        return self.filter(SOLD)
+
     def awaiting_payment(self):
         return self.filter(
             status=OrderStatus.OPEN,
@@ -134,6 +153,14 @@ class OrderQuerySet(models.QuerySet):
                 FulfilmentStatus.UNFULFILLED,
                 FulfilmentStatus.PARTIALLY_SHIPPED,
             ],
+        )
+
+    def bank_transfers_due(self, *, before):
+        """Unpaid orders paid by hand (bank transfer) whose deadline falls before `before`,
+        including those past it that the expiry task has not cancelled yet."""
+        return self.awaiting_payment().filter(
+            payment_method__in=settings.ORDER_REMINDED_PAYMENT_METHODS,
+            payment_deadline__lt=before,
         )
 
 
@@ -264,6 +291,9 @@ class Order(models.Model):
                 fields=["status", "payment_status", "fulfilment_status"], name="order_statuses"
             ),
             models.Index(fields=["-created_at"], name="order_recent"),
+            # Sales by the day they were paid, and each customer's first sale (the dashboard).
+            models.Index(fields=["paid_at"], name="order_sold_paid_at", condition=SOLD),
+            models.Index(Upper("email"), "paid_at", name="order_sold_customer", condition=SOLD),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),
@@ -603,6 +633,12 @@ class ShipmentLine(models.Model):
         return f"{self.quantity} × {self.line_id}"
 
 
+class ReturnRequestQuerySet(models.QuerySet):
+    def to_handle(self):
+        """Returns waiting on the merchant: to decide (requested) or to refund (received)."""
+        return self.filter(status__in=[ReturnStatus.REQUESTED, ReturnStatus.RECEIVED])
+
+
 class ReturnRequest(models.Model):
     """The shopper asks to send units back; the merchant approves or rejects, receives the
     parcel (choosing per line what goes back on the shelf), then refunds it."""
@@ -627,6 +663,8 @@ class ReturnRequest(models.Model):
     answer = models.CharField(_("merchant's answer"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("requested"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ReturnRequestQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("return")

@@ -39,7 +39,7 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
 CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=20)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "insights.apps.ShopAdminConfig",  # Django's admin; its index is the merchant's dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "reviews",
+    "insights",
 ]
 
 MIDDLEWARE = [

@@ -86,7 +86,7 @@ def test_the_index_follows_stock_prices_publication_tags_and_new_products(shop):
 
 @pytest.mark.django_db
 def test_sales_and_ratings_move_the_sort_without_touching_the_rows(shop):
-    category, shirt, variant, red, size_m = shop
+    category, shirt, variant, red, _size_m = shop
     other = ProductFactory(name="Polo", category=category, variants=False)
     VariantFactory(product=other, price=Decimal("5.00"), stock=5, option_values=[red])
     services.record_sales(quantities={variant.pk: 1})
@@ -123,7 +123,7 @@ def test_journal_ids_of_transactions_still_open_are_asked_for_until_they_show_up
 @pytest.mark.django_db(transaction=True)
 def test_a_change_committed_late_with_a_lower_journal_id_is_not_missed(shop):
     """Two transactions: the one holding the lower journal id commits second."""
-    category, shirt, variant, red, size_m = shop
+    category, shirt, _variant, _red, _size_m = shop
     facets.current_index()
     first = ProductChange.objects.create(product_id=None).pk  # a "lower" id, still unread
     ProductChange.objects.filter(pk=first).delete()  # ... as if not committed yet
