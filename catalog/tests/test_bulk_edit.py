@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from catalog import cache, services
+from catalog import cache, facets, services
 from catalog.admin import bulk_edit
 from catalog.admin.bulk_edit import BULK_EDIT_MAX
 from catalog.models import Product, ProductOption, StockMovement, Variant
@@ -146,17 +146,22 @@ def test_a_price_edit_bumps_the_cached_pages_on_commit(django_capture_on_commit_
     assert after[scope] != before[scope] and after[cache.CATALOG] != before[cache.CATALOG]
 
 
-def test_facet_rows_follow_a_bulk_edit_of_price_and_of_stock_to_zero():
+def test_listings_follow_a_bulk_edit_of_price_and_of_stock_to_zero():
     shirt, variants = _shirt(stock=2)
+    in_category = {"category_ids": (shirt.category_id,)}
+    assert facets.answer(facets.Question(**in_category, in_stock=True)).page == [shirt.pk]
     services.edit_variants(
         variant_ids=[v.pk for v in variants],
         price=PriceChange(mode="set", value=D("7.00")),
         stock_delta=-2,
     )
     rows = ProductOption.objects.filter(product=shirt)
-    assert {row.price for row in rows} == {D("7.00")}
     assert {row.in_stock_variants for row in rows} == {0}
     assert Product.objects.get(pk=shirt.pk).stock == 0
+    # The listing index (each worker's) follows: sold out, and at the new price.
+    assert facets.answer(facets.Question(**in_category, in_stock=True)).total == 0
+    cheap = facets.Question(**in_category, price_max=D("7.00"))
+    assert facets.answer(cheap).page == [shirt.pk]
 
 
 # --- The admin page -------------------------------------------------------------------------
