@@ -1,9 +1,11 @@
 """The order list and the order's page as the merchant's desk, at a laptop's 1366 px and a
-phone's 390 px: every column of the list on screen, then an order shipped in part, a line
-refunded and the packing slip printed from the buttons on the order itself; a bank transfer
+phone's 390 px: every column of the list on screen, then a merchant's day: from the
+dashboard's "Orders to ship" to an order shipped in part, a line refunded and the packing
+slip printed from the buttons on the order itself; a bank transfer
 recorded on another order. axe on every page (#content in the admin), screenshots in
 e2e/artifacts/ for a person to look at."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -121,7 +123,7 @@ def test_the_order_list_fits_a_laptop_and_a_phone(live_server, page, orders, mer
     shoot(page, "desk-order-list-390")
 
 
-def test_the_merchant_ships_part_refunds_a_line_and_prints_the_slip(
+def test_the_merchant_goes_from_the_dashboard_to_ship_part_refund_a_line_and_print_the_slip(
     live_server, page, orders, merchant
 ):
     order, _transfer = orders
@@ -129,7 +131,10 @@ def test_the_merchant_ships_part_refunds_a_line_and_prints_the_slip(
     page.set_default_timeout(10_000)
     base = live_server.url
     sign_in_to_admin(page, base, merchant)
-    page.goto(f"{base}/admin/orders/order/")
+    # A merchant's day starts on the dashboard: its to-do list leads to the orders to ship.
+    page.goto(f"{base}/admin/")
+    page.get_by_role("link", name=re.compile(r"^7 Orders to ship")).click()
+    expect(page.locator("#result_list tbody tr")).to_have_count(7)
     page.get_by_role("link", name=order.number).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
     tools = page.get_by_role("navigation", name="What you can do with this order")
