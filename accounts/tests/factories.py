@@ -1,24 +1,28 @@
+from functools import cache
+
 import factory
+from django.contrib.auth.hashers import make_password
 
 from accounts.models import Address, User
 
 PASSWORD = "correct-horse-battery-42"
 
 
+@cache
+def hashed_password() -> str:
+    """PASSWORD hashed once (Argon2, as in production): hashing it per user made a test that
+    needs 100 shoppers take half a minute."""
+    return make_password(PASSWORD)
+
+
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"shopper{n}@example.com")
     full_name = factory.Sequence(lambda n: f"Shopper {n}")
     is_active = True
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    password = factory.LazyFunction(hashed_password)
 
 
 class AddressFactory(factory.django.DjangoModelFactory):
