@@ -420,7 +420,7 @@ def _reload(index: Index, product_ids: set[int]) -> Index | None:
     slots = np.empty(len(fresh), dtype=np.int64)
     slots[~is_new] = table[fresh.pk[~is_new]]
     slots[is_new] = len(index.products) + np.arange(int(is_new.sum()))
-    gone = index.slots_of([pk for pk in product_ids if pk not in set(fresh.pk.tolist())])
+    gone = index.slots_of(list(product_ids - set(fresh.pk.tolist())))
     products = index.products.with_changes(slots, fresh, gone)
     table = _slot_table(products.pk[products.live], np.flatnonzero(products.live), len(table))
     touched = np.concatenate([slots, gone])

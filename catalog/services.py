@@ -127,9 +127,9 @@ def refresh_product_facets(*, product_ids: Iterable[int]) -> None:
 
     Call after any change to what listings filter on: variants added, removed, activated or
     deactivated, their option values, their stock crossing zero, the product's publication.
-    refresh_products() and set_published() call it; it reads and writes a few rows per
-    product, so the catalog's services call it for the products they touch, and
-    `manage.py rebuild_facets` for all.
+    refresh_products() and set_published() do the same (their invalidate_products() notes
+    them); it reads and writes a few rows per product, so the catalog's services call it for
+    the products they touch, and `manage.py rebuild_facets` for all.
     """
     product_ids = _refresh_facets(product_ids)
     facets.note_changes(product_ids=product_ids)
@@ -266,7 +266,7 @@ def set_published(*, product_ids: Iterable[int], published: bool) -> int:
     # (take_stock's refresh_products() waits on the same row locks).
     product_ids = locks.products_for_update(ids=product_ids)
     changed = _set_flag(product_ids=product_ids, field="is_published", value=published)
-    refresh_product_facets(product_ids=product_ids)
+    _refresh_facets(product_ids)  # _set_flag()'s invalidate_products() notes the changed ones
     return changed
 
 
