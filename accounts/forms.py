@@ -127,7 +127,6 @@ class SignInForm(AuthenticationForm):
                     request=self.request,
                     identifier=identifier,
                     password=password,
-                    ip=client_ip(self.request),
                 )
             except LoginThrottled as exc:
                 raise ValidationError(exc.message, code="throttled") from None
@@ -135,11 +134,6 @@ class SignInForm(AuthenticationForm):
                 raise self.get_invalid_login_error() from None
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
-
-
-def client_ip(request) -> str:
-    """The client's address as the server saw it (set REMOTE_ADDR right behind a proxy)."""
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
 
 
 class PhoneForm(forms.Form):

@@ -17,10 +17,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts import codes, locks, throttle, tokens
-from accounts.errors import EmailTaken, NoPhoneNumber, PhoneTaken, TokenInvalid
+from accounts.errors import EmailTaken, LoginThrottled, NoPhoneNumber, PhoneTaken, TokenInvalid
 from accounts.mails import queue_mail
 from accounts.models import Address, User, normalize_email
-from accounts.selectors import canonical_identifier
 
 ACTIVATION_SALT = "accounts.activation"
 EMAIL_CHANGE_SALT = "accounts.email-change"
@@ -160,17 +159,15 @@ def activate_account(*, token: str) -> Activation:
     return Activation(user=user, phone=data.get("p"))
 
 
-def authenticate_with_password(
-    *, request: HttpRequest, identifier: str, password: str, ip: str
-) -> User:
-    """The user, or LoginThrottled / InvalidCredentials; failures count toward the cooldown."""
-    account = canonical_identifier(identifier)
-    throttle.check_login_allowed(account=account, ip=ip)
+def authenticate_with_password(*, request: HttpRequest, identifier: str, password: str) -> User:
+    """The user, or LoginThrottled / InvalidCredentials. django-axes (accounts.throttle) counts
+    the failure and refuses a cooling-down account or address inside `authenticate()`."""
     user = authenticate(request, username=identifier, password=password)
     if user is None:
-        throttle.record_login_failure(account=account, ip=ip)
+        if getattr(request, "axes_locked_out", False):
+            raise LoginThrottled(minutes=settings.ACCOUNT_LOGIN_COOLDOWN_MINUTES)
         raise InvalidCredentials
-    throttle.clear_login_failures(account=account)
+    throttle.clear_sign_in_failures(account=identifier)
     return user
 
 
@@ -178,20 +175,22 @@ def send_phone_code(*, phone: str, purpose: str) -> None:
     codes.send_code(phone=phone, purpose=purpose)
 
 
-@transaction.atomic
-def sign_in_with_phone_code(*, phone: str, code: str, ip: str) -> tuple[User | None, bool]:
+def sign_in_with_phone_code(
+    *, request: HttpRequest, phone: str, code: str
+) -> tuple[User | None, bool]:
     """Check the code and return (user, created): the number's account, or a new one.
 
     A number without an account gets one here: the code proves the shopper owns it. An
-    account closed by the merchant gives (None, False).
+    account closed by the merchant gives (None, False). Not one transaction: a wrong code's
+    failure must be recorded even though this raises.
     """
-    throttle.check_login_allowed(account=phone, ip=ip)
+    throttle.check_sign_in_allowed(request=request, account=phone)
     try:
         codes.verify_code(phone=phone, purpose="sign-in", code=code)
-    except codes.CodeInvalid:
-        throttle.record_login_failure(account=phone, ip=ip)
+    except (codes.CodeInvalid, codes.CodeAttemptsExhausted):  # a wrong guess, counted
+        throttle.record_sign_in_failure(request=request, account=phone)
         raise
-    throttle.clear_login_failures(account=phone)
+    throttle.clear_sign_in_failures(account=phone)
     user = User.objects.filter(phone=phone).first()
     if user is not None:
         return (user if user.is_active else None), False
@@ -274,7 +273,7 @@ def password_was_reset(*, user: User) -> None:
     """A reset proves the owner: lift the account's sign-in cooldown."""
     for identifier in (user.email, user.phone):
         if identifier:
-            throttle.clear_login_failures(account=identifier)
+            throttle.clear_sign_in_failures(account=identifier)
 
 
 def send_deletion_code(*, user: User) -> None:

@@ -1,64 +1,55 @@
-"""Sign-in throttling: after N failures for an account or an IP within the window, a cooldown.
+"""Sign-in throttling, in one place for every way in: django-axes at the authentication layer.
 
-Counters live in the cache (Redis in production). If the cache is down, password sign-in
-fails *open*: refusing every shopper because Redis is away would take the shop down, and
-each guess still costs an Argon2 hash. Code sign-in fails closed (see accounts.codes).
+Axes' backend comes first in AUTHENTICATION_BACKENDS, so every `authenticate()` (the shop's
+sign-in form, the admin's login) is refused while the account or the client address is
+cooling down, and every failure counts toward both. Phone-code sign-in does not go through a
+password backend; it asks and tells axes the same way here, so its failures share the counts.
+
+After ACCOUNT_LOGIN_MAX_FAILURES failures for an account (from any address) or from an
+address (for any accounts) within the window, a cooldown of ACCOUNT_LOGIN_COOLDOWN_MINUTES.
+The attempts are rows in the database (axes' AccessAttempt, visible in the admin), so a
+Redis outage neither opens nor closes the door.
 """
 
-import hashlib
-
+from axes.handlers.proxy import AxesProxyHandler
+from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.core.cache import cache
+from django.contrib.auth.signals import user_login_failed
+from django.shortcuts import render
 
 from accounts.errors import LoginThrottled
+from accounts.selectors import canonical_identifier
 
 
-def _window() -> int:
-    return settings.ACCOUNT_LOGIN_COOLDOWN_MINUTES * 60
+def account_of(request, credentials: dict | None) -> str | None:
+    """The account a sign-in names, spelled one way: "Ada@Example.com " and "ada@example.com"
+    count as one account, and so do the spellings of a phone number."""
+    credentials = credentials or {}
+    identifier = credentials.get("username") or credentials.get("email")
+    return canonical_identifier(identifier)[:255] if identifier else None  # axes' column
 
 
-def _digest(value: str) -> str:
-    # Keys carry no email address or number in clear: the cache is not a place for them.
-    return hashlib.sha256(value.encode()).hexdigest()[:32]
-
-
-def _keys(*, account: str, ip: str) -> list[tuple[str, str]]:
-    """(counter, lock) key pairs for the account and the client address."""
-    pairs = []
-    if account:
-        d = _digest(account.strip().lower())
-        pairs.append((f"accounts:login-fails:acct:{d}", f"accounts:login-lock:acct:{d}"))
-    if ip:
-        d = _digest(ip)
-        pairs.append((f"accounts:login-fails:ip:{d}", f"accounts:login-lock:ip:{d}"))
-    return pairs
-
-
-def check_login_allowed(*, account: str, ip: str) -> None:
-    """Raise LoginThrottled while the account or the address is cooling down."""
-    locks = [lock for _, lock in _keys(account=account, ip=ip)]
-    if any(cache.get_many(locks).values()):
+def check_sign_in_allowed(*, request, account: str) -> None:
+    """Raise LoginThrottled while the account or the request's address is cooling down."""
+    if not AxesProxyHandler.is_allowed(request, {"username": account}):
         raise LoginThrottled(minutes=settings.ACCOUNT_LOGIN_COOLDOWN_MINUTES)
 
 
-def _incr(key: str, timeout: int) -> int:
-    cache.add(key, 0, timeout)  # the window starts at the first failure
-    try:
-        return cache.incr(key) or 0  # None when a dead Redis is ignored
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout)
-        return 1
+def record_sign_in_failure(*, request, account: str) -> None:
+    """Count a failure that did not pass through `authenticate()` (a wrong phone code)."""
+    user_login_failed.send(sender=__name__, credentials={"username": account}, request=request)
 
 
-def record_login_failure(*, account: str, ip: str) -> None:
-    for counter, lock in _keys(account=account, ip=ip):
-        if _incr(counter, _window()) >= settings.ACCOUNT_LOGIN_MAX_FAILURES:
-            cache.set(lock, 1, _window())
-            cache.delete(counter)
-
-
-def clear_login_failures(*, account: str) -> None:
-    """After a successful sign-in or a password reset. The IP's count stays: one known
+def clear_sign_in_failures(*, account: str) -> None:
+    """After a successful sign-in or a password reset. The address's count stays: one known
     account must not reset the count of an address that is guessing at others."""
-    for counter, lock in _keys(account=account, ip=""):
-        cache.delete_many([counter, lock])
+    axes_reset(username=canonical_identifier(account))
+
+
+def locked_out_response(request, original_response=None, credentials=None):
+    """What axes answers on the request that is refused. The shop's own sign-in pages already
+    say so on the form (429); any other way in (the admin's login) gets the same words."""
+    if original_response is not None and original_response.status_code == 429:
+        return original_response
+    message = LoginThrottled(minutes=settings.ACCOUNT_LOGIN_COOLDOWN_MINUTES).message
+    return render(request, "accounts/locked_out.html", {"message": message}, status=429)

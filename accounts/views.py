@@ -25,7 +25,6 @@ from accounts.forms import (
     ProfileForm,
     RegistrationForm,
     SignInForm,
-    client_ip,
 )
 from accounts.phone import mask_phone
 
@@ -194,7 +193,7 @@ def phone_sign_in_verify(request):
     if request.method == "POST" and form.is_valid():
         try:
             user, created = services.sign_in_with_phone_code(
-                phone=phone, code=form.cleaned_data["code"], ip=client_ip(request)
+                request=request, phone=phone, code=form.cleaned_data["code"]
             )
         except CodeInvalid as exc:
             form.add_error("code", exc.message)

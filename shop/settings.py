@@ -198,7 +198,14 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Sign-in, registration, phone codes (accounts app; README "Accounts" explains each).
 INSTALLED_APPS += ["django_countries"]  # ISO 3166-1 country names, translated
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrPhoneBackend"]
+INSTALLED_APPS += ["axes"]
+# django-axes first: every authentication (the shop's forms, the admin's login, phone codes)
+# is checked and counted in one place.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "accounts.backends.EmailOrPhoneBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "home"
@@ -207,6 +214,19 @@ ACCOUNT_EMAIL_CHANGE_HOURS = env.int("ACCOUNT_EMAIL_CHANGE_HOURS", default=24)
 ACCOUNT_REMEMBER_ME_DAYS = env.int("ACCOUNT_REMEMBER_ME_DAYS", default=30)
 ACCOUNT_LOGIN_MAX_FAILURES = env.int("ACCOUNT_LOGIN_MAX_FAILURES", default=5)
 ACCOUNT_LOGIN_COOLDOWN_MINUTES = env.int("ACCOUNT_LOGIN_COOLDOWN_MINUTES", default=15)
+#: Addresses or networks of our own reverse proxies: X-Forwarded-For is believed only from them.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_FAILURE_LIMIT = ACCOUNT_LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=ACCOUNT_LOGIN_COOLDOWN_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, an address
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field (an email or a phone number)
+AXES_USERNAME_CALLABLE = "accounts.throttle.account_of"
+AXES_CLIENT_IP_CALLABLE = "shop.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.throttle.locked_out_response"
+AXES_RESET_ON_SUCCESS = False  # the account's count is reset by accounts.services, not the IP's
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_DISABLE_ACCESS_LOG = True  # failures are what throttling needs; no row per sign-in
+AXES_VERBOSE = False
 #: Calling code assumed for a phone number typed without "+" (empty: "+" is required).
 PHONE_DEFAULT_CALLING_CODE = env.str("PHONE_DEFAULT_CALLING_CODE", default="")
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
@@ -284,6 +304,8 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; its lockouts are WARNING.
+        "axes": {"level": "WARNING"},
         # WeasyPrint logs every step of every invoice PDF at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},

@@ -6,10 +6,13 @@ User = get_user_model()
 
 
 @pytest.mark.django_db
-def test_email_is_the_login_and_is_stored_in_one_spelling():
+def test_email_is_the_login_and_is_stored_in_one_spelling(rf):
     user = User.objects.create_user(email="  Ada.Lovelace@Example.COM ", password="analytical-1843")
     assert user.email == "ada.lovelace@example.com"
-    assert authenticate(email="ADA.LOVELACE@example.com", password="analytical-1843") == user
+    assert (
+        authenticate(rf.post("/"), email="ADA.LOVELACE@example.com", password="analytical-1843")
+        == user
+    )
 
 
 @pytest.mark.django_db
