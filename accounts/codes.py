@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
+from accounts import throttle
 from accounts.errors import (
     CodeAttemptsExhausted,
     CodeExpired,
@@ -46,8 +47,9 @@ def _cache_answers() -> bool:
     return cache.get("accounts:code-probe") == token
 
 
-def send_code(*, phone: str, purpose: str) -> None:
-    """Text a new code to `phone` (E.164); the previous code for this purpose stops working."""
+def send_code(*, request, phone: str, purpose: str) -> None:
+    """Text a new code to `phone` (E.164); the previous code for this purpose stops working.
+    Besides the number's own limits, the client's and the shop's hourly caps apply."""
     assert purpose in PURPOSES
     minute_key = f"accounts:code-sent-recently:{phone}"
     hour_key = f"accounts:code-sends:{phone}"
@@ -64,6 +66,7 @@ def send_code(*, phone: str, purpose: str) -> None:
         raise CodeServiceUnavailable
     if sent > SENDS_PER_HOUR:
         raise TooManyCodes
+    throttle.check_text_allowed(request=request)
     code = f"{secrets.randbelow(10**6):06d}"
     code_key, tries_key = _code_keys(phone, purpose)
     cache.set_many(

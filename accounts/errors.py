@@ -31,6 +31,13 @@ class TooManyCodes(AccountError):
     message = _("Too many codes were sent to this number. Please try again in an hour.")
 
 
+class TooManyRequests(AccountError):
+    message = _(
+        "Too many requests came from your network or reached us at once. Please try again "
+        "in an hour."
+    )
+
+
 class CodeInvalid(AccountError):
     message = _("That code is not right. Check the text message and try again.")
 

@@ -171,8 +171,8 @@ def authenticate_with_password(*, request: HttpRequest, identifier: str, passwor
     return user
 
 
-def send_phone_code(*, phone: str, purpose: str) -> None:
-    codes.send_code(phone=phone, purpose=purpose)
+def send_phone_code(*, request: HttpRequest, phone: str, purpose: str) -> None:
+    codes.send_code(request=request, phone=phone, purpose=purpose)
 
 
 def sign_in_with_phone_code(
@@ -276,13 +276,13 @@ def password_was_reset(*, user: User) -> None:
             throttle.clear_sign_in_failures(account=identifier)
 
 
-def send_deletion_code(*, user: User) -> None:
+def send_deletion_code(*, request: HttpRequest, user: User) -> None:
     """Text a code that confirms closing the account to its phone number, with the limits
     of every code (accounts.codes). For accounts without a password, which cannot confirm
     with one."""
     if not user.phone:
         raise NoPhoneNumber
-    codes.send_code(phone=user.phone, purpose="delete")
+    codes.send_code(request=request, phone=user.phone, purpose="delete")
 
 
 @transaction.atomic

@@ -16,8 +16,10 @@ from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import render
+from django_ratelimit.core import is_ratelimited
 
-from accounts.errors import LoginThrottled
+from accounts.client_ip import client_ip
+from accounts.errors import LoginThrottled, TooManyRequests
 from accounts.selectors import canonical_identifier
 
 
@@ -53,3 +55,42 @@ def locked_out_response(request, original_response=None, credentials=None):
         return original_response
     message = LoginThrottled(minutes=settings.ACCOUNT_LOGIN_COOLDOWN_MINUTES).message
     return render(request, "accounts/locked_out.html", {"message": message}, status=429)
+
+
+# --- What costs money or floods an inbox: texts and password-reset mails --------------------
+# Counted with django-ratelimit in the cache; the counts fail closed (a dead Redis sends no
+# text or reset mail, as accounts.codes does), because the alternative is an unlimited bill.
+
+
+def _by_address(group, request) -> str:
+    return client_ip(request)
+
+
+def _everyone(group, request) -> str:
+    return "all"
+
+
+def _check(*, request, group: str, per_address: int, in_total: int) -> None:
+    for key, limit in ((_by_address, per_address), (_everyone, in_total)):
+        if is_ratelimited(request, group=group, key=key, rate=f"{limit}/h", increment=True):
+            raise TooManyRequests
+
+
+def check_text_allowed(*, request) -> None:
+    """SMS pumping: one client texting many numbers (each number has its own limits in
+    accounts.codes), and every client together, are capped per hour."""
+    _check(
+        request=request,
+        group="accounts:texts",
+        per_address=settings.ACCOUNT_TEXTS_PER_ADDRESS_PER_HOUR,
+        in_total=settings.ACCOUNT_TEXTS_PER_HOUR,
+    )
+
+
+def check_reset_mail_allowed(*, request) -> None:
+    _check(
+        request=request,
+        group="accounts:reset-mails",
+        per_address=settings.ACCOUNT_RESET_MAILS_PER_ADDRESS_PER_HOUR,
+        in_total=settings.ACCOUNT_RESET_MAILS_PER_HOUR,
+    )

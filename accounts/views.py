@@ -12,8 +12,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts import selectors, services
-from accounts.errors import AccountError, CodeInvalid, CodeSentTooRecently, TokenInvalid
+from accounts import selectors, services, throttle
+from accounts.errors import (
+    AccountError,
+    CodeInvalid,
+    CodeSentTooRecently,
+    TokenInvalid,
+    TooManyRequests,
+)
 from accounts.forms import (
     AddressForm,
     CodeForm,
@@ -156,7 +162,7 @@ def phone_sign_in(request):
     if request.method == "POST" and form.is_valid():
         phone = form.cleaned_data["phone"]
         try:
-            services.send_phone_code(phone=phone, purpose="sign-in")
+            services.send_phone_code(request=request, phone=phone, purpose="sign-in")
         except CodeSentTooRecently as exc:
             if request.session.get(PHONE_SIGN_IN) != phone:
                 form.add_error(None, exc.message)
@@ -229,7 +235,7 @@ def phone_sign_in_verify(request):
 
 def _resend(request, *, phone: str, purpose: str) -> None:
     try:
-        services.send_phone_code(phone=phone, purpose=purpose)
+        services.send_phone_code(request=request, phone=phone, purpose=purpose)
     except AccountError as exc:
         messages.error(request, exc.message)
     else:
@@ -245,6 +251,15 @@ class PasswordResetView(auth_views.PasswordResetView):
     form_class = PasswordResetForm
     template_name = "accounts/password_reset_form.html"
     success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        # Counted whether or not the address has an account: the cap says nothing about it.
+        try:
+            throttle.check_reset_mail_allowed(request=self.request)
+        except TooManyRequests as exc:
+            form.add_error(None, exc.message)
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):
@@ -359,7 +374,7 @@ def phone_change(request):
             form.add_error("phone", _("This is already your phone number."))
         else:
             try:
-                services.send_phone_code(phone=phone, purpose="phone-change")
+                services.send_phone_code(request=request, phone=phone, purpose="phone-change")
             except CodeSentTooRecently as exc:
                 if request.session.get(PHONE_CHANGE) != phone:
                     form.add_error(None, exc.message)
@@ -440,7 +455,7 @@ def _delete_account_by_code(request):
     resend = "resend" in request.POST
     if request.method == "POST" and ("send" in request.POST or resend):
         try:
-            services.send_deletion_code(user=user)
+            services.send_deletion_code(request=request, user=user)
         except CodeSentTooRecently as exc:
             # The first button pressed twice: the code it asked for is on its way.
             if resend or not request.session.get(DELETE_CODE_SENT):

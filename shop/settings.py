@@ -214,6 +214,14 @@ ACCOUNT_EMAIL_CHANGE_HOURS = env.int("ACCOUNT_EMAIL_CHANGE_HOURS", default=24)
 ACCOUNT_REMEMBER_ME_DAYS = env.int("ACCOUNT_REMEMBER_ME_DAYS", default=30)
 ACCOUNT_LOGIN_MAX_FAILURES = env.int("ACCOUNT_LOGIN_MAX_FAILURES", default=5)
 ACCOUNT_LOGIN_COOLDOWN_MINUTES = env.int("ACCOUNT_LOGIN_COOLDOWN_MINUTES", default=15)
+#: Caps per client address and for the whole shop, per hour: texted codes (each one is paid
+#: for: SMS pumping) and password-reset mails.
+ACCOUNT_TEXTS_PER_ADDRESS_PER_HOUR = env.int("ACCOUNT_TEXTS_PER_ADDRESS_PER_HOUR", default=5)
+ACCOUNT_TEXTS_PER_HOUR = env.int("ACCOUNT_TEXTS_PER_HOUR", default=300)
+ACCOUNT_RESET_MAILS_PER_ADDRESS_PER_HOUR = env.int(
+    "ACCOUNT_RESET_MAILS_PER_ADDRESS_PER_HOUR", default=5
+)
+ACCOUNT_RESET_MAILS_PER_HOUR = env.int("ACCOUNT_RESET_MAILS_PER_HOUR", default=500)
 #: Addresses or networks of our own reverse proxies: X-Forwarded-For is believed only from them.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 AXES_FAILURE_LIMIT = ACCOUNT_LOGIN_MAX_FAILURES
@@ -221,7 +229,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=ACCOUNT_LOGIN_COOLDOWN_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: an account, an address
 AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field (an email or a phone number)
 AXES_USERNAME_CALLABLE = "accounts.throttle.account_of"
-AXES_CLIENT_IP_CALLABLE = "shop.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "accounts.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "accounts.throttle.locked_out_response"
 AXES_RESET_ON_SUCCESS = False  # the account's count is reset by accounts.services, not the IP's
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False

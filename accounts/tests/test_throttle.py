@@ -116,3 +116,52 @@ def test_without_trusted_proxies_a_forged_header_changes_nothing(client, setting
         HTTP_X_FORWARDED_FOR="198.51.100.200",
     )
     assert response.status_code == 429
+
+
+# --- Texts and reset mails: caps per client address and for the whole shop ---------------
+
+
+def _ask_for_code(client, phone, ip):
+    return client.post(reverse("accounts:phone_sign_in"), {"phone": phone}, REMOTE_ADDR=ip)
+
+
+def test_one_client_cannot_text_many_numbers(client, sms_outbox, settings):
+    """The finding: 12 numbers from one client, 12 texts (SMS pumping)."""
+    settings.ACCOUNT_TEXTS_PER_ADDRESS_PER_HOUR = 5
+    answers = [
+        _ask_for_code(client, f"+1415555{2600 + n:04d}", "192.0.2.50").status_code
+        for n in range(12)
+    ]
+    assert answers == [302] * 5 + [429] * 7
+    assert len(sms_outbox) == 5
+    refused = _ask_for_code(client, "+14155553000", "192.0.2.50")
+    assert "Too many requests" in refused.content.decode()
+    assert "+14155553000" in refused.content.decode()  # what was typed stays in the form
+    assert _ask_for_code(client, "+14155553001", "192.0.2.51").status_code == 302
+
+
+def test_all_clients_together_are_capped(client, sms_outbox, settings):
+    settings.ACCOUNT_TEXTS_PER_HOUR = 3
+    answers = [
+        _ask_for_code(client, f"+1415555{2700 + n:04d}", f"192.0.2.{60 + n}").status_code
+        for n in range(5)
+    ]
+    assert answers == [302, 302, 302, 429, 429]
+    assert len(sms_outbox) == 3
+
+
+def test_password_reset_mails_are_capped_per_client(client, settings, mailoutbox):
+    settings.ACCOUNT_RESET_MAILS_PER_ADDRESS_PER_HOUR = 3
+    for n in range(3):
+        UserFactory(email=f"reset{n}@example.com")
+    url = reverse("accounts:password_reset")
+    answers = [
+        client.post(url, {"email": f"reset{n % 3}@example.com"}, REMOTE_ADDR="192.0.2.70")
+        for n in range(5)
+    ]
+    assert [a.status_code for a in answers] == [302, 302, 302, 429, 429]
+    assert "Too many requests" in answers[-1].content.decode()
+    assert (
+        client.post(url, {"email": "reset0@example.com"}, REMOTE_ADDR="192.0.2.71").status_code
+        == 302
+    )

@@ -1,6 +1,6 @@
 import pytest
 
-from shop.client_ip import client_ip
+from accounts.client_ip import client_ip
 
 
 @pytest.mark.parametrize(
