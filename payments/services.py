@@ -11,7 +11,7 @@ This app is the only one that moves money; orders change only through orders.ser
 
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -53,6 +53,8 @@ P = PaymentState
 #: The largest callback body stored and read. Real gateways send a few KB; 64 KB leaves room
 #: for Stripe's biggest events while keeping a flood of junk from filling the table.
 MAX_CALLBACK_BYTES = 64 * 1024
+#: How much of an unsigned (forged) callback is kept for the merchant to look at.
+FORGED_PAYLOAD_CHARS = 1024
 
 
 # --- Starting ---------------------------------------------------------------------------
@@ -162,12 +164,17 @@ class CallbackResult:
 
 
 def receive_callback(
-    *, provider_code: str, body: bytes, headers: Mapping[str, str]
+    *,
+    provider_code: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    keep_forgery: Callable[[], bool] = lambda: True,
 ) -> CallbackResult:
     """Take in one delivery from a provider: verify, store, process once.
 
     The signature is checked over the raw bytes before anything in them is read. A forged or
-    missing signature is stored (signature_valid=False) and raises InvalidSignature; a
+    missing signature is stored (signature_valid=False, its first KB) when `keep_forgery()`
+    allows, and raises InvalidSignature; a
     signed body we cannot read is stored, flagged, and raises InvalidPayload. Every event of
     a valid delivery is stored, then processed unless its id was processed before.
     """
@@ -176,15 +183,16 @@ def receive_callback(
     signature = (headers.get(provider.signature_header, "") if provider.signature_header else "")[
         :500
     ]
-    stored = {
-        "provider": provider.code,
-        "payload": body.decode("utf-8", errors="replace"),
-        "signature": signature,
-    }
+    # PostgreSQL keeps no NUL in text: shown as U+FFFD, the bytes verified were the raw ones.
+    payload = body.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    stored = {"provider": provider.code, "payload": payload, "signature": signature}
     try:
         events = provider.parse_callback(body=body, headers=headers)
     except InvalidSignature as error:
-        PaymentEvent.objects.create(**stored, signature_valid=False, error=error.message[:500])
+        # Anyone can post a forgery: keep enough to see what was tried, not what was sent.
+        if keep_forgery():
+            forged = {**stored, "payload": payload[:FORGED_PAYLOAD_CHARS]}
+            PaymentEvent.objects.create(**forged, signature_valid=False, error=error.message[:500])
         raise
     except InvalidPayload as error:
         PaymentEvent.objects.create(

@@ -1,13 +1,16 @@
 """The shopper's payment pages (start, choose a method, return), the sandbox gateway's hosted
 page, and the providers' webhooks. Thin: selectors read, services decide."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.core import is_ratelimited
 
+from accounts.client_ip import client_ip
 from orders.errors import OrderError
 from orders.models import OrderStatus
 from payments import gateway, selectors, services
@@ -176,6 +179,19 @@ def sandbox_page(request, token):
 MAX_BODY = services.MAX_CALLBACK_BYTES
 
 
+def _forgery_under_cap(request) -> bool:
+    """Count an unsigned callback from this client; True while under the hourly cap, so it
+    is kept for the merchant to see. A forger cannot fill the table, and with the cache down
+    none is kept (signed callbacks are never counted: they always go through)."""
+    return not is_ratelimited(
+        request,
+        group="payments:unsigned-callbacks",
+        key=lambda group, request: client_ip(request),
+        rate=f"{settings.PAYMENT_UNSIGNED_CALLBACKS_PER_HOUR}/h",
+        increment=True,
+    )
+
+
 @csrf_exempt
 @require_POST
 def webhook(request, provider):
@@ -202,7 +218,10 @@ def webhook(request, provider):
         return JsonResponse({"error": "body too large"}, status=413)
     try:
         result = services.receive_callback(
-            provider_code=provider, body=body, headers=request.headers
+            provider_code=provider,
+            body=body,
+            headers=request.headers,
+            keep_forgery=lambda: _forgery_under_cap(request),
         )
     except InvalidSignature:
         return JsonResponse({"error": "invalid signature"}, status=400)

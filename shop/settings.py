@@ -223,6 +223,8 @@ ACCOUNT_RESET_MAILS_PER_ADDRESS_PER_HOUR = env.int(
     "ACCOUNT_RESET_MAILS_PER_ADDRESS_PER_HOUR", default=5
 )
 ACCOUNT_RESET_MAILS_PER_HOUR = env.int("ACCOUNT_RESET_MAILS_PER_HOUR", default=500)
+#: Unsigned (forged) payment callbacks stored per client address and hour; more get a 429.
+PAYMENT_UNSIGNED_CALLBACKS_PER_HOUR = env.int("PAYMENT_UNSIGNED_CALLBACKS_PER_HOUR", default=20)
 #: Addresses or networks of our own reverse proxies: X-Forwarded-For is believed only from them.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
 AXES_FAILURE_LIMIT = ACCOUNT_LOGIN_MAX_FAILURES

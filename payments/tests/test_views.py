@@ -63,6 +63,50 @@ def test_forged_or_missing_signature_is_400_and_changes_nothing(client, signatur
     assert not PaymentEvent.objects.filter(signature_valid=True).exists()
 
 
+def test_forged_callbacks_are_kept_short_and_capped_per_client(client, settings):
+    """Anyone can post a forgery: each one kept is at most 1 KB of what was sent, and past
+    the hourly cap per client address none is kept at all."""
+    settings.PAYMENT_UNSIGNED_CALLBACKS_PER_HOUR = 3
+    url = reverse("payments:webhook", kwargs={"provider": "sandbox"})
+    huge = b'{"junk": "' + b"x" * 60_000 + b'"}'
+    for _ in range(6):
+        response = client.post(
+            url, data=huge, content_type="application/json", REMOTE_ADDR="192.0.2.9"
+        )
+        assert response.status_code == 400
+    kept = list(PaymentEvent.objects.values_list("payload", flat=True))
+    assert len(kept) == 3 and all(len(payload) <= 1024 for payload in kept)
+    client.post(url, data=huge, content_type="application/json", REMOTE_ADDR="192.0.2.10")
+    assert PaymentEvent.objects.count() == 4
+
+
+def test_a_signed_callback_is_never_capped(client, settings):
+    settings.PAYMENT_UNSIGNED_CALLBACKS_PER_HOUR = 1
+    url = reverse("payments:webhook", kwargs={"provider": "sandbox"})
+    for _ in range(3):
+        client.post(url, data=b"{}", content_type="application/json", REMOTE_ADDR="192.0.2.11")
+    payment = start(sandbox_order())
+    body, headers = gateway.build_callback(payment=payment, outcome="pay")
+    response = client.post(
+        url,
+        data=body,
+        content_type="application/json",
+        REMOTE_ADDR="192.0.2.11",
+        **{f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()},
+    )
+    assert response.status_code == 200
+    assert Payment.objects.get().state == PaymentState.CAPTURED
+
+
+@pytest.mark.parametrize("body", [b'{"id": "evt\x00"}', b'{"id": "evt\u0000"}', b"\x00\x00"])
+def test_a_nul_in_a_callback_is_a_400_never_a_500(client, body):
+    url = reverse("payments:webhook", kwargs={"provider": "sandbox"})
+    signed = {f"HTTP_{SIGNATURE_HEADER.upper().replace('-', '_')}": sign(body)}
+    for headers in ({}, signed):
+        response = client.post(url, data=body, content_type="application/json", **headers)
+        assert 400 <= response.status_code < 500
+
+
 def test_webhook_bad_input_is_4xx_never_500(client):
     url = reverse("payments:webhook", kwargs={"provider": "sandbox"})
     assert client.post(url, data=b"", content_type="application/json").status_code == 400
