@@ -1,6 +1,7 @@
 """Requests that no page of the shop can mean, turned away before any of them runs."""
 
 from django.http import HttpResponseBadRequest
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
@@ -24,3 +25,26 @@ class RefuseNulBytes:
         for name in [name for name, value in request.COOKIES.items() if NUL in name + value]:
             del request.COOKIES[name]
         return self.get_response(request)
+
+
+#: URL namespaces whose pages are about one shopper: their account, cart, checkout, orders
+#: and payments (the wishlist lives in catalog's namespace and is matched by name).
+PRIVATE_NAMESPACES = {"accounts", "cart", "orders", "payments"}
+
+
+class PrivatePages:
+    """A page about one shopper is kept by no cache, the browser's included (a shared
+    computer's back button, a proxy): `Cache-Control: private, no-store`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        match = request.resolver_match
+        if match and (
+            PRIVATE_NAMESPACES.intersection(match.namespaces)
+            or (match.url_name or "").startswith("wishlist")
+        ):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

@@ -1,0 +1,46 @@
+"""Headers every page carries, and those only pages about one shopper carry."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _no_store(response) -> bool:
+    directives = {d.strip() for d in response.get("Cache-Control", "").split(",")}
+    return {"private", "no-store"} <= directives
+
+
+@pytest.mark.parametrize(
+    "name", ["accounts:profile", "accounts:address_list", "orders:list", "catalog:wishlist"]
+)
+def test_account_pages_are_stored_by_no_cache(client, name):
+    client.force_login(UserFactory())
+    response = client.get(reverse(name))
+    assert response.status_code == 200
+    assert _no_store(response)
+
+
+@pytest.mark.parametrize("name", ["cart:detail", "accounts:login", "accounts:register"])
+def test_pages_about_one_visitor_are_stored_by_no_cache(client, name):
+    assert _no_store(client.get(reverse(name)))
+
+
+def test_catalog_pages_stay_cacheable(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")
+
+
+def test_every_page_switches_off_browser_features_it_does_not_use(client):
+    policy = client.get(reverse("home"))["Permissions-Policy"]
+    for feature in ("camera=()", "microphone=()", "geolocation=()", "payment=()"):
+        assert feature in policy
+
+
+def test_the_language_cookie_is_samesite_and_httponly(client):
+    response = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    cookie = response.cookies["django_language"]
+    assert cookie["samesite"] == "Lax" and cookie["httponly"]
