@@ -3,6 +3,7 @@
 import re
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
@@ -226,7 +227,9 @@ class PasswordResetForm(DjangoPasswordResetForm):
             to=to_email,
             context={
                 "name": context["user"].get_short_name(),
-                "url": f"{context['protocol']}://{context['domain']}{path}",
+                # SHOP_URL, never the request's Host header: a forged Host would send the
+                # owner a link to someone else's site with a valid reset token in it.
+                "url": f"{settings.SHOP_URL.rstrip('/')}{path}",
             },
         )
 

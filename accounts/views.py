@@ -44,10 +44,6 @@ DELETE_CODE_SENT = "accounts_delete_code_sent"
 NEXT = "accounts_next"
 
 
-def _site_url(request) -> str:
-    return request.build_absolute_uri("/")
-
-
 def _safe_next(request, url: str | None) -> str | None:
     if url and url_has_allowed_host_and_scheme(
         url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -76,7 +72,7 @@ def register(request):
             password=data["password"],
             full_name=data["full_name"],
             phone=data["phone"] or None,
-            site_url=_site_url(request),
+            site_url=settings.SHOP_URL,
         )
         request.session["accounts_registered"] = data["email"]
         return redirect("accounts:register_done")
@@ -92,7 +88,7 @@ def register_done(request):
 def resend_activation(request):
     form = EmailForm(request.POST or None, initial={"email": request.GET.get("email", "")})
     if request.method == "POST" and form.is_valid():
-        services.resend_activation(email=form.cleaned_data["email"], site_url=_site_url(request))
+        services.resend_activation(email=form.cleaned_data["email"], site_url=settings.SHOP_URL)
         request.session["accounts_registered"] = form.cleaned_data["email"]
         return redirect("accounts:register_done")
     return render(request, "accounts/resend_activation.html", {"form": form})
@@ -335,7 +331,7 @@ def email_change(request):
     if request.method == "POST" and form.is_valid():
         new_email = form.cleaned_data["email"]
         services.request_email_change(
-            user=request.user, new_email=new_email, site_url=_site_url(request)
+            user=request.user, new_email=new_email, site_url=settings.SHOP_URL
         )
         messages.success(
             request,

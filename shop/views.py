@@ -27,7 +27,8 @@ def robots_txt(request):
         "Disallow: /orders/",
         "Disallow: /payments/",
         "Disallow: /search/",
-        f"Sitemap: {request.build_absolute_uri(reverse('sitemap-index'))}",
+        # From the configured address, never the request's Host header (this is cached).
+        f"Sitemap: {settings.SHOP_URL.rstrip('/')}{reverse('sitemap-index')}",
     ]
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain")
 

@@ -220,7 +220,9 @@ def test_five_failures_from_one_ip_refuse_further_attempts(client, user):
     assert "Too many failed sign-in attempts" in response.content.decode()
 
 
-def test_password_reset_works_while_locked_out(client, user, django_capture_on_commit_callbacks):
+def test_password_reset_works_while_locked_out(
+    client, user, django_capture_on_commit_callbacks, settings
+):
     for _ in range(5):
         _login(client, user.email, password="wrong")
     assert _login(client, user.email).status_code == 429
@@ -229,7 +231,7 @@ def test_password_reset_works_while_locked_out(client, user, django_capture_on_c
     assert response.status_code == 302
     [message] = mail.outbox
     assert message.alternatives[0][1] == "text/html"
-    link = message.body.split("http://testserver")[1].split()[0]
+    link = message.body.split(settings.SHOP_URL.rstrip("/"))[1].split()[0]
     form_page = client.get(link, follow=True)
     assert form_page.status_code == 200
     response = client.post(

@@ -44,3 +44,38 @@ def test_the_language_cookie_is_samesite_and_httponly(client):
     response = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     cookie = response.cookies["django_language"]
     assert cookie["samesite"] == "Lax" and cookie["httponly"]
+
+
+# --- Absolute links come from SHOP_URL, never from the request's Host header ---------------
+
+
+def test_robots_txt_points_at_the_configured_shop(client, settings):
+    settings.SHOP_URL = "https://shop.example.com"
+    settings.ALLOWED_HOSTS = ["*"]
+    body = client.get("/robots.txt", HTTP_HOST="evil.example").content.decode()
+    assert "Sitemap: https://shop.example.com/sitemap.xml" in body
+    assert "evil.example" not in body
+
+
+def test_account_mails_link_to_the_configured_shop(
+    client, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.SHOP_URL = "https://shop.example.com"
+    settings.ALLOWED_HOSTS = ["*"]
+    UserFactory(email="owner@example.com")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("accounts:password_reset"),
+            {"email": "owner@example.com"},
+            HTTP_HOST="evil.example",
+        )
+        client.post(
+            reverse("accounts:register"),
+            {"email": "new@example.com", "password": "a-long-secret-77", "full_name": "New"},
+            HTTP_HOST="evil.example",
+        )
+    bodies = [m.body for m in mailoutbox]
+    assert len(bodies) == 2
+    assert all(
+        "https://shop.example.com/" in body and "evil.example" not in body for body in bodies
+    )
