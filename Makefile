@@ -32,6 +32,8 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude '*/tests/*,*/migrations/*' \
+	  shop accounts catalog promotions cart orders payments reviews taxes insights bench
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(VENV)/.dev-installed
