@@ -26,6 +26,9 @@ DEBUG = env.bool("DEBUG", default=TESTING)
 #: Required to serve (shop/wsgi.py refuses to start without it) and flagged by
 #: `check --deploy`; commands that sign nothing (migrate, makemigrations) run without it.
 SECRET_KEY = env.str("SECRET_KEY", default="")
+#: Former keys, still accepted for signatures made with them (sessions, links) while a new
+#: SECRET_KEY takes over; see docs/operations.md "Rotating keys".
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 if not SECRET_KEY and DEBUG:
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105
 
