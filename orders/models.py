@@ -53,7 +53,7 @@ class ShippingMethod(models.Model):
         _("delivery estimate"), max_length=80, blank=True, help_text=_("e.g. 2–4 working days")
     )
     #: Working days from order to door, fastest and slowest: product pages show the
-    #: cheapest method's as "Delivery in 3–5 working days, Dec 4–Dec 8". Empty: not shown.
+    #: cheapest method's as "Delivery in 3-5 working days, Dec 4-Dec 8". Empty: not shown.
     delivery_days_min = models.PositiveSmallIntegerField(
         _("delivery from (working days)"),
         null=True,

@@ -75,7 +75,8 @@ def delivery_estimate(*, today: date) -> DeliveryEstimate | None:
         return None
     low = method.delivery_days_min
     high = max(low, method.delivery_days_max or low)
-    return DeliveryEstimate(low, high, _add_working_days(today, low), _add_working_days(today, high))
+    earliest, latest = _add_working_days(today, low), _add_working_days(today, high)
+    return DeliveryEstimate(low, high, earliest, latest)
 
 
 def _add_working_days(day: date, days: int) -> date:
