@@ -33,6 +33,9 @@
     link.addEventListener("click", function (event) {
       event.preventDefault();
       showPicture(link);
+      // On a phone the thumbnails are below the buy box: bring the photo into view.
+      var box = main && main.getBoundingClientRect();
+      if (box && box.bottom < 0) main.scrollIntoView({ behavior: "smooth", block: "start" });
     });
   });
 
@@ -59,12 +62,14 @@
       zoomImage.src = mainLink.href;
       zoomImage.alt = main.alt;
       zoom.classList.remove("zoom--in");
+      document.getElementById("zoom-toggle").setAttribute("aria-pressed", "false");
       zoom.showModal();
     });
-    // A click on the picture shows it at full size (scroll to look around); on the
-    // backdrop, closes. Escape closes, as every dialog does.
-    zoomImage.addEventListener("click", function () {
-      zoom.classList.toggle("zoom--in");
+    // A click (or Enter) on the picture shows it twice as large, to scroll around; a click
+    // on the backdrop closes, and Escape, as in every dialog.
+    var toggle = document.getElementById("zoom-toggle");
+    toggle.addEventListener("click", function () {
+      toggle.setAttribute("aria-pressed", String(zoom.classList.toggle("zoom--in")));
     });
     zoom.addEventListener("click", function (event) {
       if (event.target === zoom) zoom.close();
@@ -185,19 +190,23 @@
   }
 
   // --- The bar on phones ------------------------------------------------------------------
-  if (bar && submit && "IntersectionObserver" in window) {
+  if (bar && submit) {
     var phone = window.matchMedia("(max-width: 899px)");
-    var past = false;
+    var queued = false;
+    // Shown once the button has gone up out of view, not while it is still below. A scroll
+    // listener, not an IntersectionObserver: a jump from below the button to above it
+    // (a link to the reviews) crosses no intersection and would be missed.
     var place = function () {
-      bar.hidden = !(past && phone.matches);
+      queued = false;
+      bar.hidden = !(phone.matches && submit.getBoundingClientRect().bottom < 0);
       document.body.classList.toggle("has-buy-bar", !bar.hidden);
     };
-    new IntersectionObserver(function (entries) {
-      var entry = entries[0];
-      // Shown once the button has gone up out of view, not while it is still below.
-      past = !entry.isIntersecting && entry.boundingClientRect.top < 0;
-      place();
-    }).observe(submit);
+    window.addEventListener("scroll", function () {
+      if (!queued) {
+        queued = true;
+        window.requestAnimationFrame(place);
+      }
+    }, { passive: true });
     phone.addEventListener("change", place);
     barButton.addEventListener("click", function (event) {
       if (!submit.disabled) return; // submits the buy form itself (form="buy-form")
