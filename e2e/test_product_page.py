@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from catalog.demo import _draw
 from catalog.tests.factories import (
+    JACKET_STOCK,
     BrandFactory,
     OptionTypeFactory,
     OptionValueFactory,
@@ -53,14 +54,6 @@ def jacket(transactional_db, settings, tmp_path):
         description="Waxed cotton, four pockets, a hood that packs into the collar.",
         variants=False,
     )
-    stock = {
-        ("Red", "S"): 8,
-        ("Red", "M"): 2,
-        ("Red", "L"): 0,
-        ("Navy", "S"): 5,
-        ("Navy", "M"): 0,
-        ("Sand", "M"): 0,
-    }
     variants = {
         key: VariantFactory(
             product=product,
@@ -70,7 +63,7 @@ def jacket(transactional_db, settings, tmp_path):
             stock=units,
             option_values=[colours[key[0]], sizes[key[1]]],
         )
-        for key, units in stock.items()
+        for key, units in JACKET_STOCK.items()
     }
     for position, name in enumerate(["Red", "Navy"]):
         picture = ProductImageFactory(

@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache as django_cache
 
 from catalog.tests.factories import (
+    JACKET_STOCK,
     OptionTypeFactory,
     OptionValueFactory,
     ProductFactory,
@@ -45,14 +46,6 @@ def jacket():
         for i, name in enumerate(["S", "M", "L"])
     }
     product = ProductFactory(name="Field Jacket", variants=False)
-    stock = {
-        ("Red", "S"): 8,
-        ("Red", "M"): 2,
-        ("Red", "L"): 0,
-        ("Navy", "S"): 5,
-        ("Navy", "M"): 0,
-        ("Sand", "M"): 0,
-    }
     colours = {"Red": red, "Navy": navy, "Sand": sand}
     variants = {
         key: VariantFactory(
@@ -62,7 +55,7 @@ def jacket():
             stock=units,
             option_values=[colours[key[0]], sizes[key[1]]],
         )
-        for key, units in stock.items()
+        for key, units in JACKET_STOCK.items()
     }
     ProductImageFactory(product=product, alt_text="The jacket", position=0)
     ProductImageFactory(product=product, alt_text="Red jacket", position=1).option_values.set([red])
@@ -251,3 +244,53 @@ def test_a_product_without_options_has_no_option_form(client):
     assert 'id="options"' not in html and "variant-data" not in html
     assert f'name="variant" value="{product.variants.get().pk}"' in html
     assert f'name="next" value="{product.get_absolute_url()}"' in html
+
+
+def test_the_merchant_sets_delivery_days_and_a_wrong_order_is_explained(admin_client):
+    url = "/admin/orders/shippingmethod/add/"
+    data = {"name": "Standard", "price": "4.95", "countries": "[]", "position": "0"}
+    response = admin_client.post(url, {**data, "delivery_days_min": "5", "delivery_days_max": "3"})
+    assert response.status_code == 200
+    assert "At least the fewest days (5)." in response.content.decode()
+    assert not ShippingMethod.objects.exists()
+    response = admin_client.post(url, {**data, "delivery_days_min": "3", "delivery_days_max": "x"})
+    assert response.status_code == 200 and not ShippingMethod.objects.exists()
+    response = admin_client.post(url, {**data, "delivery_days_min": "3", "delivery_days_max": "5"})
+    assert response.status_code == 302
+    method = ShippingMethod.objects.get()
+    assert (method.delivery_days_min, method.delivery_days_max) == (3, 5)
+
+
+def test_the_merchant_sets_a_swatch_colour_and_a_wrong_one_is_explained(admin_client, jacket):
+    _product, _variants, values = jacket
+    red = values["colour"]["Red"]
+    colour = red.option_type
+    url = f"/admin/catalog/optiontype/{colour.pk}/change/"
+    rows = list(colour.values.order_by("pk"))
+    data = {
+        "name": colour.name,
+        "slug": colour.slug,
+        "position": "0",
+        "values-TOTAL_FORMS": str(len(rows)),
+        "values-INITIAL_FORMS": str(len(rows)),
+        "values-MIN_NUM_FORMS": "0",
+        "values-MAX_NUM_FORMS": "1000",
+    }
+    for i, row in enumerate(rows):
+        data.update(
+            {
+                f"values-{i}-id": str(row.pk),
+                f"values-{i}-option_type": str(colour.pk),
+                f"values-{i}-value": row.value,
+                f"values-{i}-slug": row.slug,
+                f"values-{i}-position": str(row.position),
+                f"values-{i}-swatch": "crimson" if row == red else row.swatch,
+            }
+        )
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    assert "A colour such as #1f3a60." in response.content.decode()
+    data[f"values-{rows.index(red)}-swatch"] = "#dc143c"
+    assert admin_client.post(url, data).status_code == 302
+    red.refresh_from_db()
+    assert red.swatch == "#dc143c"
