@@ -30,6 +30,8 @@ from django.utils.translation import get_language
 #: A safety net behind the versions: nothing cached lives longer than this (seconds).
 PAGE_TIMEOUT = 15 * 60
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+#: A context key: true when this rendering must not be kept (it answers a made-up address).
+UNCACHED = "uncached"
 
 CATALOG = "catalog"
 T = TypeVar("T")
@@ -143,7 +145,8 @@ def cached_page(
     `context()` is only called on a miss: that is where the queries go. Everything the
     template shows must be the same for every visitor, except the holes. `vary` names the
     variant of the page (sort, page number): callers cache only the few variants that are
-    hot, so that made-up query strings cannot fill the cache.
+    hot, so that made-up query strings cannot fill the cache; a context with UNCACHED true
+    is rendered and not kept.
     """
     scope_versions = versions(scopes)
     parts = [template, request.path, get_language() or "", vary]
@@ -153,7 +156,8 @@ def cached_page(
     if html is None:
         shared = {**context(), "cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
         html = render_to_string(template, shared, request=request)
-        cache.set(key, html, timeout=PAGE_TIMEOUT)
+        if not shared.get(UNCACHED):
+            cache.set(key, html, timeout=PAGE_TIMEOUT)
     fillers = {
         name: partial(render_to_string, name_, request=request)
         for name, name_ in SITE_HOLES.items()

@@ -171,11 +171,18 @@ def _options() -> dict[str, list[OptionValue]]:
             OptionValue.objects.get_or_create(
                 option_type=option_type,
                 slug=slugify(value),
-                defaults={"value": value, "position": i},
+                defaults={"value": value, "position": i, "swatch": _swatch(value)},
             )[0]
             for i, value in enumerate(values)
         ]
     return found
+
+
+def _swatch(value: str) -> str:
+    """ "#1f3a60" for a demo colour (product pages show it where a product has no picture
+    of the colour), "" for sizes and capacities."""
+    rgb = COLOURS.get(value)
+    return "#{:02x}{:02x}{:02x}".format(*rgb) if rgb else ""
 
 
 def _tags():
@@ -254,13 +261,21 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
         variant_specs.append(_variants(rng, number, top, category.name, base_price, options))
         spec_rows.append(_specifications(rng, top))
         tag_links.append(rng.sample(tags, k=rng.choice([0, 1, 1, 2])))
-        colours = [v.value for v in variant_specs[-1][0][1] if v.option_type.name == "Colour"]
-        colour = colours[0] if colours else rng.choice(list(COLOURS))
-        image_rows.append((colour, category, name))
+        # A picture of each colour the product comes in, naming it, so that choosing a
+        # colour on the product page shows it; a product without colours gets one picture.
+        colours = list(
+            {
+                v.pk: v
+                for _variant, values in variant_specs[-1]
+                for v in values
+                if v.option_type.name == "Colour"
+            }.values()
+        )
+        image_rows.append((colours or [rng.choice(list(COLOURS))], category, name))
     Product.objects.bulk_create(products, batch_size=BATCH)
 
     variants, option_links, specifications, product_tags, pictures = [], [], [], [], []
-    for product, specs, spec_list, chosen_tags, (colour, category, name) in zip(
+    for product, specs, spec_list, chosen_tags, (colours, category, name) in zip(
         products, variant_specs, spec_rows, tag_links, image_rows, strict=True
     ):
         for variant, values in specs:
@@ -271,15 +286,18 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
             for i, (k, v) in enumerate(spec_list)
         ]
         product_tags += [Product.tags.through(product=product, tag=tag) for tag in chosen_tags]
-        picture = images[(category.pk, colour)]
-        pictures.append(
-            ProductImage(
+        for position, colour in enumerate(colours):
+            named = colour if isinstance(colour, OptionValue) else None
+            label = named.value if named else colour
+            picture = images[(category.pk, label)]
+            image = ProductImage(
                 product=product,
                 image=picture["name"],
-                alt_text=f"{name} in {colour.lower()}",
+                alt_text=f"{name} in {label.lower()}",
                 thumbnails=picture["thumbnails"],
+                position=position,
             )
-        )
+            pictures.append((image, named))
     Variant.objects.bulk_create([v for v, _ in variants], batch_size=BATCH)
     record_opening_stock(variants=[v for v, _ in variants], reference="demo")
     for variant, values in variants:
@@ -289,7 +307,15 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
     Variant.option_values.through.objects.bulk_create(option_links, batch_size=5000)
     Specification.objects.bulk_create(specifications, batch_size=5000)
     Product.tags.through.objects.bulk_create(product_tags, batch_size=5000)
-    ProductImage.objects.bulk_create(pictures, batch_size=BATCH)
+    ProductImage.objects.bulk_create([image for image, _ in pictures], batch_size=BATCH)
+    ProductImage.option_values.through.objects.bulk_create(
+        [
+            ProductImage.option_values.through(productimage=image, optionvalue=value)
+            for image, value in pictures
+            if value is not None
+        ],
+        batch_size=5000,
+    )
     refresh_products(product_ids=[p.pk for p in products])
 
 

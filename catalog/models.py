@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -129,6 +129,18 @@ class OptionValue(models.Model):
     value = models.CharField(_("value"), max_length=60)
     slug = models.SlugField(_("slug"), max_length=80)
     position = models.PositiveIntegerField(_("position"), default=0)
+    #: The colour of the value's swatch on product pages without a picture of it, e.g.
+    #: "#1f3a60". Empty: the value is a button with its name (sizes).
+    swatch = models.CharField(
+        _("swatch colour"),
+        max_length=7,
+        blank=True,
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour such as #1f3a60."))],
+        help_text=_(
+            "For colours: the swatch shown where a product has no picture of this colour, "
+            "e.g. #1f3a60. Leave empty for sizes and other options (shown as buttons)."
+        ),
+    )
 
     class Meta:
         verbose_name = _("option value")

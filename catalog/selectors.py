@@ -433,6 +433,108 @@ def gallery_for(images: list[ProductImage], variant: Variant | None) -> list[Pro
     return sorted(images, key=lambda image: not image.shows(variant))
 
 
+# Options of the product page, as Shopify's Dawn shows them: one group per option type, a
+# value available when a variant with it exists given the values chosen in the groups above
+# (colour first, then size), so every colour stays reachable whatever size is chosen.
+
+
+@dataclass
+class OptionChoice:
+    value: OptionValue
+    #: "available", "sold_out" (such a variant exists, none in stock: crossed but reachable)
+    #: or "unavailable" (no such variant: disabled).
+    state: str
+    checked: bool
+    #: The picture of this value (its colour) for the swatch, if the product has one.
+    image: ProductImage | None = None
+
+
+@dataclass
+class OptionGroup:
+    option_type: OptionType
+    choices: list[OptionChoice]
+
+    @property
+    def swatches(self) -> bool:
+        """Shown as swatches (a colour's picture or colour), else as buttons (sizes)."""
+        return any(choice.image or choice.value.swatch for choice in self.choices)
+
+    @property
+    def checked(self) -> OptionChoice | None:
+        return next((choice for choice in self.choices if choice.checked), None)
+
+
+def _values_by_type(variant: Variant) -> dict[int, OptionValue]:
+    return {value.option_type_id: value for value in variant.option_values.all()}
+
+
+def option_groups(
+    *, variants: list[Variant], images: list[ProductImage], chosen: Variant | None
+) -> list[OptionGroup]:
+    """The product's option types with their values, each marked for `chosen`: no query,
+    from the variants and pictures product_for_page() prefetched."""
+    by_variant = [(variant, _values_by_type(variant)) for variant in variants]
+    types: dict[int, OptionType] = {}
+    values: dict[int, dict[int, OptionValue]] = {}
+    for _variant, named in by_variant:
+        for type_id, value in named.items():
+            types.setdefault(type_id, value.option_type)
+            values.setdefault(type_id, {})[value.pk] = value
+    order = sorted(types.values(), key=lambda t: (t.position, t.name))
+    current = _values_by_type(chosen) if chosen else {}
+    pictures = _pictures_by_value(images)
+    groups = []
+    for level, option_type in enumerate(order):
+        above = [t.pk for t in order[:level]]
+        choices = []
+        for value in sorted(values[option_type.pk].values(), key=lambda v: (v.position, v.value)):
+            matching = [
+                variant
+                for variant, named in by_variant
+                if named.get(option_type.pk) == value
+                and all(named.get(pk) == current.get(pk) for pk in above)
+            ]
+            state = "unavailable"
+            if matching:
+                state = "available" if any(v.stock > 0 for v in matching) else "sold_out"
+            checked = current.get(option_type.pk) == value
+            choices.append(OptionChoice(value, state, checked, pictures.get(value.pk)))
+        groups.append(OptionGroup(option_type, choices))
+    return groups
+
+
+def _pictures_by_value(images: list[ProductImage]) -> dict[int, ProductImage]:
+    """Each option value's picture: the first naming it alone, else the first naming it."""
+    found: dict[int, ProductImage] = {}
+    for image in sorted(images, key=lambda image: len(image.option_values.all()) != 1):
+        for value in image.option_values.all():
+            found.setdefault(value.pk, image)
+    return found
+
+
+def variant_for_options(*, variants: list[Variant], wanted: dict[int, int]) -> Variant | None:
+    """The variant a shopper means by option values (option type id -> value id), as the
+    page's script resolves it: each option type in order narrows the variants to those with
+    the wanted value, unless none has it; the first in stock of what is left wins."""
+    candidates = [(variant, _values_by_type(variant)) for variant in variants]
+    if not candidates:
+        return None
+    types = sorted(
+        {value.option_type for _v, named in candidates for value in named.values()},
+        key=lambda t: (t.position, t.name),
+    )
+    for option_type in types:
+        if option_type.pk not in wanted:
+            continue
+        narrowed = [
+            (variant, named)
+            for variant, named in candidates
+            if (value := named.get(option_type.pk)) and value.pk == wanted[option_type.pk]
+        ]
+        candidates = narrowed or candidates
+    return next((v for v, _named in candidates if v.stock > 0), candidates[0][0])
+
+
 def published_product_id(*, slug: str) -> int:
     """The id of the published product at `slug` (404 if none), cached: page keys use it.
 

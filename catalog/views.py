@@ -1,5 +1,6 @@
 import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -7,6 +8,7 @@ from django.core.paginator import Paginator
 from django.db import OperationalError, connection
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -172,12 +174,30 @@ def _too_slow(request, *, query: str):
 
 
 def product_detail(request, slug):
+    """The product at its chosen variant (`?variant=`, else the first in stock).
+
+    The option form without JavaScript sends option values (`?colour=red&size=m`): they are
+    resolved to a variant and redirected to its canonical `?variant=` address, so that the
+    cache holds one page per variant. An unknown variant shows the default one, uncached.
+    """
+    # Only an address with more than ?variant= asks for the option types (a cache round trip).
+    wanted = _wanted_options(request.GET) if set(request.GET) - {"variant"} else {}
+    if wanted:
+        product = selectors.product_for_page(slug=slug)
+        variant = selectors.variant_for_options(
+            variants=list(product.variants.all()), wanted=wanted
+        )
+        if variant is not None:
+            return redirect(f"{product.get_absolute_url()}?variant={variant.pk}")
     variant_param = request.GET.get("variant", "")
+    if not (variant_param.isdigit() and len(variant_param) <= 12):
+        variant_param = ""
 
     def context():
         product = selectors.product_for_page(slug=slug)
         variants = list(product.variants.all())
         chosen = next((v for v in variants if str(v.pk) == variant_param), None)
+        unknown = bool(variant_param) and chosen is None
         chosen = chosen or next((v for v in variants if v.stock > 0), None)
         chosen = chosen or (variants[0] if variants else None)
         images = list(product.images.all())
@@ -185,6 +205,7 @@ def product_detail(request, slug):
             "product": product,
             "variants": variants,
             "chosen": chosen,
+            "options": selectors.option_groups(variants=variants, images=images, chosen=chosen),
             "images": images,
             # The chosen variant's pictures first (server-rendered; product.js reorders the
             # same way when another variant is picked).
@@ -194,6 +215,10 @@ def product_detail(request, slug):
             "structured_data": product_structured_data(
                 request=request, product=product, variants=variants, images=images
             ),
+            "returns_days": settings.RETURNS_DAYS,
+            "returns_free": settings.RETURNS_FREE,
+            # A made-up ?variant= is shown the default page, never kept under its own key.
+            cache.UNCACHED: unknown,
         }
 
     product_id = selectors.published_product_id(slug=slug)
@@ -203,8 +228,21 @@ def product_detail(request, slug):
         scopes=[cache.product_scope(product_id), cache.CATALOG],
         context=context,
         holes={"wishlist": lambda: _wishlist_button(request, product_id)},
-        vary=f"variant={variant_param[:12] if variant_param.isdigit() else ''}",
+        # The day too: the delivery estimate names dates.
+        vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
     )
+
+
+def _wanted_options(params) -> dict[int, int]:
+    """Option type id -> value id named by `?<type slug>=<value slug>` parameters (from the
+    shared option types: no query); unknown types and values are left out."""
+    wanted = {}
+    for choices in selectors.option_types():
+        slug = params.get(choices.option_type.slug)
+        value = next((v for v in choices.values if v.slug == slug), None) if slug else None
+        if value is not None:
+            wanted[choices.option_type.pk] = value.pk
+    return wanted
 
 
 def _breadcrumbs(product):

@@ -26,6 +26,9 @@ def fill_cart(page, base_url, product):
     page.get_by_role("button", name="Add to cart", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Added 1 × “Organic Tee”")
     page.get_by_label("Blue").check()
+    update = page.get_by_role("button", name="Update")
+    if update.is_visible():  # without JavaScript the page reloads at the chosen variant
+        update.click()
     page.get_by_label("Quantity").fill("2")
     page.get_by_role("button", name="Add to cart", exact=True).click()
     expect(page.locator("[data-cart-count]")).to_have_text("3")

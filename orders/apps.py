@@ -8,12 +8,19 @@ class OrdersConfig(AppConfig):
 
     def ready(self):
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import pre_delete
+        from django.db.models.signals import post_delete, post_save, pre_delete
 
         from orders import receivers
+        from orders.models import ShippingMethod
 
         pre_delete.connect(
             receivers.anonymise_orders_of_deleted_user,
             sender=get_user_model(),
             dispatch_uid="orders.anonymise_orders_of_deleted_user",
         )
+        for signal in (post_save, post_delete):
+            signal.connect(
+                receivers.refresh_delivery_estimates,
+                sender=ShippingMethod,
+                dispatch_uid=f"orders.refresh_delivery_estimates.{signal is post_save}",
+            )

@@ -52,6 +52,17 @@ class ShippingMethod(models.Model):
     delivery_estimate = models.CharField(
         _("delivery estimate"), max_length=80, blank=True, help_text=_("e.g. 2–4 working days")
     )
+    #: Working days from order to door, fastest and slowest: product pages show the
+    #: cheapest method's as "Delivery in 3-5 working days, Dec 4-Dec 8". Empty: not shown.
+    delivery_days_min = models.PositiveSmallIntegerField(
+        _("delivery from (working days)"),
+        null=True,
+        blank=True,
+        help_text=_("Fewest working days to deliver; product pages show the dates."),
+    )
+    delivery_days_max = models.PositiveSmallIntegerField(
+        _("delivery up to (working days)"), null=True, blank=True
+    )
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     #: Shipping is taxed where its class has a rate (taxes app); empty: the standard class.
@@ -72,7 +83,13 @@ class ShippingMethod(models.Model):
         verbose_name_plural = _("shipping methods")
         ordering = ["position", "price", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_price_not_negative")
+            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(delivery_days_min__isnull=True)
+                | Q(delivery_days_max__isnull=True)
+                | Q(delivery_days_min__lte=F("delivery_days_max")),
+                name="shipping_delivery_days_in_order",
+            ),
         ]
 
     def __str__(self):
@@ -80,6 +97,11 @@ class ShippingMethod(models.Model):
 
     def clean(self):
         self.countries = sorted({code.upper() for code in self.countries or []})
+        low, high = self.delivery_days_min, self.delivery_days_max
+        if low is not None and high is not None and low > high:
+            raise ValidationError(
+                {"delivery_days_max": _("At least the fewest days (%(days)s).") % {"days": low}}
+            )
 
     def serves(self, country: str) -> bool:
         return not self.countries or str(country).upper() in self.countries

@@ -1,6 +1,7 @@
 """Reads of the orders app that pages share; permission-checked fetches raise 404."""
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -50,6 +51,40 @@ def shipping_methods_for(*, country: str | None) -> list[ShippingMethod]:
     if not country:
         return methods
     return [method for method in methods if method.serves(country)]
+
+
+@dataclass(frozen=True)
+class DeliveryEstimate:
+    days_min: int
+    days_max: int
+    earliest: date
+    latest: date
+
+
+def delivery_estimate(*, today: date) -> DeliveryEstimate | None:
+    """When an order placed `today` arrives by the cheapest active method that has delivery
+    days (the standard one; the shopper's country is not known on a product page), counted in
+    working days, Monday to Friday. None when no method has days. One query."""
+    method = (
+        ShippingMethod.objects.active()
+        .filter(delivery_days_min__isnull=False)
+        .order_by("price", "position", "pk")
+        .first()
+    )
+    if method is None:
+        return None
+    low = method.delivery_days_min
+    high = max(low, method.delivery_days_max or low)
+    earliest, latest = _add_working_days(today, low), _add_working_days(today, high)
+    return DeliveryEstimate(low, high, earliest, latest)
+
+
+def _add_working_days(day: date, days: int) -> date:
+    while days > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
 
 
 def payment_methods() -> list[tuple[str, str]]:

@@ -2,12 +2,12 @@
 
 from typing import NamedTuple
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from catalog.models import Product
-from orders.models import FulfilmentStatus, OrderLine
+from orders.models import FulfilmentStatus, OrderLine, OrderStatus, PaymentStatus
 from reviews.models import HelpfulVote, Review
 
 #: Orders whose goods reached the shopper: only these make a shopper a reviewer.
@@ -81,11 +81,23 @@ def rating_histogram(*, product: Product) -> list[dict]:
     ]
 
 
+#: An order that makes its shopper a verified buyer of what it holds: completed, or paid
+#: (wholly or partly refunded since counts as paid) and not cancelled.
+BOUGHT = Q(order__status=OrderStatus.COMPLETED) | (
+    Q(order__payment_status__in=[PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED])
+    & ~Q(order__status=OrderStatus.CANCELLED)
+)
+
+
 def approved_reviews(*, product: Product, sort: str = DEFAULT_SORT) -> QuerySet[Review]:
+    """Approved reviews with `verified_buyer`: the author has a paid or completed order
+    holding the product (a subquery in the same query, not one per review)."""
+    bought = OrderLine.objects.filter(BOUGHT, order__user=OuterRef("user"), product=product)
     return (
         Review.objects.approved()
         .filter(product=product)
         .select_related("user")
+        .annotate(verified_buyer=Exists(bought))
         .order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
     )
 

@@ -402,6 +402,11 @@ ORDER_PAYMENT_WINDOWS = {
 ORDER_REMINDED_PAYMENT_METHODS = ["manual"]
 #: A guest's signed link (it lives in mails for ever) may cancel only this many days.
 GUEST_CANCEL_DAYS = env.int("GUEST_CANCEL_DAYS", default=2)
+#: The returns line of product pages: "Free returns within 30 days" (RETURNS_FREE false:
+#: "Returns within 30 days"); 0 days shows no line. What the shop promises, in words only:
+#: the return page does not refuse a later request.
+RETURNS_DAYS = env.int("RETURNS_DAYS", default=30)
+RETURNS_FREE = env.bool("RETURNS_FREE", default=True)
 CELERY_BEAT_SCHEDULE["orders-expire-unpaid"] = {
     "task": "orders.tasks.expire_unpaid_orders",
     "schedule": 300.0,

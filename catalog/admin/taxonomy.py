@@ -7,7 +7,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from catalog import csv_io, services
+from catalog import cache, csv_io, services
 from catalog.models import (
     Brand,
     Category,
@@ -95,7 +95,7 @@ class TagAdmin(_RenameRefreshesProducts):
 
 class OptionValueInline(admin.TabularInline):
     model = OptionValue
-    fields = ("value", "slug", "position")
+    fields = ("value", "slug", "swatch", "position")
     prepopulated_fields = {"slug": ("value",)}
     extra = 1
 
@@ -106,6 +106,11 @@ class OptionTypeAdmin(admin.ModelAdmin):
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
     inlines = [OptionValueInline]
+
+    def save_related(self, request, form, formsets, change):
+        # Names, order and swatches of options show on listings' filters and product pages.
+        super().save_related(request, form, formsets, change)
+        cache.bump([cache.CATALOG])
 
 
 @admin.register(OptionValue)

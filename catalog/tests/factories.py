@@ -137,3 +137,15 @@ class ProductImageFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         return services.save_product_image(image=model_class(*args, **kwargs), new_file=True)
+
+
+#: A jacket as the demo catalog makes them, in colours and sizes: (colour, size) -> units in
+#: stock. Red L, navy M and sand M are sold out; there is no navy L.
+JACKET_STOCK = {
+    ("Red", "S"): 8,
+    ("Red", "M"): 2,
+    ("Red", "L"): 0,
+    ("Navy", "S"): 5,
+    ("Navy", "M"): 0,
+    ("Sand", "M"): 0,
+}

@@ -85,8 +85,8 @@ def test_the_page_says_which_options_each_picture_shows_for_the_script(client, t
     html = client.get(product.get_absolute_url()).content.decode()
     blue = images["blue"].option_values.get()
     assert f'data-shows="{blue.pk} "' in html
-    values = " ".join(str(v.pk) for v in variants["Blue", "M"].option_values.all())
-    assert f'data-values="{values} "' in html
+    values = ", ".join(str(v.pk) for v in variants["Blue", "M"].option_values.all())
+    assert f'{{"id": {variants["Blue", "M"].pk}, "values": [{values}]' in html
 
 
 def test_the_merchant_names_the_colour_a_picture_shows_and_the_page_follows(

@@ -24,8 +24,9 @@ LISTING_BUDGET = 10
 #: Any listing once the index is loaded: its journal, the page of products, their images.
 WARM_LISTING_BUDGET = 3
 #: Product page on a cold cache: its id, the product, variants, option values, images,
-#: specifications, tags, the tree and the related products with their images.
-PRODUCT_BUDGET = 10
+#: specifications, tags, the tree, the related products with their images and the
+#: standard shipping method (the delivery estimate).
+PRODUCT_BUDGET = 11
 
 
 @pytest.fixture
@@ -125,7 +126,8 @@ def test_product_page_shows_variants_with_price_and_stock(client, django_assert_
     assert "Only 3 left" in html and "Sold out" in html
     assert "$20.00" in html and "$22.00" in html
     chosen = client.get(product.get_absolute_url(), {"variant": sold_out.pk}).content.decode()
-    assert re.search(rf'value="{sold_out.pk}"[^>]*checked', chosen.replace("\n", " "))
+    assert f'name="variant" value="{sold_out.pk}"' in chosen
+    assert re.search(rf'id="option-{blue.pk}"[^>]*checked', chosen.replace("\n", " "))
 
 
 @pytest.mark.django_db
