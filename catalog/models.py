@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -129,6 +129,16 @@ class OptionValue(models.Model):
     value = models.CharField(_("value"), max_length=60)
     slug = models.SlugField(_("slug"), max_length=80)
     position = models.PositiveIntegerField(_("position"), default=0)
+    #: A colour as listings draw it in the colour filter ("#b22222"); empty: a plain label.
+    swatch = models.CharField(
+        _("swatch"),
+        max_length=7,
+        blank=True,
+        validators=[
+            RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Enter a colour as # and six hex digits."))
+        ],
+        help_text=_("For colours: how the filter shows this value, e.g. #b22222 for red."),
+    )
 
     class Meta:
         verbose_name = _("option value")
@@ -555,11 +565,15 @@ class WishlistItem(models.Model):
 class SearchTerm(models.Model):
     """A word of the catalog (product, brand, tag and category names) for "did you mean".
 
-    Misspelt queries are matched against these few thousand words (trigram similarity on
-    PostgreSQL), never against every product.
+    Misspelt queries are matched against these few thousand words (held in memory by
+    catalog.search), never against every product.
     """
 
     word = models.CharField(max_length=64, unique=True)
+    #: How many products name the word: between corrections as close as each other, the
+    #: commoner word wins. Exact after recount_search_terms() (daily); a word new since
+    #: counts the products it arrived with.
+    product_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("search term")

@@ -1,11 +1,10 @@
 """Read queries shared by the catalog's pages."""
 
-import difflib
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -24,7 +23,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from catalog import cache, facets
+from catalog import cache, facets, search
 from catalog.images import Thumbnail
 from catalog.models import (
     Brand,
@@ -33,12 +32,11 @@ from catalog.models import (
     OptionValue,
     Product,
     ProductImage,
-    SearchTerm,
     Tag,
     Variant,
     WishlistItem,
 )
-from catalog.services import SEARCH_CONFIG, words_of
+from catalog.services import SEARCH_CONFIG
 
 # --- The category tree (small, read on every page: cached under the catalog's version) ----
 
@@ -345,49 +343,9 @@ def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | No
     return matched.distinct(), None
 
 
-#: At most this many unknown words of a query are corrected: one query each on PostgreSQL.
-MAX_CORRECTED_WORDS = 3
-
-
 def did_you_mean(query: str) -> str | None:
     """The query with unknown words replaced by the closest catalog words, if any changed."""
-    words = query.lower().split()
-    candidates = [w for w in dict.fromkeys(words) if 3 <= len(w) <= 40 and words_of(w)]
-    known = set(SearchTerm.objects.filter(word__in=candidates).values_list("word", flat=True))
-    unknown = [w for w in candidates if w not in known][:MAX_CORRECTED_WORDS]
-    if not unknown:
-        return None
-    corrections = _closest_words(unknown)
-    corrected = [corrections.get(word, word) for word in words]
-    return " ".join(corrected) if corrected != words else None
-
-
-def _closest_words(words: list[str]) -> dict[str, str]:
-    if connection.vendor == "postgresql":
-        found = {}
-        for word in words:
-            match = (
-                SearchTerm.objects.annotate(similarity=TrigramSimilarity("word", word))
-                .filter(similarity__gte=0.2)
-                .order_by("-similarity", "word")
-                .values_list("word", flat=True)
-                .first()
-            )
-            if match:
-                found[word] = match
-        return found
-    # SQLite: the same idea in Python over the words sharing a first letter (a few hundred).
-    vocabulary = list(
-        SearchTerm.objects.filter(
-            Q.create([("word__startswith", w[0]) for w in words], connector=Q.OR)
-        ).values_list("word", flat=True)
-    )
-    found = {}
-    for word in words:
-        matches = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.6)
-        if matches:
-            found[word] = matches[0]
-    return found
+    return search.corrected_query(query)
 
 
 # --- Product page ---------------------------------------------------------------------------

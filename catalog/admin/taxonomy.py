@@ -95,7 +95,7 @@ class TagAdmin(_RenameRefreshesProducts):
 
 class OptionValueInline(admin.TabularInline):
     model = OptionValue
-    fields = ("value", "slug", "position")
+    fields = ("value", "slug", "position", "swatch")
     prepopulated_fields = {"slug": ("value",)}
     extra = 1
 
