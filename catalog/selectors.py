@@ -1,6 +1,7 @@
 """Read queries shared by the catalog's pages."""
 
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -346,6 +347,68 @@ def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | No
 def did_you_mean(query: str) -> str | None:
     """The query with unknown words replaced by the closest catalog words, if any changed."""
     return search.corrected_query(query)
+
+
+#: Suggestions while typing: this many products and categories at most.
+SUGGESTED_PRODUCTS = 6
+SUGGESTED_CATEGORIES = 4
+_PREFIX_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Suggestions:
+    products: list[Product]
+    categories: list[Category]
+    #: The corrected query the products were found with, when the typed one found none.
+    corrected: str | None = None
+
+
+def search_suggestions(query: str) -> Suggestions:
+    """Products and categories for a query being typed: its last word counts as the start
+    of a word ("lant" suggests lanterns). One query: the products with their first pictures
+    (categories come from the cached tree). A query that finds no product is corrected as a
+    search is (catalog.search) and tried again."""
+    # Single letters ("t" of "t-sh") match too much to help.
+    words = [w.lower() for w in _PREFIX_WORD.findall(query) if len(w) > 1]
+    if not words:
+        return Suggestions(products=[], categories=[])
+    products = _prefix_products(words)
+    corrected = None
+    if not products:
+        corrected = search.corrected_query(" ".join(words))
+        if corrected:
+            products = _prefix_products(_PREFIX_WORD.findall(corrected))
+    return Suggestions(products=products, categories=_prefix_categories(words), corrected=corrected)
+
+
+def _prefix_products(words: list[str]) -> list[Product]:
+    rows = with_first_image(
+        Product.objects.published()
+        .select_related(None)
+        .only("name", "slug", "price", "sale_price"),
+        product="pk",
+    )
+    if connection.vendor == "postgresql":
+        # Whole words then the last as a prefix, in names, brands and tags only (weights A
+        # and B: a description's words only get in the way here); the words are \w+ only,
+        # so the raw tsquery cannot be malformed.
+        terms = " & ".join([*(f"{w}:AB" for w in words[:-1]), f"{words[-1]}:*AB"])
+        found = SearchQuery(terms, search_type="raw", config=SEARCH_CONFIG)
+        rows = rows.filter(search_vector=found).annotate(rank=SearchRank(F("search_vector"), found))
+        return list(rows.order_by("-rank", "-sold_count", "-pk")[:SUGGESTED_PRODUCTS])
+    for word in words:
+        rows = rows.filter(Q(name__icontains=word) | Q(brand__name__icontains=word))
+    return list(rows.order_by("-sold_count", "-pk")[:SUGGESTED_PRODUCTS])
+
+
+def _prefix_categories(words: list[str]) -> list[Category]:
+    """Categories with a word starting with each typed word (the cached tree: no query)."""
+    found = []
+    for category in category_tree().categories:
+        names = [w.lower() for w in _PREFIX_WORD.findall(category.name)]
+        if all(any(name.startswith(word) for name in names) for word in words):
+            found.append(category)
+    return found[:SUGGESTED_CATEGORIES]
 
 
 # --- Product page ---------------------------------------------------------------------------

@@ -5,9 +5,11 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import OperationalError, connection
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -15,6 +17,7 @@ from catalog import cache, selectors, services
 from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm
 from catalog.models import Product
 from catalog.seo import product_structured_data
+from shop.money import format_money
 
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
 CACHED_PAGES = 3
@@ -87,6 +90,53 @@ def search(request):
         relevance_order=order,
         cacheable=False,
     )
+
+
+#: Suggestions for a query are kept this long at most (the catalog's version moves them
+#: on): long enough for the shoppers typing the same start, short enough that made-up
+#: queries do not pile up in the cache.
+SUGGEST_TIMEOUT = 5 * 60
+#: Suggestions start at this many characters: one letter matches half the catalog.
+SUGGEST_MIN_LENGTH = 2
+
+
+def search_suggest(request):
+    """JSON for the search box's suggestions: products (name, link, small picture, price)
+    and categories whose words start as the query's do. Any input gives 200 (empty)."""
+    query = selectors.clean_query(request.GET.get("q", "")).lower()
+    if len(query) < SUGGEST_MIN_LENGTH:
+        return JsonResponse({"query": query, "products": [], "categories": []})
+    data = cache.cached_data(
+        f"suggest:{query}",
+        scopes=[cache.CATALOG],
+        build=lambda: _suggestions_data(query),
+        timeout=SUGGEST_TIMEOUT,
+    )
+    return JsonResponse(data)
+
+
+def _suggestions_data(query: str) -> dict:
+    found = selectors.search_suggestions(query)
+    products = []
+    for product in found.products:
+        image = selectors.first_image(product, "small")
+        price = product.sale_price if product.sale_price is not None else product.price
+        products.append(
+            {
+                "name": product.name,
+                "url": product.get_absolute_url(),
+                "image": image.url if image else None,
+                "price": format_money(min(price, product.price)),
+            }
+        )
+    categories = [{"name": c.name, "url": c.get_absolute_url()} for c in found.categories]
+    return {
+        "query": query,
+        "corrected": found.corrected,
+        "products": products,
+        "categories": categories,
+        "search_url": f"{reverse('catalog:search')}?{urlencode({'q': query})}",
+    }
 
 
 def _listing_page(

@@ -92,3 +92,76 @@ def test_words_too_far_from_any_catalog_word_are_left_alone():
     assert search.corrected_query("zzzzqqq") is None
     assert search.corrected_query("lamp") is None  # known: nothing to correct
     assert search.corrected_query("12345") is None
+
+
+#: Suggestions on a cold cache: the category tree and the matching products with their
+#: first pictures; a query matching nothing also loads the catalog's words (to correct it)
+#: and asks again with the corrected query.
+SUGGEST_BUDGET = 2
+MISSED_SUGGEST_BUDGET = 4
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [1, 12])
+def test_suggestions_list_products_and_categories_within_the_budget(
+    client, count, django_assert_max_num_queries
+):
+    lamps = CategoryFactory(name="Lamps")
+    for n in range(count):
+        ProductFactory(name=f"Lantern {n}", category=lamps)
+    ProductFactory(name="Lamb Stew Cookbook")
+    with django_assert_max_num_queries(SUGGEST_BUDGET):
+        data = client.get("/search/suggest", {"q": "lant"}).json()
+    assert len(data["products"]) == min(count, 6)
+    first = data["products"][0]
+    assert first["name"].startswith("Lantern") and first["url"].startswith("/p/")
+    assert first["price"].startswith("$") and "image" in first
+    assert data["search_url"] == "/search/?q=lant"
+    la = client.get("/search/suggest", {"q": "la"}).json()
+    assert {c["name"] for c in la["categories"]} == {"Lamps"}
+
+
+@pytest.mark.django_db
+def test_suggestions_correct_a_typo(client, django_assert_max_num_queries):
+    ProductFactory(name="Lantern Field Guide")
+    with django_assert_max_num_queries(MISSED_SUGGEST_BUDGET):
+        data = client.get("/search/suggest", {"q": "Lanetrn"}).json()
+    assert data["corrected"] == "lantern"
+    assert [p["name"] for p in data["products"]] == ["Lantern Field Guide"]
+
+
+@pytest.mark.django_db
+def test_suggestions_are_cached_until_the_catalog_changes(
+    client, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    product = ProductFactory(name="Lantern")
+    client.get("/search/suggest", {"q": "lant"})
+    with django_assert_num_queries(0):
+        cached = client.get("/search/suggest", {"q": "lant"}).json()
+    assert [p["name"] for p in cached["products"]] == ["Lantern"]
+    with django_capture_on_commit_callbacks(execute=True):
+        product.name = "Lantern Deluxe"
+        product.save()
+        services.refresh_products(product_ids=[product.pk])
+    fresh = client.get("/search/suggest", {"q": "lant"}).json()
+    assert [p["name"] for p in fresh["products"]] == ["Lantern Deluxe"]
+
+
+@pytest.mark.django_db
+def test_suggestions_are_cached_per_language(client):
+    ProductFactory(name="Lantern", variants__price="1234.50")
+    english = client.get("/search/suggest", {"q": "lant"}, HTTP_ACCEPT_LANGUAGE="en").json()
+    chinese = client.get("/search/suggest", {"q": "lant"}, HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    assert english["products"][0]["price"] == "$1,234.50"
+    assert chinese["products"][0]["price"] == "$1234.50"  # not English's, from the cache
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("query", ["", " ", "l", "x" * 1000, "a\x00b", "\x00", "'; --", "&|!:*()"])
+def test_any_suggestion_query_gives_json(client, query, django_assert_max_num_queries):
+    ProductFactory(name="Lantern")
+    with django_assert_max_num_queries(MISSED_SUGGEST_BUDGET):
+        response = client.get("/search/suggest", {"q": query})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["products"] == [] and data["categories"] == []
