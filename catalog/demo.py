@@ -182,6 +182,10 @@ def _options() -> dict[str, list[OptionValue]]:
             )[0]
             for i, value in enumerate(values)
         ]
+    for value in found["Colour"]:
+        if not value.swatch:  # the colour filter's swatch: the demo pictures' colour
+            value.swatch = "#{:02x}{:02x}{:02x}".format(*COLOURS[value.value])
+            value.save(update_fields=["swatch"])
     return found
 
 
@@ -261,13 +265,20 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
         variant_specs.append(_variants(rng, number, top, category.name, base_price, options))
         spec_rows.append(_specifications(rng, top))
         tag_links.append(rng.sample(tags, k=rng.choice([0, 1, 1, 2])))
-        colours = [v.value for v in variant_specs[-1][0][1] if v.option_type.name == "Colour"]
-        colour = colours[0] if colours else rng.choice(list(COLOURS))
-        image_rows.append((colour, category, name))
+        colours = list(
+            dict.fromkeys(
+                v
+                for _variant, values in variant_specs[-1]
+                for v in values
+                if v.option_type.name == "Colour"
+            )
+        )
+        plain = None if colours else rng.choice(list(COLOURS))
+        image_rows.append((colours or [None], category, name, plain))
     Product.objects.bulk_create(products, batch_size=BATCH)
 
     variants, option_links, specifications, product_tags, pictures = [], [], [], [], []
-    for product, specs, spec_list, chosen_tags, (colour, category, name) in zip(
+    for product, specs, spec_list, chosen_tags, (colours, category, name, plain) in zip(
         products, variant_specs, spec_rows, tag_links, image_rows, strict=True
     ):
         for variant, values in specs:
@@ -278,15 +289,19 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
             for i, (k, v) in enumerate(spec_list)
         ]
         product_tags += [Product.tags.through(product=product, tag=tag) for tag in chosen_tags]
-        picture = images[(category.pk, colour)]
-        pictures.append(
-            ProductImage(
+        # One picture per colour sold, tagged with it (a listing filtered on red shows the
+        # red one); a product without colours gets one picture.
+        for position, value in enumerate(colours):
+            colour = value.value if value else plain
+            picture = images[(category.pk, colour)]
+            image = ProductImage(
                 product=product,
                 image=picture["name"],
                 alt_text=f"{name} in {colour.lower()}",
                 thumbnails=picture["thumbnails"],
+                position=position,
             )
-        )
+            pictures.append((image, value))
     Variant.objects.bulk_create([v for v, _ in variants], batch_size=BATCH)
     record_opening_stock(variants=[v for v, _ in variants], reference="demo")
     for variant, values in variants:
@@ -296,7 +311,15 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
     Variant.option_values.through.objects.bulk_create(option_links, batch_size=5000)
     Specification.objects.bulk_create(specifications, batch_size=5000)
     Product.tags.through.objects.bulk_create(product_tags, batch_size=5000)
-    ProductImage.objects.bulk_create(pictures, batch_size=BATCH)
+    ProductImage.objects.bulk_create([image for image, _ in pictures], batch_size=BATCH)
+    ProductImage.option_values.through.objects.bulk_create(
+        [
+            ProductImage.option_values.through(productimage=image, optionvalue=value)
+            for image, value in pictures
+            if value is not None
+        ],
+        batch_size=5000,
+    )
     refresh_products(product_ids=[p.pk for p in products])
 
 

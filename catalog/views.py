@@ -79,14 +79,21 @@ def search(request):
     if not products.exists():
         suggestion = selectors.did_you_mean(query)
         if suggestion:
-            products, order = selectors.search_products(suggestion)
-            corrected = suggestion
+            found, found_order = selectors.search_products(suggestion)
+            if found.exists():
+                products, order, corrected = found, found_order, suggestion
     return _listing_page(
         request,
         products=lambda: products,
         scopes=[cache.CATALOG],
         template="catalog/search.html",
-        extra={"query": query, "search_query": query, "corrected": corrected},
+        extra={
+            "query": query,
+            "search_query": query,
+            "corrected": corrected,
+            # Called by the template only when nothing was found.
+            "popular_categories": selectors.popular_categories,
+        },
         relevance_order=order,
         cacheable=False,
     )
@@ -170,6 +177,8 @@ def _listing_page(
             category_ids=category_ids,
         )
         paginator = Paginator(range(listing.count), page_size)
+        for chip in listing.active_filters:
+            chip.remove_url = _url_without(request, chip.param, chip.value)
         return {
             **extra,
             "form": form,
@@ -186,6 +195,14 @@ def _listing_page(
             else [],
             "past_the_end": listing.count and page_number > paginator.num_pages,
             "params": request.GET,
+            # The sort form sends the filters on; "Clear all" keeps the query and the sort.
+            "carried_params": [
+                (name, value)
+                for name, values in request.GET.lists()
+                if name not in ("sort", "per_page", "page")
+                for value in values
+            ],
+            "clear_url": _clear_url(request),
         }
 
     known = set(request.GET) <= {"sort", "page"}
@@ -203,6 +220,22 @@ def _listing_page(
         if not _statement_timed_out(error):
             raise
         return _too_slow(request, query=extra.get("query", ""))
+
+
+def _url_without(request, param: str, value: str) -> str:
+    """This listing's URL without `param`=`value` (without `param` at all if `value` is
+    empty) and back on its first page, landing on the results."""
+    params = request.GET.copy()
+    kept = [v for v in params.getlist(param) if value and v != value]
+    params.setlist(param, kept)
+    params.pop("page", None)
+    return f"{request.path}?{params.urlencode()}#results" if params else f"{request.path}#results"
+
+
+def _clear_url(request) -> str:
+    params = request.GET.copy()
+    kept = {name: params[name] for name in ("q", "sort", "per_page") if params.get(name)}
+    return f"{request.path}?{urlencode(kept)}#results" if kept else f"{request.path}#results"
 
 
 def _statement_timed_out(error: OperationalError) -> bool:

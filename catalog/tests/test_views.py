@@ -245,7 +245,7 @@ def test_search_highlights_matches_and_corrects_typos(client):
 def test_search_with_no_match_suggests_categories(client):
     ProductFactory(category=CategoryFactory(name="Kitchen"))
     html = client.get("/search/", {"q": "zzzzqqq"}).content.decode()
-    assert "Nothing matches" in html and "Browse the shop" in html and "Kitchen" in html
+    assert "Nothing matches" in html and "Popular categories" in html and "Kitchen" in html
 
 
 @pytest.mark.django_db
