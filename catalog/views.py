@@ -185,6 +185,7 @@ def _listing_page(
             "listing": listing,
             "filters": filters,
             "sort": sort,
+            "default_sort": default_sort,
             "sort_labels": SORT_LABELS,
             "page_sizes": PAGE_SIZES,
             "page_size": page_size,

@@ -53,7 +53,19 @@
   });
   form.addEventListener("submit", function (event) {
     // "Show N results" and "Apply filters" land on the results, drawer closed.
-    if (event.submitter) form.setAttribute("action", path + "#results");
+    // (Close it here: when nothing changed, the browser only scrolls to #results.)
+    if (event.submitter) {
+      form.setAttribute("action", path + "#results");
+      if (isOpen()) close();
+    }
+    // A shorter, shareable URL: no empty prices, no default sort.
+    form.querySelectorAll("input[type=number], #drawer-sort").forEach(function (field) {
+      if (!field.value || field.value === field.dataset.default) field.disabled = true;
+    });
+  });
+  window.addEventListener("pageshow", function () {
+    // Back to this page from the bfcache: the fields are usable again.
+    form.querySelectorAll("[disabled]").forEach(function (field) { field.disabled = false; });
   });
   document.querySelectorAll(".listing__sort select").forEach(function (select) {
     select.addEventListener("change", function () {
