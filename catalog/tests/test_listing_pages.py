@@ -40,10 +40,13 @@ def shirts():
 
 
 @pytest.mark.django_db
-def test_chosen_filters_are_chips_that_remove_one_filter_each(client, shirts):
+def test_chosen_filters_are_chips_that_remove_one_filter_each(
+    client, shirts, django_assert_max_num_queries
+):
     url = shirts.get_absolute_url()
-    html = client.get(url, {"colour": ["red", "blue"], "brand": "acme", "sort": "price"}).content
-    html = html.decode()
+    with django_assert_max_num_queries(LISTING_BUDGET):
+        response = client.get(url, {"colour": ["red", "blue"], "brand": "acme", "sort": "price"})
+    html = response.content.decode()
     chips = re.findall(r'class="chip chip--removable" href="([^"]+)"', html)
     assert [c.replace("&amp;", "&") for c in chips] == [
         f"{url}?colour=red&colour=blue&sort=price#results",  # brand removed
@@ -78,8 +81,11 @@ def test_a_listing_the_filters_emptied_offers_each_removal_with_its_count(
 
 
 @pytest.mark.django_db
-def test_colour_filter_draws_swatches_where_the_merchant_gave_them(client, shirts):
-    html = client.get(shirts.get_absolute_url()).content.decode()
+def test_colour_filter_draws_swatches_where_the_merchant_gave_them(
+    client, shirts, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(LISTING_BUDGET):
+        html = client.get(shirts.get_absolute_url()).content.decode()
     assert html.count('<svg class="swatch"') == 2
     assert 'fill="#b22222"' in html and 'fill="#1f3a60"' in html
 
