@@ -6,6 +6,7 @@ from catalog import search, services
 from catalog.demo import create_demo_catalog
 from catalog.models import SearchTerm
 from catalog.tests.factories import BrandFactory, CategoryFactory, ProductFactory
+from shop.tests.test_health import UNREACHABLE_REDIS
 
 
 def swaps(word: str):
@@ -165,3 +166,11 @@ def test_any_suggestion_query_gives_json(client, query, django_assert_max_num_qu
     assert response.status_code == 200
     data = response.json()
     assert data["products"] == [] and data["categories"] == []
+
+
+@pytest.mark.django_db
+def test_suggestions_work_without_the_cache(client, settings):
+    ProductFactory(name="Lantern")
+    settings.CACHES = UNREACHABLE_REDIS
+    data = client.get("/search/suggest", {"q": "lant"}).json()
+    assert [p["name"] for p in data["products"]] == ["Lantern"]
