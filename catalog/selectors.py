@@ -311,6 +311,7 @@ def listing(
     answer = facets.answer(question(filters))
     chosen_values = tuple(v for choice in _option_choices(filters) for v in choice.value_ids)
     if chosen_values:
+        # The cards' pictures again, those showing a chosen value (the red one) first.
         base = base.prefetch_related(None).prefetch_related(_card_images(chosen_values))
     cards = {product.pk: product for product in base.filter(pk__in=answer.page)}
     products = [cards[pk] for pk in answer.page if pk in cards]
@@ -376,8 +377,10 @@ def _without(filters: ListingFilters, chip: ActiveFilter) -> ListingFilters:
         return replace(filters, brands=tuple(b for b in filters.brands if b != chip.value))
     if chip.param == "tag":
         return replace(filters, tags=tuple(t for t in filters.tags if t != chip.value))
-    if chip.param in ("price_min", "price_max", "in_stock"):
-        return replace(filters, **{chip.param: None if chip.param != "in_stock" else False})
+    if chip.param == "in_stock":
+        return replace(filters, in_stock=False)
+    if chip.param in ("price_min", "price_max"):
+        return replace(filters, **{chip.param: None})
     options = tuple(
         (slug, rest)
         for slug, values in filters.options
