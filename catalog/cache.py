@@ -87,6 +87,20 @@ def shared(name: str, build: Callable[[], T]) -> T:
     return value
 
 
+def cached_data(name: str, *, scopes: Iterable[str], build: Callable[[], T], timeout: int) -> T:
+    """A value (small, picklable) for the current versions of `scopes` and the language,
+    built on a miss: invalidated exactly as cached pages are."""
+    scope_versions = versions(scopes)
+    parts = [name, get_language() or ""]
+    parts += [f"{scope}={version}" for scope, version in sorted(scope_versions.items())]
+    key = "catalog:data:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, timeout=timeout)
+    return value
+
+
 def bump(scopes: Iterable[str]) -> None:
     """Give these scopes new versions when the current transaction commits (at once outside
     a transaction; never if it rolls back).

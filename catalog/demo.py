@@ -29,7 +29,12 @@ from catalog.models import (
     Tag,
     Variant,
 )
-from catalog.services import record_opening_stock, refresh_products, save_category
+from catalog.services import (
+    record_opening_stock,
+    recount_search_terms,
+    refresh_products,
+    save_category,
+)
 
 TREE = {
     "Clothing": {
@@ -114,6 +119,8 @@ def create_demo_catalog(*, products: int, seed: int = 2026) -> int:
             _create_batch(
                 missing[start : start + BATCH], leaves, brands, options, tags, images, seed
             )
+    if missing:
+        recount_search_terms()  # words counted batch by batch: make the counts exact
     return len(missing)
 
 
@@ -171,18 +178,15 @@ def _options() -> dict[str, list[OptionValue]]:
             OptionValue.objects.get_or_create(
                 option_type=option_type,
                 slug=slugify(value),
-                defaults={"value": value, "position": i, "swatch": _swatch(value)},
+                defaults={"value": value, "position": i},
             )[0]
             for i, value in enumerate(values)
         ]
+    for value in found["Colour"]:
+        if not value.swatch:  # the swatch of filters and product pages: the pictures' colour
+            value.swatch = "#{:02x}{:02x}{:02x}".format(*COLOURS[value.value])
+            value.save(update_fields=["swatch"])
     return found
-
-
-def _swatch(value: str) -> str:
-    """ "#1f3a60" for a demo colour (product pages show it where a product has no picture
-    of the colour), "" for sizes and capacities."""
-    rgb = COLOURS.get(value)
-    return "#{:02x}{:02x}{:02x}".format(*rgb) if rgb else ""
 
 
 def _tags():

@@ -495,6 +495,16 @@ def answer(question: Question) -> Answer:
     return _answer(current_index(), question)
 
 
+def totals(questions: Iterable[Question]) -> list[int]:
+    """How many products each question lists, from the index as answer() last read it (no
+    query): what a filter's removal would give, on a listing it emptied."""
+    with _lock:
+        index = _state[0] if _state is not None else None
+    if index is None:
+        index = current_index()
+    return [_answer(index, question).total for question in questions]
+
+
 def _counts(values: np.ndarray) -> dict[int, int]:
     counted = np.bincount(values) if len(values) else np.zeros(0, dtype=np.int64)
     found = np.flatnonzero(counted)

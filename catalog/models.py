@@ -129,16 +129,17 @@ class OptionValue(models.Model):
     value = models.CharField(_("value"), max_length=60)
     slug = models.SlugField(_("slug"), max_length=80)
     position = models.PositiveIntegerField(_("position"), default=0)
-    #: The colour of the value's swatch on product pages without a picture of it, e.g.
-    #: "#1f3a60". Empty: the value is a button with its name (sizes).
+    #: The colour of the value's swatch in the listing's colour filter and on product pages
+    #: without a picture of it, e.g. "#1f3a60". Empty: a button with its name (sizes).
     swatch = models.CharField(
         _("swatch colour"),
         max_length=7,
         blank=True,
         validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("A colour such as #1f3a60."))],
         help_text=_(
-            "For colours: the swatch shown where a product has no picture of this colour, "
-            "e.g. #1f3a60. Leave empty for sizes and other options (shown as buttons)."
+            "For colours: the swatch of the listing's colour filter, and of product pages "
+            "without a picture of this colour, e.g. #1f3a60. Leave empty for sizes and other "
+            "options (shown as buttons)."
         ),
     )
 
@@ -567,11 +568,15 @@ class WishlistItem(models.Model):
 class SearchTerm(models.Model):
     """A word of the catalog (product, brand, tag and category names) for "did you mean".
 
-    Misspelt queries are matched against these few thousand words (trigram similarity on
-    PostgreSQL), never against every product.
+    Misspelt queries are matched against these few thousand words (held in memory by
+    catalog.search), never against every product.
     """
 
     word = models.CharField(max_length=64, unique=True)
+    #: How many products name the word: between corrections as close as each other, the
+    #: commoner word wins. Exact after recount_search_terms() (daily); a word new since
+    #: counts the products it arrived with.
+    product_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("search term")

@@ -1,16 +1,17 @@
 """Read queries shared by the catalog's pages."""
 
-import difflib
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
 from django.db import connection
 from django.db.models import (
     Count,
+    Exists,
     F,
     Max,
     Min,
@@ -19,12 +20,14 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
 )
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
-from catalog import cache, facets
+from catalog import cache, facets, search
 from catalog.images import Thumbnail
 from catalog.models import (
     Brand,
@@ -33,12 +36,12 @@ from catalog.models import (
     OptionValue,
     Product,
     ProductImage,
-    SearchTerm,
     Tag,
     Variant,
     WishlistItem,
 )
-from catalog.services import SEARCH_CONFIG, words_of
+from catalog.services import SEARCH_CONFIG
+from shop.money import format_money
 
 # --- The category tree (small, read on every page: cached under the catalog's version) ----
 
@@ -137,6 +140,8 @@ class FacetValue:
     label: str
     count: int
     selected: bool
+    #: A colour to draw beside the label ("#b22222"), if the merchant gave one.
+    swatch: str = ""
 
 
 @dataclass
@@ -147,10 +152,26 @@ class Facet:
 
 
 @dataclass
+class ActiveFilter:
+    """A filter the shopper chose, as a removable chip: `param`=`value` leaves the query
+    string when it is removed (for price and stock, the parameter whatever its value)."""
+
+    param: str
+    value: str
+    label: str
+    value_label: str
+    #: Products listed without this filter: counted only when the filters emptied the list.
+    count_without: int | None = None
+    #: The listing's URL without this filter (set by the view).
+    remove_url: str = ""
+
+
+@dataclass
 class Listing:
     products: list[Product]
     count: int
     facets: list[Facet]
+    active_filters: list[ActiveFilter] = field(default_factory=list)
 
 
 def with_first_image(queryset: QuerySet, *, product: str) -> QuerySet:
@@ -177,6 +198,21 @@ def first_image(row, size: str) -> Thumbnail | None:
     return Thumbnail(default_storage.url(row.first_image_name), None, None)
 
 
+def _card_images(preferring: tuple[int, ...] = ()) -> Prefetch:
+    """A card's pictures in the merchant's order; with `preferring` (option values a listing
+    is filtered on, e.g. Colour: Red), the pictures showing one of them first, so that the
+    card shows the red one. Still one query for the whole page."""
+    images = ProductImage.objects.all()
+    order = ["position", "pk"]
+    if preferring:
+        shows = ProductImage.option_values.through.objects.filter(
+            productimage_id=OuterRef("pk"), optionvalue_id__in=preferring
+        )
+        images = images.annotate(preferred=Exists(shows))
+        order = ["-preferred", *order]
+    return Prefetch("images", queryset=images.order_by(*order))
+
+
 def card_queryset() -> QuerySet[Product]:
     """Products with what a card shows, images in one more query for the whole page.
 
@@ -190,9 +226,7 @@ def card_queryset() -> QuerySet[Product]:
         .select_related("brand")
         .defer("description", "search_vector")
         .annotate(sole_variant_id=Subquery(sole.values("pk_")))
-        .prefetch_related(
-            Prefetch("images", queryset=ProductImage.objects.order_by("position", "pk"))
-        )
+        .prefetch_related(_card_images())
     )
 
 
@@ -250,30 +284,109 @@ def listing(
     facet counts with every other filter applied but its own, so a value's count is what
     choosing it lists. `category_ids`, the categories `base` is limited to, scope the index;
     without them (search) `base`'s own products do, in the order `order` if given (one more
-    query).
+    query). When the filters leave nothing, each chosen filter says what removing it would
+    list (in memory too).
     """
     names = facet_names()
     candidates = None
     if category_ids is None:
         candidates = tuple((base.order_by(*order) if order else base).values_list("pk", flat=True))
-    question = facets.Question(
-        category_ids=tuple(category_ids) if category_ids is not None else None,
-        candidate_ids=candidates,
-        brand_ids=names.ids(names.brands, filters.brands) if filters.brands else None,
-        tag_ids=names.ids(names.tags, filters.tags) if filters.tags else None,
-        options=_option_choices(filters),
-        price_min=filters.price_min,
-        price_max=filters.price_max,
-        in_stock=filters.in_stock,
-        sort=sort,
-        candidate_order=order is not None,
-        offset=offset,
-        limit=limit,
-    )
-    answer = facets.answer(question)
+
+    def question(chosen: ListingFilters) -> facets.Question:
+        return facets.Question(
+            category_ids=tuple(category_ids) if category_ids is not None else None,
+            candidate_ids=candidates,
+            brand_ids=names.ids(names.brands, chosen.brands) if chosen.brands else None,
+            tag_ids=names.ids(names.tags, chosen.tags) if chosen.tags else None,
+            options=_option_choices(chosen),
+            price_min=chosen.price_min,
+            price_max=chosen.price_max,
+            in_stock=chosen.in_stock,
+            sort=sort,
+            candidate_order=order is not None,
+            offset=offset,
+            limit=limit,
+        )
+
+    answer = facets.answer(question(filters))
+    chosen_values = tuple(v for choice in _option_choices(filters) for v in choice.value_ids)
+    if chosen_values:
+        # The cards' pictures again, those showing a chosen value (the red one) first.
+        base = base.prefetch_related(None).prefetch_related(_card_images(chosen_values))
     cards = {product.pk: product for product in base.filter(pk__in=answer.page)}
     products = [cards[pk] for pk in answer.page if pk in cards]
-    return Listing(products=products, count=answer.total, facets=_facets(filters, answer, names))
+    chips = active_filters(filters, names)
+    if not answer.total and chips:
+        counts = facets.totals(question(_without(filters, chip)) for chip in chips)
+        for chip, count in zip(chips, counts, strict=True):
+            chip.count_without = count
+    return Listing(
+        products=products,
+        count=answer.total,
+        facets=_facets(filters, answer, names),
+        active_filters=chips,
+    )
+
+
+def active_filters(filters: ListingFilters, names: FacetNames) -> list[ActiveFilter]:
+    """The chosen filters in the order of the filter panel, named for chips."""
+    chips = []
+    brand_names = {slug: name for slug, name in names.brands.values()}
+    for slug in filters.brands:
+        if slug in brand_names:
+            chips.append(ActiveFilter("brand", slug, Brand._meta.verbose_name, brand_names[slug]))
+    chosen = dict(filters.options)
+    for choices in option_types():
+        for value in choices.values:
+            if value.slug in chosen.get(choices.option_type.slug, ()):
+                chips.append(
+                    ActiveFilter(
+                        choices.option_type.slug, value.slug, choices.option_type.name, value.value
+                    )
+                )
+    tag_names = {slug: name for slug, name in names.tags.values()}
+    for slug in filters.tags:
+        if slug in tag_names:
+            chips.append(ActiveFilter("tag", slug, Tag._meta.verbose_name, tag_names[slug]))
+    if filters.price_min is not None:
+        chips.append(
+            ActiveFilter(
+                "price_min",
+                "",
+                _("price"),
+                _("from %(amount)s") % {"amount": format_money(filters.price_min)},
+            )
+        )
+    if filters.price_max is not None:
+        chips.append(
+            ActiveFilter(
+                "price_max",
+                "",
+                _("price"),
+                _("up to %(amount)s") % {"amount": format_money(filters.price_max)},
+            )
+        )
+    if filters.in_stock:
+        chips.append(ActiveFilter("in_stock", "", "", _("In stock only")))
+    return chips
+
+
+def _without(filters: ListingFilters, chip: ActiveFilter) -> ListingFilters:
+    """The filters with this chip's removed."""
+    if chip.param == "brand":
+        return replace(filters, brands=tuple(b for b in filters.brands if b != chip.value))
+    if chip.param == "tag":
+        return replace(filters, tags=tuple(t for t in filters.tags if t != chip.value))
+    if chip.param == "in_stock":
+        return replace(filters, in_stock=False)
+    if chip.param in ("price_min", "price_max"):
+        return replace(filters, **{chip.param: None})
+    options = tuple(
+        (slug, rest)
+        for slug, values in filters.options
+        if (rest := tuple(v for v in values if slug != chip.param or v != chip.value))
+    )
+    return replace(filters, options=options)
 
 
 def _facets(filters: ListingFilters, answer: facets.Answer, names: FacetNames) -> list[Facet]:
@@ -302,11 +415,38 @@ def _named_facet(param: str, model, names, counts: dict[int, int], chosen) -> Fa
 
 def _option_facet(choices: OptionChoices, counts: dict[int, int], chosen) -> Facet:
     values = [
-        FacetValue(value.slug, value.value, counts.get(value.pk, 0), value.slug in chosen)
+        FacetValue(
+            value.slug, value.value, counts.get(value.pk, 0), value.slug in chosen, value.swatch
+        )
         for value in choices.values
         if value.pk in counts or value.slug in chosen
     ]
     return Facet(choices.option_type.slug, choices.option_type.name, values)
+
+
+#: Popular categories change slowly: counted again at most this often (seconds).
+POPULAR_TIMEOUT = 60 * 60
+
+
+def popular_categories(*, limit: int = 8) -> list[Category]:
+    """The categories whose products sold most (the top of the menu when nothing sold yet),
+    for pages that found nothing. One query an hour; the cached tree names them, so a
+    category hidden since drops out at once."""
+    tree = category_tree()
+    ids = django_cache.get("catalog:popular-category-ids")
+    if ids is None:
+        sold = (
+            Product.objects.published()
+            .order_by()
+            .values("category_id")
+            .annotate(sold=Sum("sold_count"))
+            .filter(sold__gt=0)
+            .order_by("-sold", "category_id")
+        )
+        ids = list(sold.values_list("category_id", flat=True)[: limit * 2])
+        django_cache.set("catalog:popular-category-ids", ids, timeout=POPULAR_TIMEOUT)
+    found = [tree.by_id[pk] for pk in ids if pk in tree.by_id][:limit]
+    return found or tree.roots[:limit]
 
 
 def products_in_category(category: Category, tree: CategoryTree) -> QuerySet[Product]:
@@ -345,49 +485,71 @@ def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | No
     return matched.distinct(), None
 
 
-#: At most this many unknown words of a query are corrected: one query each on PostgreSQL.
-MAX_CORRECTED_WORDS = 3
-
-
 def did_you_mean(query: str) -> str | None:
     """The query with unknown words replaced by the closest catalog words, if any changed."""
-    words = query.lower().split()
-    candidates = [w for w in dict.fromkeys(words) if 3 <= len(w) <= 40 and words_of(w)]
-    known = set(SearchTerm.objects.filter(word__in=candidates).values_list("word", flat=True))
-    unknown = [w for w in candidates if w not in known][:MAX_CORRECTED_WORDS]
-    if not unknown:
-        return None
-    corrections = _closest_words(unknown)
-    corrected = [corrections.get(word, word) for word in words]
-    return " ".join(corrected) if corrected != words else None
+    return search.corrected_query(query)
 
 
-def _closest_words(words: list[str]) -> dict[str, str]:
-    if connection.vendor == "postgresql":
-        found = {}
-        for word in words:
-            match = (
-                SearchTerm.objects.annotate(similarity=TrigramSimilarity("word", word))
-                .filter(similarity__gte=0.2)
-                .order_by("-similarity", "word")
-                .values_list("word", flat=True)
-                .first()
-            )
-            if match:
-                found[word] = match
-        return found
-    # SQLite: the same idea in Python over the words sharing a first letter (a few hundred).
-    vocabulary = list(
-        SearchTerm.objects.filter(
-            Q.create([("word__startswith", w[0]) for w in words], connector=Q.OR)
-        ).values_list("word", flat=True)
+#: Suggestions while typing: this many products and categories at most.
+SUGGESTED_PRODUCTS = 6
+SUGGESTED_CATEGORIES = 4
+_PREFIX_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Suggestions:
+    products: list[Product]
+    categories: list[Category]
+    #: The corrected query the products were found with, when the typed one found none.
+    corrected: str | None = None
+
+
+def search_suggestions(query: str) -> Suggestions:
+    """Products and categories for a query being typed: its last word counts as the start
+    of a word ("lant" suggests lanterns). One query: the products with their first pictures
+    (categories come from the cached tree). A query that finds no product is corrected as a
+    search is (catalog.search) and tried again."""
+    # Single letters ("t" of "t-sh") match too much to help.
+    words = [w.lower() for w in _PREFIX_WORD.findall(query) if len(w) > 1]
+    if not words:
+        return Suggestions(products=[], categories=[])
+    products = _prefix_products(words)
+    corrected = None
+    if not products:
+        corrected = search.corrected_query(" ".join(words))
+        if corrected:
+            products = _prefix_products(_PREFIX_WORD.findall(corrected))
+    return Suggestions(products=products, categories=_prefix_categories(words), corrected=corrected)
+
+
+def _prefix_products(words: list[str]) -> list[Product]:
+    rows = with_first_image(
+        Product.objects.published()
+        .select_related(None)
+        .only("name", "slug", "price", "sale_price"),
+        product="pk",
     )
-    found = {}
+    if connection.vendor == "postgresql":
+        # Whole words then the last as a prefix, in names, brands and tags only (weights A
+        # and B: a description's words only get in the way here); the words are \w+ only,
+        # so the raw tsquery cannot be malformed.
+        terms = " & ".join([*(f"{w}:AB" for w in words[:-1]), f"{words[-1]}:*AB"])
+        found = SearchQuery(terms, search_type="raw", config=SEARCH_CONFIG)
+        rows = rows.filter(search_vector=found).annotate(rank=SearchRank(F("search_vector"), found))
+        return list(rows.order_by("-rank", "-sold_count", "-pk")[:SUGGESTED_PRODUCTS])
     for word in words:
-        matches = difflib.get_close_matches(word, vocabulary, n=1, cutoff=0.6)
-        if matches:
-            found[word] = matches[0]
-    return found
+        rows = rows.filter(Q(name__icontains=word) | Q(brand__name__icontains=word))
+    return list(rows.order_by("-sold_count", "-pk")[:SUGGESTED_PRODUCTS])
+
+
+def _prefix_categories(words: list[str]) -> list[Category]:
+    """Categories with a word starting with each typed word (the cached tree: no query)."""
+    found = []
+    for category in category_tree().categories:
+        names = [w.lower() for w in _PREFIX_WORD.findall(category.name)]
+        if all(any(name.startswith(word) for name in names) for word in words):
+            found.append(category)
+    return found[:SUGGESTED_CATEGORIES]
 
 
 # --- Product page ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ Stock is written only by catalog.stock (movements); its functions are re-exporte
 """
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -204,32 +205,55 @@ def words_of(text: str) -> set[str]:
     return {word.lower() for word in _WORD.findall(text) if not word.isdigit()}
 
 
+def _search_term_counts(product_ids: list[int] | None = None) -> Counter:
+    """Word -> how many of these products (None: all) name it in their name, brand or
+    category."""
+    rows = Product.objects.order_by()
+    if product_ids is not None:
+        rows = rows.filter(pk__in=product_ids)
+    counts: Counter = Counter()
+    for row in rows.values_list("name", "brand__name", "category__name").iterator(2000):
+        counts.update(set().union(*(words_of(text or "") for text in row)))
+    return counts
+
+
 def _add_search_terms(product_ids: list[int]) -> None:
-    words: set[str] = set()
-    rows = Product.objects.filter(pk__in=product_ids).values_list(
-        "name", "brand__name", "category__name"
-    )
-    for row in rows:
-        for text in row:
-            words |= words_of(text or "")
-    if words:
+    """New words of these products, counted among them (recount_search_terms() makes every
+    count exact)."""
+    counts = _search_term_counts(product_ids)
+    if counts:
         SearchTerm.objects.bulk_create(
-            [SearchTerm(word=word) for word in sorted(words)],
+            [SearchTerm(word=word, product_count=n) for word, n in sorted(counts.items())],
             ignore_conflicts=True,
             batch_size=1000,
         )
 
 
 @transaction.atomic
+def recount_search_terms() -> int:
+    """Make the "did you mean" words exactly the catalog's, each with its product count;
+    returns the number of words. Scheduled daily (one read of every product's names)."""
+    counts = _search_term_counts()
+    SearchTerm.objects.exclude(word__in=list(counts)).delete()
+    terms = list(SearchTerm.objects.all())
+    for term in terms:
+        term.product_count = counts.pop(term.word)
+    SearchTerm.objects.bulk_update(terms, ["product_count"], batch_size=1000)
+    SearchTerm.objects.bulk_create(
+        [SearchTerm(word=word, product_count=n) for word, n in sorted(counts.items())],
+        batch_size=1000,
+    )
+    cache.bump([cache.CATALOG])
+    return len(terms) + len(counts)
+
+
+@transaction.atomic
 def rebuild_search_index() -> int:
     """Recompute every product's search document and the "did you mean" words."""
     ids = list(Product.objects.values_list("pk", flat=True))
-    SearchTerm.objects.all().delete()
     for start in range(0, len(ids), 2000):
-        chunk = ids[start : start + 2000]
-        _refresh_search_vectors(chunk)
-        _add_search_terms(chunk)
-    cache.bump([cache.CATALOG])
+        _refresh_search_vectors(ids[start : start + 2000])
+    recount_search_terms()
     return len(ids)
 
 

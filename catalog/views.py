@@ -6,10 +6,12 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import OperationalError, connection
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -17,6 +19,7 @@ from catalog import cache, selectors, services
 from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm
 from catalog.models import Product
 from catalog.seo import product_structured_data
+from shop.money import format_money
 
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
 CACHED_PAGES = 3
@@ -78,17 +81,71 @@ def search(request):
     if not products.exists():
         suggestion = selectors.did_you_mean(query)
         if suggestion:
-            products, order = selectors.search_products(suggestion)
-            corrected = suggestion
+            found, found_order = selectors.search_products(suggestion)
+            if found.exists():
+                products, order, corrected = found, found_order, suggestion
     return _listing_page(
         request,
         products=lambda: products,
         scopes=[cache.CATALOG],
         template="catalog/search.html",
-        extra={"query": query, "search_query": query, "corrected": corrected},
+        extra={
+            "query": query,
+            "search_query": query,
+            "corrected": corrected,
+            # Called by the template only when nothing was found.
+            "popular_categories": selectors.popular_categories,
+        },
         relevance_order=order,
         cacheable=False,
     )
+
+
+#: Suggestions for a query are kept this long at most (the catalog's version moves them
+#: on): long enough for the shoppers typing the same start, short enough that made-up
+#: queries do not pile up in the cache.
+SUGGEST_TIMEOUT = 5 * 60
+#: Suggestions start at this many characters: one letter matches half the catalog.
+SUGGEST_MIN_LENGTH = 2
+
+
+def search_suggest(request):
+    """JSON for the search box's suggestions: products (name, link, small picture, price)
+    and categories whose words start as the query's do. Any input gives 200 (empty)."""
+    query = selectors.clean_query(request.GET.get("q", "")).lower()
+    if len(query) < SUGGEST_MIN_LENGTH:
+        return JsonResponse({"query": query, "products": [], "categories": []})
+    data = cache.cached_data(
+        f"suggest:{query}",
+        scopes=[cache.CATALOG],
+        build=lambda: _suggestions_data(query),
+        timeout=SUGGEST_TIMEOUT,
+    )
+    return JsonResponse(data)
+
+
+def _suggestions_data(query: str) -> dict:
+    found = selectors.search_suggestions(query)
+    products = []
+    for product in found.products:
+        image = selectors.first_image(product, "small")
+        price = product.sale_price if product.sale_price is not None else product.price
+        products.append(
+            {
+                "name": product.name,
+                "url": product.get_absolute_url(),
+                "image": image.url if image else None,
+                "price": format_money(min(price, product.price)),
+            }
+        )
+    categories = [{"name": c.name, "url": c.get_absolute_url()} for c in found.categories]
+    return {
+        "query": query,
+        "corrected": found.corrected,
+        "products": products,
+        "categories": categories,
+        "search_url": f"{reverse('catalog:search')}?{urlencode({'q': query})}",
+    }
 
 
 def _listing_page(
@@ -122,12 +179,15 @@ def _listing_page(
             category_ids=category_ids,
         )
         paginator = Paginator(range(listing.count), page_size)
+        for chip in listing.active_filters:
+            chip.remove_url = _url_without(request, chip.param, chip.value)
         return {
             **extra,
             "form": form,
             "listing": listing,
             "filters": filters,
             "sort": sort,
+            "default_sort": default_sort,
             "sort_labels": SORT_LABELS,
             "page_sizes": PAGE_SIZES,
             "page_size": page_size,
@@ -138,6 +198,14 @@ def _listing_page(
             else [],
             "past_the_end": listing.count and page_number > paginator.num_pages,
             "params": request.GET,
+            # The sort form sends the filters on; "Clear all" keeps the query and the sort.
+            "carried_params": [
+                (name, value)
+                for name, values in request.GET.lists()
+                if name not in ("sort", "per_page", "page")
+                for value in values
+            ],
+            "clear_url": _clear_url(request),
         }
 
     known = set(request.GET) <= {"sort", "page"}
@@ -155,6 +223,22 @@ def _listing_page(
         if not _statement_timed_out(error):
             raise
         return _too_slow(request, query=extra.get("query", ""))
+
+
+def _url_without(request, param: str, value: str) -> str:
+    """This listing's URL without `param`=`value` (without `param` at all if `value` is
+    empty) and back on its first page, landing on the results."""
+    params = request.GET.copy()
+    kept = [v for v in params.getlist(param) if value and v != value]
+    params.setlist(param, kept)
+    params.pop("page", None)
+    return f"{request.path}?{params.urlencode()}#results" if params else f"{request.path}#results"
+
+
+def _clear_url(request) -> str:
+    params = request.GET.copy()
+    kept = {name: params[name] for name in ("q", "sort", "per_page") if params.get(name)}
+    return f"{request.path}?{urlencode(kept)}#results" if kept else f"{request.path}#results"
 
 
 def _statement_timed_out(error: OperationalError) -> bool:

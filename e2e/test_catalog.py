@@ -68,7 +68,7 @@ def test_shopper_browses_filters_and_picks_a_variant(live_server, page, screensh
 
 def test_search_corrects_a_typo(live_server, page, screenshot, catalog):
     page.goto(live_server.url + "/")
-    page.get_by_role("searchbox", name="Search products").fill("iphnoe")
+    page.get_by_role("combobox", name="Search products").fill("iphnoe")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("Showing results for iphone instead")).to_be_visible()
     expect(page.get_by_role("link", name="iPhone 15 Pro")).to_be_visible()
@@ -80,8 +80,9 @@ def test_filters_and_variants_work_without_javascript(live_server, browser, cata
     context = browser.new_context(java_script_enabled=False, viewport=PHONE)
     page = context.new_page()
     page.goto(live_server.url + "/c/clothing/")
+    page.get_by_role("link", name="Filter and sort").click()  # the drawer, by :target
     page.get_by_label("Zen (5)").check()
-    page.get_by_role("button", name="Apply filters").click()
+    page.get_by_role("button", name="Show results").click()
     expect(page.get_by_role("heading", name="5 products")).to_be_visible()
     page.goto(live_server.url + catalog.get_absolute_url())
     # The option form reloads the page at the chosen variant, with its price and stock.

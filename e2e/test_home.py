@@ -10,13 +10,13 @@ def test_home_page_shows_the_shop_frame(live_server, page, screenshot, settings)
     expect(page).to_have_title(re.compile(settings.SHOP_NAME))
     header = page.locator("header.site-header")
     expect(header.get_by_role("link", name=settings.SHOP_NAME)).to_be_visible()
-    expect(header.get_by_role("searchbox", name="Search products")).to_be_visible()
+    expect(header.get_by_role("combobox", name="Search products")).to_be_visible()
     expect(page.locator("main h1")).to_be_visible()
     assert_accessible(page)
     screenshot("home-desktop")
 
     page.set_viewport_size(PHONE)
-    expect(header.get_by_role("searchbox", name="Search products")).to_be_visible()
+    expect(header.get_by_role("combobox", name="Search products")).to_be_visible()
     screenshot("home-phone")
 
 

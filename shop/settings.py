@@ -186,6 +186,11 @@ CELERY_BEAT_SCHEDULE["catalog-prune-product-changes"] = {
     "task": "catalog.tasks.prune_product_changes",
     "schedule": 86400.0,
 }
+# Search's "did you mean" words: counts exact again, words of deleted products dropped.
+CELERY_BEAT_SCHEDULE["catalog-recount-search-terms"] = {
+    "task": "catalog.tasks.recount_search_terms",
+    "schedule": 86400.0,
+}
 
 # --- Accounts and passwords ------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='optionvalue',
             name='swatch',
-            field=models.CharField(blank=True, help_text='For colours: the swatch shown where a product has no picture of this colour, e.g. #1f3a60. Leave empty for sizes and other options (shown as buttons).', max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'A colour such as #1f3a60.')], verbose_name='swatch colour'),
+            field=models.CharField(blank=True, help_text="For colours: the swatch of the listing's colour filter, and of product pages without a picture of this colour, e.g. #1f3a60. Leave empty for sizes and other options (shown as buttons).", max_length=7, validators=[django.core.validators.RegexValidator('^#[0-9a-fA-F]{6}$', 'A colour such as #1f3a60.')], verbose_name='swatch colour'),
         ),
     ]
