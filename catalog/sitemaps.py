@@ -3,11 +3,21 @@ from django.contrib.sitemaps import Sitemap
 from catalog.models import Category, Product
 
 
-class ProductSitemap(Sitemap):
+class _InEveryLanguage(Sitemap):
+    """Each page once per language (/p/x/ and /zh-hans/p/x/), each entry naming the others
+    as alternates, English as the default."""
+
+    i18n = True
+    alternates = True
+    x_default = True
+
+
+class ProductSitemap(_InEveryLanguage):
     changefreq = "daily"
     priority = 0.8
-    #: Sitemaps allow 50,000 URLs a file; 10,000 keeps each file small and quick to render.
-    limit = 10_000
+    #: Sitemaps allow 50,000 URLs a file; 5,000 products (10,000 URLs, one per language)
+    #: keep each file small and quick to render.
+    limit = 5_000
 
     def items(self):
         return Product.objects.published().order_by("pk").only("slug", "updated_at")
@@ -16,7 +26,7 @@ class ProductSitemap(Sitemap):
         return product.updated_at
 
 
-class CategorySitemap(Sitemap):
+class CategorySitemap(_InEveryLanguage):
     changefreq = "weekly"
     priority = 0.6
 
