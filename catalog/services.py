@@ -62,6 +62,13 @@ class CategoryCycle(ValueError):
     """A category cannot be placed below itself."""
 
 
+def options_changed() -> None:
+    """An option type or value was added, renamed or translated: every listing's filters
+    and every product page may name it."""
+    scopes = [cache.category_scope(pk) for pk in Category.objects.values_list("pk", flat=True)]
+    cache.bump([cache.CATALOG, *scopes])
+
+
 @transaction.atomic
 def save_category(*, category: Category) -> Category:
     """Save a category and keep the materialised paths of it and its subtree right."""

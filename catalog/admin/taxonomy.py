@@ -109,6 +109,10 @@ class OptionTypeAdmin(TranslationAdmin):
     prepopulated_fields = {"slug": ("name",)}
     inlines = [OptionValueInline]
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.options_changed()
+
 
 @admin.register(OptionValue)
 class OptionValueAdmin(admin.ModelAdmin):

@@ -198,3 +198,34 @@ def test_search_finds_a_product_by_its_chinese_tag(client, shirt, postgres_only)
     services.refresh_products(product_ids=[shirt.pk])
     text = _text(client.get("/zh-hans/search/", {"q": "新品"}))
     assert "Oxford" in text
+
+
+def test_the_merchant_translates_an_option_and_the_cached_listing_follows(
+    admin_client, shirt, django_capture_on_commit_callbacks
+):
+    red = shirt.variants.get().option_values.get()
+    colour = red.option_type
+    client = admin_client
+    assert "红色" in _text(client.get("/zh-hans/c/shirts/"))  # now cached
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/admin/catalog/optiontype/{colour.pk}/change/",
+            {
+                "name_en": "Colour",
+                "name_zh_hans": "色彩",
+                "slug": colour.slug,
+                "position": "0",
+                "values-TOTAL_FORMS": "1",
+                "values-INITIAL_FORMS": "1",
+                "values-0-id": str(red.pk),
+                "values-0-option_type": str(colour.pk),
+                "values-0-value_en": "Red",
+                "values-0-value_zh_hans": "大红",
+                "values-0-slug": red.slug,
+                "values-0-position": "0",
+            },
+        )
+    assert response.status_code == 302, response.context["errors"]
+    text = _text(client.get("/zh-hans/c/shirts/"))
+    assert "色彩" in text and "大红" in text
+    assert "Red" in _text(client.get("/c/shirts/"))
