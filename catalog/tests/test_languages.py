@@ -144,6 +144,14 @@ def test_the_sitemap_lists_every_page_in_both_languages(client, shirt):
     assert "<loc>http://testserver/zh-hans/c/shirts/</loc>" in categories
 
 
+def test_robots_keep_crawlers_out_of_carts_and_accounts_in_every_language(client):
+    robots = client.get("/robots.txt").content.decode().splitlines()
+    assert {"Disallow: /cart/", "Disallow: /zh-hans/cart/", "Disallow: /zh-hans/accounts/"} <= set(
+        robots
+    )
+    assert "Disallow: /zh-hans/" not in robots  # the Chinese catalog is for crawlers too
+
+
 @pytest.mark.parametrize(
     ("page", "language", "expected"),
     [
