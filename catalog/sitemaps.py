@@ -8,7 +8,7 @@ class _InEveryLanguage(Sitemap):
     as alternates, English as the default.
 
     Django pairs every item with every language in memory before cutting the page, so each
-    file reads every product's slug (a few hundred ms at 100,000 products): fine for
+    file reads every published product's slug and date, not only its own: fine for
     crawlers, who read sitemaps rarely."""
 
     i18n = True
