@@ -181,6 +181,17 @@ def test_the_header_links_to_the_same_page_in_the_other_language(client, shirt):
     assert '<a href="/p/oxford/" hreflang="en" lang="en">English</a>' in chinese
 
 
+def test_the_switch_keeps_the_filters_of_a_listing(client, shirt):
+    html = client.get("/c/shirts/", {"colour": "red", "sort": "price"}).content.decode()
+    assert '<a href="/zh-hans/c/shirts/?colour=red&amp;sort=price" hreflang="zh-Hans"' in html
+    form = html[html.index('class="language-form"') :]
+    assert 'name="next" type="hidden" value="/c/shirts/?colour=red&amp;sort=price"' in form
+    response = client.post(
+        "/i18n/setlang/", {"language": "zh-hans", "next": "/c/shirts/?colour=red&sort=price"}
+    )
+    assert response["Location"] == "/zh-hans/c/shirts/?colour=red&sort=price"
+
+
 def test_a_bad_language_changes_nothing(client, shirt):
     response = client.post("/i18n/setlang/", {"language": "xx", "next": "/c/shirts/"})
     assert response.status_code == 302 and response["Location"] == "/c/shirts/"

@@ -41,8 +41,9 @@ def absolute_url(path: str) -> str:
 
 @register.simple_tag(takes_context=True)
 def path_in_language(context, language: str, path: str | None = None) -> str:
-    """This page (or `path`, a path of the active language) in `language`'s URLs."""
-    return translate_url(path or context["request"].path, language)
+    """This page, its query (filters, sort, page) kept, or `path` (of the active language)
+    in `language`'s URLs."""
+    return translate_url(path or context["request"].get_full_path(), language)
 
 
 @register.simple_tag
