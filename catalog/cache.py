@@ -73,8 +73,12 @@ def shared(name: str, build: Callable[[], T]) -> T:
     catalog's current version: kept in this process and in the cache, rebuilt only when the
     version moves. Saves a cache round trip and an unpickling on every request; callers must
     treat the value as read-only, it is shared between requests.
+
+    Kept per language: the value holds names (categories, tags, option values) the merchant
+    translates, read in the active language.
     """
     version = versions([CATALOG])[CATALOG]
+    name = f"{name}:{get_language() or ''}"
     held = _held.get(name)
     if held is not None and held[0] == version:
         return held[1]

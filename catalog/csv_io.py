@@ -55,9 +55,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Prefetch, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -415,7 +416,15 @@ def import_products(
     Give `file` (binary or text, e.g. `open(path, "rb")`) or `rows` (dicts keyed by column
     name, as csv.DictReader gives; line numbers then count a header line). Raises
     ImportFileError when the file as a whole is unusable; row problems are in the report.
+
+    Names in the file are English (tags, option types and values are matched by their
+    English slugs), whatever the language of the merchant's admin.
     """
+    with translation.override(settings.LANGUAGE_CODE):
+        return _import_products(rows=rows, file=file, skip_invalid=skip_invalid, dry_run=dry_run)
+
+
+def _import_products(*, rows, file, skip_invalid: bool, dry_run: bool) -> ImportReport:
     if (rows is None) == (file is None):
         raise TypeError("give exactly one of rows= or file=")
     if rows is not None:
@@ -763,7 +772,13 @@ def _yes(value: bool) -> str:
 
 
 def export_products(*, queryset: QuerySet[Product] | None = None) -> Iterator[str]:
-    """CSV lines (header first) for the products of `queryset`, one per variant, streamed."""
+    """CSV lines (header first) for the products of `queryset`, one per variant, streamed;
+    names in English, as import reads them."""
+    with translation.override(settings.LANGUAGE_CODE):
+        yield from _export_products(queryset=queryset)
+
+
+def _export_products(*, queryset: QuerySet[Product] | None) -> Iterator[str]:
     queryset = Product.objects.all() if queryset is None else queryset
     writer = csv.writer(_Echo(), lineterminator="\n")
     yield writer.writerow(COLUMNS)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils import translation
 from django.utils.text import slugify
 from PIL import Image, ImageDraw
 
@@ -103,9 +104,59 @@ PRICE_RANGES = {
 }
 BATCH = 1000
 
+#: The demo's Simplified Chinese: category, option, tag and specification names and values
+#: (README "Languages"). Anything missing here shows in English.
+CHINESE = {
+    # Categories
+    "Clothing": "服装", "Men": "男装", "Women": "女装", "Kids": "童装",
+    "T-shirts": "T 恤", "Shirts": "衬衫", "Jackets": "夹克", "Dresses": "连衣裙",
+    "Tops": "上衣", "Coats": "大衣", "Kids' T-shirts": "儿童 T 恤", "Kids' Jackets": "儿童夹克",
+    "Electronics": "电子产品", "Phones": "手机", "Laptops": "笔记本电脑", "Headphones": "耳机",
+    "Accessories": "配件", "Home & Kitchen": "家居厨房", "Cookware": "炊具",
+    "Tableware": "餐具", "Decor": "家居装饰", "Sports & Outdoors": "运动户外",
+    "Running": "跑步", "Camping": "露营", "Cycling": "骑行", "Books": "图书",
+    "Fiction": "小说", "Non-fiction": "非虚构",
+    # Options and their values
+    "Colour": "颜色", "Size": "尺码", "Capacity": "容量",
+    "Black": "黑色", "White": "白色", "Navy": "藏青色", "Red": "红色", "Green": "绿色",
+    "Grey": "灰色", "Sand": "沙色",
+    # Tags
+    "New": "新品", "Bestseller": "畅销", "Eco-friendly": "环保", "Gift idea": "礼品推荐",
+    "Limited edition": "限量版", "Sale": "特价",
+    # Specifications
+    "Material": "材质", "Care": "护理", "Fit": "版型", "Battery life": "续航",
+    "Connectivity": "连接", "Warranty": "保修", "Dishwasher safe": "可用洗碗机",
+    "Weight": "重量", "Water resistance": "防水", "Pages": "页数", "Format": "装帧",
+    "Language": "语言",
+    "100% cotton": "100% 棉", "Linen": "亚麻", "Merino wool": "美利奴羊毛",
+    "Recycled polyester": "再生涤纶", "Machine wash at 30 °C": "30 °C 机洗",
+    "Regular": "常规", "Slim": "修身", "Relaxed": "宽松", "2 years": "2 年",
+    "Cast iron": "铸铁", "Stoneware": "炻器", "Stainless steel": "不锈钢", "Oak": "橡木",
+    "Yes": "是", "No": "否", "None": "无", "Splash-proof": "防溅", "Waterproof": "防水",
+    "Paperback": "平装", "Hardcover": "精装", "English": "英文",
+}  # fmt: skip
+
+
+def chinese(text: str) -> str | None:
+    """The demo's Chinese for `text` ("12 hours" is "12 小时"); None: none (English shows)."""
+    if text in CHINESE:
+        return CHINESE[text]
+    number, _, unit = text.partition(" ")
+    if unit == "hours" and number.isdigit():
+        return f"{number} 小时"
+    if unit in ("g", "GB") or (number.isdigit() and not unit):
+        return text  # numbers and units read the same
+    return None
+
 
 def create_demo_catalog(*, products: int, seed: int = 2026) -> int:
     """Make sure demo products 1..`products` exist; returns how many were added."""
+    # The names below are English: looked up and written as such whatever the caller's language.
+    with translation.override("en"):
+        return _create_demo_catalog(products=products, seed=seed)
+
+
+def _create_demo_catalog(*, products: int, seed: int) -> int:
     with transaction.atomic():
         leaves = _categories()
         brands = _brands()
@@ -155,6 +206,10 @@ def _category(name: str, parent: Category | None, position: int) -> Category:
             position=position,
             description=f"Our selection of {name.lower()}, chosen for quality and value.",
         )
+    if category.pk is None or not category.name_zh_hans:
+        # Also gives a catalog seeded before the translations its Chinese.
+        category.name_zh_hans = chinese(name)
+        category.description_zh_hans = f"精选{chinese(name)}，品质与价值兼顾。"
         save_category(category=category)
     return category
 
@@ -174,12 +229,16 @@ def _options() -> dict[str, list[OptionValue]]:
         option_type, _ = OptionType.objects.get_or_create(
             slug=slugify(name), defaults={"name": name, "position": position}
         )
+        _in_chinese(option_type, "name")
         found[name] = [
-            OptionValue.objects.get_or_create(
-                option_type=option_type,
-                slug=slugify(value),
-                defaults={"value": value, "position": i},
-            )[0]
+            _in_chinese(
+                OptionValue.objects.get_or_create(
+                    option_type=option_type,
+                    slug=slugify(value),
+                    defaults={"value": value, "position": i},
+                )[0],
+                "value",
+            )
             for i, value in enumerate(values)
         ]
     for value in found["Colour"]:
@@ -191,7 +250,18 @@ def _options() -> dict[str, list[OptionValue]]:
 
 def _tags():
     for name in TAGS:
-        yield Tag.objects.get_or_create(slug=slugify(name), defaults={"name": name})[0]
+        tag = Tag.objects.get_or_create(slug=slugify(name), defaults={"name": name})[0]
+        yield _in_chinese(tag, "name")
+
+
+def _in_chinese(row, field: str):
+    """`row` with the Chinese of its English `field`, unless it has one (a catalog seeded
+    before the translations gets it; a merchant's own is kept)."""
+    chinese_field = f"{field}_zh_hans"
+    if not getattr(row, chinese_field):
+        setattr(row, chinese_field, chinese(getattr(row, f"{field}_en")))
+        row.save(update_fields=[chinese_field])
+    return row
 
 
 def _image_pool(leaves) -> dict[tuple[int, str], dict]:
@@ -286,7 +356,14 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
             variant.product = product
             variants.append((variant, values))
         specifications += [
-            Specification(product=product, name=k, value=v, position=i)
+            Specification(
+                product=product,
+                name=k,
+                value=v,
+                name_zh_hans=chinese(k),
+                value_zh_hans=chinese(v),
+                position=i,
+            )
             for i, (k, v) in enumerate(spec_list)
         ]
         product_tags += [Product.tags.through(product=product, tag=tag) for tag in chosen_tags]

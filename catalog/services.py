@@ -63,6 +63,13 @@ class CategoryCycle(ValueError):
     """A category cannot be placed below itself."""
 
 
+def options_changed() -> None:
+    """An option type or value was added, renamed or translated: every listing's filters
+    and every product page may name it."""
+    scopes = [cache.category_scope(pk) for pk in Category.objects.values_list("pk", flat=True)]
+    cache.bump([cache.CATALOG, *scopes])
+
+
 @transaction.atomic
 def save_category(*, category: Category) -> Category:
     """Save a category and keep the materialised paths of it and its subtree right."""
@@ -181,13 +188,15 @@ def invalidate_products(*, product_ids: Iterable[int]) -> None:
     )
 
 
+#: Tags are found by their names in every language (catalog/translation.py).
 _SEARCH_DOCUMENT_SQL = """
 UPDATE catalog_product AS p SET search_vector =
     setweight(to_tsvector(%(config)s::regconfig, coalesce(p.name, '')), 'A')
     || setweight(to_tsvector(%(config)s::regconfig, coalesce(
         (SELECT b.name FROM catalog_brand b WHERE b.id = p.brand_id), '')), 'B')
     || setweight(to_tsvector(%(config)s::regconfig, coalesce(
-        (SELECT string_agg(t.name, ' ') FROM catalog_product_tags pt
+        (SELECT string_agg(concat_ws(' ', t.name_en, t.name_zh_hans), ' ')
+         FROM catalog_product_tags pt
          JOIN catalog_tag t ON t.id = pt.tag_id WHERE pt.product_id = p.id), '')), 'B')
     || setweight(to_tsvector(%(config)s::regconfig, coalesce(p.description, '')), 'C')
 WHERE p.id = ANY(%(ids)s)

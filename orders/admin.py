@@ -16,6 +16,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
+from modeltranslation.admin import TranslationAdmin
 
 from orders import desk, documents, selectors, services
 from orders.errors import OrderError
@@ -35,7 +36,7 @@ from shop.money import format_money
 
 
 @admin.register(ShippingMethod)
-class ShippingMethodAdmin(admin.ModelAdmin):
+class ShippingMethodAdmin(TranslationAdmin):
     list_display = [
         "name",
         "price",

@@ -1,6 +1,9 @@
-"""Requests that no page of the shop can mean, turned away before any of them runs."""
+"""Middleware of the shop: requests no page can mean, pages about one shopper, languages."""
 
 from django.http import HttpResponseBadRequest
+from django.middleware import locale
+from django.urls import reverse
+from django.utils import translation
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 
@@ -48,3 +51,18 @@ class PrivatePages:
         ):
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+class LocaleMiddleware(locale.LocaleMiddleware):
+    """Django's LocaleMiddleware, except in the merchant's admin.
+
+    Shopper pages take their language from the URL (English unprefixed, /zh-hans/...), so
+    Django reads every unprefixed path as English. The admin has one URL for both languages:
+    there the merchant's language cookie or browser decides, as before the prefixes.
+    """
+
+    def process_request(self, request):
+        super().process_request(request)
+        if request.path_info.startswith(reverse("admin:index")):
+            translation.activate(translation.get_language_from_request(request))
+            request.LANGUAGE_CODE = translation.get_language()

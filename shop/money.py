@@ -1,7 +1,8 @@
 """Amounts in a currency's minor units: how many decimals a currency has, rounding to them,
 and converting to and from the whole numbers payment providers count in.
 
-The number of decimals comes from Babel's copy of the Unicode CLDR currency data (ISO 4217
+Amounts are written for the reader's language by Babel (format_money). The number of
+decimals comes from Babel's copy of the Unicode CLDR currency data (ISO 4217
 with the corrections currencies have in use): JPY 0, USD 2, KWD 3. Nothing here is written by
 hand, so a shop in yen charges 1,000 for ¥1,000, not 100,000. Imports nothing of ours: any
 app may use it.
@@ -10,12 +11,9 @@ app may use it.
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from babel.numbers import get_currency_precision
+from babel.numbers import format_currency, get_currency_precision
 from django.conf import settings
-from django.utils.formats import number_format
-
-#: Symbols written before the amount; other currencies are written after it by code.
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CNY": "¥", "JPY": "¥", "AUD": "A$"}
+from django.utils.translation import get_language, to_locale
 
 
 def _code(currency: str | None) -> str:
@@ -58,13 +56,23 @@ def from_minor(value, currency: str) -> Decimal | None:
     return quantize(Decimal(int(value)).scaleb(-minor_units(currency)), currency)
 
 
-def format_money(amount: Decimal, currency: str | None = None) -> str:
-    """An amount as people read it, with the currency's own number of decimals: "$1,234.50",
-    "-$5.00", "¥1,235" in yen, or "1,234.50 CHF" for a currency without a symbol here.
-    `currency` defaults to the shop's; an order's amounts pass the order's."""
+def format_money(amount: Decimal, currency: str | None = None, *, locale: str | None = None) -> str:
+    """An amount as people of the active language read it (Babel's CLDR data), with the
+    currency's own number of decimals: "$1,234.50" and "-$5.00" in English, "US$1,234.50"
+    or "¥1,234.50" (yuan) in Chinese, "¥1,235" in yen. `currency` defaults to the shop's;
+    an order's amounts pass the order's. `locale` (a Babel locale) pins the language, for
+    text that must not follow the reader."""
     code = _code(currency)
     rounded = quantize(Decimal(amount), code)
-    number = number_format(abs(rounded), decimal_pos=minor_units(code), force_grouping=True)
-    symbol = CURRENCY_SYMBOLS.get(code)
-    text = f"{symbol}{number}" if symbol else f"{number} {code}"
-    return f"-{text}" if rounded < 0 else text
+    return format_currency(rounded, code, locale=locale or babel_locale())
+
+
+#: The Babel locale of each language of the shop (Django's code -> CLDR's): the region
+#: decides conventions such as which dollar is plain "$".
+BABEL_LOCALES = {"en": "en_US", "zh-hans": "zh_Hans_CN"}
+
+
+def babel_locale(language: str | None = None) -> str:
+    """The Babel locale of `language` (default: the active one)."""
+    language = language or get_language() or settings.LANGUAGE_CODE
+    return BABEL_LOCALES.get(language) or to_locale(language)

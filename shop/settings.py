@@ -42,6 +42,8 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
 CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=20)
 
 INSTALLED_APPS = [
+    # Catalog data in each language (catalog/translation.py); must come before the admin.
+    "modeltranslation",
     "insights.apps.ShopAdminConfig",  # Django's admin; its index is the merchant's dashboard
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -71,7 +73,8 @@ MIDDLEWARE = [
     "shop.middleware.PrivatePages",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # After sessions, before CommonMiddleware: the language comes from the URL's prefix.
+    "shop.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -263,6 +266,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+#: Catalog data the merchant translates (catalog/translation.py, orders/translation.py):
+#: a column per language; an empty translation shows the English.
+MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
+MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
+#: Slugs the admin fills in are made from the English name, whatever the admin's language.
+MODELTRANSLATION_PREPOPULATE_LANGUAGE = "en"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

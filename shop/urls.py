@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.conf.urls.i18n import i18n_patterns
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
@@ -11,16 +12,24 @@ from shop import views
 admin.site.site_header = settings.SHOP_NAME
 admin.site.site_title = settings.SHOP_NAME
 
-urlpatterns = [
+# Shopper pages, in each language: English unprefixed, Chinese under /zh-hans/.
+urlpatterns = i18n_patterns(
     path("", catalog_views.home, name="home"),
     path("", include("catalog.urls")),
     path("", include("cart.urls")),
     path("", include("orders.urls")),
+    # The providers' callbacks (/payments/webhook/<provider>/) are English, so unprefixed:
+    # the URL the merchant gives a provider stays as it was.
     path("", include("payments.urls")),
     path("", include("reviews.urls")),
+    path("", include("accounts.urls")),
+    prefix_default_language=False,
+)
+
+# One URL for every language: machines, the merchant's admin, the language switch.
+urlpatterns += [
     path("healthz", views.healthz, name="healthz"),
     path("livez", views.livez, name="livez"),
-    path("", include("accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("robots.txt", views.robots_txt, name="robots-txt"),

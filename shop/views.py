@@ -16,17 +16,16 @@ logger = logging.getLogger(__name__)
 
 @cache_control(max_age=60 * 60)
 def robots_txt(request):
-    """Crawlers may read the catalog, not carts, accounts or the admin."""
+    """Crawlers may read the catalog, not carts, accounts or the admin, in any language."""
+    private = ["/cart/", "/checkout/", "/account/", "/accounts/", "/orders/", "/payments/"]
+    private.append("/search/")
+    # English pages are unprefixed, the others under their language's prefix (shop/urls.py).
+    prefixes = [""]
+    prefixes += [f"/{code}" for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
     lines = [
         "User-agent: *",
         "Disallow: /admin/",
-        "Disallow: /cart/",
-        "Disallow: /checkout/",
-        "Disallow: /account/",
-        "Disallow: /accounts/",
-        "Disallow: /orders/",
-        "Disallow: /payments/",
-        "Disallow: /search/",
+        *(f"Disallow: {prefix}{path}" for prefix in prefixes for path in private),
         # From the configured address, never the request's Host header (this is cached).
         f"Sitemap: {settings.SHOP_URL.rstrip('/')}{reverse('sitemap-index')}",
     ]

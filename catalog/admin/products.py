@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from modeltranslation.admin import TranslationTabularInline
 
 from catalog import csv_io, selectors, services
 from catalog.admin import bulk_edit
@@ -217,7 +218,7 @@ class ProductImageInline(admin.TabularInline):
         )
 
 
-class SpecificationInline(admin.TabularInline):
+class SpecificationInline(TranslationTabularInline):
     model = Specification
     fields = ("name", "value", "position")
     extra = 0

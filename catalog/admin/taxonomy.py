@@ -6,8 +6,9 @@ from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin, TranslationTabularInline
 
-from catalog import cache, csv_io, services
+from catalog import csv_io, services
 from catalog.models import (
     Brand,
     Category,
@@ -39,7 +40,7 @@ TREE_ORDER = Concat("path", Cast("pk", CharField()), Value("/"), output_field=Ch
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TranslationAdmin):
     form = CategoryAdminForm
     list_display = ("indented_name", "slug", "position", "is_active")
     list_filter = ("is_active",)
@@ -69,11 +70,12 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 class _RenameRefreshesProducts(admin.ModelAdmin):
-    """A renamed brand or tag changes its products' search documents and pages."""
+    """A renamed brand or tag (in any language) changes its products' search documents and
+    pages."""
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if change and "name" in form.changed_data:
+        if change and any(name.startswith("name") for name in form.changed_data):
             ids = list(obj.products.values_list("pk", flat=True))
             for start in range(0, len(ids), csv_io.REFRESH_CHUNK):
                 services.refresh_products(product_ids=ids[start : start + csv_io.REFRESH_CHUNK])
@@ -87,13 +89,13 @@ class BrandAdmin(_RenameRefreshesProducts):
 
 
 @admin.register(Tag)
-class TagAdmin(_RenameRefreshesProducts):
+class TagAdmin(_RenameRefreshesProducts, TranslationAdmin):
     list_display = ("name", "slug")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
 
 
-class OptionValueInline(admin.TabularInline):
+class OptionValueInline(TranslationTabularInline):
     model = OptionValue
     fields = ("value", "slug", "swatch", "position")
     prepopulated_fields = {"slug": ("value",)}
@@ -101,7 +103,7 @@ class OptionValueInline(admin.TabularInline):
 
 
 @admin.register(OptionType)
-class OptionTypeAdmin(admin.ModelAdmin):
+class OptionTypeAdmin(TranslationAdmin):
     list_display = ("name", "slug", "position")
     search_fields = ("name", "slug")
     prepopulated_fields = {"slug": ("name",)}
@@ -110,7 +112,7 @@ class OptionTypeAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         # Names, order and swatches of options show on listings' filters and product pages.
         super().save_related(request, form, formsets, change)
-        cache.bump([cache.CATALOG])
+        services.options_changed()
 
 
 @admin.register(OptionValue)

@@ -89,7 +89,18 @@ def _product_form(category, variants: list[dict], images: list[dict] = (), **ext
         "is_published": "on",
         **_inline("variants", variants),
         **_inline("images", list(images)),
-        **_inline("specifications", [{"name": "Material", "value": "Linen", "position": "0"}]),
+        **_inline(
+            "specifications",
+            [
+                {
+                    "name_en": "Material",
+                    "value_en": "Linen",
+                    "name_zh_hans": "材质",
+                    "value_zh_hans": "亚麻",
+                    "position": "0",
+                }
+            ],
+        ),
     }
     data.update(extra)
     return data
@@ -175,7 +186,8 @@ def test_adding_a_product_with_inlines_sets_its_price_and_stock_summary(admin_cl
     assert product.price == Decimal("25.00")
     assert product.stock == 10
     assert product.tags.count() == 1
-    assert product.specifications.get().value == "Linen"
+    specification = product.specifications.get()
+    assert (specification.value_en, specification.value_zh_hans) == ("Linen", "亚麻")
     [picture] = ProductImage.objects.filter(product=product)
     assert set(picture.thumbnails) == {"small", "card", "large"}
     opening = StockMovement.objects.filter(variant__product=product)
@@ -522,10 +534,12 @@ def test_moving_a_category_in_the_admin_updates_the_paths_below_it(admin_client)
     response = admin_client.post(
         reverse("admin:catalog_category_change", args=[men.pk]),
         {
-            "name": "Men",
+            "name_en": "Men",
+            "name_zh_hans": "男装",
             "slug": "men",
             "parent": str(clothing.pk),
-            "description": "",
+            "description_en": "",
+            "description_zh_hans": "",
             "position": "0",
             "is_active": "on",
         },
@@ -533,6 +547,8 @@ def test_moving_a_category_in_the_admin_updates_the_paths_below_it(admin_client)
     assert response.status_code == 302
     shirts.refresh_from_db()
     assert shirts.path == f"/{clothing.pk}/{men.pk}/"
+    men.refresh_from_db()
+    assert (men.name_en, men.name_zh_hans) == ("Men", "男装")
 
 
 def test_category_list_is_indented_as_a_tree(admin_client, django_assert_max_num_queries):

@@ -4,6 +4,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from catalog import services
@@ -268,7 +269,8 @@ def test_seo_pages(client):
     products_sitemap = client.get("/sitemap-products.xml").content.decode()
     assert product.get_absolute_url() in products_sitemap
     html = client.get(product.get_absolute_url()).content.decode()
-    assert f'<link rel="canonical" href="http://testserver{product.get_absolute_url()}">' in html
+    shop = settings.SHOP_URL.rstrip("/")
+    assert f'<link rel="canonical" href="{shop}{product.get_absolute_url()}">' in html
     assert '<meta property="og:title" content="Lamp">' in html
 
 

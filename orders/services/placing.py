@@ -504,18 +504,22 @@ def ensure_demo_shipping_methods() -> int:
     ShippingMethod.objects.bulk_create(
         [
             ShippingMethod(
-                name="Standard",
+                name_en="Standard",
+                name_zh_hans="标准快递",
                 price=Decimal("4.95"),
                 free_above=Decimal("50.00"),
-                delivery_estimate="3–5 working days",
+                delivery_estimate_en="3–5 working days",
+                delivery_estimate_zh_hans="3–5 个工作日",
                 delivery_days_min=3,
                 delivery_days_max=5,
                 position=0,
             ),
             ShippingMethod(
-                name="Express",
+                name_en="Express",
+                name_zh_hans="特快专递",
                 price=Decimal("12.00"),
-                delivery_estimate="1–2 working days",
+                delivery_estimate_en="1–2 working days",
+                delivery_estimate_zh_hans="1–2 个工作日",
                 delivery_days_min=1,
                 delivery_days_max=2,
                 position=1,

@@ -440,5 +440,5 @@ def test_the_desk_reads_in_chinese(admin_client):
     response = admin_client.get(change_url(order), headers={"accept-language": "zh-CN"})
     html = response.content.decode()
     assert "订单已全额付款" in html  # Order paid in full
-    assert "已通过银行卡（测试网关）收到付款 $15.00" in html
+    assert "已通过银行卡（测试网关）收到付款 US$15.00" in html  # Babel, zh_Hans_CN
     assert "可对此订单执行的操作" in html and "装箱单" in html

@@ -3,6 +3,8 @@
 from decimal import Decimal
 
 import pytest
+from django.template import Context, Template
+from django.utils import translation
 
 from shop import money
 
@@ -57,3 +59,34 @@ def test_from_minor_keeps_none_and_gives_the_currencys_decimals():
     assert str(money.from_minor(1000, "USD")) == "10.00"
     assert str(money.from_minor(1000, "JPY")) == "1000"
     assert str(money.from_minor(1000, "KWD")) == "1.000"
+
+
+@pytest.mark.parametrize(
+    ("language", "currency", "amount", "text"),
+    [
+        ("en", "USD", "1234.5", "$1,234.50"),
+        ("en", "USD", "-5", "-$5.00"),
+        ("en", "CNY", "1234.5", "CN¥1,234.50"),
+        ("en", "JPY", "1234.5", "¥1,235"),  # half up to whole yen, not Babel's half even
+        ("zh-hans", "USD", "1234.5", "US$1,234.50"),
+        ("zh-hans", "CNY", "1234.5", "¥1,234.50"),
+        ("zh-hans", "CNY", "-0.5", "-¥0.50"),
+        ("zh-hans", "JPY", "1234.5", "JP¥1,235"),
+    ],
+)
+def test_amounts_are_written_for_the_readers_language(language, currency, amount, text):
+    with translation.override(language):
+        assert money.format_money(D(amount), currency) == text
+
+
+def test_a_pinned_locale_ignores_the_readers_language():
+    with translation.override("zh-hans"):
+        assert money.format_money(D("1234.5"), "USD", locale="en_US") == "$1,234.50"
+
+
+def test_the_money_filter_follows_the_active_language(settings):
+    settings.SHOP_CURRENCY = "CNY"
+    template = Template("{% load shop_tags %}{{ amount|money }}")
+    with translation.override("zh-hans"):
+        assert template.render(Context({"amount": D("99")})) == "¥99.00"
+    assert template.render(Context({"amount": D("99")})) == "CN¥99.00"

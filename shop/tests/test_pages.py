@@ -36,7 +36,13 @@ def test_a_failing_view_gets_the_shops_500_page(client):
 
 
 @pytest.mark.django_db
-def test_chinese_is_served_when_the_browser_asks_for_it(client):
-    response = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"})
-    assert response.status_code == 200
-    assert '<html lang="zh-hans">' in response.content.decode()
+def test_chinese_is_served_under_its_prefix_and_english_unprefixed(client):
+    """The URL decides the language, not the browser: a page keeps one language for
+    every visitor (and crawler); the Chinese browser gets a link to the Chinese page."""
+    chinese = client.get("/zh-hans/", headers={"accept-language": "en"})
+    assert chinese.status_code == 200
+    assert '<html lang="zh-Hans">' in chinese.content.decode()
+    english = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"})
+    html = english.content.decode()
+    assert '<html lang="en">' in html
+    assert '<a href="/zh-hans/" hreflang="zh-Hans" lang="zh-Hans">简体中文</a>' in html
