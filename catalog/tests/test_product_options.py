@@ -248,7 +248,7 @@ def test_a_product_without_options_has_no_option_form(client):
 
 def test_the_merchant_sets_delivery_days_and_a_wrong_order_is_explained(admin_client):
     url = "/admin/orders/shippingmethod/add/"
-    data = {"name": "Standard", "price": "4.95", "countries": "[]", "position": "0"}
+    data = {"name_en": "Standard", "price": "4.95", "countries": "[]", "position": "0"}
     response = admin_client.post(url, {**data, "delivery_days_min": "5", "delivery_days_max": "3"})
     assert response.status_code == 200
     assert "At least the fewest days (5)." in response.content.decode()
@@ -268,7 +268,7 @@ def test_the_merchant_sets_a_swatch_colour_and_a_wrong_one_is_explained(admin_cl
     url = f"/admin/catalog/optiontype/{colour.pk}/change/"
     rows = list(colour.values.order_by("pk"))
     data = {
-        "name": colour.name,
+        "name_en": colour.name,
         "slug": colour.slug,
         "position": "0",
         "values-TOTAL_FORMS": str(len(rows)),
@@ -281,7 +281,7 @@ def test_the_merchant_sets_a_swatch_colour_and_a_wrong_one_is_explained(admin_cl
             {
                 f"values-{i}-id": str(row.pk),
                 f"values-{i}-option_type": str(colour.pk),
-                f"values-{i}-value": row.value,
+                f"values-{i}-value_en": row.value,
                 f"values-{i}-slug": row.slug,
                 f"values-{i}-position": str(row.position),
                 f"values-{i}-swatch": "crimson" if row == red else row.swatch,
