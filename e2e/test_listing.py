@@ -171,3 +171,19 @@ def test_a_no_results_page_that_helps(live_server, page, screenshot, shop, viewp
     expect(popular.get_by_role("link", name="Outdoors")).to_be_visible()
     assert_accessible(page)
     screenshot(f"search-no-results-{viewport['width']}")
+
+
+def test_filters_apply_without_javascript_on_a_wide_screen(live_server, browser, shop):
+    context = browser.new_context(java_script_enabled=False, viewport=WIDE)
+    page = context.new_page()
+    page.goto(live_server.url + shop.get_absolute_url())
+    expect(page.get_by_role("link", name="Filter and sort")).to_be_hidden()  # a sidebar here
+    page.get_by_label("Red (8)").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_role("heading", name="8 products")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"colour=red.*#results$"))
+    page.locator("#sort-select").select_option("price")
+    page.get_by_role("button", name="Apply", exact=True).click()
+    expect(page).to_have_url(re.compile(r"colour=red.*sort=price|sort=price.*colour=red"))
+    expect(page.locator(".product-card h3").first).to_have_text("Summit Lantern 1")
+    context.close()
