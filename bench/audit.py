@@ -72,32 +72,8 @@ ADDRESS = {
     "ship-country": "GB",
     "payment_method": "manual",
 }
-#: Visible controls measured for the tap-target check (at 390 px).
-TAP_TARGETS_JS = """() => {
-  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary';
-  const small = [];
-  for (const el of document.querySelectorAll(selector)) {
-    const style = getComputedStyle(el);
-    let r = el.getBoundingClientRect();
-    if (style.visibility === 'hidden' || r.width <= 1 || r.height <= 1 || r.bottom + scrollY <= 0)
-      continue;  // not shown: clipped to 1 px, or above the page until focused (a skip link)
-    if (el.type === 'checkbox' || el.type === 'radio') {
-      // The label is part of the target: a tick box is hit by its text too.
-      for (const label of el.labels || []) {
-        const l = label.getBoundingClientRect();
-        const left = Math.min(r.left, l.left), top = Math.min(r.top, l.top);
-        r = {width: Math.max(r.right, l.right) - left, height: Math.max(r.bottom, l.bottom) - top};
-      }
-    }
-    if (r.width < 43.5 || r.height < 43.5) {
-      const name = (el.innerText || el.value || el.getAttribute('aria-label') || el.name || '')
-        .trim().replace(/\\s+/g, ' ').slice(0, 40);
-      small.push(`${el.tagName.toLowerCase()}${el.type ? '[' + el.type + ']' : ''} "${name}" `
-        + `${Math.round(r.width)}x${Math.round(r.height)}`);
-    }
-  }
-  return small;
-}"""
+#: Visible links and controls under 44 x 44 px (shared with the browser tests).
+TAP_TARGETS_JS = (BASE_DIR / "e2e" / "tap_targets.js").read_text()
 SCROLL_JS = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
@@ -215,6 +191,11 @@ def prepare_database(env: dict[str, str], *, products: int) -> None:
         f"u = User.objects.filter(email={SHOPPER_EMAIL!r}).first() or "
         f"User.objects.create_user(email={SHOPPER_EMAIL!r}, password={PASSWORD!r})\n"
         "u.is_active = True; u.save()\n"
+        "from accounts.models import Address\n"
+        "for line1 in ('1 Audit Street', '2 Audit Street'):\n"
+        "    Address.objects.get_or_create(user=u, line1=line1, defaults=dict(\n"
+        "        full_name='Audit Shopper', phone='+442079460958', city='London',\n"
+        "        postcode='SW1A 1AA', country='GB'))\n"
     )
     for command in (
         ["migrate", "--noinput"],
