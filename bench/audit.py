@@ -557,6 +557,9 @@ def main() -> int:
     parser.add_argument("--products", type=int, default=200, help="demo catalog size")
     parser.add_argument("--only", default="", help="comma-separated page names to audit")
     parser.add_argument("--skip-lighthouse", action="store_true", help="axe, vnu, layout only")
+    parser.add_argument(
+        "--output", default="audit.md", help="file name under bench/results/ (default audit.md)"
+    )
     args = parser.parse_args()
     check_tools()
     started = time.monotonic()
@@ -624,7 +627,7 @@ def main() -> int:
         shutil.rmtree(profile, ignore_errors=True)
     report = render(rows, products=args.products, started=started)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "audit.md").write_text(report)
+    (RESULTS / args.output).write_text(report)
     print(report)
     return 0
 
