@@ -16,9 +16,15 @@ logger = logging.getLogger(__name__)
 
 @cache_control(max_age=60 * 60)
 def robots_txt(request):
-    """Crawlers may read the catalog, not carts, accounts or the admin."""
+    """Crawlers may read the catalog, not carts, accounts or the admin.
+
+    Sign-in and registration stay open (and say so in their meta descriptions): a shopper
+    searching for "<shop> sign in" should find them. The longer `Allow` rule wins.
+    """
     lines = [
         "User-agent: *",
+        f"Allow: {reverse('accounts:login')}$",
+        f"Allow: {reverse('accounts:register')}$",
         "Disallow: /admin/",
         "Disallow: /cart/",
         "Disallow: /checkout/",

@@ -40,3 +40,15 @@ def test_chinese_is_served_when_the_browser_asks_for_it(client):
     response = client.get("/", headers={"accept-language": "zh-CN,zh;q=0.9"})
     assert response.status_code == 200
     assert '<html lang="zh-hans">' in response.content.decode()
+
+
+def test_robots_txt_opens_sign_in_and_registration_but_not_the_rest_of_accounts(client):
+    """Longest match wins (RFC 9309): exactly /accounts/login/ and /accounts/register/ are
+    crawlable; reset links, activation links and the shopper's pages are not."""
+    response = client.get("/robots.txt")
+    lines = response.content.decode().splitlines()
+    assert response.status_code == 200
+    assert "Allow: /accounts/login/$" in lines
+    assert "Allow: /accounts/register/$" in lines
+    assert "Disallow: /accounts/" in lines and "Disallow: /account/" in lines
+    assert not any(line.startswith("Allow:") and "password" in line for line in lines)
