@@ -141,6 +141,7 @@ NARROW_PHONE = {"width": 360, "height": 780}
 def _fits_a_phone(page, url: str) -> None:
     page.set_viewport_size(PHONE)
     page.goto(url)
+    assert_accessible(page)
     assert small_tap_targets(page) == [], url
     page.set_viewport_size(NARROW_PHONE)
     assert not scrolls_sideways(page), url
@@ -153,13 +154,28 @@ def test_account_pages_fit_a_phone_with_44_px_targets(live_server, browser):
     AddressFactory(user=user)
     context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
-    for path in ["/accounts/login/", "/accounts/register/", "/accounts/password/reset/"]:
+    for path in [
+        "/accounts/login/",
+        "/accounts/register/",
+        "/accounts/password/reset/",
+        "/accounts/login/phone/",
+        "/accounts/activate/resend/",
+    ]:
         _fits_a_phone(page, live_server.url + path)
     page.goto(live_server.url + "/accounts/login/")
     page.get_by_label("Email or phone number").fill(user.email)
     page.get_by_label("Password").fill(FACTORY_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
-    for path in ["/account/", "/account/addresses/", "/accounts/password/change/"]:
+    for path in [
+        "/account/",
+        "/account/addresses/",
+        "/account/addresses/add/",
+        "/account/email/",
+        "/account/phone/",
+        "/account/delete/",
+        "/account/orders/",
+        "/accounts/password/change/",
+    ]:
         _fits_a_phone(page, live_server.url + path)
     context.close()
