@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format bench messages clean
+.PHONY: run test lint format bench audit messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ format: $(VENV)/.dev-installed
 ## bench: load-test the shop under gunicorn on PostgreSQL and Redis (not part of `make test`)
 bench: $(VENV)/.runtime-installed
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## audit: Lighthouse, axe, vnu, scroll and tap targets on the main pages (bench/results/audit.md)
+audit: $(VENV)/.dev-installed
+	$(BIN)/python bench/audit.py $(AUDIT_ARGS)
 
 ## messages: refresh the translation catalogues after changing text
 messages: $(VENV)/.runtime-installed

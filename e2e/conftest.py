@@ -64,6 +64,16 @@ def screenshot(page):
 
 
 _axe = Axe()
+TAP_TARGETS_JS = (Path(__file__).parent / "tap_targets.js").read_text()
+
+
+def small_tap_targets(page) -> list[str]:
+    """Visible links and controls under 44 x 44 px (a tick box counts with its label)."""
+    return page.evaluate(TAP_TARGETS_JS)
+
+
+def scrolls_sideways(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
 
 
 def assert_accessible(page) -> None:

@@ -3,7 +3,9 @@ import re
 from django.core import mail
 from playwright.sync_api import expect
 
-from e2e.conftest import DESKTOP, PHONE, assert_accessible
+from accounts.tests.factories import PASSWORD as FACTORY_PASSWORD
+from accounts.tests.factories import AddressFactory, UserFactory
+from e2e.conftest import DESKTOP, PHONE, assert_accessible, scrolls_sideways, small_tap_targets
 
 PASSWORD = "a-long-shop-secret-42"
 
@@ -131,3 +133,49 @@ def test_phone_only_shopper_signs_up_and_deletes_the_account_with_codes(
     expect(page.get_by_text("Your account has been deleted")).to_be_visible()
     assert not User.objects.filter(phone="+8613800138000").exists()
     sms.outbox.clear()
+
+
+NARROW_PHONE = {"width": 360, "height": 780}
+
+
+def _fits_a_phone(page, url: str) -> None:
+    page.set_viewport_size(PHONE)
+    page.goto(url)
+    assert_accessible(page)
+    assert small_tap_targets(page) == [], url
+    page.set_viewport_size(NARROW_PHONE)
+    assert not scrolls_sideways(page), url
+
+
+def test_account_pages_fit_a_phone_with_44_px_targets(live_server, browser):
+    """Issue 16's phone bars on the account pages: every link and control at least 44 x 44 px
+    at 390 px, and nothing scrolls sideways at 360 px."""
+    user = UserFactory(email="lin@example.com")
+    AddressFactory(user=user)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    for path in [
+        "/accounts/login/",
+        "/accounts/register/",
+        "/accounts/password/reset/",
+        "/accounts/login/phone/",
+        "/accounts/activate/resend/",
+    ]:
+        _fits_a_phone(page, live_server.url + path)
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Email or phone number").fill(user.email)
+    page.get_by_label("Password").fill(FACTORY_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    for path in [
+        "/account/",
+        "/account/addresses/",
+        "/account/addresses/add/",
+        "/account/email/",
+        "/account/phone/",
+        "/account/delete/",
+        "/account/orders/",
+        "/accounts/password/change/",
+    ]:
+        _fits_a_phone(page, live_server.url + path)
+    context.close()

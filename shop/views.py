@@ -16,14 +16,20 @@ logger = logging.getLogger(__name__)
 
 @cache_control(max_age=60 * 60)
 def robots_txt(request):
-    """Crawlers may read the catalog, not carts, accounts or the admin, in any language."""
+    """Crawlers may read the catalog, not carts, accounts or the admin, in any language.
+
+    Sign-in and registration stay open (and say so in their meta descriptions): a shopper
+    searching for "<shop> sign in" should find them. The longer `Allow` rule wins.
+    """
     private = ["/cart/", "/checkout/", "/account/", "/accounts/", "/orders/", "/payments/"]
     private.append("/search/")
+    public = [reverse("accounts:login"), reverse("accounts:register")]
     # English pages are unprefixed, the others under their language's prefix (shop/urls.py).
     prefixes = [""]
     prefixes += [f"/{code}" for code, _name in settings.LANGUAGES if code != settings.LANGUAGE_CODE]
     lines = [
         "User-agent: *",
+        *(f"Allow: {prefix}{path}$" for prefix in prefixes for path in public),
         "Disallow: /admin/",
         *(f"Disallow: {prefix}{path}" for prefix in prefixes for path in private),
         # From the configured address, never the request's Host header (this is cached).

@@ -336,6 +336,19 @@ def test_order_page_shows_the_three_statuses_side_by_side(client):
     assert "payment.captured" not in html and "sandbox" not in html
 
 
+def test_order_page_times_are_valid_html_datetimes(client, django_assert_max_num_queries):
+    """The timeline's machine-readable times: HTML allows at most 3 digits of a second."""
+    user = UserFactory()
+    order, _v = shipped_order(user)
+    client.force_login(user)
+    with django_assert_max_num_queries(ORDER_BUDGET):
+        html = client.get(order.get_absolute_url()).content.decode()
+    times = re.findall(r'<time datetime="([^"]+)"', html)
+    assert times
+    for value in times:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", value), value
+
+
 @pytest.mark.parametrize("quantity", [1, 20])
 def test_the_return_page_stays_within_budget(client, quantity, django_assert_max_num_queries):
     user = UserFactory()

@@ -46,3 +46,16 @@ def test_chinese_is_served_under_its_prefix_and_english_unprefixed(client):
     html = english.content.decode()
     assert '<html lang="en">' in html
     assert '<a href="/zh-hans/" hreflang="zh-Hans" lang="zh-Hans">简体中文</a>' in html
+
+
+def test_robots_txt_opens_sign_in_and_registration_but_not_the_rest_of_accounts(client):
+    """Longest match wins (RFC 9309): exactly /accounts/login/ and /accounts/register/ are
+    crawlable; reset links, activation links and the shopper's pages are not."""
+    response = client.get("/robots.txt")
+    lines = response.content.decode().splitlines()
+    assert response.status_code == 200
+    assert "Allow: /accounts/login/$" in lines
+    assert "Allow: /accounts/register/$" in lines
+    assert "Allow: /zh-hans/accounts/login/$" in lines
+    assert "Disallow: /accounts/" in lines and "Disallow: /account/" in lines
+    assert not any(line.startswith("Allow:") and "password" in line for line in lines)
