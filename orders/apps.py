@@ -10,10 +10,15 @@ class OrdersConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import pre_delete
 
+        from accounts.signals import email_verified
         from orders import receivers
 
         pre_delete.connect(
             receivers.anonymise_orders_of_deleted_user,
             sender=get_user_model(),
             dispatch_uid="orders.anonymise_orders_of_deleted_user",
+        )
+        email_verified.connect(
+            receivers.attach_guest_orders_of_verified_email,
+            dispatch_uid="orders.attach_guest_orders_of_verified_email",
         )

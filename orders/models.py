@@ -52,6 +52,14 @@ class ShippingMethod(models.Model):
     delivery_estimate = models.CharField(
         _("delivery estimate"), max_length=80, blank=True, help_text=_("e.g. 2–4 working days")
     )
+    #: Working days (Monday to Friday) from dispatch to the door; the confirmation and the
+    #: mails turn them into dates (orders.delivery). Empty: no dates are promised.
+    delivery_days_min = models.PositiveSmallIntegerField(
+        _("delivery in at least (working days)"), null=True, blank=True
+    )
+    delivery_days_max = models.PositiveSmallIntegerField(
+        _("delivery in at most (working days)"), null=True, blank=True
+    )
     is_active = models.BooleanField(_("active"), default=True)
     position = models.PositiveIntegerField(_("position"), default=0)
     #: Shipping is taxed where its class has a rate (taxes app); empty: the standard class.
@@ -72,7 +80,14 @@ class ShippingMethod(models.Model):
         verbose_name_plural = _("shipping methods")
         ordering = ["position", "price", "pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_price_not_negative")
+            models.CheckConstraint(condition=Q(price__gte=0), name="shipping_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(delivery_days_min__isnull=True)
+                | Q(delivery_days_max__isnull=True)
+                | Q(delivery_days_min__lte=F("delivery_days_max")),
+                name="shipping_delivery_days_in_order",
+                violation_error_message=_("The most working days cannot be fewer than the fewest."),
+            ),
         ]
 
     def __str__(self):
@@ -294,6 +309,8 @@ class Order(models.Model):
             # Sales by the day they were paid, and each customer's first sale (the dashboard).
             models.Index(fields=["paid_at"], name="order_sold_paid_at", condition=SOLD),
             models.Index(Upper("email"), "paid_at", name="order_sold_customer", condition=SOLD),
+            # A shopper's guest orders, found when their email is verified (guest_orders).
+            models.Index(Upper("email"), name="order_guest_email", condition=Q(user=None)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),

@@ -102,16 +102,21 @@ def _may_see(order: Order, *, user, key: str) -> bool:
 def get_order_for_user(*, number: str, user, key: str = "") -> Order:
     """The order `number` if `user` owns it or `key` is its signed link; else 404 (the same
     404 as for an order that does not exist, so numbers cannot be probed)."""
-    # The invoice and fapiao request ride along (one-to-one): no query of their own.
-    order = Order.objects.select_related("invoice", "fapiao").filter(number=number).first()
+    # The invoice, fapiao request and shipping method ride along: no query of their own.
+    order = (
+        Order.objects.select_related("invoice", "fapiao", "shipping_method")
+        .filter(number=number)
+        .first()
+    )
     if order is None or not _may_see(order, user=user, key=key):
         raise Http404
     return order
 
 
 def order_for_page(*, number: str, user, key: str = "") -> Order:
-    """get_order_for_user() with everything the order page shows: 9 queries at most."""
-    return with_page_details(get_order_for_user(number=number, user=user, key=key))
+    """get_order_for_user() with everything the order page shows (lines with their
+    thumbnails): 9 queries at most."""
+    return with_page_details(get_order_for_user(number=number, user=user, key=key), images=True)
 
 
 def with_page_details(order: Order, *, images: bool = False) -> Order:
