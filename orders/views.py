@@ -342,7 +342,8 @@ def _render_detail(request, order, *, account_form=None, status: int = 200):
             "can_confirm": any(shipment.delivered_at is None for shipment in order.shipment_list),
             "can_return": order.status != order.Status.CANCELLED
             and any(line.quantity_returnable for line in order.line_list),
-            "can_pay": awaiting_payment and _pay_url(order),
+            # A bank transfer is paid from the shopper's bank: the page says how.
+            "can_pay": awaiting_payment and order.payment_method != "manual" and _pay_url(order),
             "awaiting_payment": awaiting_payment,
             "pay_url": _pay_url(order),
             "cancel_url": _keep_key(request, order, "payments:cancel-order"),
