@@ -51,7 +51,7 @@ def shop(transactional_db, settings, tmp_path):
     return product
 
 
-def buy_as_guest(page, base_url, product):
+def buy_as_guest(page, base_url, product, *, payment="Bank transfer"):
     page.goto(base_url + product.get_absolute_url())
     page.get_by_role("button", name="Add to cart", exact=True).click()
     page.goto(base_url + "/checkout/")
@@ -63,7 +63,7 @@ def buy_as_guest(page, base_url, product):
     page.get_by_label("Postcode").fill("SW1A 1AA")
     page.get_by_label("Country").select_option("GB")
     page.get_by_label("Standard").check()
-    page.get_by_label("Bank transfer").check()
+    page.get_by_label(payment).check()
     page.get_by_role("button", name="Continue to review").click()
     page.get_by_role("button", name="Place order and pay $43.95").click()
 
@@ -142,3 +142,20 @@ def test_guest_confirmation_then_an_account_that_keeps_the_order(
     expect(heading).to_contain_text(order.number)
     expect(page.get_by_role("button", name="Create my account")).to_have_count(0)
     context.close()
+
+
+def test_a_card_payment_lands_on_a_confirmed_order_with_delivery_dates(live_server, page, shop):
+    page.set_viewport_size(WIDE)
+    buy_as_guest(page, live_server.url, shop, payment="Card (sandbox gateway)")
+    page.get_by_role("button", name="Pay $43.95").click()
+    page.get_by_role("link", name="View your order").click()
+    order = Order.objects.get()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Thank you, your order {order.number} is confirmed"
+    )
+    expect(page.get_by_text("Estimated delivery")).to_be_visible()
+    expect(page.locator(".order-estimate time")).to_have_count(2)
+    assert_accessible(page)
+    page.screenshot(path="e2e/artifacts/confirmation-paid-desktop.png", full_page=True)
+    page.set_viewport_size(PHONE)
+    page.screenshot(path="e2e/artifacts/confirmation-paid-phone.png", full_page=True)
