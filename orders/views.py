@@ -321,7 +321,10 @@ def detail(request, number):
 def _render_detail(request, order, *, account_form=None, status: int = 200):
     signed_in = request.user.is_authenticated and order.user_id == request.user.pk
     awaiting_payment = order.is_open and order.payment_status in ("unpaid", "partially_paid")
-    to_ship = order.is_open and order.fulfilment_status != "fulfilled"
+    to_ship = order.is_open and order.fulfilment_status in (
+        order.FulfilmentStatus.UNFULFILLED,
+        order.FulfilmentStatus.PARTIALLY_SHIPPED,
+    )
     return render(
         request,
         "orders/detail.html",

@@ -199,3 +199,12 @@ def test_the_confirmation_mails_carry_items_totals_address_and_estimate(
         services.record_payment(order=order, amount=order.total)
     paid = mail.outbox[-1]
     assert "Estimated delivery: " in paid.body and "after your payment" not in paid.body
+
+
+def test_a_shipped_order_no_longer_shows_an_estimate(client):
+    method = ShippingMethodFactory(delivery_days_min=1, delivery_days_max=2)
+    order, _v = order_of(email="guest@example.com", method=method)
+    services.record_payment(order=order, amount=order.total)
+    assert "Estimated delivery" in client.get(keyed(order)).content.decode()
+    services.ship_lines(order=order, carrier="dhl", tracking_number="JD1")
+    assert "Estimated delivery" not in client.get(keyed(order)).content.decode()
