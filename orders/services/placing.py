@@ -508,12 +508,16 @@ def ensure_demo_shipping_methods() -> int:
                 price=Decimal("4.95"),
                 free_above=Decimal("50.00"),
                 delivery_estimate="3–5 working days",
+                delivery_days_min=3,
+                delivery_days_max=5,
                 position=0,
             ),
             ShippingMethod(
                 name="Express",
                 price=Decimal("12.00"),
                 delivery_estimate="1–2 working days",
+                delivery_days_min=1,
+                delivery_days_max=2,
                 position=1,
             ),
         ]
