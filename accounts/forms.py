@@ -5,7 +5,7 @@ import re
 from django import forms
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.core.exceptions import ValidationError
 from django.urls import reverse
@@ -77,6 +77,25 @@ class RegistrationForm(forms.Form):
             except ValidationError as exc:
                 self.add_error("password", exc)
         return cleaned
+
+
+class PasswordOnlyRegistrationForm(SetPasswordMixin, forms.Form):
+    """Registration where the address is already known (a guest's order): a password, twice,
+    checked by the project's password validators against that address and name."""
+
+    password1, password2 = SetPasswordMixin.create_password_fields(
+        label1=_("Choose a password"), label2=_("Repeat the password")
+    )
+
+    def __init__(self, *args, email: str, full_name: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = normalize_email(email)
+        self.full_name = full_name
+
+    def clean(self):
+        self.validate_passwords()
+        self.validate_password_for_user(User(email=self.email, full_name=self.full_name))
+        return super().clean()
 
 
 class EmailForm(forms.Form):

@@ -1,7 +1,7 @@
 """Reads of the accounts app that pages share; permission-checked fetches raise 404."""
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.models import Address, User, normalize_email
@@ -40,3 +40,13 @@ def addresses_for_user(*, user: User) -> QuerySet[Address]:
 def get_address_for_user(*, pk: int, user: User) -> Address:
     """The user's address `pk`; anybody else's (or none) is a 404, never a 403 that leaks."""
     return get_object_or_404(Address, pk=pk, user=user)
+
+
+def email_has_account(email: str) -> bool:
+    """Whether `email` belongs to an account that was activated (a registration never
+    activated is only a claim, which a new registration replaces)."""
+    return (
+        User.objects.filter(email=normalize_email(email))
+        .filter(Q(is_active=True) | Q(last_login__isnull=False))
+        .exists()
+    )

@@ -20,6 +20,7 @@ from accounts import codes, locks, throttle, tokens
 from accounts.errors import EmailTaken, LoginThrottled, NoPhoneNumber, PhoneTaken, TokenInvalid
 from accounts.mails import queue_mail
 from accounts.models import Address, User, normalize_email
+from accounts.signals import announce_verified_email
 
 ACTIVATION_SALT = "accounts.activation"
 EMAIL_CHANGE_SALT = "accounts.email-change"
@@ -156,6 +157,7 @@ def activate_account(*, token: str) -> Activation:
         raise TokenInvalid
     user.is_active = True
     user.save(update_fields=["is_active"])
+    announce_verified_email(user)
     return Activation(user=user, phone=data.get("p"))
 
 
@@ -266,6 +268,7 @@ def confirm_email_change(*, token: str) -> User:
             user.save(update_fields=["email"])
     except IntegrityError:
         raise EmailTaken from None
+    announce_verified_email(user)
     return user
 
 

@@ -70,7 +70,7 @@ def test_guest_checks_out_to_a_placed_order(live_server, page, screenshot, shop)
     # leads to the order.
     key = guest_key(number=order.number)
     page.goto(f"{live_server.url}{order.get_absolute_url()}?key={key}")
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(order.number)
     expect(page.get_by_text("Unpaid").first).to_be_visible()
     assert_accessible(page)
     shoot(page, screenshot, "order-detail")
@@ -100,7 +100,7 @@ def test_signed_in_shopper_checks_out_with_a_saved_address(live_server, page, sc
     order = Order.objects.get()
     assert order.user == user
     page.goto(live_server.url + order.get_absolute_url())
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(order.number)
     page.get_by_role("link", name="All your orders").click()
     expect(page.get_by_role("link", name=order.number)).to_be_visible()
     assert_accessible(page)

@@ -64,7 +64,7 @@ def test_guest_pays_on_the_sandbox_and_the_order_shows_paid(
     shoot(page, screenshot, "payment-return-paid")
     page.get_by_role("link", name="View your order").click()
     order = Order.objects.get()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(order.number)
     expect(page.locator(".order-state--paid")).to_have_text("Payment: Paid")
 
 

@@ -10,6 +10,7 @@ class OrdersConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_delete, post_save, pre_delete
 
+        from accounts.signals import email_verified
         from orders import receivers
         from orders.models import ShippingMethod
 
@@ -24,3 +25,7 @@ class OrdersConfig(AppConfig):
                 sender=ShippingMethod,
                 dispatch_uid=f"orders.refresh_delivery_estimates.{signal is post_save}",
             )
+        email_verified.connect(
+            receivers.attach_guest_orders_of_verified_email,
+            dispatch_uid="orders.attach_guest_orders_of_verified_email",
+        )

@@ -39,3 +39,16 @@ def counter_for_update(*, series: str):
 
     DocumentCounter.objects.get_or_create(series=series)
     return DocumentCounter.objects.select_for_update().filter(series=series).order_by("pk").get()
+
+
+def guest_orders_for_update(*, email: str) -> list[int]:
+    """Lock the guest orders placed with `email` (any case); their ids, in pk order."""
+    from django.db.models.functions import Upper
+
+    return list(
+        Order.objects.select_for_update()
+        .alias(email_upper=Upper("email"))
+        .filter(user=None, email_upper=email.strip().upper())
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )

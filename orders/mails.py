@@ -8,8 +8,12 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from orders import delivery
+
 #: The mails this module may render (a task argument cannot pick an arbitrary template).
 MAILS = ("placed", "payment_reminder", "paid", "shipped", "cancelled", "refunded")
+#: The mails that confirm the order: they repeat the address and the delivery estimate.
+CONFIRMATIONS = ("placed", "paid")
 
 
 def queue_order_mail(*, order, name: str) -> None:
@@ -35,6 +39,7 @@ def render_and_send(*, order_id: int, name: str) -> bool:
 
     order = (
         Order.objects.filter(pk=order_id)
+        .select_related("shipping_method")
         .prefetch_related("lines", "shipments", "tax_lines")
         .first()
     )
@@ -47,6 +52,10 @@ def render_and_send(*, order_id: int, name: str) -> bool:
             "lines": list(order.lines.all()),
             "shipment": order.shipments.all().last() if name == "shipped" else None,
             "url": order_link(order),
+            # The confirmations say where the order goes and when it should arrive.
+            "delivery": name in CONFIRMATIONS,
+            "estimate": delivery.estimate_for_order(order),
+            "delivery_days": delivery.working_days(order.shipping_method),
         }
         subject = render_to_string(f"orders/email/{name}_subject.txt", context)
         text = render_to_string(f"orders/email/{name}.txt", context)

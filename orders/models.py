@@ -52,8 +52,9 @@ class ShippingMethod(models.Model):
     delivery_estimate = models.CharField(
         _("delivery estimate"), max_length=80, blank=True, help_text=_("e.g. 2–4 working days")
     )
-    #: Working days from order to door, fastest and slowest: product pages show the
-    #: cheapest method's as "Delivery in 3-5 working days, Dec 4-Dec 8". Empty: not shown.
+    #: Working days (Monday to Friday) to the door, fastest and slowest: product pages show
+    #: the cheapest method's as "Delivery in 3-5 working days, Dec 4-Dec 8", the confirmation
+    #: and the mails the order's own (orders.delivery). Empty: no dates are promised.
     delivery_days_min = models.PositiveSmallIntegerField(
         _("delivery from (working days)"),
         null=True,
@@ -316,6 +317,8 @@ class Order(models.Model):
             # Sales by the day they were paid, and each customer's first sale (the dashboard).
             models.Index(fields=["paid_at"], name="order_sold_paid_at", condition=SOLD),
             models.Index(Upper("email"), "paid_at", name="order_sold_customer", condition=SOLD),
+            # A shopper's guest orders, found when their email is verified (guest_orders).
+            models.Index(Upper("email"), name="order_guest_email", condition=Q(user=None)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(total__gte=0), name="order_total_not_negative"),

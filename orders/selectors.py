@@ -1,7 +1,7 @@
 """Reads of the orders app that pages share; permission-checked fetches raise 404."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.core import signing
@@ -12,6 +12,7 @@ from django.utils.crypto import constant_time_compare
 from cart.models import Cart, CartLine
 from catalog.models import OptionValue
 from catalog.selectors import first_image, with_first_image
+from orders import delivery
 from orders.models import (
     Order,
     OrderEvent,
@@ -54,37 +55,30 @@ def shipping_methods_for(*, country: str | None) -> list[ShippingMethod]:
 
 
 @dataclass(frozen=True)
-class DeliveryEstimate:
+class StandardDelivery:
+    """The standard method's promise as a product page shows it: days and dates."""
+
     days_min: int
     days_max: int
     earliest: date
     latest: date
 
 
-def delivery_estimate(*, today: date) -> DeliveryEstimate | None:
+def standard_delivery(*, today: date) -> StandardDelivery | None:
     """When an order placed `today` arrives by the cheapest active method that has delivery
-    days (the standard one; the shopper's country is not known on a product page), counted in
-    working days, Monday to Friday. None when no method has days. One query."""
+    days (the shopper's country is not known on a product page), in working days, Monday to
+    Friday (orders.delivery). None when no method has days. One query."""
     method = (
         ShippingMethod.objects.active()
-        .filter(delivery_days_min__isnull=False)
+        .exclude(delivery_days_min__isnull=True, delivery_days_max__isnull=True)
         .order_by("price", "position", "pk")
         .first()
     )
-    if method is None:
+    dates = delivery.delivery_estimate(method, start=today)
+    if dates is None:
         return None
-    low = method.delivery_days_min
-    high = max(low, method.delivery_days_max or low)
-    earliest, latest = _add_working_days(today, low), _add_working_days(today, high)
-    return DeliveryEstimate(low, high, earliest, latest)
-
-
-def _add_working_days(day: date, days: int) -> date:
-    while days > 0:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            days -= 1
-    return day
+    low, high = delivery.working_days(method)
+    return StandardDelivery(low, high, dates.earliest, dates.latest)
 
 
 def payment_methods() -> list[tuple[str, str]]:
@@ -137,16 +131,21 @@ def _may_see(order: Order, *, user, key: str) -> bool:
 def get_order_for_user(*, number: str, user, key: str = "") -> Order:
     """The order `number` if `user` owns it or `key` is its signed link; else 404 (the same
     404 as for an order that does not exist, so numbers cannot be probed)."""
-    # The invoice and fapiao request ride along (one-to-one): no query of their own.
-    order = Order.objects.select_related("invoice", "fapiao").filter(number=number).first()
+    # The invoice, fapiao request and shipping method ride along: no query of their own.
+    order = (
+        Order.objects.select_related("invoice", "fapiao", "shipping_method")
+        .filter(number=number)
+        .first()
+    )
     if order is None or not _may_see(order, user=user, key=key):
         raise Http404
     return order
 
 
 def order_for_page(*, number: str, user, key: str = "") -> Order:
-    """get_order_for_user() with everything the order page shows: 9 queries at most."""
-    return with_page_details(get_order_for_user(number=number, user=user, key=key))
+    """get_order_for_user() with everything the order page shows (lines with their
+    thumbnails): 9 queries at most."""
+    return with_page_details(get_order_for_user(number=number, user=user, key=key), images=True)
 
 
 def with_page_details(order: Order, *, images: bool = False) -> Order:

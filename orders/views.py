@@ -13,11 +13,13 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import selectors as account_selectors
 from accounts import services as account_services
+from accounts.forms import PasswordOnlyRegistrationForm
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
-from orders import documents, selectors, services
+from orders import delivery, documents, selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
 from orders.forms import CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import FapiaoRequest, ShippingMethod
@@ -258,14 +260,23 @@ def place(request):
     return redirect(_after_placing(request, order))
 
 
+#: The orders this browser placed lately: their page opens as the confirmation ("Thank
+#: you...") rather than as a plain order page. The last few only: a session stays small.
+PLACED_KEY = "orders.placed"
+PLACED_KEPT = 5
+#: The order whose guest asked for an account: its page says "check your inbox".
+ACCOUNT_ASKED_KEY = "orders.account-asked"
+
+
 def _after_placing(request, order) -> str:
+    request.session[PLACED_KEY] = [
+        *request.session.get(PLACED_KEY, [])[-(PLACED_KEPT - 1) :],
+        order.number,
+    ]
     try:
         # A guest carries the order's signed key on to the payment pages.
         return _order_url(request, order, "payments:start")
-    except NoReverseMatch:
-        messages.success(
-            request, _("Thank you: your order %(number)s is placed.") % {"number": order.number}
-        )
+    except NoReverseMatch:  # without payments: the order page thanks the shopper itself
         return _order_url(request, order)
 
 
@@ -301,20 +312,41 @@ def _key(request) -> str:
 
 @require_GET
 def detail(request, number):
+    """The order page; right after checkout, the confirmation (thank you, what was bought,
+    where it goes, when it arrives, where the mail went, and an account for a guest)."""
     order = selectors.order_for_page(number=number, user=request.user, key=_key(request))
+    return _render_detail(request, order, account_form=_account_form(request, order))
+
+
+def _render_detail(request, order, *, account_form=None, status: int = 200):
     signed_in = request.user.is_authenticated and order.user_id == request.user.pk
     awaiting_payment = order.is_open and order.payment_status in ("unpaid", "partially_paid")
+    to_ship = order.is_open and order.fulfilment_status in (
+        order.FulfilmentStatus.UNFULFILLED,
+        order.FulfilmentStatus.PARTIALLY_SHIPPED,
+    )
     return render(
         request,
         "orders/detail.html",
         {
             "order": order,
             "key": _key(request),
+            "just_placed": order.number in request.session.get(PLACED_KEY, ()),
+            "estimate": delivery.estimate_for_order(order) if to_ship else None,
+            "delivery_days": delivery.working_days(order.shipping_method),
+            "to_ship": to_ship,
+            "account_form": account_form,
+            "account_asked": request.session.get(ACCOUNT_ASKED_KEY) == order.number,
+            "account_url": _keep_key(request, order, "orders:create-account"),
+            "login_url": reverse("accounts:login")
+            + "?"
+            + urlencode({"next": _order_url(request, order)}),
             "can_cancel": services.shopper_may_cancel(order, signed_in=signed_in),
             "can_confirm": any(shipment.delivered_at is None for shipment in order.shipment_list),
             "can_return": order.status != order.Status.CANCELLED
             and any(line.quantity_returnable for line in order.line_list),
-            "can_pay": awaiting_payment and _pay_url(order),
+            # A bank transfer is paid from the shopper's bank: the page says how.
+            "can_pay": awaiting_payment and order.payment_method != "manual" and _pay_url(order),
             "awaiting_payment": awaiting_payment,
             "pay_url": _pay_url(order),
             "cancel_url": _keep_key(request, order, "payments:cancel-order"),
@@ -333,7 +365,47 @@ def detail(request, number):
             # A missing one-to-one raises a subclass of AttributeError: None here.
             "fapiao": getattr(order, "fapiao", None),
         },
+        status=status,
     )
+
+
+def _account_form(request, order, data=None):
+    """The "create an account" form a guest's order offers (None when there is nothing to
+    offer: a signed-in visitor, an order of an account, or one anonymised)."""
+    if request.user.is_authenticated or order.user_id or not order.email:
+        return None
+    return PasswordOnlyRegistrationForm(data, email=order.email, full_name=order.ship_name)
+
+
+@require_POST
+def create_account(request, number):
+    """A guest's account from their order: the order's address and a password. The account
+    follows the shop's registration (activated by the link mailed to that address); once it
+    is, this order and the address's other guest orders join it (accounts.signals)."""
+    order = selectors.order_for_page(number=number, user=request.user, key=_key(request))
+    form = _account_form(request, order, request.POST)
+    if form is None:
+        return redirect(_keep_key(request, order, "orders:detail"))
+    if account_selectors.email_has_account(order.email):
+        messages.info(
+            request,
+            _(
+                "There is already an account for %(email)s. Sign in with it: this order then "
+                "appears in your order history."
+            )
+            % {"email": order.email},
+        )
+        return redirect(_keep_key(request, order, "orders:detail"))
+    if not form.is_valid():
+        return _render_detail(request, order, account_form=form, status=400)
+    account_services.register_user(
+        email=order.email,
+        password=form.cleaned_data["password1"],
+        full_name=order.ship_name,
+        site_url=request.build_absolute_uri("/"),
+    )
+    request.session[ACCOUNT_ASKED_KEY] = order.number
+    return redirect(_keep_key(request, order, "orders:detail"))
 
 
 def _keep_key(request, order, name: str) -> str:

@@ -25,7 +25,6 @@ from payments.errors import (
 from payments.forms import ChooseMethodForm, SandboxForm
 from payments.models import PaymentState
 from payments.providers import get_provider
-from promotions.pricing import format_money
 
 
 def _key(request) -> str:
@@ -66,14 +65,7 @@ def start(request, number):
         return redirect(selectors.url_for("payments:return", order))
     if result.redirect_url:
         return redirect(result.redirect_url)
-    messages.success(
-        request,
-        _(
-            "Thank you: your order %(number)s is placed. Please pay %(total)s by bank transfer, "
-            "quoting %(number)s; we send it once the money arrives."
-        )
-        % {"number": order.number, "total": format_money(order.amount_due)},
-    )
+    # Paid by hand (bank transfer): the order's confirmation says how, with the order.
     return redirect(selectors.url_for("orders:detail", order))
 
 

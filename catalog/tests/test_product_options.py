@@ -21,7 +21,7 @@ from catalog.tests.factories import (
 )
 from catalog.tests.test_views import PRODUCT_BUDGET
 from orders.models import ShippingMethod
-from orders.selectors import delivery_estimate
+from orders.selectors import standard_delivery
 from orders.tests.factories import ShippingMethodFactory
 
 pytestmark = pytest.mark.django_db
@@ -202,12 +202,13 @@ def test_delivery_estimate_counts_working_days_of_the_cheapest_method_with_days(
         name="Standard", price=Decimal("4.95"), delivery_days_min=3, delivery_days_max=5
     )
     # From a Friday: Monday is the first working day.
-    estimate = delivery_estimate(today=date(2026, 12, 4))
+    estimate = standard_delivery(today=date(2026, 12, 4))
     assert (estimate.days_min, estimate.days_max) == (3, 5)
     assert (estimate.earliest, estimate.latest) == (date(2026, 12, 9), date(2026, 12, 11))
-    assert delivery_estimate(today=date(2026, 12, 5)).earliest == date(2026, 12, 9)  # Saturday
+    # From a Saturday: counted as from Monday.
+    assert standard_delivery(today=date(2026, 12, 5)).earliest == date(2026, 12, 10)
     ShippingMethod.objects.all().delete()
-    assert delivery_estimate(today=date(2026, 12, 4)) is None
+    assert standard_delivery(today=date(2026, 12, 4)) is None
 
 
 def test_the_page_shows_the_delivery_estimate_and_follows_the_merchants_change(

@@ -8,6 +8,7 @@
 - refunds.py: refunds by line (what goes back, and what that does to stock);
 - returns.py: returns from request to refund;
 - privacy.py: personal data when an account goes;
+- guest_orders.py: guest orders joining the account of their verified email;
 - invoicing.py: invoice and credit note numbers (gap-free) and fapiao requests.
 
 Other apps and the views import from here.
@@ -20,6 +21,7 @@ from orders.services.cancelling import (
     shopper_may_cancel,
 )
 from orders.services.fulfilment import confirm_receipt, mark_delivered, may_ship, ship_lines
+from orders.services.guest_orders import attach_guest_orders
 from orders.services.invoicing import (
     format_number,
     issue_credit_note,
@@ -83,6 +85,7 @@ __all__ = [
     "anonymise_closed_orders",
     "anonymise_orders",
     "approve_return",
+    "attach_guest_orders",
     "cancel_locked_order",
     "cancel_order",
     "check_cancellable",

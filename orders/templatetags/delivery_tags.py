@@ -12,4 +12,4 @@ register = template.Library()
 
 @register.inclusion_tag("orders/_delivery_estimate.html")
 def delivery_estimate():
-    return {"estimate": selectors.delivery_estimate(today=timezone.localdate())}
+    return {"estimate": selectors.standard_delivery(today=timezone.localdate())}
