@@ -8,6 +8,7 @@
 - refunds.py: refunds by line (what goes back, and what that does to stock);
 - returns.py: returns from request to refund;
 - privacy.py: personal data when an account goes;
+- recommendations.py: "frequently bought together", counted from sold orders;
 - invoicing.py: invoice and credit note numbers (gap-free) and fapiao requests.
 
 Other apps and the views import from here.
@@ -51,6 +52,7 @@ from orders.services.placing import (
     quote_checkout,
 )
 from orders.services.privacy import anonymise_closed_orders, anonymise_orders
+from orders.services.recommendations import rebuild_recommendations
 from orders.services.refunds import (
     RefundPlan,
     RefundRejected,
@@ -108,6 +110,7 @@ __all__ = [
     "plan_refund",
     "plan_return_refund",
     "quote_checkout",
+    "rebuild_recommendations",
     "receive_return",
     "record_payment",
     "record_refund",
