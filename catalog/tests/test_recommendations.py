@@ -1,6 +1,7 @@
 """Similar products fill each product's recommendations after those bought with it; pages
 read them in a fixed number of queries and never show what is unpublished or sold out."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -157,3 +158,75 @@ def test_a_forged_or_garbled_cookie_reads_as_no_history(rf):
     signer = get_cookie_signer(salt=recently_viewed.COOKIE + recently_viewed.SALT)
     request.COOKIES[recently_viewed.COOKIE] = signer.sign("7.x.7.." + ".8" * 30)
     assert recently_viewed.viewed_product_ids(request) == [7, 8]
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def section(html: str, title_id: str) -> str:
+    """The HTML of the section headed by the h2 with this id ('' when there is none)."""
+    start = html.find(f'<h2 id="{title_id}"')
+    return html[start : html.find("</section>", start)] if start >= 0 else ""
+
+
+@pytest.mark.django_db
+def test_product_page_shows_bought_together_then_similar_in_a_fixed_budget(
+    client, shop, django_assert_max_num_queries
+):
+    x = shop["x"]
+    services.replace_recommendations(bought_together=[(x.pk, shop["dear"].pk, 2.0)])
+    with django_assert_max_num_queries(PRODUCT_BUDGET):
+        html = client.get(x.get_absolute_url()).content.decode()
+    assert names_in(section(html, "bought-together-title")) == ["Dear"]
+    assert names_in(section(html, "similar-title")) == ["Twin", "Cousin", "Branded"]
+    assert "Recently viewed" not in html
+
+
+def names_in(html: str) -> list[str]:
+    return re.findall(r'class="product-card__name">([^<]+)</h3>', html)
+
+
+@pytest.mark.django_db
+def test_a_rebuild_and_a_sell_out_reach_the_cached_product_page(
+    client, shop, django_capture_on_commit_callbacks
+):
+    x = shop["x"]
+    client.get(x.get_absolute_url())  # cached without bought-together rows
+    with django_capture_on_commit_callbacks(execute=True):
+        services.replace_recommendations(bought_together=[(x.pk, shop["dear"].pk, 2.0)])
+    html = client.get(x.get_absolute_url()).content.decode()
+    assert names_in(section(html, "bought-together-title")) == ["Dear"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.adjust_stock(
+            variant_id=shop["dear"].variants.get().pk, delta=-10, reason="correction"
+        )
+    html = client.get(x.get_absolute_url()).content.decode()
+    assert section(html, "bought-together-title") == ""
+
+
+@pytest.mark.django_db
+def test_recently_viewed_follows_the_visitor_without_a_session(
+    client, shop, django_assert_max_num_queries
+):
+    x, twin, dear, hidden = shop["x"], shop["twin"], shop["dear"], shop["hidden"]
+    client.get(twin.get_absolute_url())
+    client.get(dear.get_absolute_url())
+    client.cookies[recently_viewed.COOKIE] = get_cookie_signer(
+        salt=recently_viewed.COOKIE + recently_viewed.SALT
+    ).sign(f"{dear.pk}.{hidden.pk}.{twin.pk}")
+    client.get(x.get_absolute_url())  # cached once: the next view is a warm page
+    with django_assert_max_num_queries(WARM_PRODUCT_BUDGET):
+        html = client.get(x.get_absolute_url()).content.decode()
+    assert names_in(section(html, "recently-viewed-title")) == ["Dear", "Twin"]
+    html = client.get(dear.get_absolute_url()).content.decode()
+    assert names_in(section(html, "recently-viewed-title")) == ["X", "Twin"]
+    assert "sessionid" not in client.cookies
+
+
+@pytest.mark.django_db
+def test_recently_viewed_is_never_served_to_another_visitor(client, shop):
+    client.get(shop["twin"].get_absolute_url())
+    client.get(shop["x"].get_absolute_url())
+    stranger = type(client)()
+    html = stranger.get(shop["x"].get_absolute_url()).content.decode()
+    assert "Recently viewed" not in html
