@@ -17,8 +17,9 @@ from catalog.tests.factories import (
     TagFactory,
 )
 
-#: Product page on a cold cache: as catalog.tests.test_views.PRODUCT_BUDGET (whose related
-#: products are now the recommendations: one query and their images).
+#: Product page on a cold cache with recommendations: its id, the product, variants,
+#: option values, images, specifications, tags, the tree, the recommended products and
+#: their images.
 PRODUCT_BUDGET = 10
 #: A warm product page: the page's id and versions come from the cache, the recently viewed
 #: hole reads its products and their images.
