@@ -123,28 +123,20 @@ candidates AS (
     FROM tagged mine JOIN tagged theirs
       ON theirs.tag_id = mine.tag_id AND theirs.in_tag <= %(pool)s
 ),
-shared_tags AS (
-    SELECT c.product_id, c.recommended_id, COUNT(*) AS n
-    FROM candidates c
-    JOIN {tags} a ON a.product_id = c.product_id
-    JOIN {tags} b ON b.product_id = c.recommended_id AND b.tag_id = a.tag_id
-    GROUP BY c.product_id, c.recommended_id
-),
 taken AS (
     SELECT product_id, MAX(rank) AS n FROM {recommendation} GROUP BY product_id
 ),
 scored AS (
     SELECT c.product_id, c.recommended_id, r.in_stock, r.sold_count,
            CASE WHEN r.category_id = p.category_id THEN %(category)s ELSE 0 END
-           + COALESCE(s.n, 0) * %(tag)s
+           + %(tag)s * (SELECT COUNT(*) FROM {tags} a JOIN {tags} b ON b.tag_id = a.tag_id
+                        WHERE a.product_id = c.product_id AND b.product_id = c.recommended_id)
            + CASE WHEN r.brand_id = p.brand_id THEN %(brand)s ELSE 0 END
            + CASE WHEN r.price BETWEEN p.price * %(low)s AND p.price * %(high)s
                   THEN %(price)s ELSE 0 END AS score
     FROM candidates c
     JOIN listed p ON p.id = c.product_id
     JOIN listed r ON r.id = c.recommended_id
-    LEFT JOIN shared_tags s
-      ON s.product_id = c.product_id AND s.recommended_id = c.recommended_id
     WHERE c.recommended_id <> c.product_id
       AND NOT EXISTS (SELECT 1 FROM {recommendation} b
                       WHERE b.product_id = c.product_id AND b.recommended_id = c.recommended_id)
