@@ -8,7 +8,7 @@ from django.utils import timezone
 from catalog.models import ProductRecommendation, RecommendationKind
 from catalog.services import set_published
 from catalog.tests.factories import CategoryFactory, ProductFactory
-from orders import services
+from orders import services, tasks
 from orders.models import Order
 from orders.tests.factories import ShippingMethodFactory, cart_with, place
 
@@ -76,3 +76,11 @@ def test_rebuild_command_replaces_the_rows(bought, capsys):
     assert "Recommendations: 20 rows" in capsys.readouterr().out
     assert ranked(bought["A"])[0] == ("B", 3)
     assert ProductRecommendation.objects.count() == 20
+
+
+@pytest.mark.django_db
+def test_the_nightly_task_rebuilds(bought, settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE["orders-rebuild-recommendations"]
+    assert schedule["task"] == tasks.rebuild_recommendations.name
+    assert tasks.rebuild_recommendations.delay().get() == 20
+    assert ranked(bought["A"])[0] == ("B", 3)

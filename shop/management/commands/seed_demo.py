@@ -20,8 +20,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--products", type=int, default=1000, help="how many demo products (default 1000)"
         )
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=150,
+            help="paid demo orders placed when the shop has sold nothing (default 150)",
+        )
 
-    def handle(self, *args, products, **options):
+    def handle(self, *args, products, orders, **options):
         started = time.monotonic()
         added = create_demo_catalog(products=products)
         self.stdout.write(
@@ -32,7 +38,7 @@ class Command(BaseCommand):
         classed = set_demo_tax_classes(top_category_classes=demo_class_codes())
         self.stdout.write(f"Taxes: {classed} demo products given a reduced class.")
         self.stdout.write(f"Shipping: {ensure_demo_shipping_methods()} demo methods added.")
-        self.stdout.write(f"Orders: {create_demo_orders()} paid demo orders placed.")
+        self.stdout.write(f"Orders: {create_demo_orders(count=orders)} paid demo orders placed.")
         self.stdout.write(f"Recommendations: {rebuild_recommendations()} rows.")
         self._ensure_superuser()
 
