@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
 
 COOKIE = "recently_viewed"
 SALT = "catalog.recently-viewed"
@@ -27,6 +28,7 @@ def viewed_product_ids(request: HttpRequest) -> list[int]:
 
 def remember_view(request: HttpRequest, response: HttpResponse, *, product_id: int) -> None:
     """Put `product_id` first in the visitor's list (no new cookie when it already is)."""
+    patch_vary_headers(response, ["Cookie"])  # the page shows the list it read
     ids = viewed_product_ids(request)
     if ids[:1] == [product_id]:
         return
