@@ -471,9 +471,6 @@ class Recommendations:
     bought_together: list[Product]
     similar: list[Product]
 
-    def __bool__(self) -> bool:
-        return bool(self.bought_together or self.similar)
-
 
 def recommendations_for(*, product: Product, limit: int = SHOWN) -> Recommendations:
     """The products bought with `product`, then similar ones, `limit` in all, published and
@@ -526,7 +523,8 @@ def recommended_with(*, product_ids: list[int], limit: int = SHOWN) -> list[Prod
 
 def recently_viewed(*, product_ids: list[int], exclude: Iterable[int] = ()) -> list[Product]:
     """The published products among `product_ids`, in that order, without `exclude`."""
-    wanted = [pk for pk in product_ids if pk not in set(exclude)]
+    excluded = set(exclude)
+    wanted = [pk for pk in product_ids if pk not in excluded]
     if not wanted:
         return []
     found = {p.pk: p for p in card_queryset().filter(pk__in=wanted)}
