@@ -521,14 +521,17 @@ def recommended_with(*, product_ids: list[int], limit: int = SHOWN) -> list[Prod
     )
 
 
-def recently_viewed(*, product_ids: list[int], exclude: Iterable[int] = ()) -> list[Product]:
-    """The published products among `product_ids`, in that order, without `exclude`."""
+def recently_viewed(
+    *, product_ids: list[int], exclude: Iterable[int] = (), limit: int = SHOWN
+) -> list[Product]:
+    """The first `limit` published products among `product_ids`, in that order, without
+    `exclude`."""
     excluded = set(exclude)
     wanted = [pk for pk in product_ids if pk not in excluded]
     if not wanted:
         return []
     found = {p.pk: p for p in card_queryset().filter(pk__in=wanted)}
-    return [found[pk] for pk in wanted if pk in found]
+    return [found[pk] for pk in wanted if pk in found][:limit]
 
 
 # --- Home -----------------------------------------------------------------------------------

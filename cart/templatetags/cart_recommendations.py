@@ -6,6 +6,9 @@ from catalog import recently_viewed, selectors
 
 register = template.Library()
 
+#: Products in each section: one row on a desktop, so that the cart stays the page's subject.
+CART_SHOWN = 4
+
 
 @register.inclusion_tag("cart/_recommendations.html", takes_context=True)
 def cart_recommendations(context) -> dict:
@@ -16,8 +19,10 @@ def cart_recommendations(context) -> dict:
     return {
         "request": request,
         "csrf_token": context.get("csrf_token"),
-        "often_bought": selectors.recommended_with(product_ids=in_cart),
+        "often_bought": selectors.recommended_with(product_ids=in_cart, limit=CART_SHOWN),
         "recently_viewed": selectors.recently_viewed(
-            product_ids=recently_viewed.viewed_product_ids(request), exclude=in_cart
+            product_ids=recently_viewed.viewed_product_ids(request),
+            exclude=in_cart,
+            limit=CART_SHOWN,
         ),
     }
