@@ -6,7 +6,9 @@ instead of deadlocking. Stock changes lock variants first, then their products.
 
 from collections.abc import Iterable
 
-from catalog.models import Product, Variant
+from django.db import connection
+
+from catalog.models import Product, ProductRecommendation, Variant
 
 
 def variants_for_update(*, ids: Iterable[int]) -> dict[int, Variant]:
@@ -31,3 +33,13 @@ def products_for_update(*, ids: Iterable[int]) -> list[int]:
     returns their ids. refresh_products() holds the same locks through its UPDATE."""
     rows = Product.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
     return list(rows.values_list("pk", flat=True))
+
+
+def recommendations_for_rebuild() -> None:
+    """Hold the recommendations table against other writers until the transaction ends;
+    readers go on reading the old rows. Two rebuilds at once would each delete only the rows
+    they saw and insert theirs beside the other's."""
+    if connection.vendor == "postgresql":  # SQLite writes one transaction at a time anyway
+        table = connection.ops.quote_name(ProductRecommendation._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")

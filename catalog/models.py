@@ -584,3 +584,43 @@ class SearchTerm(models.Model):
 
     def __str__(self):
         return self.word
+
+
+class RecommendationKind(models.TextChoices):
+    BOUGHT_TOGETHER = "bought_together", _("Frequently bought together")
+    SIMILAR = "similar", _("Similar")
+
+
+class ProductRecommendation(models.Model):
+    """A product shown beside another, precomputed (catalog.services.replace_recommendations).
+
+    Each product's rows are ranked 1, 2, ...: the products bought with it in paid orders
+    first, then similar ones. Pages filter out what is unpublished or sold out when they read
+    (stock moves between two rebuilds), so a product keeps more rows than a page shows.
+    """
+
+    Kind = RecommendationKind
+
+    #: Not indexed alone: the unique (product, rank) index serves every read by product.
+    product = models.ForeignKey(Product, related_name="+", on_delete=models.CASCADE, db_index=False)
+    recommended = models.ForeignKey(
+        Product, related_name="recommended_in", on_delete=models.CASCADE
+    )
+    kind = models.CharField(max_length=16, choices=RecommendationKind.choices)
+    #: Bought together: the number of paid orders holding both; similar: the points of
+    #: likeness (services.SIMILARITY_POINTS).
+    score = models.FloatField()
+    rank = models.PositiveSmallIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "rank"], name="product_recommendation_unique_rank"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "recommended"], name="product_recommendation_unique_pair"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.product_id} → {self.recommended_id} ({self.kind} #{self.rank})"

@@ -2,6 +2,7 @@
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
@@ -36,10 +37,13 @@ from catalog.models import (
     OptionValue,
     Product,
     ProductImage,
+    ProductRecommendation,
+    RecommendationKind,
     Tag,
     Variant,
     WishlistItem,
 )
+from catalog.recommendations import SHOWN
 from catalog.services import SEARCH_CONFIG
 from shop.money import format_money
 
@@ -720,6 +724,77 @@ def related_products(product: Product, *, limit: int = 4) -> list[Product]:
         .exclude(pk=product.pk)
         .order_by("-is_featured", "-sold_count", "-pk")[:limit]
     )
+
+
+# --- Recommendations (catalog.recommendations) ----------------------------------------------
+
+
+@dataclass
+class Recommendations:
+    bought_together: list[Product]
+    similar: list[Product]
+
+
+def recommendations_for(*, product: Product, limit: int = SHOWN) -> Recommendations:
+    """The products bought with `product`, then similar ones, `limit` in all, published and
+    in stock now: one query and the cards' images. A product added since the last rebuild
+    (no rows yet) gets the best sellers of its category (one more query)."""
+    rows = list(
+        card_queryset()
+        .filter(recommended_in__product_id=product.pk, stock__gt=0)
+        .annotate(recommendation_kind=F("recommended_in__kind"))
+        .order_by("recommended_in__rank")[:limit]
+    )
+    if not rows:
+        return Recommendations([], related_products(product, limit=limit))
+    bought = RecommendationKind.BOUGHT_TOGETHER
+    return Recommendations(
+        [p for p in rows if p.recommendation_kind == bought],
+        [p for p in rows if p.recommendation_kind != bought],
+    )
+
+
+def recommended_with(*, product_ids: list[int], limit: int = SHOWN) -> list[Product]:
+    """Products recommended beside any of `product_ids` (a cart's), not among them, published
+    and in stock: those bought with the most of them in the most orders first, then by their
+    best rank. One query and the cards' images, however many products are given."""
+    if not product_ids:
+        return []
+    rows = ProductRecommendation.objects.filter(
+        product_id__in=product_ids, recommended=OuterRef("pk")
+    ).order_by()
+    together = (
+        rows.filter(kind=RecommendationKind.BOUGHT_TOGETHER)
+        .values("recommended")
+        .annotate(total=Sum("score"))
+        .values("total")
+    )
+    best_rank = rows.values("recommended").annotate(best=Min("rank")).values("best")
+    return list(
+        card_queryset()
+        .filter(
+            pk__in=ProductRecommendation.objects.filter(product_id__in=product_ids).values(
+                "recommended_id"
+            ),
+            stock__gt=0,
+        )
+        .exclude(pk__in=product_ids)
+        .annotate(together=Coalesce(Subquery(together), 0.0), best_rank=Subquery(best_rank))
+        .order_by("-together", "best_rank", "-pk")[:limit]
+    )
+
+
+def recently_viewed(
+    *, product_ids: list[int], exclude: Iterable[int] = (), limit: int = SHOWN
+) -> list[Product]:
+    """The first `limit` published products among `product_ids`, in that order, without
+    `exclude`."""
+    excluded = set(exclude)
+    wanted = [pk for pk in product_ids if pk not in excluded]
+    if not wanted:
+        return []
+    found = {p.pk: p for p in card_queryset().filter(pk__in=wanted)}
+    return [found[pk] for pk in wanted if pk in found][:limit]
 
 
 # --- Home -----------------------------------------------------------------------------------

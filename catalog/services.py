@@ -37,6 +37,9 @@ from catalog.models import (
     WishlistItem,
 )
 
+# Recommendations are written only by catalog.recommendations; other apps call it from here.
+from catalog.recommendations import replace_recommendations  # noqa: F401 (re-exported)
+
 # Stock moves only through catalog.stock; other apps call these from here.
 from catalog.stock import (  # noqa: F401 (re-exported)
     InsufficientStock,

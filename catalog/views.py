@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from catalog import cache, selectors, services
+from catalog import cache, recently_viewed, selectors, services
 from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm
 from catalog.models import Product
 from catalog.seo import product_structured_data
@@ -295,7 +295,7 @@ def product_detail(request, slug):
             # same way when another variant is picked).
             "gallery": selectors.gallery_for(images, chosen),
             "breadcrumbs": _breadcrumbs(product),
-            "related": selectors.related_products(product),
+            "recommendations": selectors.recommendations_for(product=product),
             "structured_data": product_structured_data(
                 request=request, product=product, variants=variants, images=images
             ),
@@ -306,15 +306,20 @@ def product_detail(request, slug):
         }
 
     product_id = selectors.published_product_id(slug=slug)
-    return cache.cached_page(
+    response = cache.cached_page(
         request,
         template="catalog/product.html",
         scopes=[cache.product_scope(product_id), cache.CATALOG],
         context=context,
-        holes={"wishlist": lambda: _wishlist_button(request, product_id)},
+        holes={
+            "wishlist": lambda: _wishlist_button(request, product_id),
+            "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
+        },
         # The day too: the delivery estimate names dates.
         vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
     )
+    recently_viewed.remember_view(request, response, product_id=product_id)
+    return response
 
 
 def _wanted_options(params) -> dict[int, int]:
@@ -341,6 +346,16 @@ def _wishlist_button(request, product_id: int) -> str:
         "catalog/_wishlist_button.html",
         {"product_id": product_id, "saved": saved},
         request=request,
+    )
+
+
+def _recently_viewed(request, *, exclude: list[int]) -> str:
+    """The visitor's recently viewed products (a hole: the page around it is shared)."""
+    products = selectors.recently_viewed(
+        product_ids=recently_viewed.viewed_product_ids(request), exclude=exclude
+    )
+    return render_to_string(
+        "catalog/_recently_viewed.html", {"recently_viewed": products}, request=request
     )
 
 

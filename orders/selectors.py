@@ -1,16 +1,18 @@
 """Reads of the orders app that pages share; permission-checked fetches raise 404."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from django.conf import settings
 from django.core import signing
+from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.utils.crypto import constant_time_compare
 
 from cart.models import Cart, CartLine
-from catalog.models import OptionValue
+from catalog.models import OptionValue, Product
 from catalog.selectors import first_image, with_first_image
 from orders import delivery
 from orders.models import (
@@ -218,3 +220,56 @@ def returnable_lines(*, order: Order) -> list[OrderLine]:
 def returnable_quantities(order: Order) -> dict[int, int]:
     """Order line id -> units the shopper may still ask to return."""
     return {line.pk: line.returnable for line in returnable_lines(order=order)}
+
+
+# --- Bought together (catalog.recommendations) ----------------------------------------------
+
+#: Rows fetched at a time from the database while streaming pairs (bounded memory).
+PAIRS_BATCH = 2000
+
+
+def bought_together(*, per_product: int) -> Iterator[tuple[int, int, float]]:
+    """(product id, product id bought with it, paid orders holding both), each product's
+    best `per_product` rows together, best first; published products only.
+
+    Ranked by the number of distinct sold orders (Order.objects.sold(): paid, not cancelled,
+    not fully refunded) holding both; ties go to the product whose own orders hold the first
+    one most often (the pair's lift, for a given first product), then to the newer product.
+    One statement; pairs are counted by the database and streamed (a server-side cursor on
+    PostgreSQL), never all held in memory.
+    """
+    sold, sold_params = Order.objects.sold().values("pk").query.sql_with_params()
+    listed, listed_params = Product.objects.published().values("pk").query.sql_with_params()
+    sql = _BOUGHT_TOGETHER_SQL.format(line=OrderLine._meta.db_table, sold=sold, listed=listed)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, [*listed_params, *sold_params, per_product])
+        while rows := cursor.fetchmany(PAIRS_BATCH):
+            for product_id, recommended_id, together in rows:
+                yield product_id, recommended_id, float(together)
+
+
+_BOUGHT_TOGETHER_SQL = """
+WITH sold AS (
+    SELECT DISTINCT l.order_id, l.product_id FROM {line} l
+    WHERE l.product_id IN ({listed}) AND l.order_id IN ({sold})
+),
+bought AS (
+    SELECT product_id, COUNT(*) AS orders FROM sold GROUP BY product_id
+),
+pairs AS (
+    SELECT a.product_id, b.product_id AS recommended_id, COUNT(*) AS together
+    FROM sold a JOIN sold b ON b.order_id = a.order_id AND b.product_id <> a.product_id
+    GROUP BY a.product_id, b.product_id
+),
+ranked AS (
+    SELECT p.product_id, p.recommended_id, p.together,
+           row_number() OVER (
+               PARTITION BY p.product_id
+               ORDER BY p.together DESC, p.together * 1.0 / b.orders DESC,
+                        p.recommended_id DESC
+           ) AS rank
+    FROM pairs p JOIN bought b ON b.product_id = p.recommended_id
+)
+SELECT product_id, recommended_id, together FROM ranked
+WHERE rank <= %s ORDER BY product_id, rank
+"""

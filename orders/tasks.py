@@ -27,3 +27,9 @@ def send_payment_reminders() -> int:
 @shared_task
 def anonymise_closed_orders() -> int:
     return services.anonymise_closed_orders()
+
+
+@shared_task
+def rebuild_recommendations() -> int:
+    """Nightly (CELERY_BEAT_SCHEDULE): "frequently bought together" from the day's sales."""
+    return services.rebuild_recommendations()

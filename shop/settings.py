@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -432,6 +433,12 @@ CELERY_BEAT_SCHEDULE["orders-payment-reminders"] = {
 CELERY_BEAT_SCHEDULE["orders-anonymise-closed"] = {
     "task": "orders.tasks.anonymise_closed_orders",
     "schedule": 86400.0,
+}
+# "Frequently bought together" and similar products (README "Recommendations"): nightly, at
+# a quiet hour for most shops (UTC; the rebuild reads every sold order once).
+CELERY_BEAT_SCHEDULE["orders-rebuild-recommendations"] = {
+    "task": "orders.tasks.rebuild_recommendations",
+    "schedule": crontab(hour=3, minute=15),
 }
 
 # --- Taxes and invoices (README "Taxes and invoices") -----------------------------------

@@ -25,8 +25,9 @@ LISTING_BUDGET = 10
 #: Any listing once the index is loaded: its journal, the page of products, their images.
 WARM_LISTING_BUDGET = 3
 #: Product page on a cold cache: its id, the product, variants, option values, images,
-#: specifications, tags, the tree, the related products with their images and the
-#: standard shipping method (the delivery estimate).
+#: specifications, tags, the tree, the recommended products with their images (for a
+#: product the last rebuild of recommendations did not know: one more, its category's) and
+#: the standard shipping method (the delivery estimate).
 PRODUCT_BUDGET = 11
 
 

@@ -9,6 +9,7 @@
 - returns.py: returns from request to refund;
 - privacy.py: personal data when an account goes;
 - guest_orders.py: guest orders joining the account of their verified email;
+- recommendations.py: "frequently bought together", counted from sold orders;
 - invoicing.py: invoice and credit note numbers (gap-free) and fapiao requests.
 
 Other apps and the views import from here.
@@ -53,6 +54,7 @@ from orders.services.placing import (
     quote_checkout,
 )
 from orders.services.privacy import anonymise_closed_orders, anonymise_orders
+from orders.services.recommendations import rebuild_recommendations
 from orders.services.refunds import (
     RefundPlan,
     RefundRejected,
@@ -111,6 +113,7 @@ __all__ = [
     "plan_refund",
     "plan_return_refund",
     "quote_checkout",
+    "rebuild_recommendations",
     "receive_return",
     "record_payment",
     "record_refund",

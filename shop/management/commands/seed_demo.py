@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from catalog.demo import create_demo_catalog, set_demo_tax_classes
-from orders.services import ensure_demo_shipping_methods
+from orders.services import ensure_demo_shipping_methods, rebuild_recommendations
+from payments.demo import create_demo_orders
 from taxes.demo import create_demo_taxes, demo_class_codes
 
 
@@ -19,8 +20,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--products", type=int, default=1000, help="how many demo products (default 1000)"
         )
+        parser.add_argument(
+            "--orders",
+            type=int,
+            default=150,
+            help="paid demo orders placed when the shop has sold nothing (default 150)",
+        )
 
-    def handle(self, *args, products, **options):
+    def handle(self, *args, products, orders, **options):
         started = time.monotonic()
         added = create_demo_catalog(products=products)
         self.stdout.write(
@@ -31,6 +38,8 @@ class Command(BaseCommand):
         classed = set_demo_tax_classes(top_category_classes=demo_class_codes())
         self.stdout.write(f"Taxes: {classed} demo products given a reduced class.")
         self.stdout.write(f"Shipping: {ensure_demo_shipping_methods()} demo methods added.")
+        self.stdout.write(f"Orders: {create_demo_orders(count=orders)} paid demo orders placed.")
+        self.stdout.write(f"Recommendations: {rebuild_recommendations()} rows.")
         self._ensure_superuser()
 
     def _ensure_superuser(self) -> None:
