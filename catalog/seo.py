@@ -6,16 +6,18 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 
-def product_structured_data(*, request, product, variants, images) -> str:
-    """schema.org Product with an offer per variant, safe to print inside <script>."""
-    url = request.build_absolute_uri(product.get_absolute_url())
+def product_structured_data(*, product, variants, images) -> str:
+    """schema.org Product with an offer per variant, safe to print inside <script>. URLs at
+    SHOP_URL, never the request's Host: the page is cached for every visitor."""
+    base = settings.SHOP_URL.rstrip("/")
+    url = base + product.get_absolute_url()
     data = {
         "@context": "https://schema.org",
         "@type": "Product",
         "name": product.name,
         "description": product.description[:5000],
         "url": url,
-        "image": [request.build_absolute_uri(image.large.url) for image in images],
+        "image": [base + image.large.url for image in images],
         "offers": [
             {
                 "@type": "Offer",

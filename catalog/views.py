@@ -297,7 +297,7 @@ def product_detail(request, slug):
             "breadcrumbs": _breadcrumbs(product),
             "recommendations": selectors.recommendations_for(product=product),
             "structured_data": product_structured_data(
-                request=request, product=product, variants=variants, images=images
+                product=product, variants=variants, images=images
             ),
             "returns_days": settings.RETURNS_DAYS,
             "returns_free": settings.RETURNS_FREE,

@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
+from catalog.tests.factories import ProductFactory, ProductImageFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +80,18 @@ def test_account_mails_link_to_the_configured_shop(
     assert all(
         "https://shop.example.com/" in body and "evil.example" not in body for body in bodies
     )
+
+
+def test_a_forged_host_never_reaches_a_cached_page(client, settings):
+    """The finding: one request with `Host: evil.example` made the cached product page's
+    canonical link, og:url, og:image and JSON-LD point there for every later visitor."""
+    settings.SHOP_URL = "https://shop.example.com"
+    settings.ALLOWED_HOSTS = ["*"]
+    product = ProductFactory(name="Lamp")
+    ProductImageFactory(product=product)
+    url = product.get_absolute_url()
+    for host in ("evil.example", "shop.example.com"):
+        html = client.get(url, HTTP_HOST=host).content.decode()
+        assert "evil.example" not in html
+        assert f'href="https://shop.example.com{url}"' in html  # canonical
+        assert '"url": "https://shop.example.com' in html  # JSON-LD
