@@ -19,7 +19,7 @@ from cart import selectors as cart_selectors
 from cart import services as cart_services
 from orders import documents, selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
-from orders.forms import CheckoutForm, PlaceOrderForm, ReturnRequestForm
+from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import FapiaoRequest, ShippingMethod
 
 #: Where the checkout keeps what the shopper entered between its steps (server side).
@@ -74,14 +74,10 @@ def checkout(request):
         messages.error(request, _("Please correct the fields marked below."))
         status = 400
     else:
-        form = CheckoutForm(
-            user=user, addresses=addresses, initial=_initial(saved, addresses, cart)
-        )
-        form.address_form.initial = (
-            {f"{name}": value for name, value in (saved.get("address") or {}).items()}
-            if not saved.get("address_id")
-            else {}
-        )
+        initial = _initial(saved, addresses, cart, user)
+        form = CheckoutForm(user=user, addresses=addresses, initial=initial)
+        if initial.get("address", NEW_ADDRESS) == NEW_ADDRESS:
+            form.address_form.initial = dict(saved.get("address") or {})
         status = 200
     lines, price = _summary(request, cart, saved)
     return render(
@@ -98,7 +94,7 @@ def checkout(request):
     )
 
 
-def _initial(saved: dict, addresses, cart) -> dict:
+def _initial(saved: dict, addresses, cart, user) -> dict:
     initial = {
         "shipping_method": saved.get("shipping_method_id"),
         "payment_method": saved.get("payment_method") or selectors.payment_methods()[0][0],
@@ -108,14 +104,22 @@ def _initial(saved: dict, addresses, cart) -> dict:
         **{f"fapiao_{name}": value for name, value in (saved.get("fapiao") or {}).items()},
     }
     if addresses:
-        address_id = saved.get("address_id") or addresses[0].pk
-        if saved and not saved.get("address_id"):
-            address_id = "new"
-        initial["address"] = str(address_id)
+        initial["address"] = str(_preselected_address(saved, addresses, user))
     methods = list(ShippingMethod.objects.active()[:2])
     if len(methods) == 1:
         initial.setdefault("shipping_method", methods[0].pk)
     return initial
+
+
+def _preselected_address(saved: dict, addresses, user):
+    """The address checkout starts on: the book's default (first in `addresses`), unless
+    this shopper already chose another or typed a new one in this checkout. Details typed
+    as a guest before signing in never stand in for the book's default."""
+    if saved.get("user_id") != user.pk:
+        return addresses[0].pk
+    if saved.get("address_id") in {address.pk for address in addresses}:
+        return saved["address_id"]
+    return NEW_ADDRESS if saved.get("address") else addresses[0].pk
 
 
 def _save_details(request, cart, form):
@@ -133,6 +137,7 @@ def _save_details(request, cart, form):
     if code != cart.coupon_code:
         cart_services.set_coupon_code(cart=cart, code=code)
     request.session[SESSION_KEY] = {
+        "user_id": user.pk,
         "email": data.get("email") or user.email,
         "address": fields,
         "address_id": address.pk if address else None,

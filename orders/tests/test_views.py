@@ -136,6 +136,61 @@ def test_signed_in_new_address_can_be_saved_to_the_book(client):
     assert Address.objects.get(user=user).line1 == "1 Compiler Street"
 
 
+def checked_address(html: str) -> str:
+    """The value of the "Ship to" radio the page ticks."""
+    [value] = re.findall(r'<input type="radio" name="address" value="([^"]+)"[^>]*checked', html)
+    return value
+
+
+def test_signing_in_mid_checkout_preselects_the_default_address_not_the_guest_one(client):
+    """A guest's typed address, then signing in: the book's default is chosen, the guest
+    one is not filled in under "a new address", and the order ships to the default."""
+    user = UserFactory()
+    default = AddressFactory(user=user, is_default_shipping=True, line1="9 Default Road")
+    AddressFactory(user=user, line1="3 Old Lane")
+    add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    assert details(client, method).status_code == 302  # typed as a guest: 1 Compiler Street
+    client.force_login(user)
+    html = client.get(reverse("orders:checkout")).content.decode()
+    assert checked_address(html) == str(default.pk)
+    assert "1 Compiler Street" not in html
+    # The shopper submits the page as it stands.
+    client.post(
+        reverse("orders:checkout"),
+        {
+            "address": checked_address(html),
+            "shipping_method": method.pk,
+            "payment_method": "manual",
+        },
+    )
+    fields, _html = review_fields(client)
+    client.post(reverse("orders:place"), fields)
+    assert Order.objects.get().ship_line1 == "9 Default Road"
+    assert Address.objects.filter(user=user).count() == 2
+
+
+def test_a_new_address_typed_while_signed_in_is_kept_when_coming_back(client):
+    user = UserFactory()
+    AddressFactory(user=user, is_default_shipping=True)
+    client.force_login(user)
+    add(client, VariantFactory())
+    details(client, ShippingMethodFactory(), address="new")
+    html = client.get(reverse("orders:checkout")).content.decode()
+    assert checked_address(html) == "new" and 'value="1 Compiler Street"' in html
+
+
+def test_saving_a_new_address_the_book_holds_adds_no_duplicate(client):
+    user = UserFactory()
+    client.force_login(user)
+    add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    details(client, method, save_address="on")
+    details(client, method, address="new", save_address="on", **{"ship-city": " london "})
+    assert Address.objects.filter(user=user).count() == 1
+    assert client.session["checkout"]["address_id"] == Address.objects.get(user=user).pk
+
+
 def test_someone_elses_address_id_is_refused(client):
     user, stranger = UserFactory(), UserFactory()
     AddressFactory(user=user)
