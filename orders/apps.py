@@ -10,8 +10,11 @@ class OrdersConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import pre_delete
 
-        from orders import receivers
+        from cart import selectors as cart_selectors
+        from orders import receivers, selectors
 
+        # The cart (a lower app) shows "more for free shipping" from our shipping methods.
+        cart_selectors.set_free_shipping_source(selectors.free_shipping_threshold)
         pre_delete.connect(
             receivers.anonymise_orders_of_deleted_user,
             sender=get_user_model(),

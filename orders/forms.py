@@ -123,17 +123,45 @@ class CheckoutForm(forms.Form):
                 del self.fields[name]
         self.fields["payment_method"].choices = payment_methods()
         # Bound only when a new address is typed: a saved one chosen leaves its fields alone
-        # (no "required" errors under fields the shopper did not need).
+        # (no "required" errors under fields the shopper did not need). The browser checks
+        # them only when there is no saved address to choose instead.
         self.address_form = AddressForm(
             self.data if self.is_bound and self.wants_new_address else None,
             prefix="ship",
             show_make_default=False,
+            browser_checks=not self.addresses,
             initial={
                 name.removeprefix("ship-"): value
                 for name, value in self.data.items()
                 if name.startswith("ship-")
             },
         )
+
+    @classmethod
+    def for_new_country(cls, data, *, user, addresses) -> "CheckoutForm":
+        """The form again, unbound, with everything typed kept and the address fields of
+        the country just chosen ("Update" beside the country, or address.js)."""
+        initial = {name: data.get(name, "") for name in data if not name.startswith("ship-")}
+        initial.setdefault("save_address", False)  # an unticked box is not posted
+        form = cls(user=user, addresses=addresses, initial=initial)
+        form.address_form = AddressForm(
+            prefix="ship",
+            show_make_default=False,
+            browser_checks=not form.addresses,
+            initial={
+                name.removeprefix("ship-"): value
+                for name, value in data.items()
+                if name.startswith("ship-")
+            },
+        )
+        return form
+
+    @property
+    def coupon_open(self) -> bool:
+        """Whether "Have a coupon code?" starts open: a code in it, or an error."""
+        if self.is_bound:
+            return bool(self.data.get("coupon_code")) or "coupon_code" in self.errors
+        return bool(self.initial.get("coupon_code"))
 
     @property
     def wants_new_address(self) -> bool:

@@ -1,6 +1,7 @@
 """Reads of the orders app that pages share; permission-checked fetches raise 404."""
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
@@ -25,6 +26,18 @@ from orders.models import (
 
 #: Salt of the signed links in order mails: a guest reaches their order only through one.
 GUEST_LINK_SALT = "orders.guest-link"
+
+
+def free_shipping_threshold() -> Decimal | None:
+    """The lowest subtotal from which an active shipping method is free (one query), for
+    the cart's "more for free shipping" bar before the shopper chooses a method."""
+    return (
+        ShippingMethod.objects.active()
+        .filter(free_above__isnull=False)
+        .order_by("free_above")
+        .values_list("free_above", flat=True)
+        .first()
+    )
 
 
 def checkout_lines(*, cart: Cart) -> list[CartLine]:

@@ -14,9 +14,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import services as account_services
+from accounts.forms import AddressForm
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
+from catalog.selectors import first_image
 from orders import documents, selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
 from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
@@ -56,6 +58,7 @@ def _summary(request, cart, saved=None):
     priced = {line.key: line for line in price.lines}
     for line in lines:
         line.price = priced.get(line.pk)
+        line.thumbnail = first_image(line, "small")
     return [line for line in lines if line.price], price
 
 
@@ -67,7 +70,10 @@ def checkout(request):
     user = request.user
     addresses = list(addresses_for_user(user=user)) if user.is_authenticated else []
     saved = request.session.get(SESSION_KEY) or {}
-    if request.method == "POST":
+    if request.method == "POST" and AddressForm.UPDATE_COUNTRY in request.POST:
+        form = CheckoutForm.for_new_country(request.POST, user=user, addresses=addresses)
+        status = 200
+    elif request.method == "POST":
         form = CheckoutForm(request.POST, user=user, addresses=addresses)
         if form.is_valid():
             return _save_details(request, cart, form)

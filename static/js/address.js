@@ -1,0 +1,33 @@
+// Address forms (checkout, address book): choosing a country switches the fields that
+// depend on it in place (the state or province list, the postcode's name and shape, the
+// city), keeping what was typed. It posts the form as the "Update" button does without
+// JavaScript, and takes the new rows from the page the server answers.
+(function () {
+  "use strict";
+  document.querySelectorAll("[data-address-form]").forEach(function (form) {
+    var country = form.querySelector("[data-address-country]");
+    if (!country || !window.fetch || !window.DOMParser) return;
+    // Removed, not hidden: a hidden submit button would still catch the Enter key.
+    form.querySelectorAll("[data-address-update]").forEach(function (button) {
+      button.remove();
+    });
+    var pending = null;
+    country.addEventListener("change", function () {
+      var body = new FormData(form);
+      body.append("update_country", "1");
+      var asked = pending = fetch(form.action, {
+        method: "POST", body: body, credentials: "same-origin",
+      }).then(function (response) {
+        return response.text();
+      }).then(function (html) {
+        if (asked !== pending) return;  // a later choice wins
+        var page = new DOMParser().parseFromString(html, "text/html");
+        ["city", "region", "postcode"].forEach(function (name) {
+          var now = form.querySelector('[data-address-row="' + name + '"]');
+          var next = page.querySelector('[data-address-row="' + name + '"]');
+          if (now && next) now.replaceWith(document.importNode(next, true));
+        });
+      }).catch(function () {});
+    });
+  });
+})();
