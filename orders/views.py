@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import services as account_services
 from accounts.forms import AddressForm
+from accounts.models import Address
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
@@ -227,11 +228,8 @@ def review(request):
 
 
 def _address_lines(address) -> list[str]:
-    from django_countries import countries
-
-    city = " ".join(part for part in (address.postcode, address.city) if part)
-    parts = [address.full_name, address.line1, address.line2, city, address.region]
-    return [part for part in parts if part] + [str(dict(countries).get(address.country, ""))]
+    """The address as printed on a label, in the shape of the address book's."""
+    return Address(**{name: getattr(address, name) for name in ADDRESS_FIELDS}).lines()
 
 
 @require_POST

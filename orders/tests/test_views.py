@@ -475,3 +475,101 @@ def test_a_guest_link_cancels_only_in_the_first_days(client, settings):
     )
     assert "can no longer be cancelled here" in response.content.decode()
     assert Order.objects.get(pk=order.pk).status == "open"
+
+
+# --- The address by country, field budget and bad input -----------------------------------
+
+#: Baymard: most shops can get a guest to about 8 visible fields.
+GUEST_FIELD_BUDGET = 8
+US_ADDRESS = {
+    "ship-country": "US",
+    "ship-full_name": "Grace Hopper",
+    "ship-phone": "+12025550143",
+    "ship-line1": "1 Navy Yard",
+    "ship-city": "Arlington",
+    "ship-region": "VA",
+    "ship-postcode": "22202",
+}
+
+
+def visible_fields(html: str) -> list[str]:
+    """Names of the fields a shopper sees in the checkout form as it opens: text boxes and
+    lists, not choices already made (radios), nor what waits in a closed <details>."""
+    form = html[html.index('<form class="checkout__form"') :]
+    form = form[: form.index("</form>")]
+    form = re.sub(r"<details(?![^>]*\bopen\b)[^>]*>.*?</details>", "", form, flags=re.S)
+    inputs = re.findall(r"<(input|select|textarea)\b([^>]*)>", form)
+    return [
+        re.search(r'name="([^"]+)"', attrs).group(1)
+        for tag, attrs in inputs
+        if not re.search(r'type="(hidden|radio|checkbox|submit)"', attrs)
+    ]
+
+
+@pytest.mark.parametrize(("country", "region_shown"), [("US", True), ("CN", True), ("SG", False)])
+def test_a_guest_sees_at_most_eight_fields_region_only_where_the_post_uses_one(
+    client, country, region_shown
+):
+    add(client, VariantFactory())
+    ShippingMethodFactory()
+    response = client.post(
+        reverse("orders:checkout"), {"ship-country": country, "update_country": "1"}
+    )
+    assert response.status_code == 200 and "errorlist" not in response.content.decode()
+    fields = visible_fields(response.content.decode())
+    assert len(fields) <= GUEST_FIELD_BUDGET, fields
+    assert fields[:2] == ["email", "ship-country"]
+    assert ("ship-region" in fields) is region_shown
+    assert "ship-line2" not in fields and "coupon_code" not in fields
+
+
+def test_update_keeps_what_was_typed_and_shows_the_countrys_states(client):
+    add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    response = client.post(
+        reverse("orders:checkout"),
+        {
+            "email": "grace@example.com",
+            "shipping_method": method.pk,
+            **US_ADDRESS,
+            "ship-region": "",
+            "update_country": "1",
+        },
+    )
+    html = response.content.decode()
+    assert '<select name="ship-region"' in html and '<option value="VA">Virginia</option>' in html
+    assert 'value="grace@example.com"' in html and 'value="1 Navy Yard"' in html
+    assert re.search(rf'name="shipping_method" value="{method.pk}"[^>]* checked', html)
+    assert "checkout" not in client.session
+
+
+def test_a_us_address_with_its_state_reaches_the_review(client):
+    add(client, VariantFactory())
+    response = details(client, ShippingMethodFactory(), **US_ADDRESS)
+    assert response.status_code == 302
+    assert client.session["checkout"]["address"]["region"] == "VA"
+    assert "Arlington, VA 22202" in client.get(reverse("orders:review")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"ship-region": "Ontario"}, "ship-region", "Choose the state from the list"),
+        ({"ship-region": ""}, "ship-region", "Choose the state."),
+        ({"ship-postcode": "2220"}, "ship-postcode", "e.g. 95014"),
+        ({"ship-country": "CA", "ship-region": "VA"}, "ship-region", "Choose the province"),
+        ({"ship-line1": "1 Navy\x00 Yard"}, "ship-line1", "Null characters are not allowed."),
+        ({"email": "grace\x00@example.com"}, "email", "Null characters are not allowed."),
+        ({"ship-country": "XX"}, "ship-country", "Select a valid choice."),
+    ],
+)
+def test_bad_addresses_are_explained_beside_the_field_keeping_the_rest(
+    client, change, field, message
+):
+    add(client, VariantFactory())
+    response = details(client, ShippingMethodFactory(), **{**US_ADDRESS, **change})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert 'value="Grace Hopper"' in html and 'value="+12025550143"' in html
+    assert "checkout" not in client.session and not Order.objects.exists()
