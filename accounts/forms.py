@@ -268,7 +268,7 @@ class AddressForm(forms.ModelForm):
             "postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
             "country": forms.Select(attrs={"autocomplete": "country", "data-address-country": ""}),
         }
-        labels = {"line1": _("Address"), "line2": _("Apartment, suite, etc.")}
+        labels = {"line2": _("Apartment, suite, etc.")}
         help_texts = {"line1": _("Street and house number, or PO box.")}
 
     def __init__(

@@ -105,7 +105,7 @@ class CheckoutForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
-    def __init__(self, *args, user, addresses, **kwargs):
+    def __init__(self, *args, user, addresses, address_initial=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.addresses = {str(address.pk): address for address in addresses}
         if user.is_authenticated and user.email:
@@ -130,7 +130,8 @@ class CheckoutForm(forms.Form):
             prefix="ship",
             show_make_default=False,
             browser_checks=not self.addresses,
-            initial={
+            initial=address_initial
+            or {
                 name.removeprefix("ship-"): value
                 for name, value in self.data.items()
                 if name.startswith("ship-")
@@ -143,18 +144,16 @@ class CheckoutForm(forms.Form):
         the country just chosen ("Update" beside the country, or address.js)."""
         initial = {name: data.get(name, "") for name in data if not name.startswith("ship-")}
         initial.setdefault("save_address", False)  # an unticked box is not posted
-        form = cls(user=user, addresses=addresses, initial=initial)
-        form.address_form = AddressForm(
-            prefix="ship",
-            show_make_default=False,
-            browser_checks=not form.addresses,
-            initial={
-                name.removeprefix("ship-"): value
-                for name, value in data.items()
+        return cls(
+            user=user,
+            addresses=addresses,
+            initial=initial,
+            address_initial={
+                name.removeprefix("ship-"): data.get(name, "")
+                for name in data
                 if name.startswith("ship-")
             },
         )
-        return form
 
     @property
     def coupon_open(self) -> bool:

@@ -82,9 +82,13 @@ def checkout(request):
         status = 400
     else:
         initial = _initial(saved, addresses, cart, user)
-        form = CheckoutForm(user=user, addresses=addresses, initial=initial)
-        if initial.get("address", NEW_ADDRESS) == NEW_ADDRESS:
-            form.address_form.initial = dict(saved.get("address") or {})
+        typed = initial.get("address", NEW_ADDRESS) == NEW_ADDRESS
+        form = CheckoutForm(
+            user=user,
+            addresses=addresses,
+            initial=initial,
+            address_initial=dict(saved.get("address") or {}) if typed else None,
+        )
         status = 200
     lines, price = _summary(request, cart, saved)
     return render(

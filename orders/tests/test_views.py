@@ -573,3 +573,10 @@ def test_bad_addresses_are_explained_beside_the_field_keeping_the_rest(
     assert message in html
     assert 'value="Grace Hopper"' in html and 'value="+12025550143"' in html
     assert "checkout" not in client.session and not Order.objects.exists()
+
+
+def test_the_address_starts_on_the_shops_country_with_its_states(client, settings):
+    add(client, VariantFactory())
+    html = client.get(reverse("orders:checkout")).content.decode()
+    assert f'<option value="{settings.ADDRESS_DEFAULT_COUNTRY}" selected>' in html
+    assert '<select name="ship-region"' in html  # the default, US, has states
