@@ -1,7 +1,8 @@
 // Address forms (checkout, address book): choosing a country switches the fields that
 // depend on it in place (the state or province list, the postcode's name and shape, the
 // city), keeping what was typed. It posts the form as the "Update" button does without
-// JavaScript, and takes the new rows from the page the server answers.
+// JavaScript, and takes the new rows from the page the server answers. At checkout, the
+// new address's fields show only while "A new address" is the one chosen.
 (function () {
   "use strict";
   document.querySelectorAll("[data-address-form]").forEach(function (form) {
@@ -11,6 +12,17 @@
     form.querySelectorAll("[data-address-update]").forEach(function (button) {
       button.remove();
     });
+    // With saved addresses to choose from, the new address's fields show only for "new".
+    var saved = form.querySelectorAll('input[type=radio][name="address"]');
+    var fieldset = form.querySelector(".checkout-new-address");
+    function followChoice() {
+      var chosen = form.querySelector('input[name="address"]:checked');
+      fieldset.hidden = Boolean(chosen) && chosen.value !== "new";
+    }
+    if (saved.length && fieldset) {
+      saved.forEach(function (radio) { radio.addEventListener("change", followChoice); });
+      followChoice();
+    }
     var pending = null;
     country.addEventListener("change", function () {
       var body = new FormData(form);
