@@ -445,12 +445,12 @@ def test_update_re_renders_the_form_for_the_country_keeping_what_was_typed(signe
     )
     html = response.content.decode()
     assert response.status_code == 200 and not Address.objects.exists()
-    assert '<select name="region"' in html and ">State</label>" in html
+    assert '<select name="region"' in html and ">State:</label>" in html
     assert "12 St James&#x27;s Square" in html and "errorlist" not in html
     singapore = signed_in.post(
         reverse("accounts:address_create"), {**ADDRESS, "country": "SG", "update_country": "1"}
     ).content.decode()
-    assert 'type="hidden" name="region"' in singapore and ">State</label>" not in singapore
+    assert 'type="hidden" name="region"' in singapore and ">State:</label>" not in singapore
 
 
 def test_set_default_address(signed_in, user):
