@@ -141,6 +141,7 @@ def test_the_region_is_a_list_for_the_us_and_not_asked_in_singapore(
     def screenshot(name):  # this context's page (a whole page needs scripts to measure it)
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=js)
+
     add_to_cart(page, live_server.url, shop)
     page.get_by_label("Email address").fill("guest@example.com")
     choose_country(page, "US", js=js)

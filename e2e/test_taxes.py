@@ -231,14 +231,17 @@ def test_a_chinese_shopper_asks_for_a_company_fapiao(
     page.goto(base + product.get_absolute_url())
     expect(page.locator(".price__tax")).to_have_text("含增值税")
     page.locator(".buy-form button[type=submit]").click()
+    expect(page.get_by_role("dialog")).to_be_visible()  # the mini cart: it is added
     page.goto(base + "/checkout/")
     page.locator("#id_email").fill("lilei@example.com")
+    page.locator("#id_ship-country").select_option("CN")  # first: the fields follow it
+    expect(page.locator('[data-address-row="region"]')).to_have_attribute("data-country", "CN")
     for name, value in {
         "full_name": "李雷", "phone": "+8613800138000", "line1": "建国门外大街 1 号",
-        "city": "北京", "region": "北京市", "postcode": "100004",
+        "city": "北京", "postcode": "100004",
     }.items():  # fmt: skip
         page.locator(f"#id_ship-{name}").fill(value)
-    page.locator("#id_ship-country").select_option("CN")
+    page.locator("#id_ship-region").select_option("北京市")  # the province list
     page.locator("#id_shipping_method_0").check()
     page.locator("#id_payment_method_0").check()
     page.locator(".checkout-business summary").click()

@@ -37,7 +37,15 @@
         ["city", "region", "postcode"].forEach(function (name) {
           var now = form.querySelector('[data-address-row="' + name + '"]');
           var next = page.querySelector('[data-address-row="' + name + '"]');
-          if (now && next) now.replaceWith(document.importNode(next, true));
+          if (!now || !next) return;
+          next = document.importNode(next, true);
+          // What was typed while the answer came keeps its place (same kind of field).
+          var typed = now.querySelector("input, select");
+          var fresh = next.querySelector("input, select");
+          if (typed && fresh && typed.type === fresh.type && typed.type !== "hidden") {
+            fresh.value = typed.value;
+          }
+          now.replaceWith(next);
         });
       }).catch(function () {});
     });
