@@ -9,9 +9,10 @@ from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from accounts import services
+from accounts import address_rules, services
 from accounts.errors import LoginThrottled
 from accounts.mails import queue_mail
 from accounts.models import Address, User, normalize_email
@@ -255,59 +256,105 @@ class PasswordResetForm(DjangoPasswordResetForm):
 
 # --- Addresses ---------------------------------------------------------------------------
 
-#: Postcode shapes for the countries most orders go to; others get a generic check.
-POSTCODE_PATTERNS = {
-    "US": r"\d{5}(-\d{4})?",
-    "CA": r"[A-Z]\d[A-Z] ?\d[A-Z]\d",
-    "GB": r"[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2}",
-    "CN": r"\d{6}",
-    "DE": r"\d{5}",
-    "FR": r"\d{5}",
-    "IT": r"\d{5}",
-    "ES": r"\d{5}",
-    "NL": r"\d{4} ?[A-Z]{2}",
-    "AU": r"\d{4}",
-    "JP": r"\d{3}-?\d{4}",
-    "IN": r"\d{6}",
-    "BR": r"\d{5}-?\d{3}",
-}
-#: Countries whose post will not deliver without a postcode ... (most of the world).
-POSTCODE_OPTIONAL = {"HK", "IE", "AE", "QA", "PA", "JM", "BS", "FJ", "GH", "AO", "BO", "ZW"}
-#: ... and where a state or province is part of the address.
-REGION_REQUIRED = {"US", "CA", "AU", "CN", "BR", "MX", "IN", "JP"}
-GENERIC_POSTCODE = r"[A-Z0-9][A-Z0-9 \-]{1,10}"
-
 
 class AddressForm(forms.ModelForm):
+    """An address as the post of its country wants it (accounts.address_rules): the region
+    is a list of that country's states or provinces, or not asked where the post has none,
+    and the postcode must have the country's shape. Country comes first: the other fields
+    follow it (re-rendered for the country chosen, see `updating_country`)."""
+
     phone = PhoneField(
         label=_("Phone number"), help_text=_("For the courier, with the country code.")
     )
     make_default = forms.BooleanField(label=_("Use as my default shipping address"), required=False)
 
+    #: The name of the "Update" button that re-renders the form for the country chosen
+    #: (without JavaScript; with it the fields switch in place through the same request).
+    UPDATE_COUNTRY = "update_country"
+
     class Meta:
         model = Address
-        fields = ["full_name", "phone", "line1", "line2", "city", "region", "postcode", "country"]
+        fields = ["country", "full_name", "line1", "line2", "city", "region", "postcode", "phone"]
         widgets = {
             "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "line1": forms.TextInput(attrs={"autocomplete": "address-line1"}),
             "line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
             "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
-            "region": forms.TextInput(attrs={"autocomplete": "address-level1"}),
             "postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
-            "country": forms.Select(attrs={"autocomplete": "country"}),
+            "country": forms.Select(attrs={"autocomplete": "country", "data-address-country": ""}),
         }
-        help_texts = {
-            "line1": _("Street and house number, or PO box."),
-            "line2": _("Apartment, suite, floor (optional)."),
-            "region": _(
-                "Required in the US, Canada, Australia, China, Brazil, Mexico, India, Japan."
-            ),
-        }
+        labels = {"line2": _("Apartment, suite, etc.")}
+        help_texts = {"line1": _("Street and house number, or PO box.")}
 
-    def __init__(self, *args, show_make_default: bool = True, **kwargs):
+    def __init__(
+        self, *args, show_make_default: bool = True, browser_checks: bool = True, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        # Off where the fields may be left empty on purpose (a saved address chosen instead).
+        self.use_required_attribute = browser_checks
         if not show_make_default:
             del self.fields["make_default"]
+        self.country_code = self._country_code()
+        self.rules = address_rules.rules_for(self.country_code, get_language() or "en")
+        self._follow_rules()
+
+    def _country_code(self) -> str:
+        if self.is_bound:
+            return str(self.data.get(self.add_prefix("country"), "")).strip().upper()
+        country = self.initial.get("country") or (self.instance.country if self.instance.pk else "")
+        return str(country or settings.ADDRESS_DEFAULT_COUNTRY).upper()
+
+    def _follow_rules(self) -> None:
+        rules, fields = self.rules, self.fields
+        self.initial.setdefault("country", self.country_code)
+        fields["city"].required = rules.needs_city
+        fields["city"].error_messages["required"] = _("Enter the city or town.")
+        postcode = fields["postcode"]
+        postcode.required, postcode.label = rules.needs_postcode, rules.postcode_label
+        postcode.error_messages["required"] = _(
+            "Enter the postcode: the post needs it for this country."
+        )
+        if rules.postcode_example:
+            postcode.help_text = _("For example %(example)s.") % {"example": rules.postcode_example}
+        if pattern := rules.postcode_html_pattern:
+            postcode.widget.attrs["pattern"] = pattern
+        region = fields["region"]
+        region.label, region.required = rules.region_label, rules.needs_region
+        region.error_messages["required"] = _("Choose the %(region)s.") % {
+            "region": str(rules.region_label).lower()
+        }
+        if rules.regions:
+            region.widget = forms.Select(
+                choices=[("", _("Choose…")), *rules.regions],
+                attrs={"autocomplete": "address-level1"},
+            )
+        else:
+            region.widget = forms.TextInput(attrs={"autocomplete": "address-level1"})
+        # Fields the country's post does not use are not asked (sent empty).
+        for name, shown in (
+            ("city", rules.shows_city),
+            ("region", rules.shows_region),
+            ("postcode", rules.shows_postcode),
+        ):
+            if not shown:
+                self.fields[name].required = False
+                self.fields[name].widget = forms.HiddenInput()
+
+    @property
+    def updating_country(self) -> bool:
+        """The shopper asked for the fields of another country, not to save."""
+        return self.is_bound and self.UPDATE_COUNTRY in self.data
+
+    def for_new_country(self) -> "AddressForm":
+        """The form again, unbound, for the country just chosen, with everything typed kept
+        (the answer to "Update": no errors under fields the shopper has not reached)."""
+        return type(self)(
+            prefix=self.prefix,
+            instance=self.instance,
+            show_make_default="make_default" in self.fields,
+            browser_checks=self.use_required_attribute,
+            initial={name: self.data.get(self.add_prefix(name), "") for name in self.fields},
+        )
 
     def clean_postcode(self):
         return " ".join(self.cleaned_data["postcode"].upper().split())
@@ -317,17 +364,34 @@ class AddressForm(forms.ModelForm):
         for name in ("full_name", "line1", "line2", "city", "region"):
             if isinstance(cleaned.get(name), str):
                 cleaned[name] = " ".join(cleaned[name].split())
-        country = cleaned.get("country")
-        if not country:
+        if not cleaned.get("country"):
             return cleaned
-        code = str(country)
+        rules = self.rules
+        for name, shown in (
+            ("city", rules.shows_city),
+            ("region", rules.shows_region),
+            ("postcode", rules.shows_postcode),
+        ):
+            if not shown:
+                cleaned[name] = ""
         postcode = cleaned.get("postcode", "")
-        if not postcode and code not in POSTCODE_OPTIONAL:
-            self.add_error("postcode", _("Enter the postcode: the post needs it for this country."))
-        elif postcode and not re.fullmatch(POSTCODE_PATTERNS.get(code, GENERIC_POSTCODE), postcode):
+        if postcode and not rules.postcode_fits(postcode):
             self.add_error(
-                "postcode", _("This postcode does not look right for the country chosen.")
+                "postcode",
+                _("This postcode does not look right for the country chosen, e.g. %(example)s.")
+                % {"example": rules.postcode_example}
+                if rules.postcode_example
+                else _("This postcode does not look right for the country chosen."),
             )
-        if code in REGION_REQUIRED and not cleaned.get("region"):
-            self.add_error("region", _("Enter the state, province or region for this country."))
+        region = cleaned.get("region", "")
+        if region and rules.regions:
+            value = rules.region_value(region)
+            if value is None:
+                self.add_error(
+                    "region",
+                    _("Choose the %(region)s from the list for this country.")
+                    % {"region": str(rules.region_label).lower()},
+                )
+            else:
+                cleaned["region"] = value
         return cleaned

@@ -326,8 +326,17 @@ ADDRESS_FIELDS = (
 
 @transaction.atomic
 def create_address(*, user: User, fields: dict[str, Any], make_default: bool = False) -> Address:
-    """Add an address; the first one, or one asked to be, becomes the default."""
+    """Add an address; the first one, or one asked to be, becomes the default.
+
+    An address the book already holds (the same fields, ignoring case and spacing) is not
+    added again: that one is returned (made the default if asked). The user's row is locked
+    first, so two saves of one new address at once queue and the second finds the first.
+    """
+    locks.lock_user(pk=user.pk)
     existing = locks.lock_addresses(user=user)
+    same = next((a for a in existing if _address_key(a) == _address_key(fields)), None)
+    if same is not None:
+        return set_default_address(address=same) if make_default else same
     address = Address(user=user, **{name: fields[name] for name in ADDRESS_FIELDS})
     make_default = make_default or not any(a.is_default_shipping for a in existing)
     if make_default:
@@ -337,6 +346,13 @@ def create_address(*, user: User, fields: dict[str, Any], make_default: bool = F
     address.is_default_shipping = make_default
     address.save()
     return address
+
+
+def _address_key(address) -> tuple[str, ...]:
+    """What makes two addresses the same place and recipient: every field, case and
+    spacing aside."""
+    get = address.get if isinstance(address, dict) else lambda name: getattr(address, name)
+    return tuple(" ".join(str(get(name) or "").split()).casefold() for name in ADDRESS_FIELDS)
 
 
 @transaction.atomic

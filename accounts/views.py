@@ -508,7 +508,9 @@ def address_create(request):
         request.POST or None,
         initial={"full_name": request.user.full_name, "phone": request.user.phone or ""},
     )
-    if request.method == "POST" and form.is_valid():
+    if form.updating_country:
+        form = form.for_new_country()
+    elif request.method == "POST" and form.is_valid():
         services.create_address(
             user=request.user,
             fields=form.cleaned_data,
@@ -524,7 +526,9 @@ def address_create(request):
 def address_update(request, pk):
     address = selectors.get_address_for_user(pk=pk, user=request.user)
     form = AddressForm(request.POST or None, instance=address, show_make_default=False)
-    if request.method == "POST" and form.is_valid():
+    if form.updating_country:
+        form = form.for_new_country()
+    elif request.method == "POST" and form.is_valid():
         services.update_address(address=address, fields=form.cleaned_data)
         messages.success(request, _("The address has been saved."))
         return redirect("accounts:address_list")

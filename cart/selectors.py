@@ -1,5 +1,8 @@
 """Reading carts: which cart a visitor has, its lines as the cart page shows them, prices."""
 
+from collections.abc import Callable
+from decimal import Decimal
+
 from django.db.models import Prefetch, Sum
 
 from cart.models import Cart, CartLine
@@ -11,6 +14,20 @@ from promotions.services import price_cart
 #: Where a guest's cart id lives in their session. The session is server-side, so the id
 #: cannot be forged, and it survives the session key rotating on sign-in.
 CART_SESSION_KEY = "cart_id"
+
+
+#: Where the cart reads the subtotal from which shipping is free. Shipping methods belong
+#: to the orders app, above this one: it hands its reader in when it starts (OrdersConfig).
+_free_shipping_source: Callable[[], Decimal | None] | None = None
+
+
+def set_free_shipping_source(source: Callable[[], Decimal | None]) -> None:
+    global _free_shipping_source
+    _free_shipping_source = source
+
+
+def free_shipping_threshold() -> Decimal | None:
+    return _free_shipping_source() if _free_shipping_source else None
 
 
 def cart_for(*, user, session) -> Cart | None:
@@ -58,11 +75,18 @@ def lines_for_page(*, cart: Cart) -> list[CartLine]:
 
 
 def price_lines(
-    *, cart: Cart, lines: list[CartLine], user, shipping=None, destination=None
+    *,
+    cart: Cart,
+    lines: list[CartLine],
+    user,
+    shipping=None,
+    destination=None,
+    free_shipping_from: Decimal | None = None,
 ) -> CartPrice:
     """Price the ticked lines that can be bought, through the one pricing function; tax
     for `destination` (a taxes Destination), or estimated for the seller's country."""
     return price_cart(
+        free_shipping_from=free_shipping_from,
         lines=[
             LineInput(
                 key=line.pk,

@@ -22,6 +22,12 @@ def _wants_fragment(request) -> bool:
     return request.headers.get("x-requested-with") == "fetch"
 
 
+def _wants_mini_cart(request) -> bool:
+    """The product page's script (mini-cart.js) asks for JSON: the mini cart's HTML and the
+    header's count, instead of a redirect."""
+    return "application/json" in request.headers.get("accept", "")
+
+
 def _cart(request, *, create: bool = False) -> Cart | None:
     cart = selectors.cart_for(user=request.user, session=request.session)
     if cart is None and create:
@@ -37,7 +43,16 @@ def _page_context(request, cart, *, errors=None, entered=None):
     lines = selectors.lines_for_page(cart=cart) if cart else []
     for notice in services.reconcile_lines(lines=lines):
         messages.warning(request, notice)
-    price = selectors.price_lines(cart=cart, lines=lines, user=request.user) if cart else None
+    price = (
+        selectors.price_lines(
+            cart=cart,
+            lines=lines,
+            user=request.user,
+            free_shipping_from=selectors.free_shipping_threshold(),
+        )
+        if cart
+        else None
+    )
     priced = {line.key: line for line in price.lines} if price else {}
     errors = errors or {}
     for line in lines:
@@ -88,24 +103,60 @@ def detail(request):
 @require_POST
 def add(request):
     form = AddToCartForm(request.POST)
+    variant, notice, errors = None, "", []
     if not form.is_valid():
-        for errors in form.errors.values():
-            messages.error(request, errors[0])
-        return _back(request)
-    variant = form.cleaned_data["variant"]
-    try:
-        notice = services.add_line(
-            cart=_cart(request, create=True),
-            variant=variant,
-            quantity=form.cleaned_data["quantity"],
-        )
-    except services.CartError as error:
-        messages.error(request, error.message)
+        errors = [field_errors[0] for field_errors in form.errors.values()]
     else:
+        variant = form.cleaned_data["variant"]
+        try:
+            notice = services.add_line(
+                cart=_cart(request, create=True),
+                variant=variant,
+                quantity=form.cleaned_data["quantity"],
+            )
+        except services.CartError as error:
+            errors = [error.message]
+        else:
+            if request.user.is_authenticated and request.POST.get("from_wishlist"):
+                catalog_services.remove_from_wishlist(
+                    user=request.user, product_id=variant.product_id
+                )
+    if _wants_mini_cart(request):
+        return _mini_cart(request, variant=variant, notice=notice, errors=errors)
+    for error in errors:
+        messages.error(request, error)
+    if notice:
         messages.success(request, notice)
-        if request.user.is_authenticated and request.POST.get("from_wishlist"):
-            catalog_services.remove_from_wishlist(user=request.user, product_id=variant.product_id)
     return _back(request)
+
+
+def _mini_cart(request, *, variant, notice: str, errors: list[str]) -> JsonResponse:
+    """The mini cart after an add: what was added (or why nothing was), the subtotal and the
+    way on. 400 when nothing was added; the page keeps the shopper's choice either way."""
+    cart = _cart(request)
+    lines = selectors.lines_for_page(cart=cart) if cart else []
+    price = (
+        selectors.price_lines(
+            cart=cart,
+            lines=lines,
+            user=request.user,
+            free_shipping_from=selectors.free_shipping_threshold(),
+        )
+        if lines
+        else None
+    )
+    added = next((line for line in lines if variant and line.variant_id == variant.pk), None)
+    if added is not None:
+        added.thumbnail = first_image(added, "small")
+    count = sum(line.quantity for line in lines)
+    html = render_to_string(
+        "cart/_mini_cart.html",
+        {"added": added, "price": price, "notice": notice, "errors": errors, "count": count},
+        request=request,
+    )
+    return JsonResponse(
+        {"html": html, "count": count, "added": not errors}, status=400 if errors else 200
+    )
 
 
 @require_POST

@@ -20,19 +20,26 @@ def tee(transactional_db):
     return product
 
 
-def fill_cart(page, base_url, product):
+def fill_cart(page, base_url, product, *, js: bool = True):
+    """Two adds from the product page: with JavaScript each opens the mini cart, closed
+    with "Keep shopping"; without, each posts and comes back."""
     page.goto(base_url + product.get_absolute_url())
     page.get_by_label("Red").check()
     page.get_by_role("button", name="Add to cart", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Added 1 × “Organic Tee”")
+    if js:
+        page.get_by_role("button", name="Keep shopping").click()
     page.get_by_label("Blue").check()
     update = page.get_by_role("button", name="Update")
     if update.is_visible():  # without JavaScript the page reloads at the chosen variant
         update.click()
-    page.get_by_label("Quantity").fill("2")
+    page.get_by_label("Quantity", exact=True).fill("2")
     page.get_by_role("button", name="Add to cart", exact=True).click()
     expect(page.locator("[data-cart-count]")).to_have_text("3")
-    page.get_by_role("link", name=re.compile("^Cart")).click()
+    if js:
+        page.get_by_role("dialog").get_by_role("link", name="View cart").click()
+    else:
+        page.get_by_role("link", name=re.compile("^Cart")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your cart")
 
 
@@ -59,7 +66,7 @@ def test_cart_updates_in_place_with_javascript(live_server, page, screenshot, te
 def test_cart_works_without_javascript(live_server, browser, tee):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    fill_cart(page, live_server.url, tee)
+    fill_cart(page, live_server.url, tee, js=False)
     page.get_by_label("Quantity of Organic Tee").first.fill("3")
     page.get_by_role("button", name="Update cart").click()
     expect(page.locator(".totals__total dd")).to_have_text("$99.00")

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD, AddressFactory, UserFactory
 from catalog.tests.factories import ProductFactory, VariantFactory
-from e2e.conftest import DESKTOP, PHONE, assert_accessible
+from e2e.conftest import ARTIFACTS, DESKTOP, PHONE, assert_accessible
 from orders.models import Order
 from orders.selectors import guest_key
 from orders.tests.factories import ShippingMethodFactory
@@ -30,8 +30,19 @@ def add_to_cart(page, base_url, product):
     page.get_by_role("button", name="Add to cart", exact=True).click()
     expect(page.locator("[data-cart-count]")).to_have_text("1")
     page.goto(base_url + "/cart/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your cart")
     page.get_by_role("link", name="Go to checkout").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+
+
+def choose_country(page, code: str, *, js: bool = True) -> None:
+    """Pick the country first; the fields follow it: in place with JavaScript (address.js),
+    through "Update" without."""
+    page.get_by_label("Country").select_option(code)
+    if not js:
+        page.get_by_role("button", name="Update the fields for this country").click()
+    row = page.locator('[data-address-row="region"]')
+    expect(row).to_have_attribute("data-country", code)
 
 
 def shoot(page, screenshot, name):
@@ -44,16 +55,21 @@ def shoot(page, screenshot, name):
 def test_guest_checks_out_to_a_placed_order(live_server, page, screenshot, shop):
     add_to_cart(page, live_server.url, shop)
     page.get_by_role("button", name="Continue to review").click()
+    # The browser stops an empty form before it is sent ...
+    assert page.get_by_label("Email address").evaluate("e => e.validity.valueMissing")
+    # ... and the server explains each field where the browser cannot.
+    page.evaluate("document.querySelector('.checkout__form').noValidate = true")
+    page.get_by_role("button", name="Continue to review").click()
     expect(page.get_by_text("Please correct the fields marked below.")).to_be_visible()
     assert_accessible(page)
     page.goto(live_server.url + "/checkout/")
     page.get_by_label("Email address").fill("guest@example.com")
+    choose_country(page, "GB")
     page.get_by_label("Full name").fill("Grace Hopper")
     page.get_by_label("Phone number").fill("+442079460958")
     page.get_by_label("Address line 1").fill("1 Compiler Street")
     page.get_by_label("City or town").fill("London")
     page.get_by_label("Postcode").fill("SW1A 1AA")
-    page.get_by_label("Country").select_option("GB")
     page.get_by_label("Standard").check()
     page.get_by_label("Bank transfer").check()
     shoot(page, screenshot, "checkout")
@@ -105,3 +121,111 @@ def test_signed_in_shopper_checks_out_with_a_saved_address(live_server, page, sc
     expect(page.get_by_role("link", name=order.number)).to_be_visible()
     assert_accessible(page)
     screenshot("order-list-desktop")
+
+
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": PHONE}
+
+
+def no_sideways_scroll(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+@pytest.mark.parametrize("size", SIZES)
+def test_the_region_is_a_list_for_the_us_and_not_asked_in_singapore(
+    live_server, browser, shop, js, size
+):
+    context = browser.new_context(java_script_enabled=js, viewport=SIZES[size])
+    page = context.new_page()
+
+    def screenshot(name):  # this context's page (a whole page needs scripts to measure it)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=js)
+
+    add_to_cart(page, live_server.url, shop)
+    page.get_by_label("Email address").fill("guest@example.com")
+    choose_country(page, "US", js=js)
+    page.get_by_label("Full name").fill("Grace Hopper")
+    expect(page.get_by_label("State")).to_be_visible()
+    expect(page.get_by_label("State").locator('option[value="VA"]')).to_have_text("Virginia")
+    expect(page.get_by_label("ZIP code")).to_be_visible()
+    page.get_by_label("ZIP code").fill("2220")
+    if js:  # scripts cannot be run in a page without JavaScript (axe, evaluate)
+        # The browser checks what it can before anything is sent.
+        assert page.get_by_label("ZIP code").evaluate("e => e.validity.patternMismatch")
+        assert page.get_by_label("State").evaluate("e => e.validity.valueMissing")
+        assert_accessible(page)
+    screenshot(f"checkout-us-{'js' if js else 'no-js'}-{size}")
+
+    choose_country(page, "SG", js=js)
+    expect(page.get_by_label("State")).to_have_count(0)
+    expect(page.get_by_label("City or town")).to_have_count(0)  # Singapore's post has none
+    expect(page.get_by_label("Postcode")).to_be_visible()
+    expect(page.get_by_label("Full name")).to_have_value("Grace Hopper")  # nothing typed lost
+    expect(page.get_by_label("Email address")).to_have_value("guest@example.com")
+    page.get_by_label("Phone number").fill("+6561234567")
+    page.get_by_label("Address line 1").fill("1 Raffles Place")
+    page.get_by_label("Postcode").fill("048616")
+    page.get_by_label("Standard").check()
+    if js:
+        assert no_sideways_scroll(page)
+        assert_accessible(page)
+    screenshot(f"checkout-sg-{'js' if js else 'no-js'}-{size}")
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your order")
+    expect(page.locator("address")).to_contain_text("048616")
+    context.close()
+
+
+@pytest.mark.parametrize("width", [360, 390])
+def test_the_review_fits_a_phone_with_a_long_email(live_server, page, screenshot, shop, width):
+    add_to_cart(page, live_server.url, shop)
+    page.get_by_label("Email address").fill(
+        "a.very.long.address.for.a.phone.screen@subdomain.example-company.com"
+    )
+    choose_country(page, "GB")
+    page.get_by_label("Full name").fill("Maximiliana Wolfeschlegelsteinhausenbergerdorff")
+    page.get_by_label("Phone number").fill("+442079460958")
+    page.get_by_label("Address line 1").fill("1 Compiler Street")
+    page.get_by_label("City or town").fill("London")
+    page.get_by_label("Postcode").fill("SW1A 1AA")
+    page.get_by_label("Standard").check()
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your order")
+    page.set_viewport_size({"width": width, "height": 800})
+    assert no_sideways_scroll(page)
+    assert_accessible(page)
+    screenshot(f"checkout-review-long-email-{width}")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_signing_in_mid_checkout_starts_on_the_default_address(
+    live_server, page, screenshot, shop, size
+):
+    page.set_viewport_size(SIZES[size])
+    user = UserFactory(email="ada@example.com")
+    AddressFactory(user=user, line1="3 Old Lane")
+    default = AddressFactory(user=user, line1="9 Default Road", is_default_shipping=True)
+    add_to_cart(page, live_server.url, shop)
+    page.get_by_label("Email address").fill("guest@example.com")
+    choose_country(page, "GB")
+    page.get_by_label("Full name").fill("Grace Hopper")
+    page.get_by_label("Phone number").fill("+442079460958")
+    page.get_by_label("Address line 1").fill("1 Compiler Street")
+    page.get_by_label("City or town").fill("London")
+    page.get_by_label("Postcode").fill("SW1A 1AA")
+    page.get_by_label("Standard").check()
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Review your order")
+
+    page.goto(live_server.url + "/accounts/login/?next=/checkout/")
+    page.get_by_label("Email or phone number").fill("ada@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+    expect(page.locator(f'input[name="address"][value="{default.pk}"]')).to_be_checked()
+    expect(page.get_by_label("Address line 1")).to_have_value("")
+    assert_accessible(page)
+    screenshot(f"checkout-default-address-{size}")
+    page.get_by_role("button", name="Continue to review").click()
+    expect(page.locator("address")).to_contain_text("9 Default Road")

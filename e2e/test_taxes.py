@@ -40,13 +40,13 @@ MARKETS = {
         "price_note": "plus tax",
         "cart_note": "Tax estimated for California, United States",
         "address": {
+            "Country": "US",
             "Full name": "Ada Lovelace",
             "Phone number": "+12125550123",
             "Address line 1": "350 Fifth Avenue",
             "City or town": "New York",
-            "#id_ship-region": "NY",
-            "Postcode": "10118",
-            "Country": "US",
+            "State": "NY",
+            "ZIP code": "10118",
         },
         # 2 x 25.00 + 5.00 shipping = 55.00; 4 % NY sales tax = 2.20.
         "review": ["Sales tax 4 %", "$2.20", "$57.20"],
@@ -67,12 +67,12 @@ MARKETS = {
         "price_note": "incl. VAT",
         "cart_note": "Tax estimated for Germany",
         "address": {
+            "Country": "DE",
             "Full name": "Emmy Noether",
             "Phone number": "+4930123456",
             "Address line 1": "Unter den Linden 6",
             "City or town": "Berlin",
             "Postcode": "10117",
-            "Country": "DE",
         },
         # 2 x 25.00 + 5.00 = 55.00 incl. 19 % VAT = 8.78.
         "review": ["incl. VAT 19 %", "€8.78", "€55.00"],
@@ -119,6 +119,7 @@ def _checkout(page, base: str, code: str, market: dict, product) -> Order:
     expect(page.locator(".price__tax")).to_have_text(market["price_note"])
     page.locator("#quantity").fill("2")
     page.get_by_role("button", name="Add to cart", exact=True).click()
+    expect(page.get_by_role("dialog")).to_contain_text("Quantity in your cart: 2")
     page.goto(base + "/cart/")
     expect(page.get_by_text(market["cart_note"])).to_be_visible()
     assert_accessible(page)
@@ -128,7 +129,11 @@ def _checkout(page, base: str, code: str, market: dict, product) -> Order:
     page.get_by_label("Email address").fill(f"{code}@example.com")
     for label, value in market["address"].items():
         field = page.locator(label) if label.startswith("#") else page.get_by_label(label)
-        if label == "Country":
+        if label == "Country":  # first: the fields follow it (in place, address.js)
+            field.select_option(value)
+            row = page.locator('[data-address-row="region"]')
+            expect(row).to_have_attribute("data-country", value)
+        elif label == "State":
             field.select_option(value)
         else:
             field.fill(value)
@@ -226,14 +231,17 @@ def test_a_chinese_shopper_asks_for_a_company_fapiao(
     page.goto(base + product.get_absolute_url())
     expect(page.locator(".price__tax")).to_have_text("含增值税")
     page.locator(".buy-form button[type=submit]").click()
+    expect(page.get_by_role("dialog")).to_be_visible()  # the mini cart: it is added
     page.goto(base + "/checkout/")
     page.locator("#id_email").fill("lilei@example.com")
+    page.locator("#id_ship-country").select_option("CN")  # first: the fields follow it
+    expect(page.locator('[data-address-row="region"]')).to_have_attribute("data-country", "CN")
     for name, value in {
         "full_name": "李雷", "phone": "+8613800138000", "line1": "建国门外大街 1 号",
-        "city": "北京", "region": "北京市", "postcode": "100004",
+        "city": "北京", "postcode": "100004",
     }.items():  # fmt: skip
         page.locator(f"#id_ship-{name}").fill(value)
-    page.locator("#id_ship-country").select_option("CN")
+    page.locator("#id_ship-region").select_option("北京市")  # the province list
     page.locator("#id_shipping_method_0").check()
     page.locator("#id_payment_method_0").check()
     page.locator(".checkout-business summary").click()

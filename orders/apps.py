@@ -11,9 +11,12 @@ class OrdersConfig(AppConfig):
         from django.db.models.signals import post_delete, post_save, pre_delete
 
         from accounts.signals import email_verified
-        from orders import receivers
+        from cart import selectors as cart_selectors
+        from orders import receivers, selectors
         from orders.models import ShippingMethod
 
+        # The cart (a lower app) shows "more for free shipping" from our shipping methods.
+        cart_selectors.set_free_shipping_source(selectors.free_shipping_threshold)
         pre_delete.connect(
             receivers.anonymise_orders_of_deleted_user,
             sender=get_user_model(),

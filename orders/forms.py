@@ -105,7 +105,7 @@ class CheckoutForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
-    def __init__(self, *args, user, addresses, **kwargs):
+    def __init__(self, *args, user, addresses, address_initial=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.addresses = {str(address.pk): address for address in addresses}
         if user.is_authenticated and user.email:
@@ -123,17 +123,44 @@ class CheckoutForm(forms.Form):
                 del self.fields[name]
         self.fields["payment_method"].choices = payment_methods()
         # Bound only when a new address is typed: a saved one chosen leaves its fields alone
-        # (no "required" errors under fields the shopper did not need).
+        # (no "required" errors under fields the shopper did not need). The browser checks
+        # them only when there is no saved address to choose instead.
         self.address_form = AddressForm(
             self.data if self.is_bound and self.wants_new_address else None,
             prefix="ship",
             show_make_default=False,
-            initial={
+            browser_checks=not self.addresses,
+            initial=address_initial
+            or {
                 name.removeprefix("ship-"): value
                 for name, value in self.data.items()
                 if name.startswith("ship-")
             },
         )
+
+    @classmethod
+    def for_new_country(cls, data, *, user, addresses) -> "CheckoutForm":
+        """The form again, unbound, with everything typed kept and the address fields of
+        the country just chosen ("Update" beside the country, or address.js)."""
+        initial = {name: data.get(name, "") for name in data if not name.startswith("ship-")}
+        initial.setdefault("save_address", False)  # an unticked box is not posted
+        return cls(
+            user=user,
+            addresses=addresses,
+            initial=initial,
+            address_initial={
+                name.removeprefix("ship-"): data.get(name, "")
+                for name in data
+                if name.startswith("ship-")
+            },
+        )
+
+    @property
+    def coupon_open(self) -> bool:
+        """Whether "Have a coupon code?" starts open: a code in it, or an error."""
+        if self.is_bound:
+            return bool(self.data.get("coupon_code")) or "coupon_code" in self.errors
+        return bool(self.initial.get("coupon_code"))
 
     @property
     def wants_new_address(self) -> bool:

@@ -39,7 +39,8 @@ class ShippingMethod(models.Model):
 
     name = models.CharField(_("name"), max_length=80)
     price = models.DecimalField(_("price"), **MONEY, default=ZERO)
-    #: Free when the order's subtotal (after discounts) reaches this; empty: never free.
+    #: Free when the order's merchandise subtotal (before discounts) reaches this; empty:
+    #: never free. promotions.services.price_cart() applies it.
     free_above = models.DecimalField(_("free from subtotal"), **MONEY, null=True, blank=True)
     #: ISO 3166-1 alpha-2 codes of the countries served; an empty list serves everywhere.
     countries = models.JSONField(
@@ -106,12 +107,6 @@ class ShippingMethod(models.Model):
 
     def serves(self, country: str) -> bool:
         return not self.countries or str(country).upper() in self.countries
-
-    def price_for(self, subtotal: Decimal) -> Decimal:
-        """What the shopper pays for shipping on an order of `subtotal` (after discounts)."""
-        if self.free_above is not None and subtotal >= self.free_above:
-            return ZERO
-        return self.price
 
 
 class OrderStatus(models.TextChoices):

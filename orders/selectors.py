@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core import signing
@@ -29,6 +30,18 @@ from orders.models import (
 
 #: Salt of the signed links in order mails: a guest reaches their order only through one.
 GUEST_LINK_SALT = "orders.guest-link"
+
+
+def free_shipping_threshold() -> Decimal | None:
+    """The lowest subtotal from which an active shipping method is free (one query), for
+    the cart's "more for free shipping" bar before the shopper chooses a method."""
+    return (
+        ShippingMethod.objects.active()
+        .filter(free_above__isnull=False)
+        .order_by("free_above")
+        .values_list("free_above", flat=True)
+        .first()
+    )
 
 
 def checkout_lines(*, cart: Cart) -> list[CartLine]:

@@ -15,13 +15,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors as account_selectors
 from accounts import services as account_services
-from accounts.forms import PasswordOnlyRegistrationForm
+from accounts.forms import AddressForm, PasswordOnlyRegistrationForm
+from accounts.models import Address
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
+from catalog.selectors import first_image
 from orders import delivery, documents, selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
-from orders.forms import CheckoutForm, PlaceOrderForm, ReturnRequestForm
+from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import FapiaoRequest, ShippingMethod
 
 #: Where the checkout keeps what the shopper entered between its steps (server side).
@@ -58,6 +60,7 @@ def _summary(request, cart, saved=None):
     priced = {line.key: line for line in price.lines}
     for line in lines:
         line.price = priced.get(line.pk)
+        line.thumbnail = first_image(line, "small")
     return [line for line in lines if line.price], price
 
 
@@ -69,20 +72,23 @@ def checkout(request):
     user = request.user
     addresses = list(addresses_for_user(user=user)) if user.is_authenticated else []
     saved = request.session.get(SESSION_KEY) or {}
-    if request.method == "POST":
+    if request.method == "POST" and AddressForm.UPDATE_COUNTRY in request.POST:
+        form = CheckoutForm.for_new_country(request.POST, user=user, addresses=addresses)
+        status = 200
+    elif request.method == "POST":
         form = CheckoutForm(request.POST, user=user, addresses=addresses)
         if form.is_valid():
             return _save_details(request, cart, form)
         messages.error(request, _("Please correct the fields marked below."))
         status = 400
     else:
+        initial = _initial(saved, addresses, cart, user)
+        typed = initial.get("address", NEW_ADDRESS) == NEW_ADDRESS
         form = CheckoutForm(
-            user=user, addresses=addresses, initial=_initial(saved, addresses, cart)
-        )
-        form.address_form.initial = (
-            {f"{name}": value for name, value in (saved.get("address") or {}).items()}
-            if not saved.get("address_id")
-            else {}
+            user=user,
+            addresses=addresses,
+            initial=initial,
+            address_initial=dict(saved.get("address") or {}) if typed else None,
         )
         status = 200
     lines, price = _summary(request, cart, saved)
@@ -100,7 +106,7 @@ def checkout(request):
     )
 
 
-def _initial(saved: dict, addresses, cart) -> dict:
+def _initial(saved: dict, addresses, cart, user) -> dict:
     initial = {
         "shipping_method": saved.get("shipping_method_id"),
         "payment_method": saved.get("payment_method") or selectors.payment_methods()[0][0],
@@ -110,14 +116,22 @@ def _initial(saved: dict, addresses, cart) -> dict:
         **{f"fapiao_{name}": value for name, value in (saved.get("fapiao") or {}).items()},
     }
     if addresses:
-        address_id = saved.get("address_id") or addresses[0].pk
-        if saved and not saved.get("address_id"):
-            address_id = "new"
-        initial["address"] = str(address_id)
+        initial["address"] = str(_preselected_address(saved, addresses, user))
     methods = list(ShippingMethod.objects.active()[:2])
     if len(methods) == 1:
         initial.setdefault("shipping_method", methods[0].pk)
     return initial
+
+
+def _preselected_address(saved: dict, addresses, user):
+    """The address checkout starts on: the book's default (first in `addresses`), unless
+    this shopper already chose another or typed a new one in this checkout. Details typed
+    as a guest before signing in never stand in for the book's default."""
+    if saved.get("user_id") != user.pk:
+        return addresses[0].pk
+    if saved.get("address_id") in {address.pk for address in addresses}:
+        return saved["address_id"]
+    return NEW_ADDRESS if saved.get("address") else addresses[0].pk
 
 
 def _save_details(request, cart, form):
@@ -135,6 +149,7 @@ def _save_details(request, cart, form):
     if code != cart.coupon_code:
         cart_services.set_coupon_code(cart=cart, code=code)
     request.session[SESSION_KEY] = {
+        "user_id": user.pk,
         "email": data.get("email") or user.email,
         "address": fields,
         "address_id": address.pk if address else None,
@@ -218,11 +233,8 @@ def review(request):
 
 
 def _address_lines(address) -> list[str]:
-    from django_countries import countries
-
-    city = " ".join(part for part in (address.postcode, address.city) if part)
-    parts = [address.full_name, address.line1, address.line2, city, address.region]
-    return [part for part in parts if part] + [str(dict(countries).get(address.country, ""))]
+    """The address as printed on a label, in the shape of the address book's."""
+    return Address(**{name: getattr(address, name) for name in ADDRESS_FIELDS}).lines()
 
 
 @require_POST

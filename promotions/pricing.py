@@ -105,10 +105,28 @@ class CartPrice:
     shipping_gross: Decimal | None = None
     shipping_tax_rate: Decimal = ZERO
     shipping_tax_class: str = ""
+    #: The merchandise subtotal (before discounts) from which shipping is free, as the
+    #: shipping method (or, before one is chosen, the cheapest threshold) says; None: never.
+    free_shipping_from: Decimal | None = None
 
     @property
     def item_count(self) -> int:
         return sum(line.quantity for line in self.lines)
+
+    @property
+    def free_shipping_remaining(self) -> Decimal | None:
+        """How much more merchandise makes shipping free (zero once it is); None: no
+        threshold."""
+        if self.free_shipping_from is None:
+            return None
+        return max(self.free_shipping_from - self.subtotal, ZERO)
+
+    @property
+    def free_shipping_percent(self) -> int:
+        """How far the subtotal is towards free shipping, 0 to 100, for a progress bar."""
+        if not self.free_shipping_from:
+            return 100
+        return min(100, int(self.subtotal * 100 / self.free_shipping_from))
 
     @property
     def charged_tax_rows(self) -> tuple[TaxRow, ...]:

@@ -70,6 +70,7 @@ def price_cart(
     now: datetime | None = None,
     destination: Destination | None = None,
     shipping_tax_class_id: int | None = None,
+    free_shipping_from: Decimal | None = None,
 ) -> CartPrice:
     """Price lines with every promotion that applies, then tax them; the cart, checkout,
     place_order and the order's snapshot all call this, so a shopper sees the same numbers
@@ -82,15 +83,22 @@ def price_cart(
     are judged at. Tax is worked out on what is left of each line after discounts, and on
     shipping (of class `shipping_tax_class_id`), with the rates of `destination` (the
     address and the buyer's VAT number); without one, the seller's country's, flagged
-    `tax_estimated`.
+    `tax_estimated`. Shipping is free once the lines' subtotal before discounts reaches
+    `free_shipping_from` (the shipping method's threshold; on the cart, before a method is
+    chosen, the cheapest one, for the "more for free shipping" bar).
     """
     lines = list(lines)
+    subtotal = sum((calculator.line_subtotal(line) for line in lines), ZERO)
+    if shipping is not None and free_shipping_from is not None and subtotal >= free_shipping_from:
+        shipping = ZERO
     if not lines:
-        return calculator.calculate(lines=[], shipping=shipping, rules=[])
+        price = calculator.calculate(lines=[], shipping=shipping, rules=[])
+        return replace(price, free_shipping_from=free_shipping_from)
     now = now or timezone.now()
     price = _discounted(
         lines=lines, shipping=shipping, coupon_code=coupon_code, user=user, email=email, now=now
     )
+    price = replace(price, free_shipping_from=free_shipping_from)
     return _taxed(
         price,
         lines=lines,

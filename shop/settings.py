@@ -452,6 +452,8 @@ if TAX_ROUNDING not in ("line", "total"):
 #: Where the seller is (ISO 3166-1 code, and a state or province code where taxes differ by
 #: region): the cart estimates tax for it before an address is known.
 TAX_SELLER_COUNTRY = env.str("TAX_SELLER_COUNTRY", default="US").upper()
+#: The country an address form starts on (the shopper changes it first thing).
+ADDRESS_DEFAULT_COUNTRY = env.str("ADDRESS_DEFAULT_COUNTRY", default=TAX_SELLER_COUNTRY).upper()
 TAX_SELLER_REGION = env.str("TAX_SELLER_REGION", default="").upper()
 #: The tax's generic name beside prices: vat, gst, sales_tax or tax (default: vat when
 #: prices include tax, else tax).

@@ -10,7 +10,7 @@ ADDRESS = {
     "line1": "1 Chang'an Avenue",
     "line2": "",
     "city": "Beijing",
-    "region": "Beijing",
+    "region": "Beijing Shi",
     "postcode": "100000",
     "country": "CN",
 }
@@ -33,6 +33,7 @@ def test_a_valid_address_is_cleaned_to_one_spelling():
     assert form.is_valid(), form.errors
     assert form.cleaned_data["full_name"] == "Li Wei"
     assert form.cleaned_data["phone"] == "+8613800138000"
+    assert form.cleaned_data["region"] == "北京市"  # the province's value in the post's data
 
 
 @pytest.mark.parametrize(
@@ -47,6 +48,13 @@ def test_a_valid_address_is_cleaned_to_one_spelling():
         ({"phone": "138"}, "phone"),
         ({"country": "US", "postcode": "1234"}, "postcode"),
         ({"country": "GB", "region": "", "postcode": "NOT A CODE"}, "postcode"),
+        ({"country": "US", "region": "Beijing Shi", "postcode": "94016"}, "region"),
+        ({"country": "US", "region": "", "postcode": "94016"}, "region"),
+        ({"country": "SG", "postcode": "12345"}, "postcode"),  # Singapore: six digits
+        ({"line1": "1 Main\x00 Street"}, "line1"),
+        ({"city": "Bei\x00jing"}, "city"),
+        ({"region": "\x00"}, "region"),
+        ({"postcode": "100\x00000"}, "postcode"),
     ],
 )
 def test_bad_addresses_are_refused_on_the_right_field(changes, field):
@@ -56,8 +64,31 @@ def test_bad_addresses_are_refused_on_the_right_field(changes, field):
 
 
 def test_postcode_is_optional_where_the_post_has_none():
-    form = AddressForm({**ADDRESS, "country": "HK", "postcode": "", "region": ""})
+    form = AddressForm({**ADDRESS, "country": "HK", "postcode": "", "region": "Kowloon"})
     assert form.is_valid(), form.errors
+
+
+def test_a_us_state_is_a_list_and_a_typed_name_finds_its_code():
+    form = AddressForm({**ADDRESS, "country": "US", "region": "california", "postcode": "94016"})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["region"] == "CA"
+    html = str(form["region"])
+    assert html.startswith("<select") and '<option value="NY">New York</option>' in html
+    assert form["region"].label == "State" and form["postcode"].label == "ZIP code"
+    assert "required" in html and 'pattern="' in str(form["postcode"])
+
+
+def test_a_country_without_regions_asks_none_and_drops_what_was_sent():
+    form = AddressForm({**ADDRESS, "country": "SG", "region": "Beijing Shi", "city": "",
+                        "postcode": "546080"})  # fmt: skip
+    assert form.is_valid(), form.errors
+    assert (form.cleaned_data["region"], form.cleaned_data["city"]) == ("", "")
+    assert form["region"].is_hidden and form["city"].is_hidden
+
+
+def test_an_unbound_form_starts_on_the_shops_country(settings):
+    assert AddressForm().country_code == settings.ADDRESS_DEFAULT_COUNTRY
+    assert AddressForm(initial={"country": "cn"})["region"].label == "Province"
 
 
 @pytest.mark.parametrize(

@@ -327,13 +327,30 @@ def test_email_change_to_a_taken_address_sends_nothing(user, django_capture_on_c
         services.confirm_email_change(token=token)
 
 
+def _fields(address) -> dict:
+    return {name: getattr(address, name) for name in services.ADDRESS_FIELDS}
+
+
 def test_the_first_address_becomes_the_default(user):
-    first = AddressFactory.build(user=user)
-    fields = {name: getattr(first, name) for name in services.ADDRESS_FIELDS}
-    a = services.create_address(user=user, fields=fields)
-    b = services.create_address(user=user, fields=fields)
+    a = services.create_address(user=user, fields=_fields(AddressFactory.build(user=user)))
+    b = services.create_address(
+        user=user, fields=_fields(AddressFactory.build(user=user, line1="2 Other Street"))
+    )
     assert Address.objects.get(pk=a.pk).is_default_shipping
     assert not Address.objects.get(pk=b.pk).is_default_shipping
+
+
+def test_saving_an_address_the_book_holds_adds_no_duplicate(user):
+    first = services.create_address(user=user, fields=_fields(AddressFactory.build(user=user)))
+    again = _fields(first)
+    again["line1"] = f"  {first.line1.upper()} "  # case and spacing do not make it new
+    assert services.create_address(user=user, fields=again) == first
+    assert Address.objects.filter(user=user).count() == 1
+    other = services.create_address(user=user, fields={**_fields(first), "line2": "Flat 2"})
+    assert Address.objects.filter(user=user).count() == 2
+    # Saving the same again "as default" makes the one already there the default.
+    assert services.create_address(user=user, fields=_fields(other), make_default=True) == other
+    assert Address.objects.get(is_default_shipping=True) == other
 
 
 def test_only_one_default_address_per_user(user):

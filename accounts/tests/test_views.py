@@ -433,12 +433,26 @@ def test_address_validation_keeps_what_was_typed(signed_in):
     assert response.status_code == 200
     html = response.content.decode()
     assert "does not look right" in html
-    assert "state, province or region" in html
+    assert "Choose the state." in html
     assert "international form" in html
     assert "12 St James&#x27;s Square" in html
     missing = signed_in.post(reverse("accounts:address_create"), {"country": "XX"})
     assert missing.status_code == 200 and "This field is required" in missing.content.decode()
     assert not Address.objects.exists()
+
+
+def test_update_re_renders_the_form_for_the_country_keeping_what_was_typed(signed_in):
+    response = signed_in.post(
+        reverse("accounts:address_create"), {**ADDRESS, "country": "US", "update_country": "1"}
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and not Address.objects.exists()
+    assert '<select name="region"' in html and ">State:</label>" in html
+    assert "12 St James&#x27;s Square" in html and "errorlist" not in html
+    singapore = signed_in.post(
+        reverse("accounts:address_create"), {**ADDRESS, "country": "SG", "update_country": "1"}
+    ).content.decode()
+    assert 'type="hidden" name="region"' in singapore and ">State:</label>" not in singapore
 
 
 def test_set_default_address(signed_in, user):

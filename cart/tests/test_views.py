@@ -9,6 +9,7 @@ from cart.models import Cart, CartLine
 from cart.selectors import CART_SESSION_KEY
 from cart.tests.factories import CartFactory, CartLineFactory
 from catalog.tests.factories import ProductFactory, VariantFactory
+from orders.tests.factories import ShippingMethodFactory  # the shop's free-shipping threshold
 
 #: The cart page: the cart, its lines (with variant, product, category, brand and the first
 #: picture in one query), their options, the promotions price_cart reads (at most three),
@@ -190,3 +191,79 @@ def test_empty_cart_and_coupon_entry(client):
     assert "Enter a coupon code." in response.content.decode()
     client.post(reverse("cart:empty"))
     assert not guest_cart(client).lines.exists() and guest_cart(client).coupon_code == ""
+
+
+# --- Mini cart (mini-cart.js asks for JSON) and free-shipping progress ---------------------
+
+#: Add to cart for the mini cart: session, the cart, its line (locked) and the variant
+#: (add_line), the lines with pictures and options, promotions (at most three) and the
+#: free-shipping threshold; the same for 1 line or 20.
+MINI_CART_BUDGET = 16
+JSON = {"HTTP_ACCEPT": "application/json"}
+
+
+def add_for_mini_cart(client, data):
+    return client.post(reverse("cart:add"), data, **JSON)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("lines", [1, 20])
+def test_the_mini_cart_shows_what_was_added_and_the_subtotal(
+    client, lines, django_assert_max_num_queries
+):
+    ShippingMethodFactory(price=Decimal("5.00"), free_above=Decimal("100.00"))
+    variant = VariantFactory(price=Decimal("30.00"), stock=5, product__name="Linen Shirt")
+    add(client, VariantFactory(price=Decimal("10.00")))
+    for _ in range(lines - 1):
+        CartLineFactory(cart=guest_cart(client), quantity=1)
+    with django_assert_max_num_queries(MINI_CART_BUDGET):
+        response = add_for_mini_cart(client, {"variant": variant.pk, "quantity": 2})
+    assert response.status_code == 200
+    data = response.json()
+    assert data["added"] is True and data["count"] == lines + 2
+    html = data["html"]
+    assert "Added to your cart" in html and "Linen Shirt" in html
+    assert "Quantity in your cart: 2" in html
+    assert "Checkout" in html and "Keep shopping" in html
+    if lines == 1:
+        assert "$70.00" in html  # 10 + 2 x 30
+        assert "$30.00</strong> more for free shipping" in html
+    # No flash message waits for the next page: the mini cart said it.
+    assert "Added 2" not in client.get(reverse("cart:detail")).content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"variant": "abc", "quantity": 1}, "That option is not available."),
+        ({"quantity": 1}, "Choose an option first."),
+        ({"variant": "VARIANT", "quantity": "two"}, "Enter a whole number."),
+        ({"variant": "VARIANT", "quantity": "1\x00"}, "Enter a whole number."),
+        ({"variant": "VARIANT", "quantity": 0}, "Choose at least 1"),
+        ({"variant": "SOLD_OUT", "quantity": 1}, "is sold out"),
+    ],
+)
+def test_the_mini_cart_says_why_nothing_was_added(client, data, message):
+    variant, sold_out = VariantFactory(), VariantFactory(stock=0)
+    names = {"VARIANT": variant.pk, "SOLD_OUT": sold_out.pk}
+    response = add_for_mini_cart(client, {k: names.get(v, v) for k, v in data.items()})
+    assert response.status_code == 400
+    payload = response.json()
+    assert payload["added"] is False and message in payload["html"]
+    assert "Not added to your cart" in payload["html"]
+    assert not CartLine.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_cart_shows_how_much_more_ships_free(client):
+    variant = VariantFactory(price=Decimal("38.00"), stock=5)
+    add(client, variant)
+    assert "free shipping" not in client.get(reverse("cart:detail")).content.decode()
+    ShippingMethodFactory(price=Decimal("5.00"), free_above=Decimal("50.00"))
+    ShippingMethodFactory(price=Decimal("2.00"), free_above=Decimal("80.00"))
+    html = client.get(reverse("cart:detail")).content.decode()
+    assert "<strong>$12.00</strong> more for free shipping" in html
+    assert '<progress class="free-shipping__bar" max="100" value="76"' in html
+    add(client, variant)
+    assert "Your order ships free." in client.get(reverse("cart:detail")).content.decode()

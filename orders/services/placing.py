@@ -136,12 +136,10 @@ def _line_inputs(lines: list[CartLine]) -> list[LineInput]:
 def _price(
     *, lines, method: ShippingMethod, coupon_code: str, user, email: str, destination
 ) -> CartPrice:
-    inputs = _line_inputs(lines)
-    # Free shipping is judged on the merchandise subtotal, before discounts.
-    subtotal = sum((line.unit_price * line.quantity for line in inputs), ZERO)
     return promotions.price_cart(
-        lines=inputs,
-        shipping=method.price_for(subtotal),
+        lines=_line_inputs(lines),
+        shipping=method.price,
+        free_shipping_from=method.free_above,
         coupon_code=coupon_code,
         user=user if user is not None and user.is_authenticated else None,
         email=email,

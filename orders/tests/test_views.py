@@ -136,6 +136,61 @@ def test_signed_in_new_address_can_be_saved_to_the_book(client):
     assert Address.objects.get(user=user).line1 == "1 Compiler Street"
 
 
+def checked_address(html: str) -> str:
+    """The value of the "Ship to" radio the page ticks."""
+    [value] = re.findall(r'<input type="radio" name="address" value="([^"]+)"[^>]*checked', html)
+    return value
+
+
+def test_signing_in_mid_checkout_preselects_the_default_address_not_the_guest_one(client):
+    """A guest's typed address, then signing in: the book's default is chosen, the guest
+    one is not filled in under "a new address", and the order ships to the default."""
+    user = UserFactory()
+    default = AddressFactory(user=user, is_default_shipping=True, line1="9 Default Road")
+    AddressFactory(user=user, line1="3 Old Lane")
+    add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    assert details(client, method).status_code == 302  # typed as a guest: 1 Compiler Street
+    client.force_login(user)
+    html = client.get(reverse("orders:checkout")).content.decode()
+    assert checked_address(html) == str(default.pk)
+    assert "1 Compiler Street" not in html
+    # The shopper submits the page as it stands.
+    client.post(
+        reverse("orders:checkout"),
+        {
+            "address": checked_address(html),
+            "shipping_method": method.pk,
+            "payment_method": "manual",
+        },
+    )
+    fields, _html = review_fields(client)
+    client.post(reverse("orders:place"), fields)
+    assert Order.objects.get().ship_line1 == "9 Default Road"
+    assert Address.objects.filter(user=user).count() == 2
+
+
+def test_a_new_address_typed_while_signed_in_is_kept_when_coming_back(client):
+    user = UserFactory()
+    AddressFactory(user=user, is_default_shipping=True)
+    client.force_login(user)
+    add(client, VariantFactory())
+    details(client, ShippingMethodFactory(), address="new")
+    html = client.get(reverse("orders:checkout")).content.decode()
+    assert checked_address(html) == "new" and 'value="1 Compiler Street"' in html
+
+
+def test_saving_a_new_address_the_book_holds_adds_no_duplicate(client):
+    user = UserFactory()
+    client.force_login(user)
+    add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    details(client, method, save_address="on")
+    details(client, method, address="new", save_address="on", **{"ship-city": " london "})
+    assert Address.objects.filter(user=user).count() == 1
+    assert client.session["checkout"]["address_id"] == Address.objects.get(user=user).pk
+
+
 def test_someone_elses_address_id_is_refused(client):
     user, stranger = UserFactory(), UserFactory()
     AddressFactory(user=user)
@@ -433,3 +488,108 @@ def test_a_guest_link_cancels_only_in_the_first_days(client, settings):
     )
     assert "can no longer be cancelled here" in response.content.decode()
     assert Order.objects.get(pk=order.pk).status == "open"
+
+
+# --- The address by country, field budget and bad input -----------------------------------
+
+#: Baymard: most shops can get a guest to about 8 visible fields.
+GUEST_FIELD_BUDGET = 8
+US_ADDRESS = {
+    "ship-country": "US",
+    "ship-full_name": "Grace Hopper",
+    "ship-phone": "+12025550143",
+    "ship-line1": "1 Navy Yard",
+    "ship-city": "Arlington",
+    "ship-region": "VA",
+    "ship-postcode": "22202",
+}
+
+
+def visible_fields(html: str) -> list[str]:
+    """Names of the fields a shopper sees in the checkout form as it opens: text boxes and
+    lists, not choices already made (radios), nor what waits in a closed <details>."""
+    form = html[html.index('<form class="checkout__form"') :]
+    form = form[: form.index("</form>")]
+    form = re.sub(r"<details(?![^>]*\bopen\b)[^>]*>.*?</details>", "", form, flags=re.S)
+    inputs = re.findall(r"<(input|select|textarea)\b([^>]*)>", form)
+    return [
+        re.search(r'name="([^"]+)"', attrs).group(1)
+        for tag, attrs in inputs
+        if not re.search(r'type="(hidden|radio|checkbox|submit)"', attrs)
+    ]
+
+
+@pytest.mark.parametrize(("country", "region_shown"), [("US", True), ("CN", True), ("SG", False)])
+def test_a_guest_sees_at_most_eight_fields_region_only_where_the_post_uses_one(
+    client, country, region_shown
+):
+    add(client, VariantFactory())
+    ShippingMethodFactory()
+    response = client.post(
+        reverse("orders:checkout"), {"ship-country": country, "update_country": "1"}
+    )
+    assert response.status_code == 200 and "errorlist" not in response.content.decode()
+    fields = visible_fields(response.content.decode())
+    assert len(fields) <= GUEST_FIELD_BUDGET, fields
+    assert fields[:2] == ["email", "ship-country"]
+    assert ("ship-region" in fields) is region_shown
+    assert "ship-line2" not in fields and "coupon_code" not in fields
+
+
+def test_update_keeps_what_was_typed_and_shows_the_countrys_states(client):
+    add(client, VariantFactory())
+    method = ShippingMethodFactory()
+    response = client.post(
+        reverse("orders:checkout"),
+        {
+            "email": "grace@example.com",
+            "shipping_method": method.pk,
+            **US_ADDRESS,
+            "ship-region": "",
+            "update_country": "1",
+        },
+    )
+    html = response.content.decode()
+    assert '<select name="ship-region"' in html and '<option value="VA">Virginia</option>' in html
+    assert 'value="grace@example.com"' in html and 'value="1 Navy Yard"' in html
+    assert re.search(rf'name="shipping_method" value="{method.pk}"[^>]* checked', html)
+    assert "checkout" not in client.session
+
+
+def test_a_us_address_with_its_state_reaches_the_review(client):
+    add(client, VariantFactory())
+    response = details(client, ShippingMethodFactory(), **US_ADDRESS)
+    assert response.status_code == 302
+    assert client.session["checkout"]["address"]["region"] == "VA"
+    assert "Arlington, VA 22202" in client.get(reverse("orders:review")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"ship-region": "Ontario"}, "ship-region", "Choose the state from the list"),
+        ({"ship-region": ""}, "ship-region", "Choose the state."),
+        ({"ship-postcode": "2220"}, "ship-postcode", "e.g. 95014"),
+        ({"ship-country": "CA", "ship-region": "VA"}, "ship-region", "Choose the province"),
+        ({"ship-line1": "1 Navy\x00 Yard"}, "ship-line1", "Null characters are not allowed."),
+        ({"email": "grace\x00@example.com"}, "email", "Null characters are not allowed."),
+        ({"ship-country": "XX"}, "ship-country", "Select a valid choice."),
+    ],
+)
+def test_bad_addresses_are_explained_beside_the_field_keeping_the_rest(
+    client, change, field, message
+):
+    add(client, VariantFactory())
+    response = details(client, ShippingMethodFactory(), **{**US_ADDRESS, **change})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    assert 'value="Grace Hopper"' in html and 'value="+12025550143"' in html
+    assert "checkout" not in client.session and not Order.objects.exists()
+
+
+def test_the_address_starts_on_the_shops_country_with_its_states(client, settings):
+    add(client, VariantFactory())
+    html = client.get(reverse("orders:checkout")).content.decode()
+    assert f'<option value="{settings.ADDRESS_DEFAULT_COUNTRY}" selected>' in html
+    assert '<select name="ship-region"' in html  # the default, US, has states

@@ -36,6 +36,25 @@ def test_without_promotions_the_total_is_the_subtotal_plus_shipping():
     assert result.applied == () and result.coupon_error == ""
 
 
+def test_shipping_is_free_from_the_threshold_on_the_subtotal_before_discounts():
+    CouponFactory(code="TEN", value=D("10"))
+    below = price([line(price="38.00")], shipping=D("5.00"), free_shipping_from=D("50.00"))
+    assert (below.shipping, below.total) == (D("5.00"), D("43.00"))
+    assert (below.free_shipping_remaining, below.free_shipping_percent) == (D("12.00"), 76)
+    # At the threshold shipping is free, even when a coupon brings the total under it.
+    at = price(
+        [line(price="25.00", quantity=2)],
+        shipping=D("5.00"),
+        free_shipping_from=D("50.00"),
+        coupon_code="TEN",
+    )
+    assert (at.shipping, at.total, at.free_shipping_remaining) == (ZERO, D("45.00"), ZERO)
+    # Before a method is chosen (the cart), the bar is there and nothing is charged.
+    cart = price([line(price="10.00")], free_shipping_from=D("50.00"))
+    assert (cart.shipping, cart.free_shipping_remaining) == (None, D("40.00"))
+    assert price([line()], shipping=D("5.00")).free_shipping_remaining is None
+
+
 def test_a_percent_coupon_rounds_to_the_cent_half_up():
     CouponFactory(code="FIFTEEN", value=D("15"))
     result = price([line(price="3.33", quantity=3)], coupon_code="FIFTEEN")
