@@ -40,6 +40,12 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}"))
 
 
+@pytest.fixture(autouse=True)
+def _shop_url(settings, live_server):
+    """Links in mails point at SHOP_URL: here, the live server the browser talks to."""
+    settings.SHOP_URL = live_server.url
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}

@@ -26,7 +26,9 @@ def fill_cart(page, base_url, product, *, js: bool = True):
     page.goto(base_url + product.get_absolute_url())
     page.get_by_label("Red").check()
     page.get_by_role("button", name="Add to cart", exact=True).click()
-    expect(page.get_by_role("status")).to_contain_text("Added 1 × “Organic Tee”")
+    expect(page.get_by_role("status").filter(has_text="Added")).to_contain_text(
+        "Added 1 × “Organic Tee”"
+    )
     if js:
         page.get_by_role("button", name="Keep shopping").click()
     page.get_by_label("Blue").check()

@@ -42,7 +42,7 @@ def test_the_chinese_home_and_product_pages(live_server, page, screenshot, tee, 
     page.set_viewport_size(viewport)
     page.goto(live_server.url + "/zh-hans/")
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
-    expect(page.get_by_role("searchbox", name="搜索商品")).to_be_visible()
+    expect(page.get_by_role("combobox", name="搜索商品")).to_be_visible()
     expect(page.locator(".category-menu").get_by_role("link", name="服装")).to_be_visible()
     assert_accessible(page)
     screenshot(f"zh-home-{viewport['width']}")

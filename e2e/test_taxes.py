@@ -170,7 +170,7 @@ def test_a_us_and_a_german_checkout_side_by_side(live_server, page, settings, tr
 
         key = guest_key(number=order.number)
         page.goto(f"{live_server.url}{order.get_absolute_url()}?key={key}")
-        expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {order.number}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(order.number)
         assert_accessible(page)
         _shoot(page, f"{code}-order")
 
@@ -227,7 +227,7 @@ def test_a_chinese_shopper_asks_for_a_company_fapiao(
     ShippingMethodFactory(name="顺丰", price=Decimal("0.00"))
     context = browser.new_context(locale="zh-CN", viewport=WIDE)
     page = context.new_page()
-    base = live_server.url
+    base = live_server.url + "/zh-hans"  # the Chinese shop's URLs
     page.goto(base + product.get_absolute_url())
     expect(page.locator(".price__tax")).to_have_text("含增值税")
     page.locator(".buy-form button[type=submit]").click()

@@ -19,8 +19,8 @@ from catalog.tests.factories import (
 
 #: Product page on a cold cache with recommendations: its id, the product, variants,
 #: option values, images, specifications, tags, the tree, the recommended products and
-#: their images.
-PRODUCT_BUDGET = 10
+#: their images, and the standard shipping method (the delivery estimate).
+PRODUCT_BUDGET = 11
 #: A warm product page: the page's id and versions come from the cache, the recently viewed
 #: hole reads its products and their images.
 WARM_PRODUCT_BUDGET = 2

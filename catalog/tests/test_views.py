@@ -28,7 +28,7 @@ WARM_LISTING_BUDGET = 3
 #: specifications, tags, the tree, the recommended products with their images (for a
 #: product the last rebuild of recommendations did not know: one more, its category's) and
 #: the standard shipping method (the delivery estimate).
-PRODUCT_BUDGET = 11
+PRODUCT_BUDGET = 12
 
 
 @pytest.fixture
