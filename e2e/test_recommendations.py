@@ -70,6 +70,7 @@ def test_recommendations_follow_the_shopper(live_server, browser, kitchen, viewp
 
     page.goto(live_server.url + kitchen["Teapot"].get_absolute_url())
     page.get_by_role("button", name="Add to cart", exact=True).click()
+    expect(page.locator("[data-cart-count]")).to_have_text("1")  # the mini cart has it
     page.goto(live_server.url + "/cart/")
     often = page.locator(
         "section", has=page.get_by_role("heading", name="Often bought with what is in your cart")

@@ -20,7 +20,7 @@ from orders.selectors import guest_key
 from orders.tests.factories import ShippingMethodFactory, cart_with, place
 from orders.tests.test_views import add, details, review_fields
 from taxes.calculation import split_refund
-from taxes.models import TaxRate
+from taxes.models import TaxClass, TaxRate
 from taxes.tests.factories import TaxClassFactory, rates
 
 pytestmark = pytest.mark.django_db
@@ -100,7 +100,9 @@ def test_the_order_snapshots_each_lines_net_tax_gross_rate_and_class(germany):
         D("42.80"),
         D("5.5"),
     )
-    assert (shirt.tax_class, book.tax_class) == ("Standard rate", "Reduced rate")
+    # The classes' names as the shop has them (a flushed test database lost the migration's).
+    names = dict(TaxClass.objects.values_list("code", "name"))
+    assert (shirt.tax_class, book.tax_class) == (names["standard"], names["reduced"])
     assert (order.total, order.tax, order.shipping_tax) == (D("167.75"), D("23.05"), D("0.99"))
     assert order.prices_include_tax and order.tax_country == "FR"
     rows = [(row.rate, row.net, row.tax) for row in order.tax_lines.all()]
