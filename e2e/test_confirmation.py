@@ -19,7 +19,7 @@ from catalog.tests.factories import (
     png_bytes,
 )
 from e2e.conftest import PHONE, assert_accessible
-from e2e.test_checkout import choose_country
+from e2e.test_checkout import choose_country, fill_london_address
 from orders.models import Order
 from orders.tests.factories import ShippingMethodFactory
 
@@ -60,11 +60,7 @@ def buy_as_guest(page, base_url, product, *, payment="Bank transfer", js=True):
     page.goto(base_url + "/checkout/")
     choose_country(page, "GB", js=js)
     page.get_by_label("Email address").fill("grace@example.com")
-    page.get_by_label("Full name").fill("Grace Hopper")
-    page.get_by_label("Phone number").fill("+442079460958")
-    page.get_by_label("Address line 1").fill("1 Compiler Street")
-    page.get_by_label("City or town").fill("London")
-    page.get_by_label("Postcode").fill("SW1A 1AA")
+    fill_london_address(page)
     page.get_by_label("Standard").check()
     page.get_by_label(payment).check()
     page.get_by_role("button", name="Continue to review").click()

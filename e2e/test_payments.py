@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from catalog.tests.factories import ProductFactory, VariantFactory
 from e2e.conftest import DESKTOP, PHONE, assert_accessible
+from e2e.test_checkout import choose_country, fill_london_address
 from orders.models import Order
 from orders.tests.factories import ShippingMethodFactory
 
@@ -33,13 +34,8 @@ def checkout_with_sandbox(page, base_url, product):
     expect(page.locator("[data-cart-count]")).to_have_text("1")
     page.goto(base_url + "/checkout/")
     page.get_by_label("Email address").fill("guest@example.com")
-    page.get_by_label("Country").select_option("GB")  # first: the fields follow it
-    expect(page.locator('[data-address-row="region"]')).to_have_attribute("data-country", "GB")
-    page.get_by_label("Full name").fill("Grace Hopper")
-    page.get_by_label("Phone number").fill("+442079460958")
-    page.get_by_label("Address line 1").fill("1 Compiler Street")
-    page.get_by_label("City or town").fill("London")
-    page.get_by_label("Postcode").fill("SW1A 1AA")
+    choose_country(page, "GB")  # first: the fields follow it
+    fill_london_address(page)
     page.get_by_label("Standard").check()
     page.get_by_label("Card (sandbox gateway)").check()
     page.get_by_role("button", name="Continue to review").click()
