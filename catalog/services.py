@@ -288,7 +288,9 @@ def add_to_wishlist(*, user, product: Product) -> WishlistItem:
 
 @transaction.atomic
 def remove_from_wishlist(*, user, product_id: int) -> bool:
-    deleted, _rows = WishlistItem.objects.filter(user=user, product_id=product_id).delete()
+    # product__pk, not product_id: an id past 64 bits then matches nothing on SQLite too
+    # (the raw column lookup overflowed there: a 500).
+    deleted, _rows = WishlistItem.objects.filter(user=user, product__pk=product_id).delete()
     return bool(deleted)
 
 
