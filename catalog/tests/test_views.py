@@ -133,6 +133,23 @@ def test_product_page_shows_variants_with_price_and_stock(client, django_assert_
 
 
 @pytest.mark.django_db
+def test_variants_without_options_are_chosen_from_a_list(client, django_assert_max_num_queries):
+    """Variants told apart only by their SKU: a list that reloads the page at the chosen one,
+    whose price shows and whose id the cart form posts."""
+    product = ProductFactory(name="Mug", variants=False)
+    VariantFactory(product=product, sku="MUG-S", price=Decimal("9.00"), stock=4)
+    large = VariantFactory(product=product, sku="MUG-L", price=Decimal("12.00"), stock=0)
+    with django_assert_max_num_queries(PRODUCT_BUDGET):
+        html = client.get(product.get_absolute_url()).content.decode()
+    assert '<select id="variant-choice" name="variant">' in html
+    assert "MUG-S · $9.00" in html and "MUG-L · $12.00 · Sold out" in html
+    chosen = client.get(product.get_absolute_url(), {"variant": large.pk}).content.decode()
+    assert f'<option value="{large.pk}" selected>' in chosen
+    assert f'name="variant" value="{large.pk}"' in chosen
+    assert '<span class="price__now">$12.00</span>' in chosen
+
+
+@pytest.mark.django_db
 def test_product_page_has_structured_data_safe_inside_script(client):
     product = ProductFactory(name="Evil </script><script>alert(1)</script>")
     html = client.get(product.get_absolute_url()).content.decode()
