@@ -24,7 +24,13 @@
       followChoice();
     }
     var pending = null;
+    var shown = country.value;  // the country the fields on the page are for
     country.addEventListener("change", function () {
+      if (country.value === shown) {  // back to the fields already shown: nothing to fetch
+        pending = null;
+        return;
+      }
+      var chosen = country.value;
       var body = new FormData(form);
       body.append("update_country", "1");
       var asked = pending = fetch(form.action, {
@@ -33,6 +39,7 @@
         return response.text();
       }).then(function (html) {
         if (asked !== pending) return;  // a later choice wins
+        shown = chosen;
         var page = new DOMParser().parseFromString(html, "text/html");
         ["city", "region", "postcode"].forEach(function (name) {
           var now = form.querySelector('[data-address-row="' + name + '"]');
@@ -42,10 +49,11 @@
           // What was typed while the answer came keeps its place (same kind of field).
           var typed = now.querySelector("input, select");
           var fresh = next.querySelector("input, select");
-          if (typed && fresh && typed.type === fresh.type && typed.type !== "hidden") {
-            fresh.value = typed.value;
-          }
+          var same = typed && fresh && typed.type === fresh.type && typed.type !== "hidden";
+          if (same) fresh.value = typed.value;
+          var focused = typed && typed === document.activeElement;
           now.replaceWith(next);
+          if (focused && same) fresh.focus();  // the shopper typing on keeps typing here
         });
       }).catch(function () {});
     });
