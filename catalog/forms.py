@@ -132,7 +132,7 @@ class StockEntryWidget(forms.MultiWidget):
     NAME_reason and NAME_counted."""
 
     def __init__(self, attrs=None):
-        number = {"style": "width: 5em", "inputmode": "numeric"}
+        number = {"class": "width-5em", "inputmode": "numeric"}
         super().__init__(
             {
                 "loaded": forms.HiddenInput(),
@@ -292,7 +292,7 @@ class BulkVariantEditForm(forms.Form):
         required=False,
         max_digits=12,
         decimal_places=2,
-        widget=forms.NumberInput(attrs={"step": "0.01", "style": "width: 9em"}),
+        widget=forms.NumberInput(attrs={"step": "0.01", "class": "width-9em"}),
     )
     stock_delta = forms.IntegerField(
         label=_("Adjust stock by"),
@@ -300,7 +300,7 @@ class BulkVariantEditForm(forms.Form):
         min_value=-MAX_UNITS,
         max_value=MAX_UNITS,
         help_text=_("Units to add to each variant (e.g. 12) or take away (e.g. -2)."),
-        widget=forms.NumberInput(attrs={"style": "width: 9em"}),
+        widget=forms.NumberInput(attrs={"class": "width-9em"}),
     )
     stock_reason = forms.ChoiceField(
         label=_("Reason"), choices=ADJUST_REASONS, initial=StockMovement.Reason.CORRECTION

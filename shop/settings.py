@@ -11,6 +11,7 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     "django.contrib.postgres",
     "django.contrib.sitemaps",
     "shop",
@@ -71,6 +73,7 @@ MIDDLEWARE = [
     "shop.middleware.RefuseNulBytes",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "shop.middleware.PrivatePages",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -296,7 +299,6 @@ STORAGES = {
         )
     },
 }
-
 # While developing, whitenoise serves files straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -325,6 +327,28 @@ PERMISSIONS_POLICY = {
         "usb",
         "xr-spatial-tracking",
     )
+}
+#: Content-Security-Policy (django-csp), enforced on every page, the admin's included: scripts,
+#: styles, fonts and fetches from the shop's own origin only, never inline (the templates carry
+#: no inline script, `style` attribute or `<style>`; JSON data blocks are not scripts to the
+#: browser, so cached pages need no per-request nonce). Forms post to the shop; a form may also
+#: be redirected to an enabled payment provider's hosted page (browsers check form-action on
+#: every redirect of a form's navigation), listed per provider in PAYMENT_PROVIDER_FORM_ORIGINS.
+CSP_IMG_ORIGINS = [SELF]
+CSP_FORM_ACTION_ORIGINS = [SELF]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": CSP_IMG_ORIGINS,
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": CSP_FORM_ACTION_ORIGINS,
+    }
 }
 if not DEBUG:
     SESSION_COOKIE_SECURE = True
@@ -377,9 +401,16 @@ PAYMENT_PROVIDER_LABELS = {
 PAYMENT_PROVIDERS = env.list(
     "PAYMENT_PROVIDERS", default=["manual", "sandbox"] if DEBUG else ["manual"]
 )
+#: Hosts a provider's hosted payment page lives on: checkout's form is redirected there, so
+#: the Content-Security-Policy's form-action lets them through for the enabled providers.
+PAYMENT_PROVIDER_FORM_ORIGINS = {
+    "stripe": ["https://checkout.stripe.com"],
+}
 _unknown_providers = set(PAYMENT_PROVIDERS) - set(PAYMENT_PROVIDER_LABELS)
 if _unknown_providers:
     raise ImproperlyConfigured(f"Unknown PAYMENT_PROVIDERS: {sorted(_unknown_providers)}")
+for _provider in PAYMENT_PROVIDERS:
+    CSP_FORM_ACTION_ORIGINS += PAYMENT_PROVIDER_FORM_ORIGINS.get(_provider, [])
 #: HMAC-SHA256 key of the sandbox gateway's callbacks. One fixed value for every process (a
 #: per-process random key would break callbacks delivered by a Celery worker or another web
 #: worker); a dev-only default while developing, required in production with the sandbox on.

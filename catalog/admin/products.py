@@ -139,7 +139,7 @@ class VariantInlineFormSet(forms.BaseInlineFormSet):
                 )
 
 
-_NARROW = {"style": "width: 7em"}
+_NARROW = {"class": "width-7em"}
 
 
 class VariantInlineForm(StockEntryFormMixin, forms.ModelForm):
@@ -157,13 +157,14 @@ class VariantInlineForm(StockEntryFormMixin, forms.ModelForm):
             "is_active",
             "position",
         )
-        # Narrow number boxes keep the columns inside the page at laptop widths.
+        # Narrow number boxes keep the columns inside the page at laptop widths (classes in
+        # catalog_admin.css: the Content-Security-Policy refuses style attributes).
         widgets = {
-            "sku": forms.TextInput(attrs={"style": "width: 12em"}),
+            "sku": forms.TextInput(attrs={"class": "width-12em"}),
             "price": forms.NumberInput(attrs=_NARROW),
             "compare_at_price": forms.NumberInput(attrs=_NARROW),
-            "weight_grams": forms.NumberInput(attrs={"style": "width: 5em"}),
-            "position": forms.NumberInput(attrs={"style": "width: 4em"}),
+            "weight_grams": forms.NumberInput(attrs={"class": "width-5em"}),
+            "position": forms.NumberInput(attrs={"class": "width-4em"}),
         }
 
 
@@ -212,7 +213,7 @@ class ProductImageInline(admin.TabularInline):
             return "—"
         small = image.small
         return format_html(
-            '<img src="{}" alt="{}" style="max-width: 80px; max-height: 80px">',
+            '<img class="image-preview" src="{}" alt="{}">',
             small.url,
             image.alt_text,
         )

@@ -52,10 +52,12 @@ class CategoryAdmin(TranslationAdmin):
 
     @admin.display(description=_("name"), ordering=TREE_ORDER)
     def indented_name(self, category: Category):
-        # The depth comes from the materialised path: no query per row.
+        # The depth comes from the materialised path: no query per row. Indented with em and
+        # en spaces (1.5 em a level), which HTML does not collapse: no style attribute, which
+        # the Content-Security-Policy would refuse.
         return format_html(
-            '<span style="padding-left: {}em">{}{}</span>',
-            category.depth * 1.5,
+            "{}{}{}",
+            "\u2003\u2002" * category.depth,
             "└ " if category.depth else "",
             category.name,
         )

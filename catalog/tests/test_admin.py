@@ -559,7 +559,8 @@ def test_category_list_is_indented_as_a_tree(admin_client, django_assert_max_num
         response = admin_client.get(reverse("admin:catalog_category_changelist"))
     names = [c.name for c in _listed(response)]
     assert names.index("Shirts") == names.index("Clothing") + 1
-    assert "padding-left: 1.5em" in response.text
+    assert "\u2003\u2002└ Shirts" in response.text
+    assert "style=" not in response.text  # the Content-Security-Policy allows no inline style
 
 
 @pytest.mark.parametrize(
