@@ -8,6 +8,7 @@ variable; a `.env` file beside `manage.py` is read when present.
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -299,6 +300,46 @@ STORAGES = {
         )
     },
 }
+#: Where uploaded pictures (and the thumbnails made from them) are kept: "filesystem"
+#: (MEDIA_ROOT, served by the proxy) or "s3", any S3-compatible bucket (django-storages), for
+#: app servers on several hosts without a shared volume. The bucket's objects must be
+#: readable by anyone: pages link to them by plain URL (cached pages could not hold signed
+#: URLs, which expire).
+MEDIA_STORAGE = env.str("MEDIA_STORAGE", default="filesystem")
+if MEDIA_STORAGE == "s3":
+    _bucket = env.str("AWS_STORAGE_BUCKET_NAME")
+    #: The S3 API's address: empty for AWS, e.g. https://minio.example.com otherwise.
+    _endpoint = env.str("AWS_S3_ENDPOINT_URL", default="")
+    _region = env.str("AWS_S3_REGION_NAME", default="")
+    #: Where browsers read the pictures: a CDN or the bucket's own address.
+    MEDIA_URL = env.str(
+        "MEDIA_URL",
+        default=f"{_endpoint.rstrip('/')}/{_bucket}/"
+        if _endpoint
+        else f"https://{_bucket}.s3.{_region or 'us-east-1'}.amazonaws.com/",
+    )
+    _media = urlsplit(MEDIA_URL)
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": _bucket,
+            "endpoint_url": _endpoint or None,
+            "region_name": _region or None,
+            # Unset: boto3's own chain (an instance role, ~/.aws).
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            # URLs are MEDIA_URL + the object's key, unsigned.
+            "custom_domain": f"{_media.netloc}{_media.path}".rstrip("/"),
+            "url_protocol": f"{_media.scheme}:",
+            "querystring_auth": False,
+            "file_overwrite": False,  # two uploads named shirt.png stay two pictures
+            # Names are never reused (above), so browsers and proxies may keep a picture.
+            "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+        },
+    }
+elif MEDIA_STORAGE != "filesystem":
+    raise ImproperlyConfigured("MEDIA_STORAGE is filesystem or s3.")
+
 # While developing, whitenoise serves files straight from the apps' static folders.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -334,7 +375,10 @@ PERMISSIONS_POLICY = {
 #: browser, so cached pages need no per-request nonce). Forms post to the shop; a form may also
 #: be redirected to an enabled payment provider's hosted page (browsers check form-action on
 #: every redirect of a form's navigation), listed per provider in PAYMENT_PROVIDER_FORM_ORIGINS.
+#: Pictures also from the media storage's address when it is another host (MEDIA_STORAGE=s3).
 CSP_IMG_ORIGINS = [SELF]
+if urlsplit(MEDIA_URL).netloc:
+    CSP_IMG_ORIGINS.append("{0.scheme}://{0.netloc}".format(urlsplit(MEDIA_URL)))
 CSP_FORM_ACTION_ORIGINS = [SELF]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
