@@ -148,6 +148,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # its query running, and a handful of such URLs would take the database down.
         server_options.append(f"-c statement_timeout={round(STATEMENT_TIMEOUT * 1000)}")
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(server_options)
+#: A read replica of the primary (streaming replication): catalog pages read the catalog's
+#: rows from it (shop/replica.py says which reads); unset, everything uses the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {
+        **env.db_url_config(DATABASE_REPLICA_URL),
+        **{k: v for k, v in DATABASES["default"].items() if k in ("CONN_MAX_AGE", "OPTIONS")},
+        "CONN_HEALTH_CHECKS": DATABASES["default"].get("CONN_HEALTH_CHECKS", False),
+    }
+    DATABASE_ROUTERS = ["shop.replica.ReplicaRouter"]
+    MIDDLEWARE += ["shop.replica.CatalogReadsFromReplica"]
+elif TESTING:
+    # A second, empty database standing in for the replica in shop/tests/test_replica.py,
+    # which turns the router on; every other test runs on the primary alone. Its tables are
+    # made from the models (a replica copies the primary's schema; it runs no migrations).
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        "TEST": {"MIGRATE": False}
+        | (
+            {"NAME": f"test_{DATABASES['default']['NAME']}_replica"}
+            if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+            else {}
+        ),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions ----------------------------------------------------------------
