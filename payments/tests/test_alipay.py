@@ -5,6 +5,7 @@ gateway at the HTTP layer (payments/tests/alipay_fakes.py)."""
 import json
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.parse
 from datetime import datetime, timedelta
@@ -15,6 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connections
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -513,3 +516,45 @@ def test_cancelling_a_paid_order_elsewhere_closes_the_open_alipay_trade(payment,
     payment.refresh_from_db()
     assert payment.state == PaymentState.CANCELLED
     assert alipay_provider.queryable
+
+
+# --- Concurrency (PostgreSQL) ---------------------------------------------------------------
+
+#: 50 deliveries of one notification at once. PostgreSQL's max_connections (100) is shared
+#: with other test databases: 25 threads (25 connections, like 25 web workers) each post
+#: twice, all released by one barrier.
+DELIVERIES = 50
+THREADS = 25
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_50_notifications_at_once_pay_once(postgres_only, payment):
+    params = fakes.notification(payment, key=ALIPAY)
+    barrier = threading.Barrier(THREADS)
+    answers, errors = [], []
+
+    def deliver():
+        try:
+            own = Client()
+            barrier.wait()
+            for _i in range(DELIVERIES // THREADS):
+                answers.append(notify(own, params).content)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=deliver) for _i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert answers == [b"success"] * DELIVERIES
+    order = Order.objects.get()
+    assert order.payment_status == "paid" and order.total_paid == payment.amount
+    assert OrderEvent.objects.filter(order=order, kind="payment", to_status="paid").count() == 1
+    assert PaymentEvent.objects.count() == DELIVERIES
+    assert PaymentEvent.objects.filter(processed=True).count() == 1
+    assert PaymentEvent.objects.filter(duplicate=True).count() == DELIVERIES - 1
