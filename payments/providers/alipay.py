@@ -29,7 +29,7 @@ from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from payments.errors import InvalidPayload, InvalidSignature, ProviderUnavailable
@@ -92,7 +92,8 @@ def out_trade_no(payment) -> str:
 
 def notify_url() -> str:
     base = (settings.ALIPAY_NOTIFY_BASE_URL or settings.SHOP_URL).rstrip("/")
-    return base + reverse("payments:alipay-notify")
+    with translation.override(settings.LANGUAGE_CODE):  # one URL, never /zh-hans/...
+        return base + reverse("payments:alipay-notify")
 
 
 def _beijing(moment: datetime) -> str:

@@ -129,6 +129,16 @@ def test_checkout_sends_desktops_to_page_pay_and_phones_to_wap_pay(
     assert payment.expires_at and order.payment_deadline >= payment.expires_at
 
 
+def test_the_notify_url_is_the_same_for_a_chinese_shopper(client):
+    order = alipay_order()
+    url = reverse("payments:start", kwargs={"number": order.number})
+    response = client.get(f"/zh-hans{url}?key={guest_key(number=order.number)}")
+    params = redirect_params(response["Location"])
+    assert params["notify_url"] == "https://shop.example.cn/payments/webhook/alipay/"
+    assert json.loads(params["biz_content"])["subject"] == f"订单 {order.number}"
+    assert "/zh-hans/payments/return/" in params["return_url"]
+
+
 def test_alipay_refuses_anything_but_yuan(settings):
     settings.SHOP_CURRENCY = "USD"
     order = alipay_order()
