@@ -170,6 +170,31 @@ def test_settings_refuse_alipay_without_yuan_or_keys(env, message, tmp_path):
     assert done.returncode != 0 and message in done.stderr
 
 
+def test_settings_read_the_keys_from_files(tmp_path):
+    (tmp_path / "app.pem").write_text(APP.private_pem)
+    (tmp_path / "alipay.pem").write_text(ALIPAY.public_pem)
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "PAYMENT_PROVIDERS": "manual,alipay",
+        "SHOP_CURRENCY": "CNY",
+        "ALIPAY_APP_ID": fakes.APP_ID,
+        "ALIPAY_APP_PRIVATE_KEY_FILE": str(tmp_path / "app.pem"),
+        "ALIPAY_PUBLIC_KEY_FILE": str(tmp_path / "alipay.pem"),
+    }
+    code = "from shop import settings as s; print(s.ALIPAY_PUBLIC_KEY == open(%r).read())"
+    done = subprocess.run(
+        [sys.executable, "-c", code % str(tmp_path / "alipay.pem")],
+        env=environment,
+        capture_output=True,
+        text=True,
+        cwd=str(settings.BASE_DIR),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
 # --- Notifications ------------------------------------------------------------------------
 
 
