@@ -3,7 +3,8 @@ page, and the providers' webhooks. Thin: selectors read, services decide."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.db import transaction
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -25,6 +26,13 @@ from payments.errors import (
 from payments.forms import ChooseMethodForm, SandboxForm
 from payments.models import PaymentState
 from payments.providers import get_provider
+
+
+def is_mobile(request) -> bool:
+    """A phone's browser, by MDN's advice: "Mobi" anywhere in the user agent (tablets get
+    the computer's page, which works on them). Providers with a page for phones (Alipay's
+    wap pay) send such shoppers there."""
+    return "Mobi" in request.headers.get("User-Agent", "")
 
 
 def _key(request) -> str:
@@ -56,7 +64,11 @@ def start(request, number):
     )
     try:
         _payment, result = services.start_payment(
-            order=order, provider_code=code, return_url=return_url, cancel_url=cancel_url
+            order=order,
+            provider_code=code,
+            return_url=return_url,
+            cancel_url=cancel_url,
+            mobile=is_mobile(request),
         )
     except (UnknownProvider, ProviderUnavailable) as error:
         messages.error(request, error.message)
@@ -109,6 +121,10 @@ def return_page(request, number):
     """Where the gateway sends the shopper back: paid, failed (try again or choose another
     method) or pending (the page reloads every 2 s, no JavaScript, until the callback)."""
     order = _order(request, number)
+    if request.GET.get("sign"):
+        # A signed return (Alipay's): ask the provider now rather than wait for its callback.
+        services.confirm_return(payment=selectors.latest_payment(order=order), params=request.GET)
+        order.refresh_from_db()
     payment = selectors.latest_payment(order=order)
     outcome = _outcome(order, payment, abandoned=bool(request.GET.get("abandoned")))
     try:
@@ -238,3 +254,37 @@ def cancel_order(request, number):
         else:
             messages.success(request, _("Your order is cancelled."))
     return redirect(selectors.url_for("orders:detail", order))
+
+
+@csrf_exempt
+@require_POST
+@transaction.non_atomic_requests
+def alipay_notify(request):
+    """Alipay's asynchronous notification (a form POST). Answered "success" only once the
+    event is stored and acted on and the transaction has committed; anything else
+    (unsigned, forged, another app's, an amount that is not the payment's, unknown trade) is
+    answered "failure" and changes nothing, and Alipay retries it for a while."""
+    try:
+        get_provider("alipay")
+    except UnknownProvider as error:
+        raise Http404 from error
+    failure = HttpResponse("failure", content_type="text/plain")
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return failure
+    if length > MAX_BODY or request.content_type != "application/x-www-form-urlencoded":
+        return failure
+    try:
+        result = services.receive_callback(
+            provider_code="alipay",
+            body=request.body,
+            headers=request.headers,
+            keep_forgery=lambda: _forgery_under_cap(request),
+        )
+    except (InvalidSignature, InvalidPayload):
+        return failure
+    # receive_callback commits each event's processing before it returns.
+    if not services.callback_accepted(result):
+        return failure
+    return HttpResponse("success", content_type="text/plain")

@@ -370,6 +370,7 @@ PAYMENT_PROVIDER_LABELS = {
     "manual": _("Bank transfer"),
     "sandbox": _("Card (sandbox gateway)"),
     "stripe": _("Card (Stripe)"),
+    "alipay": _("Alipay"),
 }
 #: The providers the merchant enabled, in the order checkout offers them (the first is
 #: preselected). The sandbox lets anyone "pay" without money, so production (DEBUG off)
@@ -399,6 +400,34 @@ if (
     and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)
 ):
     raise ImproperlyConfigured("Set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (stripe is on).")
+#: Alipay (README "Payments"): the app's id, the app's private key and Alipay's public key
+#: (PEM, or a file holding it), the sandbox gateway, the seller's Alipay user id (2088...;
+#: checked on notifications when set) and the public address Alipay posts notifications to
+#: (empty: SHOP_URL).
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
+
+
+def _pem(name: str) -> str:
+    """A PEM from the environment variable `name`, or from the file `name`_FILE names."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        return Path(path).read_text()
+    return env.str(name, default="", multiline=True)
+
+
+ALIPAY_APP_PRIVATE_KEY = _pem("ALIPAY_APP_PRIVATE_KEY")
+ALIPAY_PUBLIC_KEY = _pem("ALIPAY_PUBLIC_KEY")
+ALIPAY_SANDBOX = env.bool("ALIPAY_SANDBOX", default=False)
+ALIPAY_SELLER_ID = env.str("ALIPAY_SELLER_ID", default="")
+ALIPAY_NOTIFY_BASE_URL = env.str("ALIPAY_NOTIFY_BASE_URL", default="")
+if "alipay" in PAYMENT_PROVIDERS:
+    if SHOP_CURRENCY != "CNY":
+        # Alipay's trades are in yuan: a shop in another currency cannot offer it.
+        raise ImproperlyConfigured("Alipay takes CNY only: set SHOP_CURRENCY=CNY.")
+    if not (ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY):
+        raise ImproperlyConfigured(
+            "Set ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY (alipay is on)."
+        )
 
 # --- Orders (README "Checkout and orders") ---------------------------------------------
 #: Payment methods checkout offers, (code, label); the payments app handles each code.

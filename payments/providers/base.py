@@ -47,12 +47,19 @@ class Provider:
     online: bool = True
     #: The request header that carries the callback's signature.
     signature_header: str = ""
+    #: True when query() can ask the provider what became of a payment (reconcile_payments
+    #: then checks its payments left open past their deadline).
+    queryable: bool = False
 
     @property
     def label(self) -> str:
         return str(settings.PAYMENT_PROVIDER_LABELS.get(self.code, self.code))
 
-    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, mobile: bool = False
+    ) -> StartResult:
+        """Open the payment at the provider; `mobile`: the shopper is on a phone (a
+        provider with a page for phones sends them there)."""
         raise NotImplementedError
 
     def parse_callback(self, *, body: bytes, headers: Mapping[str, str]) -> list[CallbackEvent]:
@@ -67,3 +74,13 @@ class Provider:
     def close(self, *, payment) -> None:
         """Stop the provider from taking this open payment (the order was paid otherwise or
         cancelled). Nothing to do where the shopper has no open page at the provider."""
+
+    def query(self, *, payment) -> CallbackEvent | None:
+        """Ask the provider what became of an open payment, as the event its callback would
+        have been; None while nothing is decided, or where the provider cannot be asked."""
+        return None
+
+    def verify_return(self, *, payment, params: Mapping[str, str]) -> bool:
+        """True when the shopper's return from the provider's page is signed by it (then
+        the return page asks the provider with query() rather than wait for the callback)."""
+        return False

@@ -12,7 +12,9 @@ class ManualProvider(Provider):
     code = "manual"
     online = False
 
-    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, mobile: bool = False
+    ) -> StartResult:
         return StartResult(redirect_url="")
 
     def parse_callback(self, *, body: bytes, headers: Mapping[str, str]) -> list[CallbackEvent]:

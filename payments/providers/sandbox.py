@@ -39,7 +39,9 @@ class SandboxProvider(Provider):
     online = True
     signature_header = SIGNATURE_HEADER
 
-    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, mobile: bool = False
+    ) -> StartResult:
         token = secrets.token_urlsafe(24)
         return StartResult(
             redirect_url=reverse("payments:sandbox", kwargs={"token": token}), reference=token

@@ -65,7 +65,9 @@ class StripeProvider(Provider):
     online = True
     signature_header = SIGNATURE_HEADER
 
-    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, mobile: bool = False
+    ) -> StartResult:
         order = payment.order
         expires_at = session_expiry(order.payment_deadline)
         try:
