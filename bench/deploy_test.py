@@ -21,7 +21,6 @@ import gzip
 import http.client
 import http.cookies
 import itertools
-import os
 import re
 import ssl
 import sys
@@ -367,28 +366,15 @@ def _mails(stack: deployment.Stack):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--http-port", type=int, default=8120)
-    parser.add_argument("--https-port", type=int, default=8121)
-    parser.add_argument("--app-ports", type=int, nargs=2, default=[8122, 8123])
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per instance")
+    deployment.add_arguments(parser, first_port=8120, web_workers=2)
     parser.add_argument("--products", type=int, default=60, help="demo catalog size")
     args = parser.parse_args()
-    database_url = os.environ.get("DATABASE_URL", "")
-    redis_url = os.environ.get("REDIS_URL", "")
-    if not database_url.startswith("postgres") or not redis_url.startswith("redis"):
-        print("deploy-test needs DATABASE_URL (PostgreSQL) and REDIS_URL", file=sys.stderr)
-        return 2
-
     started = time.monotonic()
-    stack = deployment.Stack(
-        database_url=database_url,
-        redis_url=redis_url,
-        http_port=args.http_port,
-        https_port=args.https_port,
-        app_ports=args.app_ports,
-        web_workers=args.workers,
-        database_suffix="_deploy_test",
-    )
+    try:
+        stack = deployment.stack_from(args, database_suffix="_deploy_test")
+    except deployment.StackError as error:
+        print(f"deploy-test: {error}", file=sys.stderr)
+        return 2
     with stack:
         try:
             stack.prepare(products=args.products)

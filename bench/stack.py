@@ -40,6 +40,33 @@ class StackError(Exception):
     """Something of the deployment did not start or answer; the message says what."""
 
 
+def add_arguments(parser, *, first_port: int, web_workers: int) -> None:
+    """Ports (nginx's two, then the two instances') and workers per instance."""
+    parser.add_argument("--http-port", type=int, default=first_port)
+    parser.add_argument("--https-port", type=int, default=first_port + 1)
+    parser.add_argument("--app-ports", type=int, nargs=2, default=[first_port + 2, first_port + 3])
+    parser.add_argument(
+        "--workers", type=int, default=web_workers, help="gunicorn workers per instance"
+    )
+
+
+def stack_from(args, *, database_suffix: str) -> "Stack":
+    """The stack the command line asks for, on DATABASE_URL's server and REDIS_URL."""
+    database_url = os.environ.get("DATABASE_URL", "")
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not database_url.startswith("postgres") or not redis_url.startswith("redis"):
+        raise StackError("set DATABASE_URL (PostgreSQL) and REDIS_URL")
+    return Stack(
+        database_url=database_url,
+        redis_url=redis_url,
+        http_port=args.http_port,
+        https_port=args.https_port,
+        app_ports=args.app_ports,
+        web_workers=args.workers,
+        database_suffix=database_suffix,
+    )
+
+
 class Stack:
     """nginx on `http_port` (redirects) and `https_port` (the shop), gunicorn instances on
     `app_ports`, a Celery worker; a database of its own, created fresh and dropped at the end.
@@ -179,6 +206,9 @@ class Stack:
                 str(self.web_workers),
                 "--timeout",
                 str(GUNICORN_TIMEOUT),
+                # Its own, not the user's shared ~/.gunicorn/gunicorn.ctl.
+                "--control-socket",
+                str(self.tmp / f"gunicorn-{port}.ctl"),
             ],
             env=self.env(web=True),
         )
