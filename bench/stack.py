@@ -85,6 +85,7 @@ class Stack:
         web_workers: int,
         database_suffix: str,
     ):
+        self.database = _fresh_database_url(database_url, suffix=database_suffix)
         self.http_port = http_port
         self.https_port = https_port
         self.app_ports = app_ports
@@ -96,7 +97,6 @@ class Stack:
         for folder in (self.mail_dir, self.media_dir, self.nginx_dir):
             folder.mkdir()
         self.certificate = self.nginx_dir / "shop.pem"
-        self.database = _fresh_database_url(database_url, suffix=database_suffix)
         self.redis_url = redis_url
         self.apps: dict[int, subprocess.Popen] = {}
         self.worker: subprocess.Popen | None = None
@@ -104,6 +104,8 @@ class Stack:
 
     # --- lifecycle ---------------------------------------------------------------------
     def __enter__(self) -> "Stack":
+        # A SIGTERM (a CI timeout, `kill`) unwinds through __exit__ like any failure.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
         return self
 
     def __exit__(self, *exc) -> None:
