@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
 .PHONY: run test lint format bench audit messages clean
+.PHONY: deploy-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,13 @@ bench: $(VENV)/.runtime-installed
 ## audit: Lighthouse, axe, vnu, scroll and tap targets on the main pages (bench/results/audit.md)
 audit: $(VENV)/.dev-installed
 	$(BIN)/python bench/audit.py $(AUDIT_ARGS)
+
+## deploy-test: deploy/'s nginx site in front of two gunicorn instances and a Celery worker on
+## PostgreSQL and Redis (DATABASE_URL, REDIS_URL; Debian's nginx): a shopper's whole journey,
+## one instance SIGKILLed mid-run, the worker's mails; and the compose file against its schema
+deploy-test: $(VENV)/.dev-installed
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	$(BIN)/python bench/deploy_test.py $(DEPLOY_TEST_ARGS)
 
 ## messages: refresh the translation catalogues after changing text
 messages: $(VENV)/.runtime-installed
