@@ -9,6 +9,7 @@ This app is the only one that moves money; orders change only through orders.ser
 (record_payment, record_refund, refund_lines, cancel_locked_order).
 """
 
+import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -24,7 +25,7 @@ from orders import locks as order_locks
 from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import Order, OrderStatus, PaymentStatus
-from payments import locks
+from payments import locks, selectors
 from payments.errors import (
     InvalidPayload,
     InvalidSignature,
@@ -32,6 +33,7 @@ from payments.errors import (
     PaymentError,
     ProviderUnavailable,
     RefundRejected,
+    UnknownProvider,
 )
 from payments.models import (
     MONEY_TAKEN,
@@ -44,7 +46,7 @@ from payments.models import (
     RefundStatus,
 )
 from payments.providers import get_provider
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 from shop.money import format_money
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,12 @@ def awaits_payment(order: Order) -> bool:
 
 
 def start_payment(
-    *, order: Order, provider_code: str, return_url: str, cancel_url: str
+    *,
+    order: Order,
+    provider_code: str,
+    return_url: str,
+    cancel_url: str,
+    browser: Browser | None = None,
 ) -> tuple[Payment, StartResult]:
     """Open a payment for what the order still owes with `provider_code` and say where the
     shopper goes next. An open payment of the same provider is reused (a reload of the
@@ -105,7 +112,9 @@ def start_payment(
         )
         _change(payment, to=P.PENDING, note=_("Payment started"), from_state=P.PENDING)
     try:
-        result = provider.start(payment=payment, return_url=return_url, cancel_url=cancel_url)
+        result = provider.start(
+            payment=payment, return_url=return_url, cancel_url=cancel_url, browser=browser
+        )
     except ProviderUnavailable as error:
         with transaction.atomic():
             locked_payment = locks.payment_for_update(pk=payment.pk)
@@ -116,7 +125,10 @@ def start_payment(
         payment.reference = result.reference or payment.reference
         payment.redirect_url = result.redirect_url
         payment.expires_at = result.expires_at
-        payment.save(update_fields=["reference", "redirect_url", "expires_at", "updated_at"])
+        payment.qr_code = result.qr_code
+        payment.save(
+            update_fields=["reference", "redirect_url", "expires_at", "qr_code", "updated_at"]
+        )
     if result.expires_at is not None:
         # The shopper may pay on the provider's page until it expires: the order waits.
         order_services.extend_payment_deadline(order=order, until=result.expires_at)
@@ -272,6 +284,8 @@ def _apply(payment: Payment, *, event: CallbackEvent, provider: Provider) -> str
         return _refund_failed_at_provider(payment, event=event)
     if event.kind == "refunded":
         return _refunded_at_provider(payment, event=event, note=note)
+    if event.kind == "refund_succeeded":
+        return _refund_succeeded_at_provider(payment, event=event)
     return ""
 
 
@@ -366,6 +380,31 @@ def _refunded_at_provider(payment: Payment, *, event: CallbackEvent, note: str) 
             amount=missing,
             reason=_("Refunded at %(provider)s") % {"provider": payment.provider},
             reference=event.event_id[:255],
+        )
+        _settle(refund, actor=None)
+    return ""
+
+
+def _refund_succeeded_at_provider(payment: Payment, *, event: CallbackEvent) -> str:
+    """The provider reports one refund done (WeChat Pay's REFUND.SUCCESS). Ours were
+    recorded when the provider accepted them, so their echo changes nothing; one made in the
+    provider's own tools is recorded now."""
+    refund_id = str(event.data.get("refund", ""))[:255]
+    if Refund.objects.filter(payment=payment, reference=refund_id).exists():
+        return ""
+    if event.amount is None or event.currency.upper() != payment.currency:
+        return _("A refund callback without an amount.")
+    if payment.state not in MONEY_TAKEN:
+        problem = _("A refund was reported for a payment that was never captured.")
+        _flag(payment, problem)
+        return problem
+    amount = min(event.amount, payment.amount - payment.amount_refunded)
+    if amount > 0:
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            reason=_("Refunded at %(provider)s") % {"provider": payment.provider},
+            reference=refund_id,
         )
         _settle(refund, actor=None)
     return ""
@@ -656,6 +695,8 @@ class Discrepancy:
     payment: Payment | None
     repairable: bool
     note: str
+    #: What the provider answered when asked about an open payment (find_open_payments).
+    event: CallbackEvent | None = None
 
 
 def find_discrepancies() -> list[Discrepancy]:
@@ -733,10 +774,77 @@ def find_discrepancies() -> list[Discrepancy]:
     return found
 
 
+def find_open_payments(*, now=None) -> list[Discrepancy]:
+    """Payments still open at a provider that can be asked (WeChat Pay: a query by
+    out_trade_no) whose order's deadline has passed or which was cancelled: "open_paid" when
+    the shopper did pay (the callback never arrived), "open_expired" when the payment should
+    be closed at the provider so that it can no longer be paid. Asks the providers, changes
+    nothing."""
+    found: list[Discrepancy] = []
+    for payment in selectors.stale_open_payments(now=now or timezone.now()):
+        try:
+            event = get_provider(payment.provider).query(payment=payment)
+        except UnknownProvider:
+            continue  # disabled since: nobody to ask
+        except ProviderUnavailable as error:
+            found.append(
+                Discrepancy(
+                    kind="open_unknown",
+                    order=payment.order,
+                    payment=payment,
+                    repairable=False,
+                    note=error.message,
+                )
+            )
+            continue
+        if event is None:
+            continue
+        paid = event.kind == "captured"
+        found.append(
+            Discrepancy(
+                kind="open_paid" if paid else "open_expired",
+                order=payment.order,
+                payment=payment,
+                repairable=True,
+                note=_("paid at the provider, not recorded: record it")
+                if paid
+                else _("still open at the provider past the deadline: close it"),
+                event=event,
+            )
+        )
+    return found
+
+
+def _repair_open_payment(discrepancy: Discrepancy) -> None:
+    """Record a payment the provider says was paid, as its callback would have been (the
+    same event id, so a late callback changes nothing more), or close one never paid."""
+    provider = get_provider(discrepancy.payment.provider)
+    event = discrepancy.event
+    if discrepancy.kind == "open_paid":
+        delivery = PaymentEvent.objects.create(
+            provider=provider.code,
+            payload=json.dumps({"query": event.reference, **event.data}),
+            signature_valid=True,
+            event_id=event.event_id,
+            event_type=event.event_type,
+        )
+        process_event(delivery=delivery, event=event, provider=provider)
+        return
+    with transaction.atomic():
+        payment = locks.payment_for_update(pk=discrepancy.payment.pk)
+        if payment.state in (P.PENDING, P.AUTHORISED):
+            provider.close(payment=payment)
+            payment.failure_reason = _("Not paid in time: closed at the provider")
+            _set_state(payment, to=P.CANCELLED, note=payment.failure_reason)
+
+
 @transaction.atomic
 def repair(discrepancy: Discrepancy) -> None:
     """Repair one repairable discrepancy, writing the usual event rows."""
     note = _("Repaired by reconcile_payments")
+    if discrepancy.kind in ("open_paid", "open_expired"):
+        _repair_open_payment(discrepancy)
+        return
     if discrepancy.kind == "captured_unpaid" and discrepancy.repairable:
         payment = locks.payment_for_update(pk=discrepancy.payment.pk)
         if payment.state == P.CAPTURED and payment.order.total_paid == 0:

@@ -9,7 +9,8 @@ from payments.errors import PaymentError
 class Command(BaseCommand):
     help = (
         "List captured payments whose order is not paid and paid orders without a captured "
-        "payment. --apply repairs what can be repaired (with events); the rest needs you."
+        "payment; ask providers about payments still open past their order's deadline. "
+        "--apply repairs what can be repaired (with events); the rest needs you."
     )
 
     def add_arguments(self, parser):
@@ -17,6 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, apply=False, **options):
         found = services.find_discrepancies()
+        found += services.find_open_payments()
         repaired = 0
         for item in found:
             payment = f"payment {item.payment.pk}" if item.payment else "no payment"
