@@ -4,11 +4,14 @@ every call to WeChat Pay's API answered by `responses` with a signed answer, the
 signed request checked."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import responses
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509.oid import NameOID
 from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +31,7 @@ from payments.tests.wechat import (
     paid_resource,
     refund_resource,
 )
+from shop.tests.utils import read_settings, run_django
 
 pytestmark = pytest.mark.django_db
 
@@ -415,3 +419,61 @@ def test_reconcile_says_when_wechat_pay_cannot_be_asked(api, payment, capsys):
     call_command("reconcile_payments", "--apply")
     assert "open_unknown" in capsys.readouterr().out
     assert state_of(payment) == (PaymentState.PENDING, "unpaid")
+
+
+# --- Settings ---------------------------------------------------------------------------
+
+
+def _certificate(key) -> str:
+    """A platform certificate for `key`, as WeChat Pay issues them (self-signed here)."""
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(0x5157F09EFDC096DE15EBE81A47057A7232F1B8E1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+    return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_platform_certificate_verifies_notifications_named_by_its_serial(
+    client, settings, side, payment
+):
+    settings.WECHATPAY_PUBLIC_KEY = settings.WECHATPAY_PUBLIC_KEY_ID = ""
+    settings.WECHATPAY_PLATFORM_CERT = _certificate(side.platform_key)
+    serial = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+    rejected = deliver(client, *side.notification(paid_resource(payment)))  # the key id
+    assert rejected.status_code == 400
+    accepted = deliver(client, *side.notification(paid_resource(payment), serial=serial))
+    assert accepted.status_code == 200
+    assert state_of(payment) == (PaymentState.CAPTURED, "paid")
+
+
+def test_wechat_pay_takes_yuan_and_its_keys_from_files_or_refuses_to_start(tmp_path, settings):
+    WeChatPaySide.make().configure(settings)  # the keys' PEMs, written to files below
+    (tmp_path / "apiclient_key.pem").write_text(settings.WECHATPAY_PRIVATE_KEY)
+    (tmp_path / "pub_key.pem").write_text(settings.WECHATPAY_PUBLIC_KEY)
+    configured = {
+        "DEBUG": "true",
+        "PAYMENT_PROVIDERS": "manual,wechatpay",
+        "WECHATPAY_MCHID": MCHID,
+        "WECHATPAY_APPID": APPID,
+        "WECHATPAY_API_V3_KEY": "a" * 32,
+        "WECHATPAY_PRIVATE_KEY_FILE": str(tmp_path / "apiclient_key.pem"),
+        "WECHATPAY_CERT_SERIAL_NO": "444F4864EA9B34415A1B2C3D4E5F60718293A4B5",
+        "WECHATPAY_PUBLIC_KEY_FILE": str(tmp_path / "pub_key.pem"),
+        "WECHATPAY_PUBLIC_KEY_ID": "PUB_KEY_ID_01",
+    }
+    found = read_settings(["WECHATPAY_PRIVATE_KEY"], SHOP_CURRENCY="CNY", **configured)
+    assert found["WECHATPAY_PRIVATE_KEY"] == settings.WECHATPAY_PRIVATE_KEY
+    result = run_django("", SHOP_CURRENCY="USD", **configured)
+    assert result.returncode != 0 and "WeChat Pay takes yuan only" in result.stderr
+    result = run_django(
+        "", **{**configured, "SHOP_CURRENCY": "CNY", "WECHATPAY_API_V3_KEY": "short"}
+    )
+    assert result.returncode != 0 and "Set WECHATPAY_MCHID" in result.stderr
