@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+import segno
 from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
@@ -62,4 +63,13 @@ def open_payments_to_check(*, now: datetime) -> list[Payment]:
         .filter(~awaiting | Q(order__payment_deadline__lt=now))
         .select_related("order")
         .order_by("pk")
+    )
+
+
+def qr_svg(data: str, *, title: str) -> str:
+    """`data` as a QR code in inline SVG (segno), drawn on the server: no script, no image
+    request. Error correction M (15 %) keeps a WeChat code_url at a size phones read from a
+    screen; 4 modules of quiet zone, as the standard asks."""
+    return segno.make(data, error="m", micro=False).svg_inline(
+        scale=6, border=4, light="#fff", title=title, svgclass="wechatpay__qr", omitsize=True
     )

@@ -46,7 +46,7 @@ from payments.models import (
     RefundStatus,
 )
 from payments.providers import get_provider
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 from shop.money import format_money
 
 logger = logging.getLogger(__name__)
@@ -74,7 +74,12 @@ def awaits_payment(order: Order) -> bool:
 
 
 def start_payment(
-    *, order: Order, provider_code: str, return_url: str, cancel_url: str, mobile: bool = False
+    *,
+    order: Order,
+    provider_code: str,
+    return_url: str,
+    cancel_url: str,
+    browser: Browser | None = None,
 ) -> tuple[Payment, StartResult]:
     """Open a payment for what the order still owes with `provider_code` and say where the
     shopper goes next. An open payment of the same provider is reused (a reload of the
@@ -108,7 +113,7 @@ def start_payment(
         _change(payment, to=P.PENDING, note=_("Payment started"), from_state=P.PENDING)
     try:
         result = provider.start(
-            payment=payment, return_url=return_url, cancel_url=cancel_url, mobile=mobile
+            payment=payment, return_url=return_url, cancel_url=cancel_url, browser=browser
         )
     except ProviderUnavailable as error:
         with transaction.atomic():
@@ -120,7 +125,10 @@ def start_payment(
         payment.reference = result.reference or payment.reference
         payment.redirect_url = result.redirect_url
         payment.expires_at = result.expires_at
-        payment.save(update_fields=["reference", "redirect_url", "expires_at", "updated_at"])
+        payment.qr_code = result.qr_code
+        payment.save(
+            update_fields=["reference", "redirect_url", "expires_at", "qr_code", "updated_at"]
+        )
     if result.expires_at is not None:
         # The shopper may pay on the provider's page until it expires: the order waits.
         order_services.extend_payment_deadline(order=order, until=result.expires_at)
@@ -329,6 +337,8 @@ def _apply(payment: Payment, *, event: CallbackEvent, provider: Provider) -> str
         return _refund_failed_at_provider(payment, event=event)
     if event.kind == "refunded":
         return _refunded_at_provider(payment, event=event, note=note)
+    if event.kind == "refund_succeeded":
+        return _refund_succeeded_at_provider(payment, event=event)
     return ""
 
 
@@ -423,6 +433,31 @@ def _refunded_at_provider(payment: Payment, *, event: CallbackEvent, note: str) 
             amount=missing,
             reason=_("Refunded at %(provider)s") % {"provider": payment.provider},
             reference=event.event_id[:255],
+        )
+        _settle(refund, actor=None)
+    return ""
+
+
+def _refund_succeeded_at_provider(payment: Payment, *, event: CallbackEvent) -> str:
+    """The provider reports one refund done (WeChat Pay's REFUND.SUCCESS). Ours were
+    recorded when the provider accepted them, so their echo changes nothing; one made in the
+    provider's own tools is recorded now."""
+    refund_id = str(event.data.get("refund", ""))[:255]
+    if Refund.objects.filter(payment=payment, reference=refund_id).exists():
+        return ""
+    if event.amount is None or event.currency.upper() != payment.currency:
+        return _("A refund callback without an amount.")
+    if payment.state not in MONEY_TAKEN:
+        problem = _("A refund was reported for a payment that was never captured.")
+        _flag(payment, problem)
+        return problem
+    amount = min(event.amount, payment.amount - payment.amount_refunded)
+    if amount > 0:
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            reason=_("Refunded at %(provider)s") % {"provider": payment.provider},
+            reference=refund_id,
         )
         _settle(refund, actor=None)
     return ""

@@ -3,8 +3,7 @@ page, and the providers' webhooks. Thin: selectors read, services decide."""
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -26,13 +25,7 @@ from payments.errors import (
 from payments.forms import ChooseMethodForm, SandboxForm
 from payments.models import PaymentState
 from payments.providers import get_provider
-
-
-def is_mobile(request) -> bool:
-    """A phone's browser, by MDN's advice: "Mobi" anywhere in the user agent (tablets get
-    the computer's page, which works on them). Providers with a page for phones (Alipay's
-    wap pay) send such shoppers there."""
-    return "Mobi" in request.headers.get("User-Agent", "")
+from payments.providers.base import Browser
 
 
 def _key(request) -> str:
@@ -41,6 +34,16 @@ def _key(request) -> str:
 
 def _order(request, number):
     return selectors.order_for_payment(number=number, user=request.user, key=_key(request))
+
+
+def _browser(request) -> Browser:
+    """The shopper's address and whether their browser is a phone's: Chromium says so in
+    its client hint, and MDN's rule for the rest is "Mobi" anywhere in the User-Agent.
+    WeChat's own browser is no phone browser here: it refuses H5 pay (WeChat wants JSAPI
+    pay there), and a QR code can be long-pressed."""
+    agent = request.headers.get("User-Agent", "")
+    phone = request.headers.get("Sec-CH-UA-Mobile") == "?1" or "Mobi" in agent
+    return Browser(ip=client_ip(request), phone=phone and "MicroMessenger" not in agent)
 
 
 @require_http_methods(["GET", "POST"])
@@ -68,7 +71,7 @@ def start(request, number):
             provider_code=code,
             return_url=return_url,
             cancel_url=cancel_url,
-            mobile=is_mobile(request),
+            browser=_browser(request),
         )
     except (UnknownProvider, ProviderUnavailable) as error:
         messages.error(request, error.message)
@@ -153,6 +156,52 @@ def return_page(request, number):
     return response
 
 
+@require_http_methods(["GET"])
+def status(request, number):
+    """The payment's outcome as JSON, for pages that wait for it (the QR code page polls
+    it): "pending" while the shopper may still pay, and where to go next."""
+    order = _order(request, number)
+    payment = selectors.latest_payment(order=order)
+    outcome = _outcome(order, payment, abandoned=False)
+    url = selectors.url_for("orders:detail" if outcome == "paid" else "payments:return", order)
+    return JsonResponse({"outcome": outcome, "next": url})
+
+
+#: How often the QR code page asks whether the order is paid, in milliseconds, and for how
+#: long (a code_url lives as long as the order waits; then "I have paid — check" remains).
+POLL_MS = 2000
+POLL_FOR_MS = 30 * 60 * 1000
+
+
+@require_http_methods(["GET"])
+def wechatpay_page(request, number):
+    """WeChat Pay's QR code (Native pay) with the amount and the order: the shopper scans
+    it with WeChat on their phone. The page polls the status and moves on to the order once
+    paid; without JavaScript "I have paid — check" reloads it, which does the same."""
+    order = _order(request, number)
+    payment = selectors.latest_payment(order=order)
+    outcome = _outcome(order, payment, abandoned=False)
+    if outcome == "paid":
+        return redirect(selectors.url_for("orders:detail", order))
+    if outcome != "pending" or payment.provider != "wechatpay" or not payment.qr_code:
+        return redirect(selectors.url_for("payments:return", order))
+    return render(
+        request,
+        "payments/wechatpay.html",
+        {
+            "order": order,
+            "payment": payment,
+            "qr_svg": selectors.qr_svg(payment.qr_code, title=_("QR code to pay with WeChat")),
+            "check_url": selectors.url_for("payments:wechatpay", order),
+            "status_url": selectors.url_for("payments:status", order),
+            "choose_url": selectors.url_for("payments:choose", order),
+            "order_url": selectors.url_for("orders:detail", order),
+            "poll_ms": POLL_MS,
+            "poll_for_ms": POLL_FOR_MS,
+        },
+    )
+
+
 @require_http_methods(["GET", "POST"])
 def sandbox_page(request, token):
     """The sandbox gateway's hosted page: pay, decline, or abandon."""
@@ -208,22 +257,23 @@ def webhook(request, provider):
     (also for a duplicate, or a callback flagged for the merchant: the provider must not
     keep retrying those)."""
     try:
-        get_provider(provider)
+        receiver = get_provider(provider)
     except UnknownProvider as error:
         raise Http404 from error
+    answer = receiver.callback_response
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return JsonResponse({"error": "bad content length"}, status=400)
+        return answer(status=400, error="bad content length")
     if length > MAX_BODY:
-        return JsonResponse({"error": "body too large"}, status=413)
-    if request.content_type != "application/json":
-        return JsonResponse({"error": "expected application/json"}, status=400)
+        return answer(status=413, error="body too large")
+    if request.content_type != receiver.callback_content_type:
+        return answer(status=400, error=f"expected {receiver.callback_content_type}")
     body = request.body
     if not body:
-        return JsonResponse({"error": "empty body"}, status=400)
+        return answer(status=400, error="empty body")
     if len(body) > MAX_BODY:
-        return JsonResponse({"error": "body too large"}, status=413)
+        return answer(status=413, error="body too large")
     try:
         result = services.receive_callback(
             provider_code=provider,
@@ -232,10 +282,12 @@ def webhook(request, provider):
             keep_forgery=lambda: _forgery_under_cap(request),
         )
     except InvalidSignature:
-        return JsonResponse({"error": "invalid signature"}, status=400)
+        return answer(status=400, error="invalid signature")
     except InvalidPayload:
-        return JsonResponse({"error": "unreadable payload"}, status=400)
-    return JsonResponse({"received": len(result.deliveries)})
+        return answer(status=400, error="unreadable payload")
+    return answer(
+        status=200, received=len(result.deliveries), accepted=services.callback_accepted(result)
+    )
 
 
 @require_POST
@@ -254,37 +306,3 @@ def cancel_order(request, number):
         else:
             messages.success(request, _("Your order is cancelled."))
     return redirect(selectors.url_for("orders:detail", order))
-
-
-@csrf_exempt
-@require_POST
-@transaction.non_atomic_requests
-def alipay_notify(request):
-    """Alipay's asynchronous notification (a form POST). Answered "success" only once the
-    event is stored and acted on and the transaction has committed; anything else
-    (unsigned, forged, another app's, an amount that is not the payment's, unknown trade) is
-    answered "failure" and changes nothing, and Alipay retries it for a while."""
-    try:
-        get_provider("alipay")
-    except UnknownProvider as error:
-        raise Http404 from error
-    failure = HttpResponse("failure", content_type="text/plain")
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return failure
-    if length > MAX_BODY or request.content_type != "application/x-www-form-urlencoded":
-        return failure
-    try:
-        result = services.receive_callback(
-            provider_code="alipay",
-            body=request.body,
-            headers=request.headers,
-            keep_forgery=lambda: _forgery_under_cap(request),
-        )
-    except (InvalidSignature, InvalidPayload):
-        return failure
-    # receive_callback commits each event's processing before it returns.
-    if not services.callback_accepted(result):
-        return failure
-    return HttpResponse("success", content_type="text/plain")

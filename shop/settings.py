@@ -371,6 +371,7 @@ PAYMENT_PROVIDER_LABELS = {
     "sandbox": _("Card (sandbox gateway)"),
     "stripe": _("Card (Stripe)"),
     "alipay": _("Alipay"),
+    "wechatpay": _("WeChat Pay"),
 }
 #: The providers the merchant enabled, in the order checkout offers them (the first is
 #: preselected). The sandbox lets anyone "pay" without money, so production (DEBUG off)
@@ -427,6 +428,37 @@ if "alipay" in PAYMENT_PROVIDERS:
     if not (ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY):
         raise ImproperlyConfigured(
             "Set ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY (alipay is on)."
+        )
+
+#: WeChat Pay (API v3, payments/providers/wechatpay.py): the merchant id, the app id bound to
+#: it, the API v3 key (32 characters, decrypts notifications), the merchant's API private key
+#: and its certificate's serial number (signs requests), and WeChat Pay's key that signs
+#: notifications and answers: its platform public key and that key's id, or a platform
+#: certificate (its serial is the id WeChat names). PEMs come from a *_FILE path or the variable.
+#: Yuan only: WeChat Pay settles a mainland merchant in CNY.
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="")
+WECHATPAY_API_V3_KEY = env.str("WECHATPAY_API_V3_KEY", default="")
+WECHATPAY_PRIVATE_KEY = _pem("WECHATPAY_PRIVATE_KEY")
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_PUBLIC_KEY = _pem("WECHATPAY_PUBLIC_KEY")
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_PLATFORM_CERT = _pem("WECHATPAY_PLATFORM_CERT")
+if "wechatpay" in PAYMENT_PROVIDERS:
+    if SHOP_CURRENCY != "CNY":
+        raise ImproperlyConfigured("WeChat Pay takes yuan only: set SHOP_CURRENCY=CNY.")
+    if not (
+        WECHATPAY_MCHID
+        and WECHATPAY_APPID
+        and len(WECHATPAY_API_V3_KEY.encode()) == 32
+        and WECHATPAY_PRIVATE_KEY
+        and WECHATPAY_CERT_SERIAL_NO
+        and ((WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID) or WECHATPAY_PLATFORM_CERT)
+    ):
+        raise ImproperlyConfigured(
+            "Set WECHATPAY_MCHID, WECHATPAY_APPID, WECHATPAY_API_V3_KEY (32 characters), "
+            "WECHATPAY_PRIVATE_KEY, WECHATPAY_CERT_SERIAL_NO and WECHATPAY_PUBLIC_KEY with "
+            "WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT (wechatpay is on)."
         )
 
 # --- Orders (README "Checkout and orders") ---------------------------------------------

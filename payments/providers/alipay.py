@@ -6,7 +6,7 @@ gateway with our signed request; Alipay creates the trade when the shopper opens
 trade's out_trade_no is the payment's reference.
 
 Alipay tells us the outcome by an asynchronous notification (a form POST to notify_url,
-payments.views.alipay_notify): the SDK verifies it with Alipay's public key before anything
+payments.views.webhook): the SDK verifies it with Alipay's public key before anything
 in it is read; app_id and seller_id must be ours. The shopper's return (return_url) carries
 a signed query too, but a return is only a hint to ask Alipay (alipay.trade.query): it never
 pays an order by itself. Refunds (alipay.trade.refund), queries and closing a trade
@@ -28,12 +28,13 @@ from alipay import AliPay
 from alipay.exceptions import AliPayException, AliPayValidationError
 from alipay.utils import AliPayConfig
 from django.conf import settings
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from payments.errors import InvalidPayload, InvalidSignature, ProviderUnavailable
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 
 CURRENCY = "CNY"
 #: Alipay's times are Beijing time, without a zone.
@@ -93,7 +94,7 @@ def out_trade_no(payment) -> str:
 def notify_url() -> str:
     base = (settings.ALIPAY_NOTIFY_BASE_URL or settings.SHOP_URL).rstrip("/")
     with translation.override(settings.LANGUAGE_CODE):  # one URL, never /zh-hans/...
-        return base + reverse("payments:alipay-notify")
+        return base + reverse("payments:webhook", kwargs={"provider": "alipay"})
 
 
 def _beijing(moment: datetime) -> str:
@@ -129,8 +130,12 @@ class AlipayProvider(Provider):
     code = "alipay"
     online = True
     queryable = True
+    callback_content_type = "application/x-www-form-urlencoded"
 
-    def start(self, *, payment, return_url: str, cancel_url: str, mobile: bool = False):
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, browser: Browser | None = None
+    ) -> StartResult:
+        phone = browser is not None and browser.phone
         if payment.currency != CURRENCY:
             raise ProviderUnavailable(_("Alipay takes payments in Chinese yuan (CNY) only."))
         order = payment.order
@@ -138,8 +143,8 @@ class AlipayProvider(Provider):
         expires_at += timedelta(minutes=1)  # Alipay takes at least a minute from now
         reference = out_trade_no(payment)
         alipay = client()
-        pay = alipay.api_alipay_trade_wap_pay if mobile else alipay.api_alipay_trade_page_pay
-        extra = {"quit_url": cancel_url} if mobile else {}
+        pay = alipay.api_alipay_trade_wap_pay if phone else alipay.api_alipay_trade_page_pay
+        extra = {"quit_url": cancel_url} if phone else {}
         query = pay(
             subject=_("Order %(number)s") % {"number": order.number},
             out_trade_no=reference,
@@ -172,6 +177,14 @@ class AlipayProvider(Provider):
         if not data.get("notify_id") or not data.get("out_trade_no"):
             raise InvalidPayload("Notification without notify_id or out_trade_no")
         return [_event(data, event_id=data["notify_id"])]
+
+    def callback_response(
+        self, *, status: int, error: str = "", received: int = 0, accepted: bool = True
+    ) -> HttpResponse:
+        """Alipay reads only the body: "success" once every event is stored and acted on
+        (committed), "failure" for anything else, which Alipay sends again for a while."""
+        answer = "success" if accepted and not error else "failure"
+        return HttpResponse(answer, content_type="text/plain")
 
     def verify_return(self, *, payment, params: Mapping[str, str]) -> bool:
         """True when the shopper's return carries Alipay's signature for this payment."""

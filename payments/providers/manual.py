@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from payments.errors import InvalidSignature
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 
 
 class ManualProvider(Provider):
@@ -13,7 +13,7 @@ class ManualProvider(Provider):
     online = False
 
     def start(
-        self, *, payment, return_url: str, cancel_url: str, mobile: bool = False
+        self, *, payment, return_url: str, cancel_url: str, browser: Browser | None = None
     ) -> StartResult:
         return StartResult(redirect_url="")
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from payments.errors import InvalidPayload, InvalidSignature
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 
@@ -40,7 +40,7 @@ class SandboxProvider(Provider):
     signature_header = SIGNATURE_HEADER
 
     def start(
-        self, *, payment, return_url: str, cancel_url: str, mobile: bool = False
+        self, *, payment, return_url: str, cancel_url: str, browser: Browser | None = None
     ) -> StartResult:
         token = secrets.token_urlsafe(24)
         return StartResult(

@@ -10,8 +10,9 @@ class Command(BaseCommand):
     help = (
         "List captured payments whose order is not paid and paid orders without a captured "
         "payment. --apply repairs what can be repaired (with events); the rest needs you. "
-        "Payments left open past their deadline at a provider that can be asked (Alipay) are "
-        "asked about first; --apply records what it says and closes trades of expired orders."
+        "Payments left open past their deadline at a provider that can be asked (Alipay, "
+        "WeChat Pay) are asked about first; --apply records what it says and closes them at "
+        "the provider when their order no longer awaits them."
     )
 
     def add_arguments(self, parser):
