@@ -750,7 +750,8 @@ def buyers_race(stack: Stack, *, variant: int, product: str, buyers: int, units:
     """`buyers` guests each get to the review page of one unit, then all place at once."""
     set_stock(stack, variant=variant, units=units)
     first = stack.value("SELECT coalesce(max(id), 0) FROM orders_order") + 1
-    guests = [purchase.Guest(stack.port) for _ in range(buyers)]
+    # 200 posts queue for a few sync workers: the last wait minutes on a busy machine.
+    guests = [purchase.Guest(stack.port, timeout=300) for _ in range(buyers)]
     forms: list[dict | None] = [None] * buyers
 
     def prepare(i):

@@ -34,14 +34,15 @@ class Guest:
     """A browser's session by hand: cookies (sent back even though marked Secure: the bench
     talks plain HTTP to loopback) and the CSRF token of the last page."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, timeout: float = 30):
         self.port = port
+        self.timeout = timeout
         self.cookies: dict[str, str] = {}
         self.token = ""
         self.last_location = ""
 
     def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str, str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
         if data is not None:
