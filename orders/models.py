@@ -785,6 +785,27 @@ class OrderRefundLine(models.Model):
         return f"{self.quantity} × {self.line_id}"
 
 
+class OrderMail(models.Model):
+    """One mail about an order, queued in the transaction that decided it (the outbox) and
+    marked sent in the worker's transaction that sends it. Tasks are acknowledged late, so a
+    worker killed while mailing hands its task to the next one: the mark makes that second
+    delivery send nothing, and a rollback (a send that failed) leaves the mail to the retry."""
+
+    order = models.ForeignKey(Order, related_name="mails", on_delete=models.CASCADE)
+    #: One of orders.mails.MAILS ("placed", "paid", "shipped", ...).
+    name = models.CharField(_("mail"), max_length=20)
+    queued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order mail")
+        verbose_name_plural = _("order mails")
+        ordering = ["queued_at", "pk"]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.name}"
+
+
 # --- Invoices and fapiao (issue 15; orders.services.invoicing) ---------------------------
 
 

@@ -8,9 +8,9 @@ from orders import mails, services
 @shared_task(
     autoretry_for=(OSError, SMTPException), retry_backoff=True, max_retries=5, acks_late=True
 )
-def send_order_mail(*, order_id: int, name: str) -> None:
-    """Render and send one order mail (mails.MAILS)."""
-    mails.render_and_send(order_id=order_id, name=name)
+def send_order_mail(*, mail_id: int) -> None:
+    """Send one queued order mail (mails.MAILS), at most once however often it is delivered."""
+    mails.send_queued_mail(mail_id=mail_id)
 
 
 @shared_task
