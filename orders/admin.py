@@ -177,6 +177,7 @@ class ToDoFilter(admin.SimpleListFilter):
         return [
             ("ship", _("To ship")),
             ("transfer_due", _("Bank transfer due within 2 days")),
+            ("tracking", _("Delivery problem")),
         ]
 
     def queryset(self, request, queryset):
@@ -184,6 +185,8 @@ class ToDoFilter(admin.SimpleListFilter):
             return queryset.awaiting_shipment()
         if self.value() == "transfer_due":
             return queryset.bank_transfers_due(before=timezone.now() + TRANSFER_DUE_SOON)
+        if self.value() == "tracking":
+            return queryset.tracking_problems()
         return queryset
 
 

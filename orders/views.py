@@ -6,11 +6,12 @@ import contextlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as account_selectors
@@ -25,6 +26,7 @@ from orders import delivery, documents, selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
 from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import FapiaoRequest, ShippingMethod
+from orders.tracking import TrackingError, kuaidi100
 
 #: Where the checkout keeps what the shopper entered between its steps (server side).
 SESSION_KEY = "checkout"
@@ -354,7 +356,12 @@ def _render_detail(request, order, *, account_form=None, status: int = 200):
             + "?"
             + urlencode({"next": _order_url(request, order)}),
             "can_cancel": services.shopper_may_cancel(order, signed_in=signed_in),
-            "can_confirm": any(shipment.delivered_at is None for shipment in order.shipment_list),
+            # On its way, or delivered as the carrier says and not confirmed yet.
+            "can_confirm": order.status != order.Status.CANCELLED
+            and any(
+                shipment.delivered_at is None or shipment.confirm_by
+                for shipment in order.shipment_list
+            ),
             "can_return": order.status != order.Status.CANCELLED
             and any(line.quantity_returnable for line in order.line_list),
             # A bank transfer is paid from the shopper's bank: the page says how.
@@ -539,4 +546,26 @@ def request_return(request, number):
             "order_url": _keep_key(request, order, "orders:detail"),
         },
         status=status,
+    )
+
+
+@csrf_exempt
+@require_POST
+def kuaidi100_push(request):
+    """Kuaidi100's subscription push: verified with our salt before anything is read,
+    answered {"result": true, "returnCode": "200"} only after the scans are committed; any
+    other answer makes Kuaidi100 push again later."""
+    param, sign = request.POST.get("param", ""), request.POST.get("sign", "")
+    if not kuaidi100.push_is_genuine(param=param, sign=sign):
+        return _kuaidi100_answer(ok=False, message="sign", status=400)
+    try:
+        services.record_kuaidi100_push(param=param)
+    except TrackingError:
+        return _kuaidi100_answer(ok=False, message="param", status=400)
+    return _kuaidi100_answer(ok=True, message="success")
+
+
+def _kuaidi100_answer(*, ok: bool, message: str, status: int = 200) -> JsonResponse:
+    return JsonResponse(
+        {"result": ok, "returnCode": "200" if ok else "500", "message": message}, status=status
     )

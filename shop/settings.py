@@ -508,6 +508,35 @@ CELERY_BEAT_SCHEDULE["orders-rebuild-recommendations"] = {
     "schedule": crontab(hour=3, minute=15),
 }
 
+# --- Carrier tracking (README "Carrier tracking") ---------------------------------------
+#: Days after the carrier reports delivery before the order completes by itself (自动确认
+#: 收货), unless the shopper confirms receipt first or asks for a return. Taobao and JD wait
+#: 10 days, long enough to notice a parcel that never arrived.
+TRACKING_AUTO_CONFIRM_DAYS = env.int("TRACKING_AUTO_CONFIRM_DAYS", default=10)
+#: Kuaidi100 (快递100): the enterprise account's customer id and key (real-time query) and a
+#: salt of our own for the subscription pushes' signature. Empty key: carriers other than
+#: the demo carrier keep a plain tracking link.
+KUAIDI100_CUSTOMER = env.str("KUAIDI100_CUSTOMER", default="")
+KUAIDI100_KEY = env.str("KUAIDI100_KEY", default="")
+KUAIDI100_SALT = env.str("KUAIDI100_SALT", default="")
+#: The public base URL Kuaidi100 pushes to (…/tracking/kuaidi100/); empty: SHOP_URL. Empty
+#: salt or no public URL: shipments are polled instead of subscribed.
+TRACKING_CALLBACK_BASE_URL = env.str("TRACKING_CALLBACK_BASE_URL", default="")
+#: Real-time queries Kuaidi100 allows per minute on the account's plan; one polling run (once
+#: a minute) asks about at most this many shipments.
+KUAIDI100_QUERIES_PER_MINUTE = env.int("KUAIDI100_QUERIES_PER_MINUTE", default=20)
+#: A shipment is asked about again after this many minutes at the earliest (Kuaidi100 asks
+#: for 30 minutes between queries of one number; the demo carrier moves every minute).
+TRACKING_POLL_MINUTES = env.int("TRACKING_POLL_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE["orders-poll-tracking"] = {
+    "task": "orders.tasks.poll_tracking",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["orders-confirm-deliveries"] = {
+    "task": "orders.tasks.confirm_deliveries_due",
+    "schedule": 3600.0,
+}
+
 # --- Taxes and invoices (README "Taxes and invoices") -----------------------------------
 #: Whether catalog prices include tax (EU, UK, China, Australia: true) or tax is added on
 #: top (US, Canada: false).

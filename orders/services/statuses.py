@@ -172,7 +172,7 @@ def refresh_statuses(order: Order, *, actor=None, note: str = "") -> Order:
             actor=actor,
             note=note,
         )
-    _refresh_order_status(order, sums=sums, actor=actor)
+    _refresh_order_status(order, sums=sums, actor=actor, note=note)
     return order
 
 
@@ -199,7 +199,7 @@ def release_promotions(order: Order) -> None:
     promotions.release_order_promotions(order_number=order.number)
 
 
-def _refresh_order_status(order: Order, *, sums: dict[str, int], actor) -> None:
+def _refresh_order_status(order: Order, *, sums: dict[str, int], actor, note: str = "") -> None:
     if order.status == OrderStatus.CANCELLED:
         return
     nothing_to_ship = sums["shipped"] >= sums["quantity"] - sums["cancelled"]
@@ -220,7 +220,10 @@ def _refresh_order_status(order: Order, *, sums: dict[str, int], actor) -> None:
             | Q(status=ReturnStatus.APPROVED)
             | Q(status=ReturnStatus.RECEIVED)
         ).exists()
+        # A parcel the carrier delivered waits for the shopper's word or the auto-confirm
+        # days (services/tracking.py).
+        and not order.shipments.filter(confirm_by__isnull=False).exists()
     )
     target = OrderStatus.COMPLETED if done else OrderStatus.OPEN
     if target != order.status:
-        set_order_status(order, to=target, actor=actor)
+        set_order_status(order, to=target, actor=actor, note=note)
