@@ -73,9 +73,9 @@ def product_paths(port: int, count: int = 60) -> list[str]:
     return paths[:count]
 
 
-def purchase(port: int, product_path: str) -> bool | None:
-    """True: an order was placed; False: a step failed; None: sold out, nothing to buy."""
-    guest = Guest(port)
+def purchase(guest: Guest, product_path: str) -> bool | None:
+    """True: an order was placed; False: a step failed; None: sold out, nothing to buy.
+    `guest` is new (bench/profile.py hands in one that asks the test client)."""
     _status, _location, html = guest.request("GET", product_path)
     in_stock = re.findall(
         r'name="variant" id="[^"]+" value="(\d+)"\s[^>]*data-stock-level="(in|low)"', html
@@ -114,7 +114,7 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
     paths = product_paths(port)
     if not paths:
         raise SystemExit("no products to buy: seed the demo catalog first")
-    purchase(port, paths[0])  # warm-up: connections, caches
+    purchase(Guest(port), paths[0])  # warm-up: connections, caches
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -125,7 +125,7 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                ok = purchase(port, rng.choice(paths))
+                ok = purchase(Guest(port), rng.choice(paths))
             except OSError:
                 ok = False
             with lock:
@@ -159,10 +159,10 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
     }
 
 
-def render(result: dict) -> str:
+def render(result: dict, *, heading: str = "##") -> str:
     return "\n".join(
         [
-            "## The whole purchase",
+            f"{heading} The whole purchase",
             "",
             f"{result['shoppers']} concurrent guests, each purchase = product page, add to "
             "cart, checkout page, details posted, review page, place order (6 requests, bank "
