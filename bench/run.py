@@ -86,15 +86,14 @@ def main() -> int:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     table = render_table(rows)
-    report = (
-        render(table, args, workers, memory, load=(load_before, os.getloadavg()))
-        + "\n"
-        + purchase_bench.render(bought)
-    )
+    conditions = [setup_line(args, workers), load_line((load_before, os.getloadavg()))]
+    report = render(conditions, table, memory) + "\n" + purchase_bench.render(bought)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report)
     if not args.keep_readme:
-        update_readme(table, purchase_bench.render(bought, heading="####"))
+        update_readme(
+            "\n".join([*conditions, "", table]), purchase_bench.render(bought, heading="####")
+        )
     print(report)
     return 0
 
@@ -445,15 +444,20 @@ def render_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render(table: str, args, workers: int, memory: float, *, load) -> str:
+def load_line(load) -> str:
     before, after = (f"{one:.1f}/{five:.1f}" for one, five, _fifteen in load)
+    return (
+        f"Load average (1/5 min) before the run {before}, after it {after}: the machine is "
+        "shared, so compare the shares, not the requests per second, between runs."
+    )
+
+
+def render(conditions: list[str], table: str, memory: float) -> str:
     return "\n".join(
         [
             "# Benchmark",
             "",
-            setup_line(args, workers),
-            f"Load average (1/5 min) before the run {before}, after it {after}: the machine is "
-            "shared, so compare the shares, not the requests per second, between runs.",
+            *conditions,
             "",
             table,
             "",
