@@ -463,7 +463,7 @@ def sandbox_order(stack: Stack, product: str) -> dict:
     """A guest order to be paid through the sandbox gateway, left at the gateway's hosted
     page; returns what its callback needs (read now: the database may be down later)."""
     guest = purchase.Guest(stack.port)
-    if purchase.purchase(stack.port, product, payment_method="sandbox", guest=guest) is not True:
+    if purchase.purchase(guest, product, payment_method="sandbox") is not True:
         raise RuntimeError("could not place a sandbox order")
     location = guest.last_location
     for _hop in range(4):
@@ -543,9 +543,7 @@ def run_postgres(
         for n in range(count):
             guest = RecordingGuest(stack.port)
             try:
-                ok = purchase.purchase(
-                    stack.port, products[(offset + n) % len(products)], guest=guest
-                )
+                ok = purchase.purchase(guest, products[(offset + n) % len(products)])
             except OSError:
                 ok = False
             with lock:
@@ -585,7 +583,7 @@ def run_postgres(
     server_errors = [status for status, _clean in answers if status >= 500]
     unclean = [status for status, clean in answers if not clean]
     after_pids = stack.worker_pids()
-    final = purchase.purchase(stack.port, products[0])
+    final = purchase.purchase(purchase.Guest(stack.port), products[0])
 
     check(
         paid_of_answered == len(answered),
@@ -672,7 +670,7 @@ def run_worker(stack: Stack, paths: Path, *, orders: int) -> tuple[list[str], Ch
     stack.redis("FLUSHDB", db=1)  # tasks left by the other runs, which ran no worker
     first = stack.value("SELECT coalesce(max(id), 0) FROM orders_order") + 1
     for i in range(orders):
-        if purchase.purchase(stack.port, products[i % len(products)]) is not True:
+        if purchase.purchase(purchase.Guest(stack.port), products[i % len(products)]) is not True:
             raise RuntimeError("could not place an order for the mail run")
     numbers = [row[0] for row in stack.sql(SINCE.format("number"), first=first)]
     load = load_now()

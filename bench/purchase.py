@@ -118,12 +118,10 @@ def placed(status: int, location: str) -> bool:
     return status == 302 and ("/orders/" in location or "/payments/" in location)
 
 
-def purchase(
-    port: int, product_path: str, *, payment_method: str = "manual", guest: Guest | None = None
-) -> bool | None:
+def purchase(guest: Guest, product_path: str, *, payment_method: str = "manual") -> bool | None:
     """True: an order was placed; False: a step failed; None: sold out, nothing to buy.
+    `guest` is new (bench/profile.py hands in one that asks the test client);
     `guest.last_location` is then where placing the order led (the order or its payment)."""
-    guest = guest or Guest(port)
     fields = prepare_order(guest, product_path, payment_method=payment_method)
     if not isinstance(fields, dict):
         return fields
@@ -135,7 +133,7 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
     paths = product_paths(port)
     if not paths:
         raise SystemExit("no products to buy: seed the demo catalog first")
-    purchase(port, paths[0])  # warm-up: connections, caches
+    purchase(Guest(port), paths[0])  # warm-up: connections, caches
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -146,7 +144,7 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                ok = purchase(port, rng.choice(paths))
+                ok = purchase(Guest(port), rng.choice(paths))
             except OSError:
                 ok = False
             with lock:
@@ -180,10 +178,10 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
     }
 
 
-def render(result: dict) -> str:
+def render(result: dict, *, heading: str = "##") -> str:
     return "\n".join(
         [
-            "## The whole purchase",
+            f"{heading} The whole purchase",
             "",
             f"{result['shoppers']} concurrent guests, each purchase = product page, add to "
             "cart, checkout page, details posted, review page, place order (6 requests, bank "

@@ -342,7 +342,8 @@ def _place_order(
             )
         except CouponRejected as rejected:
             raise PriceChanged(rejected.message) from rejected
-    promotions.record_order_promotions(order_number=order.number, price=price)
+    if price.applied:  # a new order has no uses yet: nothing to record, nothing to ask
+        promotions.record_order_promotions(order_number=order.number, price=price)
     priced = {line.key: line for line in price.lines}
     OrderLine.objects.bulk_create(
         [
@@ -403,11 +404,13 @@ def _place_order(
         order, kind=EventKind.ORDER, to_status=order.status, actor=user, note=_("Order placed")
     )
     try:
-        catalog_services.take_stock(quantities=_quantities(lines), reference=order.number)
+        catalog_services.take_locked_stock(
+            locked=locked, quantities=_quantities(lines), reference=order.number
+        )
     except catalog_services.InsufficientStock as short:
         names = [line.variant.product.name for line in lines if line.variant_id in short.short]
         raise StockChanged(names=names) from short
-    _clear_ordered_lines(cart=cart, lines=lines)
+    cart_services.remove_bought_lines(cart=cart, line_ids=[line.pk for line in lines])
     mails.queue_order_mail(order=order, name="placed")
     if order.total <= 0:  # discounts covered everything: nothing to pay, it ships
         refresh_statuses(order, actor=user, note=_("Nothing to pay"))
@@ -420,16 +423,6 @@ def _quantities(lines) -> dict[int, int]:
         if line.variant_id:
             quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
     return quantities
-
-
-def _clear_ordered_lines(*, cart: Cart, lines: list[CartLine]) -> None:
-    """Empty the cart of what was ordered; unticked lines wait there for another day."""
-    if not CartLine.objects.filter(cart=cart, is_selected=False).exists():
-        cart_services.empty_cart(cart=cart)
-        return
-    for line in lines:
-        cart_services.remove_line(cart=cart, line_id=line.pk)
-    cart_services.set_coupon_code(cart=cart, code="")
 
 
 def _create_order(
