@@ -132,7 +132,7 @@ class CheckoutForm(forms.Form):
                 "worth": format_money(
                     points_worth(points_balance, value_per_point=settings.POINTS_VALUE)
                 ),
-                "share": settings.POINTS_MAX_SHARE.normalize(),
+                "share": format(settings.POINTS_MAX_SHARE.normalize(), "f"),
             }
         else:
             del self.fields["points"]
