@@ -32,6 +32,8 @@ from orders.models import (
     ShippingMethod,
 )
 from orders.services.invoicing import buyer_of
+from promotions import selectors as points_selectors
+from promotions.models import PointsEntry
 from shop.money import format_money
 
 
@@ -353,6 +355,12 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             "returns": [(item, desk.return_tools(item)) for item in order.return_list],
             "payment_method": selectors.payment_method_label(order.payment_method),
+            "points_moved": [
+                (PointsEntry.Reason(reason).label, amount)
+                for reason, amount in points_selectors.order_points(
+                    order_number=order.number
+                ).items()
+            ],
         }
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

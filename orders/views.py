@@ -27,6 +27,7 @@ from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChang
 from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import FapiaoRequest, ShippingMethod
 from orders.tracking import TrackingError, kuaidi100
+from promotions import selectors as points_selectors
 
 #: Where the checkout keeps what the shopper entered between its steps (server side).
 SESSION_KEY = "checkout"
@@ -57,7 +58,11 @@ def _summary(request, cart, saved=None):
     lines = cart_selectors.lines_for_page(cart=cart)
     cart_services.reconcile_lines(lines=lines)
     price = cart_selectors.price_lines(
-        cart=cart, lines=lines, user=request.user, destination=_destination(saved)
+        cart=cart,
+        lines=lines,
+        user=request.user,
+        destination=_destination(saved),
+        points=(saved or {}).get("points", 0),
     )
     priced = {line.key: line for line in price.lines}
     for line in lines:
@@ -74,11 +79,14 @@ def checkout(request):
     user = request.user
     addresses = list(addresses_for_user(user=user)) if user.is_authenticated else []
     saved = request.session.get(SESSION_KEY) or {}
+    balance = points_selectors.points_balance(user=user)
     if request.method == "POST" and AddressForm.UPDATE_COUNTRY in request.POST:
-        form = CheckoutForm.for_new_country(request.POST, user=user, addresses=addresses)
+        form = CheckoutForm.for_new_country(
+            request.POST, user=user, addresses=addresses, points_balance=balance
+        )
         status = 200
     elif request.method == "POST":
-        form = CheckoutForm(request.POST, user=user, addresses=addresses)
+        form = CheckoutForm(request.POST, user=user, addresses=addresses, points_balance=balance)
         if form.is_valid():
             return _save_details(request, cart, form)
         messages.error(request, _("Please correct the fields marked below."))
@@ -89,6 +97,7 @@ def checkout(request):
         form = CheckoutForm(
             user=user,
             addresses=addresses,
+            points_balance=balance,
             initial=initial,
             address_initial=dict(saved.get("address") or {}) if typed else None,
         )
@@ -114,6 +123,7 @@ def _initial(saved: dict, addresses, cart, user) -> dict:
         "payment_method": saved.get("payment_method") or selectors.payment_methods()[0][0],
         "email": saved.get("email", ""),
         "coupon_code": cart.coupon_code,
+        "points": saved.get("points") or None,
         **(saved.get("buyer") or {}),
         **{f"fapiao_{name}": value for name, value in (saved.get("fapiao") or {}).items()},
     }
@@ -156,6 +166,7 @@ def _save_details(request, cart, form):
         "address": fields,
         "address_id": address.pk if address else None,
         "shipping_method_id": data["shipping_method"].pk,
+        "points": data.get("points") or 0,
         "payment_method": data["payment_method"],
         "buyer": {"company": data.get("company", ""), "vat_number": data.get("vat_number", "")},
         "fapiao": {
@@ -197,6 +208,7 @@ def review(request):
             region=saved["address"].get("region", ""),
             vat_number=(saved.get("buyer") or {}).get("vat_number", ""),
             shipping_method=method,
+            points=saved.get("points", 0),
         )
     except StockChanged as error:
         messages.error(request, error.message)
@@ -204,6 +216,12 @@ def review(request):
     except OrderError as error:
         messages.error(request, error.message)
         return redirect("orders:checkout")
+    if saved.get("points", 0) > quote.price.points_used:
+        messages.info(
+            request,
+            _("This order takes %(points)s of your points: that is as much as it can take.")
+            % {"points": quote.price.points_used},
+        )
     address = services.ShippingAddress(**saved["address"])
     form = PlaceOrderForm(
         initial={
@@ -261,6 +279,7 @@ def place(request):
             fingerprint=form.cleaned_data["fingerprint"],
             buyer=services.Buyer(**(saved.get("buyer") or {})),
             fapiao=services.FapiaoChoice(**saved["fapiao"]) if saved.get("fapiao") else None,
+            points=saved.get("points", 0),
         )
     except EmptyCheckout as error:
         messages.error(request, error.message)

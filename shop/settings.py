@@ -7,6 +7,7 @@ variable; a `.env` file beside `manage.py` is read when present.
 
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -189,6 +190,23 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["promotions-sync-sale-prices"] = {
     "task": "promotions.tasks.sync_sale_prices",
     "schedule": 60.0,
+}
+
+# Points (积分, README "Points"): earned on completed orders, spent at checkout, expiring.
+# Points earned per unit of currency paid (net of refunds); 0 turns earning off.
+POINTS_PER_UNIT = Decimal(env.str("POINTS_PER_UNIT", default="1"))
+# What one point is worth at checkout, in the shop's currency; 0 turns redemption off.
+POINTS_VALUE = Decimal(env.str("POINTS_VALUE", default="0.01"))
+# The largest share of an order (percent of its items after discounts) points may pay.
+POINTS_MAX_SHARE = Decimal(env.str("POINTS_MAX_SHARE", default="50"))
+# Days before earned points expire; 0: never.
+POINTS_VALID_DAYS = env.int("POINTS_VALID_DAYS", default=365)
+# Bonus points for a customer's first completed order, and for each approved review.
+POINTS_FIRST_ORDER_BONUS = env.int("POINTS_FIRST_ORDER_BONUS", default=0)
+POINTS_REVIEW_BONUS = env.int("POINTS_REVIEW_BONUS", default=0)
+CELERY_BEAT_SCHEDULE["promotions-expire-points"] = {
+    "task": "promotions.tasks.expire_points",
+    "schedule": 3600.0,  # hourly: points are gone within the hour of their expiry
 }
 
 # The listing index's journal of changed products (catalog.facets), read within the hour.

@@ -33,6 +33,7 @@ from orders.models import (
     ReturnStatus,
 )
 from orders.services import invoicing
+from promotions import ledger as points_ledger
 from promotions import services as promotions
 
 #: The one table of the order status's moves; the other two statuses follow their rows.
@@ -173,7 +174,27 @@ def refresh_statuses(order: Order, *, actor=None, note: str = "") -> Order:
             note=note,
         )
     _refresh_order_status(order, sums=sums, actor=actor, note=note)
+    settle_points(order)
     return order
+
+
+def settle_points(order: Order) -> None:
+    """Points follow the order's money (promotions.ledger): those spent come back on a
+    refund or cancellation, those earned are given on completion and taken back in
+    proportion to a refund. Skipped (no query) for guests and for open orders with nothing
+    refunded, which have nothing to settle."""
+    if order.user_id is None:
+        return
+    settled = order.status != OrderStatus.OPEN or order.total_refunded > 0
+    if settled:
+        points_ledger.settle_order_points(
+            user=order.user,
+            order_number=order.number,
+            paid=order.total_paid,
+            refunded=order.total_refunded,
+            completed=order.status == OrderStatus.COMPLETED,
+            cancelled=order.status == OrderStatus.CANCELLED,
+        )
 
 
 def _after_payment_moved(order: Order, *, old: str, new: str) -> None:
