@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1:8000
 
-.PHONY: run test lint format bench audit messages clean
+.PHONY: run test lint format bench audit chaos deploy-test messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ test: $(VENV)/.dev-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude '*/tests/*,*/migrations/*' \
+	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude '*/tests/*,*/migrations/*,bench/.venv' \
 	  shop accounts catalog promotions cart orders payments reviews taxes insights bench
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
@@ -47,6 +47,23 @@ bench: $(VENV)/.runtime-installed
 ## audit: Lighthouse, axe, vnu, scroll and tap targets on the main pages (bench/results/audit.md)
 audit: $(VENV)/.dev-installed
 	$(BIN)/python bench/audit.py $(AUDIT_ARGS)
+
+## deploy-test: deploy/'s nginx site in front of two gunicorn instances and a Celery worker on
+## PostgreSQL and Redis (DATABASE_URL, REDIS_URL; Debian's nginx): a shopper's whole journey,
+## one instance SIGKILLed mid-run, the worker's mails; and the compose file against its schema
+deploy-test: $(VENV)/.dev-installed
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
+	$(BIN)/python bench/deploy_test.py $(DEPLOY_TEST_ARGS)
+## chaos: fault runs (Redis killed, PostgreSQL restarted, worker killed, oversell, mixed load),
+## each on services of its own; bench/results/reliability.md (not part of `make test`)
+BENCH_VENV := bench/.venv
+$(BENCH_VENV)/.installed: requirements-bench.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-bench.txt
+	touch $@
+
+chaos: $(VENV)/.runtime-installed $(BENCH_VENV)/.installed
+	$(BENCH_VENV)/bin/python bench/chaos.py $(CHAOS_ARGS)
 
 ## messages: refresh the translation catalogues after changing text
 messages: $(VENV)/.runtime-installed

@@ -34,13 +34,15 @@ class Guest:
     """A browser's session by hand: cookies (sent back even though marked Secure: the bench
     talks plain HTTP to loopback) and the CSRF token of the last page."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, timeout: float = 30):
         self.port = port
+        self.timeout = timeout
         self.cookies: dict[str, str] = {}
         self.token = ""
+        self.last_location = ""
 
     def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str, str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
         if data is not None:
@@ -56,7 +58,8 @@ class Guest:
                 self.cookies[name] = morsel.value
         if match := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html):
             self.token = match.group(1)
-        return response.status, response.headers.get("Location", ""), html
+        self.last_location = response.headers.get("Location", "")
+        return response.status, self.last_location, html
 
 
 def product_paths(port: int, count: int = 60) -> list[str]:
@@ -73,17 +76,20 @@ def product_paths(port: int, count: int = 60) -> list[str]:
     return paths[:count]
 
 
-def purchase(port: int, product_path: str) -> bool | None:
-    """True: an order was placed; False: a step failed; None: sold out, nothing to buy."""
-    guest = Guest(port)
+def prepare_order(
+    guest: Guest, product_path: str, *, payment_method: str = "manual", variant: str = ""
+) -> dict | bool | None:
+    """Everything up to the review page: product page, add to cart (`variant`, or the first
+    in stock), checkout, details. The review form's fields that place the order; False: a step
+    failed; None: sold out, nothing to buy."""
     _status, _location, html = guest.request("GET", product_path)
-    in_stock = re.findall(
-        r'name="variant" id="[^"]+" value="(\d+)"\s[^>]*data-stock-level="(in|low)"', html
-    )
-    variant = in_stock[0][0] if in_stock else None
-    if variant is None and (sole := re.search(r'type="hidden" name="variant" value="(\d+)"', html)):
-        variant = sole.group(1)
-    if variant is None:
+    if not variant:
+        in_stock = re.findall(
+            r'name="variant" id="[^"]+" value="(\d+)"\s[^>]*data-stock-level="(in|low)"', html
+        )
+        sole = re.search(r'type="hidden" name="variant" value="(\d+)"', html)
+        variant = in_stock[0][0] if in_stock else sole.group(1) if sole else ""
+    if not variant:
         return None
     guest.request("POST", "/cart/add/", {"variant": variant, "quantity": 1})
     status, location, html = guest.request("GET", "/checkout/")
@@ -93,7 +99,9 @@ def purchase(port: int, product_path: str) -> bool | None:
     if not method:
         return False
     status, location, _html = guest.request(
-        "POST", "/checkout/", {**ADDRESS, "shipping_method": method.group(1)}
+        "POST",
+        "/checkout/",
+        {**ADDRESS, "payment_method": payment_method, "shipping_method": method.group(1)},
     )
     if status != 302:
         return False
@@ -102,19 +110,30 @@ def purchase(port: int, product_path: str) -> bool | None:
     fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', html)
     if not key or not fingerprint:
         return False
-    status, location, _html = guest.request(
-        "POST",
-        "/checkout/place/",
-        {"idempotency_key": key.group(1), "fingerprint": fingerprint.group(1)},
-    )
+    return {"idempotency_key": key.group(1), "fingerprint": fingerprint.group(1)}
+
+
+def placed(status: int, location: str) -> bool:
+    """Placing answered with the way to the order or to its payment."""
     return status == 302 and ("/orders/" in location or "/payments/" in location)
+
+
+def purchase(guest: Guest, product_path: str, *, payment_method: str = "manual") -> bool | None:
+    """True: an order was placed; False: a step failed; None: sold out, nothing to buy.
+    `guest` is new (bench/profile.py hands in one that asks the test client);
+    `guest.last_location` is then where placing the order led (the order or its payment)."""
+    fields = prepare_order(guest, product_path, payment_method=payment_method)
+    if not isinstance(fields, dict):
+        return fields
+    status, location, _html = guest.request("POST", "/checkout/place/", fields)
+    return placed(status, location)
 
 
 def measure(*, port: int, seconds: int, shoppers: int) -> dict:
     paths = product_paths(port)
     if not paths:
         raise SystemExit("no products to buy: seed the demo catalog first")
-    purchase(port, paths[0])  # warm-up: connections, caches
+    purchase(Guest(port), paths[0])  # warm-up: connections, caches
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -125,7 +144,7 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
         while time.monotonic() < deadline:
             started = time.monotonic()
             try:
-                ok = purchase(port, rng.choice(paths))
+                ok = purchase(Guest(port), rng.choice(paths))
             except OSError:
                 ok = False
             with lock:
@@ -159,10 +178,10 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
     }
 
 
-def render(result: dict) -> str:
+def render(result: dict, *, heading: str = "##") -> str:
     return "\n".join(
         [
-            "## The whole purchase",
+            f"{heading} The whole purchase",
             "",
             f"{result['shoppers']} concurrent guests, each purchase = product page, add to "
             "cart, checkout page, details posted, review page, place order (6 requests, bank "

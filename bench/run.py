@@ -12,6 +12,7 @@ import argparse
 import datetime
 import http.client
 import http.cookies
+import itertools
 import os
 import platform
 import re
@@ -22,6 +23,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import purchase as purchase_bench  # bench/purchase.py: the whole purchase as orders/second
@@ -59,6 +61,9 @@ def main() -> int:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/2")
     parser.add_argument("--products", type=int, default=10_000, help="demo catalog size")
     parser.add_argument("--port", type=int, default=PORT, help="port gunicorn listens on")
+    parser.add_argument(
+        "--keep-readme", action="store_true", help="do not rewrite the README's table"
+    )
     args = parser.parse_args()
     set_port(args.port)
 
@@ -66,10 +71,12 @@ def main() -> int:
     env = server_env(args)
     prepare_database(env, products=args.products)
     workers = 2 * (os.cpu_count() or 1) + 1
+    load_before = os.getloadavg()
     server = start_gunicorn(env, workers)
     try:
         wait_until_up(f"http://127.0.0.1:{PORT}/livez")
         rows = [measure(name, path, args) for name, path in [BASELINE, *pages()]]
+        rows += [unseen_searches(args)]
         rows += cart_rows(args)
         memory = worker_memory_mib(server.pid)
         bought = purchase_bench.measure(
@@ -78,9 +85,15 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    report = render(rows, args, workers, memory) + "\n" + purchase_bench.render(bought)
+    table = render_table(rows)
+    conditions = [setup_line(args, workers), load_line((load_before, os.getloadavg()))]
+    report = render(conditions, table, memory) + "\n" + purchase_bench.render(bought)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report)
+    if not args.keep_readme:
+        update_readme(
+            "\n".join([*conditions, "", table]), purchase_bench.render(bought, heading="####")
+        )
     print(report)
     return 0
 
@@ -148,7 +161,7 @@ def start_gunicorn(env: dict[str, str], workers: int) -> subprocess.Popen:
     )
 
 
-def wait_until_up(url: str, seconds: int = 30) -> None:
+def wait_until_up(url: str, seconds: int = 120) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
@@ -161,11 +174,21 @@ def wait_until_up(url: str, seconds: int = 30) -> None:
     raise SystemExit(f"the server did not answer at {url} within {seconds} s")
 
 
-def measure(name: str, path: str, args, *, extra: tuple[str, ...] = ()) -> dict:
-    """wrk on one URL; `extra` passes headers (-H) or a Lua script (-s) for a session or POST."""
+def measure(
+    name: str,
+    path: str,
+    args,
+    *,
+    extra: tuple[str, ...] = (),
+    shown: str = "",
+    warm: bool = True,
+) -> dict:
+    """wrk on one URL; `extra` passes headers (-H) or a Lua script (-s) for a session or POST,
+    `shown` the path the table shows instead of `path`."""
     url = f"http://127.0.0.1:{PORT}{path}"
-    # A short warm-up fills caches and connection pools before the measured run.
-    subprocess.run(["wrk", "-t1", "-c2", "-d2s", *extra, url], capture_output=True, check=True)
+    if warm:
+        # A short warm-up fills caches and connection pools before the measured run.
+        subprocess.run(["wrk", "-t1", "-c2", "-d2s", *extra, url], capture_output=True, check=True)
     output = subprocess.run(
         [
             "wrk",
@@ -183,7 +206,7 @@ def measure(name: str, path: str, args, *, extra: tuple[str, ...] = ()) -> dict:
     print(f"{name} {path}\n{output}", flush=True)
     return {
         "name": name,
-        "path": path,
+        "path": shown or path,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": latency_ms(output, "50%"),
         "p99": latency_ms(output, "99%"),
@@ -247,39 +270,137 @@ def sellable_variant_ids(shopper: Shopper, count: int) -> list[int]:
 
 
 def cart_rows(args) -> list[dict]:
-    """A guest viewing a cart of three lines, and a guest adding to the cart (a POST)."""
-    viewer = Shopper()
-    variants = sellable_variant_ids(viewer, 200)
-    for variant in variants[:3]:
-        viewer.post("/cart/add/", {"variant": variant, "quantity": 1})
-    view = measure(
-        "cart of 3 lines, guest with a session",
-        "/cart/",
-        args,
-        extra=("-H", f"Cookie: {viewer.cookie_header}"),
-    )
+    """Guests viewing carts of 3 and 20 lines, adding to a cart (a POST) and changing its
+    quantities (a POST of the cart's form), each with a session of their own."""
+    variants = sellable_variant_ids(Shopper(), 200)
+    rows = []
+    for count in (3, 20):
+        viewer = Shopper()
+        viewer.get("/cart/")  # the CSRF cookie and token, as a browser has them
+        for variant in variants[:count]:
+            viewer.post("/cart/add/", {"variant": variant, "quantity": 1})
+        rows.append(
+            measure(
+                f"cart of {count} lines, guest with a session",
+                "/cart/",
+                args,
+                extra=("-H", f"Cookie: {viewer.cookie_header}"),
+            )
+        )
     adder = Shopper()
     adder.get("/cart/")
     # Spread the adds over 200 variants so lines keep growing for a while before every one
     # reaches the line maximum.
-    RESULTS.mkdir(exist_ok=True)
-    script = RESULTS / "add-to-cart.lua"
-    script.write_text(
+    add = wrk_script(
+        "add-to-cart",
+        adder,
         "local variants = {" + ",".join(map(str, variants)) + "}\n"
-        'wrk.method = "POST"\n'
+        "local body = function()\n"
+        "  return 'quantity=1&next=/cart/&variant=' .. variants[math.random(#variants)]\n"
+        "end\n",
+    )
+    rows.append(measure("add to cart (POST), guest with a session", "/cart/add/", args, extra=add))
+    Path(add[1]).unlink()
+    updater = Shopper()
+    updater.get("/cart/")
+    for variant in variants[:3]:
+        updater.post("/cart/add/", {"variant": variant, "quantity": 1})
+    lines = re.findall(r'name="quantity-(\d+)"', updater.get("/cart/"))
+    # Every request changes the quantities (1, 2, 1, ...): a real write each time.
+    update = wrk_script(
+        "quantity-update",
+        updater,
+        "local lines = {" + ",".join(lines) + "}\n"
+        "local round = 0\n"
+        "local body = function()\n"
+        "  round = round + 1\n"
+        "  local fields = {'next=/cart/'}\n"
+        "  for _, line in ipairs(lines) do\n"
+        "    fields[#fields + 1] = 'quantity-' .. line .. '=' .. (1 + round % 2)\n"
+        "    fields[#fields + 1] = 'selected-' .. line .. '=on'\n"
+        "  end\n"
+        "  return table.concat(fields, '&')\n"
+        "end\n",
+    )
+    rows.append(
+        measure("quantity update (POST), guest with a session", "/cart/update/", args, extra=update)
+    )
+    Path(update[1]).unlink()
+    return rows
+
+
+def wrk_script(name: str, shopper: Shopper, body_function: str) -> tuple[str, str]:
+    """A wrk Lua script POSTing the form bodies `body_function` defines (a Lua function
+    `body`), with the shopper's cookies and CSRF token; returns wrk's arguments for it."""
+    RESULTS.mkdir(exist_ok=True)
+    script = RESULTS / f"{name}.lua"
+    script.write_text(
+        body_function + 'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
-        f'wrk.headers["Cookie"] = "{adder.cookie_header}"\n'
+        f'wrk.headers["Cookie"] = "{shopper.cookie_header}"\n'
         "request = function()\n"
-        "  local body = 'quantity=1&next=/cart/&csrfmiddlewaretoken="
-        f"{adder.token}&variant=' .. variants[math.random(#variants)]\n"
-        "  return wrk.format(nil, nil, nil, body)\n"
+        f"  return wrk.format(nil, nil, nil, body() .. '&csrfmiddlewaretoken={shopper.token}')\n"
         "end\n"
     )
-    add = measure(
-        "add to cart (POST), guest with a session", "/cart/add/", args, extra=("-s", str(script))
+    return ("-s", str(script))
+
+
+#: Distinct searches asked in turn: more than a run of this length can ask, so that no
+#: answer is ever reused from a cache.
+UNSEEN_SEARCHES = 1000
+
+
+def search_queries(count: int, get: Callable[[str], str] | None = None) -> list[str]:
+    """Distinct queries a shopper could type: single words and adjacent pairs of words of
+    the product names on the catalog's listing pages ("linen", "linen+shirt", ...), read
+    with `get` (path -> HTML; by default from the bench's server)."""
+    get = get or Shopper().get
+    queries: dict[str, None] = {}
+    for page in range(1, 60):
+        html = get(f"/products/?per_page=96&page={page}")
+        names = re.findall(r'class="product-card__name">([^<]+)<', html)
+        if not names:
+            break
+        for name in names:
+            words = re.findall(r"[a-z]{3,}", name.lower())
+            queries.update(dict.fromkeys(words))
+            queries.update(dict.fromkeys(f"{a}+{b}" for a, b in itertools.pairwise(words)))
+        if len(queries) >= count:
+            break
+    return list(queries)[:count]
+
+
+def unseen_searches(args) -> dict:
+    """Searches rotating through UNSEEN_SEARCHES distinct queries, each wrk thread from its
+    own place in the list, so that no two requests ask the same while the run lasts."""
+    queries = search_queries(UNSEEN_SEARCHES)
+    RESULTS.mkdir(exist_ok=True)
+    script = RESULTS / "unseen-searches.lua"
+    script.write_text(
+        "local queries = {" + ",".join(f'"{q}"' for q in queries) + "}\n"
+        "local threads = 0\n"
+        "function setup(thread)\n"
+        "  thread:set('first', threads * math.floor(#queries / "
+        f"{args.threads}))\n"
+        "  threads = threads + 1\n"
+        "end\n"
+        "local asked = 0\n"
+        "request = function()\n"
+        "  asked = asked + 1\n"
+        "  local query = queries[(first + asked) % #queries + 1]\n"
+        "  return wrk.format('GET', '/search/?q=' .. query)\n"
+        "end\n"
+    )
+    row = measure(
+        "search, a query never asked before (uncached)",
+        "/search/",
+        args,
+        extra=("-s", str(script)),
+        shown=f"/search/?q=… ({len(queries):,} distinct)",
+        warm=False,
     )
     script.unlink()
-    return [view, add]
+    return row
 
 
 def latency_ms(output: str, percentile: str) -> float:
@@ -308,27 +429,64 @@ def worker_memory_mib(master_pid: int) -> float:
     return largest / 1024
 
 
-def render(rows: list[dict], args, workers: int, memory: float) -> str:
+def render_table(rows: list[dict]) -> str:
+    """Each page beside the bare view of the same run: shares hold on any machine."""
     baseline = rows[0]["rps"]
-    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "# Benchmark",
-        "",
-        f"{when}; {os.cpu_count()} cores, Python {platform.python_version()}; gunicorn with "
-        f"{workers} sync workers on PostgreSQL + Redis, DEBUG off; "
-        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback; "
-        f"demo catalog of {args.products:,} products.",
-        "",
-        "| page | path | requests/s | p50 ms | p99 ms | of baseline | errors |",
+        "| page | path | requests/s | p50 ms | p99 ms | share of the bare view | errors |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
         lines.append(
             f"| {row['name']} | `{row['path']}` | {row['rps']:.0f} | {row['p50']:.1f} | "
-            f"{row['p99']:.1f} | {row['rps'] / baseline:.0%} | {row['errors']} |"
+            f"{row['p99']:.1f} | {row['rps'] / baseline:.2f} | {row['errors']} |"
         )
-    lines += ["", f"Largest worker's resident memory after the run: {memory:.0f} MiB.", ""]
     return "\n".join(lines)
+
+
+def load_line(load) -> str:
+    before, after = (f"{one:.1f}/{five:.1f}" for one, five, _fifteen in load)
+    return (
+        f"Load average (1/5 min) before the run {before}, after it {after}: the machine is "
+        "shared, so compare the shares, not the requests per second, between runs."
+    )
+
+
+def render(conditions: list[str], table: str, memory: float) -> str:
+    return "\n".join(
+        [
+            "# Benchmark",
+            "",
+            *conditions,
+            "",
+            table,
+            "",
+            f"Largest worker's resident memory after the run: {memory:.0f} MiB.",
+            "",
+        ]
+    )
+
+
+def setup_line(args, workers: int) -> str:
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{when}; {os.cpu_count()} cores, Python {platform.python_version()}; gunicorn with "
+        f"{workers} sync workers on PostgreSQL + Redis, DEBUG off; "
+        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback; "
+        f"demo catalog of {args.products:,} products."
+    )
+
+
+README = BASE_DIR / "README.md"
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def update_readme(table: str, purchase: str) -> None:
+    """Put this run's tables in the README, between its two bench markers."""
+    text = README.read_text()
+    head, rest = text.split(README_START, 1)
+    _old, tail = rest.split(README_END, 1)
+    README.write_text(f"{head}{README_START}\n{table}\n\n{purchase}{README_END}{tail}")
 
 
 if __name__ == "__main__":

@@ -82,9 +82,11 @@ def price_lines(
     shipping=None,
     destination=None,
     free_shipping_from: Decimal | None = None,
+    points: int = 0,
 ) -> CartPrice:
     """Price the ticked lines that can be bought, through the one pricing function; tax
-    for `destination` (a taxes Destination), or estimated for the seller's country."""
+    for `destination` (a taxes Destination), or estimated for the seller's country; paying
+    with up to `points` points (chosen at checkout)."""
     return price_cart(
         free_shipping_from=free_shipping_from,
         lines=[
@@ -104,4 +106,5 @@ def price_lines(
         coupon_code=cart.coupon_code,
         user=user if user.is_authenticated else None,
         destination=destination,
+        points=points,
     )

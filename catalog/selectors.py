@@ -705,7 +705,10 @@ def published_product_id(*, slug: str) -> int:
     """The id of the published product at `slug` (404 if none), cached: page keys use it.
 
     A product unpublished since is caught by its page, whose version its change bumped.
+    A slug longer than the field holds names nothing, and is not made a cache key.
     """
+    if len(slug) > Product._meta.get_field("slug").max_length:
+        raise Http404
     key = f"catalog:product-id:{slug}"
     product_id = django_cache.get(key)
     if product_id is None:

@@ -53,6 +53,7 @@ from catalog.stock import (  # noqa: F401 (re-exported)
     record_opening_stock,
     record_sales,
     return_stock,
+    take_locked_stock,
     take_stock,
 )
 from shop.money import format_money, quantize

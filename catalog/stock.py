@@ -100,11 +100,29 @@ def take_stock(*, quantities: dict[int, int], reference: str = "") -> None:
     `reference` is the order's number, kept on each movement.
     """
     quantities = {pk: n for pk, n in quantities.items() if n}
+    if quantities:
+        take_locked_stock(
+            locked=locks.variants_for_update(ids=quantities),
+            quantities=quantities,
+            reference=reference,
+        )
+
+
+def take_locked_stock(
+    *, locked: dict[int, Variant], quantities: dict[int, int], reference: str = ""
+) -> None:
+    """take_stock() for a caller that already holds the variants' row locks in its own
+    transaction (`locked`, from locks.variants_for_update(): place_order). Neither locks
+    again nor opens a savepoint: two round trips each, on every order. Raises
+    InsufficientStock before writing anything, and the caller's transaction must then
+    roll back."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("take_locked_stock() runs inside the transaction holding the locks")
+    quantities = {pk: n for pk, n in quantities.items() if n}
     if not quantities:
         return
     if any(n < 0 for n in quantities.values()):
         raise ValueError("quantities must be positive")
-    locked = locks.variants_for_update(ids=quantities)
     short = {
         pk: (locked[pk].stock if pk in locked and locked[pk].is_active else 0)
         for pk, n in quantities.items()

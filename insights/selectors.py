@@ -263,10 +263,11 @@ class ToDoCounts:
     reviews_pending: int
     variants_low: int
     transfers_due: int
+    delivery_problems: int
 
 
 def to_do_counts(*, transfers_due_before: datetime) -> ToDoCounts:
-    """What waits on the merchant: 7 queries, each the admin list's own filter."""
+    """What waits on the merchant: 8 queries, each the admin list's own filter."""
     return ToDoCounts(
         orders_to_ship=Order.objects.awaiting_shipment().count(),
         returns_to_handle=ReturnRequest.objects.to_handle().count(),
@@ -275,6 +276,7 @@ def to_do_counts(*, transfers_due_before: datetime) -> ToDoCounts:
         reviews_pending=Review.objects.filter(status=ReviewStatus.PENDING).count(),
         variants_low=Variant.objects.filter(is_active=True, stock__lte=LOW_STOCK).count(),
         transfers_due=Order.objects.bank_transfers_due(before=transfers_due_before).count(),
+        delivery_problems=Order.objects.tracking_problems().count(),
     )
 
 

@@ -67,6 +67,11 @@ def to_do_list(counts: selectors.ToDoCounts, *, user) -> list[ToDo]:
             counts.transfers_due,
             _changelist("orders_order", todo="transfer_due"),
         ),
+        (
+            _("Orders with a delivery problem"),
+            counts.delivery_problems,
+            _changelist("orders_order", todo="tracking"),
+        ),
     ]
     return [
         ToDo(label, count, url, permission)

@@ -32,6 +32,8 @@ from orders.models import (
     ShippingMethod,
 )
 from orders.services.invoicing import buyer_of
+from promotions import selectors as points_selectors
+from promotions.models import PointsEntry
 from shop.money import format_money
 
 
@@ -177,6 +179,7 @@ class ToDoFilter(admin.SimpleListFilter):
         return [
             ("ship", _("To ship")),
             ("transfer_due", _("Bank transfer due within 2 days")),
+            ("tracking", _("Delivery problem")),
         ]
 
     def queryset(self, request, queryset):
@@ -184,6 +187,8 @@ class ToDoFilter(admin.SimpleListFilter):
             return queryset.awaiting_shipment()
         if self.value() == "transfer_due":
             return queryset.bank_transfers_due(before=timezone.now() + TRANSFER_DUE_SOON)
+        if self.value() == "tracking":
+            return queryset.tracking_problems()
         return queryset
 
 
@@ -350,6 +355,12 @@ class OrderAdmin(admin.ModelAdmin):
             ),
             "returns": [(item, desk.return_tools(item)) for item in order.return_list],
             "payment_method": selectors.payment_method_label(order.payment_method),
+            "points_moved": [
+                (PointsEntry.Reason(reason).label, amount)
+                for reason, amount in points_selectors.order_points(
+                    order_number=order.number
+                ).items()
+            ],
         }
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -1,10 +1,12 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AddressForm
 from orders.errors import ShippingUnavailable
 from orders.models import CARRIERS, FapiaoRequest, ReturnRequest, ShippingMethod
 from orders.selectors import payment_methods
+from promotions.points import worth as points_worth
 from promotions.pricing import format_money
 from taxes import conf as tax_conf
 from taxes import vat
@@ -67,6 +69,17 @@ class CheckoutForm(forms.Form):
         max_length=40,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )
+    #: Shown to a signed-in shopper holding points; price_cart caps what an order takes.
+    points = forms.IntegerField(
+        label=_("Points to use"),
+        required=False,
+        min_value=0,
+        error_messages={
+            "invalid": _("Enter a whole number of points, such as 500."),
+            "min_value": _("Enter a number of points: 0 or more."),
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
     # A business purchase (behind "Buying for a business?"): printed on the invoice.
     company = forms.CharField(
         label=_("Company name"),
@@ -105,8 +118,24 @@ class CheckoutForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
-    def __init__(self, *args, user, addresses, address_initial=None, **kwargs):
+    def __init__(
+        self, *args, user, addresses, address_initial=None, points_balance: int = 0, **kwargs
+    ):
         super().__init__(*args, **kwargs)
+        self.points_balance = points_balance
+        if points_balance > 0 and settings.POINTS_VALUE > 0:
+            self.fields["points"].help_text = _(
+                "You have %(balance)s points, worth %(worth)s. Points pay for up to "
+                "%(share)s%% of the items."
+            ) % {
+                "balance": points_balance,
+                "worth": format_money(
+                    points_worth(points_balance, value_per_point=settings.POINTS_VALUE)
+                ),
+                "share": format(settings.POINTS_MAX_SHARE.normalize(), "f"),
+            }
+        else:
+            del self.fields["points"]
         self.addresses = {str(address.pk): address for address in addresses}
         if user.is_authenticated and user.email:
             del self.fields["email"]
@@ -138,8 +167,17 @@ class CheckoutForm(forms.Form):
             },
         )
 
+    def clean_points(self) -> int:
+        points = self.cleaned_data.get("points") or 0
+        if points > self.points_balance:
+            raise forms.ValidationError(
+                _("You have %(balance)s points: enter %(balance)s or fewer.")
+                % {"balance": self.points_balance}
+            )
+        return points
+
     @classmethod
-    def for_new_country(cls, data, *, user, addresses) -> "CheckoutForm":
+    def for_new_country(cls, data, *, user, addresses, points_balance: int = 0) -> "CheckoutForm":
         """The form again, unbound, with everything typed kept and the address fields of
         the country just chosen ("Update" beside the country, or address.js)."""
         initial = {name: data.get(name, "") for name in data if not name.startswith("ship-")}
@@ -147,6 +185,7 @@ class CheckoutForm(forms.Form):
         return cls(
             user=user,
             addresses=addresses,
+            points_balance=points_balance,
             initial=initial,
             address_initial={
                 name.removeprefix("ship-"): data.get(name, "")

@@ -5,7 +5,7 @@ Lock order across apps: the cart, then the order, then its payments, then varian
 from datetime import datetime
 
 from cart.models import Cart
-from orders.models import Order, OrderStatus, PaymentStatus
+from orders.models import Order, OrderMail, OrderStatus, PaymentStatus
 
 
 def cart_for_update(*, pk: int) -> Cart | None:
@@ -15,6 +15,13 @@ def cart_for_update(*, pk: int) -> Cart | None:
 
 def order_for_update(*, pk: int) -> Order:
     return Order.objects.select_for_update().get(pk=pk)
+
+
+def unsent_mail_for_update(*, pk: int) -> OrderMail | None:
+    """The queued order mail `pk`, locked until its sending commits; None once it was sent
+    (or its order deleted). Two deliveries of one task queue here, and the second finds it
+    sent."""
+    return OrderMail.objects.select_for_update().filter(pk=pk, sent_at__isnull=True).first()
 
 
 def expired_order_for_update(*, pk: int, now: datetime) -> Order | None:

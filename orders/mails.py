@@ -6,7 +6,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from orders import delivery
 
@@ -17,13 +17,31 @@ CONFIRMATIONS = ("placed", "paid")
 
 
 def queue_order_mail(*, order, name: str) -> None:
-    """Send mail `name` about `order` once the surrounding transaction commits."""
+    """Send mail `name` about `order` once the surrounding transaction commits: a row of
+    what is to be sent (OrderMail), written in that transaction, and a task to send it."""
     if name not in MAILS:
         raise ValueError(f"unknown order mail {name!r}")
+    from orders.models import OrderMail
     from orders.tasks import send_order_mail
 
-    order_id = order.pk
-    transaction.on_commit(lambda: send_order_mail.delay(order_id=order_id, name=name))
+    mail_id = OrderMail.objects.create(order=order, name=name).pk
+    transaction.on_commit(lambda: send_order_mail.delay(mail_id=mail_id))
+
+
+@transaction.atomic
+def send_queued_mail(*, mail_id: int) -> bool:
+    """Send a queued order mail once: it is locked, sent and marked sent in one transaction,
+    so a task delivered again (late acknowledgement after a killed worker) finds it sent, and
+    a send that fails rolls the mark back for the retry. False: nothing was sent now."""
+    from orders import locks
+
+    queued = locks.unsent_mail_for_update(pk=mail_id)
+    if queued is None:
+        return False
+    sent = render_and_send(order_id=queued.order_id, name=queued.name)
+    queued.sent_at = timezone.now()
+    queued.save(update_fields=["sent_at"])
+    return sent
 
 
 def order_link(order) -> str:

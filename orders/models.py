@@ -12,6 +12,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries import countries
 from django_countries.fields import CountryField
 
@@ -172,6 +173,14 @@ class OrderQuerySet(models.QuerySet):
                 FulfilmentStatus.PARTIALLY_SHIPPED,
             ],
         )
+
+    def tracking_problems(self):
+        """Open orders with a parcel the carrier reports in trouble (问题件, refused,
+        returned): the merchant's to-do until the carrier reports progress."""
+        return self.filter(
+            status=OrderStatus.OPEN,
+            shipments__tracking_stage__in=["exception", "returned"],
+        ).distinct()
 
     def bank_transfers_due(self, *, before):
         """Unpaid orders paid by hand (bank transfer) whose deadline falls before `before`,
@@ -603,7 +612,25 @@ CARRIERS = {
     ),
     "sf": ("SF Express", "https://www.sf-express.com/we/ow/chn/en/waybill/waybill-detail/{number}"),
     "other": (_("Other carrier"), ""),
+    "ems": (_("China Post EMS"), ""),
+    "zto": (_("ZTO Express"), ""),
+    "yto": (_("YTO Express"), ""),
+    "yunda": (_("Yunda Express"), ""),
+    "jd": (_("JD Logistics"), ""),
+    #: The built-in demo carrier (orders/tracking/demo.py): a parcel arrives in minutes.
+    "demo": (_("Demo carrier"), ""),
 }
+
+
+class TrackingStage(models.TextChoices):
+    """Where a parcel is, in the shop's words, whatever the carrier calls it."""
+
+    ACCEPTED = "accepted", _("Accepted by the carrier")
+    IN_TRANSIT = "in_transit", _("In transit")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("Out for delivery")
+    DELIVERED = "delivered", pgettext_lazy("tracking stage", "Delivered")
+    EXCEPTION = "exception", _("Problem with the delivery")
+    RETURNED = "returned", _("Returned to the sender")
 
 
 class Shipment(models.Model):
@@ -616,6 +643,16 @@ class Shipment(models.Model):
     tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
     shipped_at = models.DateTimeField(_("shipped at"))
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    #: The stage of the latest tracking event (empty: no event yet).
+    tracking_stage = models.CharField(
+        _("tracking stage"), max_length=20, choices=TrackingStage.choices, blank=True
+    )
+    #: The carrier pushes its events (Kuaidi100 subscription): no polling needed.
+    tracking_pushed = models.BooleanField(_("tracking pushed"), default=False)
+    tracking_checked_at = models.DateTimeField(_("tracking checked at"), null=True, blank=True)
+    #: Delivered as the carrier reported it, not yet confirmed: the order completes by itself
+    #: at this time (自动确认收货) unless the shopper confirms receipt first.
+    confirm_by = models.DateTimeField(_("receipt confirmed by"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("shipment")
@@ -633,6 +670,30 @@ class Shipment(models.Model):
         if not template or not self.tracking_number:
             return ""
         return template.format(number=quote(self.tracking_number, safe=""))
+
+
+class TrackingEvent(models.Model):
+    """One scan of a parcel as the carrier reported it; the same scan reported twice (a
+    push repeated, a poll after a push) is one row."""
+
+    shipment = models.ForeignKey(Shipment, related_name="tracking_events", on_delete=models.CASCADE)
+    occurred_at = models.DateTimeField(_("when"))
+    location = models.CharField(_("where"), max_length=200, blank=True)
+    description = models.CharField(_("what"), max_length=500)
+    stage = models.CharField(_("stage"), max_length=20, choices=TrackingStage.choices)
+    #: sha256 of time, place and text: what makes two reports the same scan.
+    fingerprint = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("tracking event")
+        verbose_name_plural = _("tracking events")
+        ordering = ["-occurred_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["shipment", "fingerprint"], name="tracking_event_once")
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.description}"
 
 
 class ShipmentLine(models.Model):
@@ -783,6 +844,27 @@ class OrderRefundLine(models.Model):
 
     def __str__(self):
         return f"{self.quantity} × {self.line_id}"
+
+
+class OrderMail(models.Model):
+    """One mail about an order, queued in the transaction that decided it (the outbox) and
+    marked sent in the worker's transaction that sends it. Tasks are acknowledged late, so a
+    worker killed while mailing hands its task to the next one: the mark makes that second
+    delivery send nothing, and a rollback (a send that failed) leaves the mail to the retry."""
+
+    order = models.ForeignKey(Order, related_name="mails", on_delete=models.CASCADE)
+    #: One of orders.mails.MAILS ("placed", "paid", "shipped", ...).
+    name = models.CharField(_("mail"), max_length=20)
+    queued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order mail")
+        verbose_name_plural = _("order mails")
+        ordering = ["queued_at", "pk"]
+
+    def __str__(self):
+        return f"{self.order_id}: {self.name}"
 
 
 # --- Invoices and fapiao (issue 15; orders.services.invoicing) ---------------------------

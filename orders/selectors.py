@@ -159,13 +159,14 @@ def get_order_for_user(*, number: str, user, key: str = "") -> Order:
 
 def order_for_page(*, number: str, user, key: str = "") -> Order:
     """get_order_for_user() with everything the order page shows (lines with their
-    thumbnails): 9 queries at most."""
+    thumbnails): 10 queries at most."""
     return with_page_details(get_order_for_user(number=number, user=user, key=key), images=True)
 
 
 def with_page_details(order: Order, *, images: bool = False) -> Order:
     """The order's lines, tax rows, discounts, events, shipments and returns with their
-    lines: 8 queries at most (shipment and return lines only when there are some). With
+    lines: 9 queries at most (shipment lines and tracking events, and return lines, only
+    when there are some). With
     `images`, each line has the `thumbnail` of its product's first picture (same query)."""
     lines = order.lines.all()
     if images:
@@ -178,7 +179,8 @@ def with_page_details(order: Order, *, images: bool = False) -> Order:
     order.event_list = list(OrderEvent.objects.filter(order=order).select_related("actor"))
     order.shipment_list = list(
         order.shipments.prefetch_related(
-            Prefetch("lines", queryset=ShipmentLine.objects.select_related("line"))
+            Prefetch("lines", queryset=ShipmentLine.objects.select_related("line")),
+            "tracking_events",
         )
     )
     order.return_list = list(
@@ -191,7 +193,7 @@ def with_page_details(order: Order, *, images: bool = False) -> Order:
 
 def order_for_desk(*, pk) -> Order | None:
     """The order for its admin page with everything the page shows (lines with thumbnails,
-    events, shipments, returns, credit notes, the shopper's account): 10 queries at most,
+    events, shipments, returns, credit notes, the shopper's account): 11 queries at most,
     whatever the number of lines, events or parcels. None if there is no such order."""
     order = Order.objects.select_related("invoice", "fapiao", "user").filter(pk=pk).first()
     if order is None:

@@ -3,14 +3,15 @@ from smtplib import SMTPException
 from celery import shared_task
 
 from orders import mails, services
+from orders.tracking import mails as tracking_mails
 
 
 @shared_task(
     autoretry_for=(OSError, SMTPException), retry_backoff=True, max_retries=5, acks_late=True
 )
-def send_order_mail(*, order_id: int, name: str) -> None:
-    """Render and send one order mail (mails.MAILS)."""
-    mails.render_and_send(order_id=order_id, name=name)
+def send_order_mail(*, mail_id: int) -> None:
+    """Send one queued order mail (mails.MAILS), at most once however often it is delivered."""
+    mails.send_queued_mail(mail_id=mail_id)
 
 
 @shared_task
@@ -33,3 +34,28 @@ def anonymise_closed_orders() -> int:
 def rebuild_recommendations() -> int:
     """Nightly (CELERY_BEAT_SCHEDULE): "frequently bought together" from the day's sales."""
     return services.rebuild_recommendations()
+
+
+@shared_task(
+    autoretry_for=(OSError, SMTPException), retry_backoff=True, max_retries=5, acks_late=True
+)
+def send_tracking_mail(*, shipment_id: int, stage: str) -> None:
+    """The shopper's mail when a parcel is out for delivery or delivered."""
+    tracking_mails.render_and_send(shipment_id=shipment_id, stage=stage)
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def start_tracking(*, shipment_id: int) -> bool:
+    return services.start_tracking(shipment_id=shipment_id)
+
+
+@shared_task
+def poll_tracking() -> int:
+    """Once a minute (CELERY_BEAT_SCHEDULE): parcels without push, within rate limits."""
+    return services.poll_tracking()
+
+
+@shared_task
+def confirm_deliveries_due() -> int:
+    """Hourly (CELERY_BEAT_SCHEDULE): 自动确认收货."""
+    return services.confirm_deliveries_due()

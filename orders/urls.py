@@ -25,4 +25,5 @@ urlpatterns = [
     path("orders/<str:number>/confirm-receipt/", views.confirm_receipt, name="confirm-receipt"),
     path("orders/<str:number>/return/", views.request_return, name="request-return"),
     path("orders/<str:number>/account/", views.create_account, name="create-account"),
+    path("tracking/kuaidi100/", views.kuaidi100_push, name="kuaidi100-push"),
 ]

@@ -6,11 +6,12 @@ import contextlib
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import selectors as account_selectors
@@ -25,6 +26,8 @@ from orders import delivery, documents, selectors, services
 from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
 from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import FapiaoRequest, ShippingMethod
+from orders.tracking import TrackingError, kuaidi100
+from promotions import selectors as points_selectors
 
 #: Where the checkout keeps what the shopper entered between its steps (server side).
 SESSION_KEY = "checkout"
@@ -55,7 +58,11 @@ def _summary(request, cart, saved=None):
     lines = cart_selectors.lines_for_page(cart=cart)
     cart_services.reconcile_lines(lines=lines)
     price = cart_selectors.price_lines(
-        cart=cart, lines=lines, user=request.user, destination=_destination(saved)
+        cart=cart,
+        lines=lines,
+        user=request.user,
+        destination=_destination(saved),
+        points=(saved or {}).get("points", 0),
     )
     priced = {line.key: line for line in price.lines}
     for line in lines:
@@ -72,11 +79,14 @@ def checkout(request):
     user = request.user
     addresses = list(addresses_for_user(user=user)) if user.is_authenticated else []
     saved = request.session.get(SESSION_KEY) or {}
+    balance = points_selectors.points_balance(user=user)
     if request.method == "POST" and AddressForm.UPDATE_COUNTRY in request.POST:
-        form = CheckoutForm.for_new_country(request.POST, user=user, addresses=addresses)
+        form = CheckoutForm.for_new_country(
+            request.POST, user=user, addresses=addresses, points_balance=balance
+        )
         status = 200
     elif request.method == "POST":
-        form = CheckoutForm(request.POST, user=user, addresses=addresses)
+        form = CheckoutForm(request.POST, user=user, addresses=addresses, points_balance=balance)
         if form.is_valid():
             return _save_details(request, cart, form)
         messages.error(request, _("Please correct the fields marked below."))
@@ -87,6 +97,7 @@ def checkout(request):
         form = CheckoutForm(
             user=user,
             addresses=addresses,
+            points_balance=balance,
             initial=initial,
             address_initial=dict(saved.get("address") or {}) if typed else None,
         )
@@ -112,6 +123,7 @@ def _initial(saved: dict, addresses, cart, user) -> dict:
         "payment_method": saved.get("payment_method") or selectors.payment_methods()[0][0],
         "email": saved.get("email", ""),
         "coupon_code": cart.coupon_code,
+        "points": saved.get("points") or None,
         **(saved.get("buyer") or {}),
         **{f"fapiao_{name}": value for name, value in (saved.get("fapiao") or {}).items()},
     }
@@ -154,6 +166,7 @@ def _save_details(request, cart, form):
         "address": fields,
         "address_id": address.pk if address else None,
         "shipping_method_id": data["shipping_method"].pk,
+        "points": data.get("points") or 0,
         "payment_method": data["payment_method"],
         "buyer": {"company": data.get("company", ""), "vat_number": data.get("vat_number", "")},
         "fapiao": {
@@ -195,6 +208,7 @@ def review(request):
             region=saved["address"].get("region", ""),
             vat_number=(saved.get("buyer") or {}).get("vat_number", ""),
             shipping_method=method,
+            points=saved.get("points", 0),
         )
     except StockChanged as error:
         messages.error(request, error.message)
@@ -202,6 +216,12 @@ def review(request):
     except OrderError as error:
         messages.error(request, error.message)
         return redirect("orders:checkout")
+    if saved.get("points", 0) > quote.price.points_used:
+        messages.info(
+            request,
+            _("This order takes %(points)s of your points: that is as much as it can take.")
+            % {"points": quote.price.points_used},
+        )
     address = services.ShippingAddress(**saved["address"])
     form = PlaceOrderForm(
         initial={
@@ -259,6 +279,7 @@ def place(request):
             fingerprint=form.cleaned_data["fingerprint"],
             buyer=services.Buyer(**(saved.get("buyer") or {})),
             fapiao=services.FapiaoChoice(**saved["fapiao"]) if saved.get("fapiao") else None,
+            points=saved.get("points", 0),
         )
     except EmptyCheckout as error:
         messages.error(request, error.message)
@@ -354,7 +375,12 @@ def _render_detail(request, order, *, account_form=None, status: int = 200):
             + "?"
             + urlencode({"next": _order_url(request, order)}),
             "can_cancel": services.shopper_may_cancel(order, signed_in=signed_in),
-            "can_confirm": any(shipment.delivered_at is None for shipment in order.shipment_list),
+            # On its way, or delivered as the carrier says and not confirmed yet.
+            "can_confirm": order.status != order.Status.CANCELLED
+            and any(
+                shipment.delivered_at is None or shipment.confirm_by
+                for shipment in order.shipment_list
+            ),
             "can_return": order.status != order.Status.CANCELLED
             and any(line.quantity_returnable for line in order.line_list),
             # A bank transfer is paid from the shopper's bank: the page says how.
@@ -539,4 +565,26 @@ def request_return(request, number):
             "order_url": _keep_key(request, order, "orders:detail"),
         },
         status=status,
+    )
+
+
+@csrf_exempt
+@require_POST
+def kuaidi100_push(request):
+    """Kuaidi100's subscription push: verified with our salt before anything is read,
+    answered {"result": true, "returnCode": "200"} only after the scans are committed; any
+    other answer makes Kuaidi100 push again later."""
+    param, sign = request.POST.get("param", ""), request.POST.get("sign", "")
+    if not kuaidi100.push_is_genuine(param=param, sign=sign):
+        return _kuaidi100_answer(ok=False, message="sign", status=400)
+    try:
+        services.record_kuaidi100_push(param=param)
+    except TrackingError:
+        return _kuaidi100_answer(ok=False, message="param", status=400)
+    return _kuaidi100_answer(ok=True, message="success")
+
+
+def _kuaidi100_answer(*, ok: bool, message: str, status: int = 200) -> JsonResponse:
+    return JsonResponse(
+        {"result": ok, "returnCode": "200" if ok else "500", "message": message}, status=status
     )

@@ -65,6 +65,8 @@ class Payment(models.Model):
     surplus = models.BooleanField(_("surplus"), default=False)
     #: When the provider's payment page stops taking the payment (Stripe's session expiry).
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    #: What the shopper scans with the provider's app to pay (WeChat Pay's Native code_url).
+    qr_code = models.CharField(_("QR code"), max_length=255, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     captured_at = models.DateTimeField(_("captured at"), null=True, blank=True)

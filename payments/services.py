@@ -9,10 +9,12 @@ This app is the only one that moves money; orders change only through orders.ser
 (record_payment, record_refund, refund_lines, cancel_locked_order).
 """
 
+import json
 import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from django.db import transaction
@@ -24,7 +26,7 @@ from orders import locks as order_locks
 from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import Order, OrderStatus, PaymentStatus
-from payments import locks
+from payments import locks, selectors
 from payments.errors import (
     InvalidPayload,
     InvalidSignature,
@@ -44,7 +46,7 @@ from payments.models import (
     RefundStatus,
 )
 from payments.providers import get_provider
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 from shop.money import format_money
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,12 @@ def awaits_payment(order: Order) -> bool:
 
 
 def start_payment(
-    *, order: Order, provider_code: str, return_url: str, cancel_url: str
+    *,
+    order: Order,
+    provider_code: str,
+    return_url: str,
+    cancel_url: str,
+    browser: Browser | None = None,
 ) -> tuple[Payment, StartResult]:
     """Open a payment for what the order still owes with `provider_code` and say where the
     shopper goes next. An open payment of the same provider is reused (a reload of the
@@ -105,7 +112,9 @@ def start_payment(
         )
         _change(payment, to=P.PENDING, note=_("Payment started"), from_state=P.PENDING)
     try:
-        result = provider.start(payment=payment, return_url=return_url, cancel_url=cancel_url)
+        result = provider.start(
+            payment=payment, return_url=return_url, cancel_url=cancel_url, browser=browser
+        )
     except ProviderUnavailable as error:
         with transaction.atomic():
             locked_payment = locks.payment_for_update(pk=payment.pk)
@@ -116,7 +125,10 @@ def start_payment(
         payment.reference = result.reference or payment.reference
         payment.redirect_url = result.redirect_url
         payment.expires_at = result.expires_at
-        payment.save(update_fields=["reference", "redirect_url", "expires_at", "updated_at"])
+        payment.qr_code = result.qr_code
+        payment.save(
+            update_fields=["reference", "redirect_url", "expires_at", "qr_code", "updated_at"]
+        )
     if result.expires_at is not None:
         # The shopper may pay on the provider's page until it expires: the order waits.
         order_services.extend_payment_deadline(order=order, until=result.expires_at)
@@ -209,6 +221,59 @@ def receive_callback(
     return result
 
 
+def callback_accepted(result: CallbackResult) -> bool:
+    """True when every event of a delivery was acted on without a problem, now or at an
+    earlier delivery of the same event (a provider that retries until told "success", as
+    Alipay does, keeps retrying the others, each stored and changing nothing)."""
+    for delivery in result.deliveries:
+        if delivery.flagged or delivery.payment_id is None:
+            return False
+        if (
+            delivery.duplicate
+            and PaymentEvent.objects.filter(
+                provider=delivery.provider, event_id=delivery.event_id, processed=True, flagged=True
+            ).exists()
+        ):
+            return False
+    return bool(result.deliveries)
+
+
+def take_in_answer(*, payment: Payment, event: CallbackEvent) -> PaymentEvent:
+    """Act on what a provider answered when asked about `payment` (Provider.query), as on
+    its callback: stored as a delivery (the answer came signed over our own API call) and
+    processed once per event id."""
+    provider = get_provider(payment.provider)
+    delivery = PaymentEvent.objects.create(
+        provider=provider.code,
+        payload=json.dumps(
+            {"reference": event.reference, "amount": str(event.amount), **event.data}
+        ),
+        signature_valid=True,
+        event_id=event.event_id,
+        event_type=event.event_type,
+    )
+    process_event(delivery=delivery, event=event, provider=provider)
+    return delivery
+
+
+def confirm_return(*, payment: Payment | None, params: Mapping[str, str]) -> None:
+    """The shopper came back from the provider's page. A return is no proof of payment (a
+    shopper can type one): when the provider signed it, the provider is asked, and its
+    answer is taken in as its callback would be. Unsigned returns change nothing."""
+    if payment is None or payment.state not in (P.PENDING, P.AUTHORISED):
+        return
+    provider = get_provider(payment.provider)
+    if not provider.verify_return(payment=payment, params=params):
+        return
+    try:
+        event = provider.query(payment=payment)
+    except ProviderUnavailable as error:
+        logger.warning("payment %s not checked on return: %s", payment.pk, error.message)
+        return
+    if event is not None:
+        take_in_answer(payment=payment, event=event)
+
+
 def _payment_for(event: CallbackEvent, provider: Provider) -> Payment | None:
     """The payment the event is about, locked (after its order), or None."""
     if event.kind == "refund_failed":
@@ -272,6 +337,8 @@ def _apply(payment: Payment, *, event: CallbackEvent, provider: Provider) -> str
         return _refund_failed_at_provider(payment, event=event)
     if event.kind == "refunded":
         return _refunded_at_provider(payment, event=event, note=note)
+    if event.kind == "refund_succeeded":
+        return _refund_succeeded_at_provider(payment, event=event)
     return ""
 
 
@@ -366,6 +433,31 @@ def _refunded_at_provider(payment: Payment, *, event: CallbackEvent, note: str) 
             amount=missing,
             reason=_("Refunded at %(provider)s") % {"provider": payment.provider},
             reference=event.event_id[:255],
+        )
+        _settle(refund, actor=None)
+    return ""
+
+
+def _refund_succeeded_at_provider(payment: Payment, *, event: CallbackEvent) -> str:
+    """The provider reports one refund done (WeChat Pay's REFUND.SUCCESS). Ours were
+    recorded when the provider accepted them, so their echo changes nothing; one made in the
+    provider's own tools is recorded now."""
+    refund_id = str(event.data.get("refund", ""))[:255]
+    if Refund.objects.filter(payment=payment, reference=refund_id).exists():
+        return ""
+    if event.amount is None or event.currency.upper() != payment.currency:
+        return _("A refund callback without an amount.")
+    if payment.state not in MONEY_TAKEN:
+        problem = _("A refund was reported for a payment that was never captured.")
+        _flag(payment, problem)
+        return problem
+    amount = min(event.amount, payment.amount - payment.amount_refunded)
+    if amount > 0:
+        refund = Refund.objects.create(
+            payment=payment,
+            amount=amount,
+            reason=_("Refunded at %(provider)s") % {"provider": payment.provider},
+            reference=refund_id,
         )
         _settle(refund, actor=None)
     return ""
@@ -745,3 +837,55 @@ def repair(discrepancy: Discrepancy) -> None:
                 raise PaymentError(problem)
         return
     raise PaymentError(_("This discrepancy needs the merchant."))
+
+
+@dataclass
+class OpenPaymentCheck:
+    payment: Payment
+    #: What the provider says: "captured", "cancelled", "refunded", "open" (not paid, and
+    #: the order still awaits it), "closed" (closed by us now), "to_close", "unreachable".
+    outcome: str
+    note: str = ""
+
+
+def check_open_payments(*, now: datetime | None = None, apply: bool = False):
+    """Payments still open at a provider that can be asked (Alipay) past their order's
+    deadline, or of an order that no longer awaits them: each is asked about (its callback
+    may have been lost). With `apply`, the answer is acted on as the callback would have
+    been (a capture counts on the order, or is given back if the order was cancelled
+    meanwhile; a closed trade cancels the payment), and a trade still open for an order
+    that no longer awaits payment is closed at the provider (provider.close)."""
+    now = now or timezone.now()
+    checks = []
+    for payment in selectors.open_payments_to_check(now=now):
+        provider = get_provider(payment.provider)
+        try:
+            event = provider.query(payment=payment)
+        except ProviderUnavailable as error:
+            checks.append(OpenPaymentCheck(payment, "unreachable", error.message))
+            continue
+        if event is not None and event.kind != "ignored":
+            if apply:
+                take_in_answer(payment=payment, event=event)
+            checks.append(OpenPaymentCheck(payment, event.kind, event.event_type))
+        elif awaits_payment(payment.order):
+            checks.append(OpenPaymentCheck(payment, "open", _("the order expires soon")))
+        elif apply:
+            checks.append(_close_payment(payment, note=_("Closed: the order no longer awaits it")))
+        else:
+            checks.append(OpenPaymentCheck(payment, "to_close", _("the order no longer awaits it")))
+    return checks
+
+
+@transaction.atomic
+def _close_payment(payment: Payment, *, note: str) -> OpenPaymentCheck:
+    locked = locks.payment_for_update(pk=payment.pk)
+    if locked.state not in (P.PENDING, P.AUTHORISED):
+        return OpenPaymentCheck(locked, locked.state, _("changed meanwhile"))
+    try:
+        get_provider(locked.provider).close(payment=locked)
+    except ProviderUnavailable as error:
+        return OpenPaymentCheck(locked, "unreachable", error.message)
+    locked.failure_reason = str(note)[:500]
+    _set_state(locked, to=P.CANCELLED, note=note)
+    return OpenPaymentCheck(locked, "closed", note)

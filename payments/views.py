@@ -25,6 +25,7 @@ from payments.errors import (
 from payments.forms import ChooseMethodForm, SandboxForm
 from payments.models import PaymentState
 from payments.providers import get_provider
+from payments.providers.base import Browser
 
 
 def _key(request) -> str:
@@ -33,6 +34,16 @@ def _key(request) -> str:
 
 def _order(request, number):
     return selectors.order_for_payment(number=number, user=request.user, key=_key(request))
+
+
+def _browser(request) -> Browser:
+    """The shopper's address and whether their browser is a phone's: Chromium says so in
+    its client hint, and MDN's rule for the rest is "Mobi" anywhere in the User-Agent.
+    WeChat's own browser is no phone browser here: it refuses H5 pay (WeChat wants JSAPI
+    pay there), and a QR code can be long-pressed."""
+    agent = request.headers.get("User-Agent", "")
+    phone = request.headers.get("Sec-CH-UA-Mobile") == "?1" or "Mobi" in agent
+    return Browser(ip=client_ip(request), phone=phone and "MicroMessenger" not in agent)
 
 
 @require_http_methods(["GET", "POST"])
@@ -56,7 +67,11 @@ def start(request, number):
     )
     try:
         _payment, result = services.start_payment(
-            order=order, provider_code=code, return_url=return_url, cancel_url=cancel_url
+            order=order,
+            provider_code=code,
+            return_url=return_url,
+            cancel_url=cancel_url,
+            browser=_browser(request),
         )
     except (UnknownProvider, ProviderUnavailable) as error:
         messages.error(request, error.message)
@@ -109,6 +124,10 @@ def return_page(request, number):
     """Where the gateway sends the shopper back: paid, failed (try again or choose another
     method) or pending (the page reloads every 2 s, no JavaScript, until the callback)."""
     order = _order(request, number)
+    if request.GET.get("sign"):
+        # A signed return (Alipay's): ask the provider now rather than wait for its callback.
+        services.confirm_return(payment=selectors.latest_payment(order=order), params=request.GET)
+        order.refresh_from_db()
     payment = selectors.latest_payment(order=order)
     outcome = _outcome(order, payment, abandoned=bool(request.GET.get("abandoned")))
     try:
@@ -135,6 +154,52 @@ def return_page(request, number):
         # Capped, so a page left open does not reload for ever; then "Check again".
         response["Refresh"] = f"{REFRESH_SECONDS}; url={refresh_url}"
     return response
+
+
+@require_http_methods(["GET"])
+def status(request, number):
+    """The payment's outcome as JSON, for pages that wait for it (the QR code page polls
+    it): "pending" while the shopper may still pay, and where to go next."""
+    order = _order(request, number)
+    payment = selectors.latest_payment(order=order)
+    outcome = _outcome(order, payment, abandoned=False)
+    url = selectors.url_for("orders:detail" if outcome == "paid" else "payments:return", order)
+    return JsonResponse({"outcome": outcome, "next": url})
+
+
+#: How often the QR code page asks whether the order is paid, in milliseconds, and for how
+#: long (a code_url lives as long as the order waits; then "I have paid — check" remains).
+POLL_MS = 2000
+POLL_FOR_MS = 30 * 60 * 1000
+
+
+@require_http_methods(["GET"])
+def wechatpay_page(request, number):
+    """WeChat Pay's QR code (Native pay) with the amount and the order: the shopper scans
+    it with WeChat on their phone. The page polls the status and moves on to the order once
+    paid; without JavaScript "I have paid — check" reloads it, which does the same."""
+    order = _order(request, number)
+    payment = selectors.latest_payment(order=order)
+    outcome = _outcome(order, payment, abandoned=False)
+    if outcome == "paid":
+        return redirect(selectors.url_for("orders:detail", order))
+    if outcome != "pending" or payment.provider != "wechatpay" or not payment.qr_code:
+        return redirect(selectors.url_for("payments:return", order))
+    return render(
+        request,
+        "payments/wechatpay.html",
+        {
+            "order": order,
+            "payment": payment,
+            "qr_svg": selectors.qr_svg(payment.qr_code, title=_("QR code to pay with WeChat")),
+            "check_url": selectors.url_for("payments:wechatpay", order),
+            "status_url": selectors.url_for("payments:status", order),
+            "choose_url": selectors.url_for("payments:choose", order),
+            "order_url": selectors.url_for("orders:detail", order),
+            "poll_ms": POLL_MS,
+            "poll_for_ms": POLL_FOR_MS,
+        },
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -192,22 +257,23 @@ def webhook(request, provider):
     (also for a duplicate, or a callback flagged for the merchant: the provider must not
     keep retrying those)."""
     try:
-        get_provider(provider)
+        receiver = get_provider(provider)
     except UnknownProvider as error:
         raise Http404 from error
+    answer = receiver.callback_response
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return JsonResponse({"error": "bad content length"}, status=400)
+        return answer(status=400, error="bad content length")
     if length > MAX_BODY:
-        return JsonResponse({"error": "body too large"}, status=413)
-    if request.content_type != "application/json":
-        return JsonResponse({"error": "expected application/json"}, status=400)
+        return answer(status=413, error="body too large")
+    if request.content_type != receiver.callback_content_type:
+        return answer(status=400, error=f"expected {receiver.callback_content_type}")
     body = request.body
     if not body:
-        return JsonResponse({"error": "empty body"}, status=400)
+        return answer(status=400, error="empty body")
     if len(body) > MAX_BODY:
-        return JsonResponse({"error": "body too large"}, status=413)
+        return answer(status=413, error="body too large")
     try:
         result = services.receive_callback(
             provider_code=provider,
@@ -216,10 +282,12 @@ def webhook(request, provider):
             keep_forgery=lambda: _forgery_under_cap(request),
         )
     except InvalidSignature:
-        return JsonResponse({"error": "invalid signature"}, status=400)
+        return answer(status=400, error="invalid signature")
     except InvalidPayload:
-        return JsonResponse({"error": "unreadable payload"}, status=400)
-    return JsonResponse({"received": len(result.deliveries)})
+        return answer(status=400, error="unreadable payload")
+    return answer(
+        status=200, received=len(result.deliveries), accepted=services.callback_accepted(result)
+    )
 
 
 @require_POST

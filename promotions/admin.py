@@ -7,16 +7,20 @@ list is a fixed number of queries. Writes that span rows go through promotions.s
 
 from django import forms
 from django.contrib import admin, messages
+from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from promotions import selectors, services
+from promotions import ledger, selectors, services
+from promotions.errors import PointsRejected
 from promotions.models import (
     Coupon,
     CouponRedemption,
+    CustomerPoints,
     CustomerSpend,
     MembershipTier,
     Offer,
+    PointsEntry,
     PromotionUse,
     SpendTier,
 )
@@ -260,7 +264,7 @@ class TierUseInline(_ReadOnlyInline):
 
 @admin.register(MembershipTier)
 class MembershipTierAdmin(admin.ModelAdmin):
-    list_display = ("name", "min_spend", "percent", "stacks", "use_count")
+    list_display = ("name", "min_spend", "percent", "points_multiplier", "stacks", "use_count")
     inlines = [TierUseInline]
 
     def get_queryset(self, request):
@@ -286,3 +290,93 @@ class CustomerSpendAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# --- Points -----------------------------------------------------------------------------
+
+
+class PointsEntryInline(_ReadOnlyInline):
+    model = PointsEntry
+    fk_name = "user"
+    fields = ("created_at", "amount", "reason", "order_number", "note", "expires_at", "created_by")
+    readonly_fields = fields
+    verbose_name_plural = _("points history")
+    ordering = ("-created_at", "-pk")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("created_by")
+
+
+class PointsAdjustmentForm(forms.ModelForm):
+    """A customer's points as the merchant sees them: adjusting adds an entry with its
+    reason (promotions.ledger.adjust_points), never edits one."""
+
+    adjust_by = forms.IntegerField(
+        label=_("Adjust by"),
+        required=False,
+        help_text=_("Points to add (e.g. 200) or take away (e.g. -200)."),
+    )
+    adjust_note = forms.CharField(
+        label=_("Reason for the adjustment"),
+        required=False,
+        max_length=200,
+        help_text=_("Shown to the customer in their points history."),
+    )
+
+    class Meta:
+        model = CustomerPoints
+        fields = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        amount = cleaned.get("adjust_by")
+        if amount and not (cleaned.get("adjust_note") or "").strip():
+            self.add_error("adjust_note", _("Say why the points are adjusted."))
+        if amount:
+            balance = selectors.points_balance(user=self.instance)
+            if balance + amount < 0:
+                self.add_error(
+                    "adjust_by",
+                    _("The customer has %(balance)s points: they cannot go below zero.")
+                    % {"balance": balance},
+                )
+        return cleaned
+
+
+@admin.register(CustomerPoints)
+class CustomerPointsAdmin(admin.ModelAdmin):
+    """Every customer's points: the balance (one annotated query for the list), the history
+    and a manual adjustment on the customer's page."""
+
+    form = PointsAdjustmentForm
+    list_display = ("email", "points_balance")
+    search_fields = ("email", "phone", "full_name")
+    show_full_result_count = False
+    readonly_fields = ("email", "points_balance")
+    fields = ("email", "points_balance", "adjust_by", "adjust_note")
+    inlines = [PointsEntryInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(balance=Sum("points_entries__amount"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("points"), ordering="balance")
+    def points_balance(self, customer):
+        balance = getattr(customer, "balance", None)
+        return balance if balance is not None else selectors.points_balance(user=customer)
+
+    def save_model(self, request, obj, form, change):
+        amount = form.cleaned_data.get("adjust_by")
+        if not amount:
+            return
+        try:
+            ledger.adjust_points(
+                user=obj, amount=amount, note=form.cleaned_data["adjust_note"], by=request.user
+            )
+        except PointsRejected as rejected:
+            messages.error(request, rejected.message)

@@ -40,3 +40,11 @@ def coupon_message(reason: str, **params) -> str:
         ),
     }
     return messages[reason] % params
+
+
+class PointsRejected(Exception):
+    """Points cannot be spent, adjusted or given as asked; `message` says why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message

@@ -1,5 +1,6 @@
 """Every row lock of the promotions app, in one place, always in primary-key order."""
 
+from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 
 from promotions.models import Coupon, CouponRedemption
@@ -19,3 +20,10 @@ def live_redemptions_for_update(*, order_number: str) -> QuerySet[CouponRedempti
         .filter(order_number=order_number, released_at__isnull=True)
         .order_by("pk")
     )
+
+
+def customer_for_update(*, user_id: int) -> None:
+    """Lock the customer's row until the transaction ends: every write to a customer's points
+    ledger queues here, so two checkouts spending the same points run one after the other
+    and the second sees the first's entry (the balance never goes below zero)."""
+    list(get_user_model().objects.select_for_update().filter(pk=user_id).values_list("pk"))

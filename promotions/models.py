@@ -11,7 +11,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 PERCENT = {
@@ -215,6 +218,15 @@ class MembershipTier(models.Model):
     )
     percent = models.DecimalField(_("discount percent"), **PERCENT)
     stacks = models.BooleanField(_("combines"), default=False, help_text=STACKS_HELP)
+    #: Members earn this many times the shop's points rate (settings.POINTS_PER_UNIT).
+    points_multiplier = models.DecimalField(
+        _("points multiplier"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=NOT_NEGATIVE,
+        help_text=_("Members earn points at this multiple of the shop's rate (1: the same)."),
+    )
 
     class Meta:
         verbose_name = _("membership tier")
@@ -291,3 +303,91 @@ class PromotionUse(models.Model):
 
     def __str__(self):
         return f"{self.offer or self.tier} · {self.order_number}"
+
+
+class PointsEntryQuerySet(models.QuerySet):
+    def of(self, user):
+        return self.filter(user=user)
+
+
+class PointsEntry(models.Model):
+    """One movement of a customer's points (积分). The ledger is append-only: a balance is
+    the sum of a customer's entries, and a mistake is put right by another entry, never by
+    editing one. Written only by promotions.ledger, under the customer's row lock."""
+
+    class Reason(models.TextChoices):
+        EARNED = "earned", _("Earned on an order")
+        FIRST_ORDER = "first_order", _("First order bonus")
+        REVIEW = "review", _("Review bonus")
+        REDEEMED = "redeemed", _("Paid for an order")
+        RETURNED = "returned", _("Given back: order cancelled or refunded")
+        TAKEN_BACK = "taken_back", _("Taken back: order refunded")
+        EXPIRED = "expired", _("Expired")
+        ADJUSTED = "adjusted", _("Adjusted by the shop")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        related_name="points_entries",
+        on_delete=models.CASCADE,
+    )
+    #: Points in (positive) or out (negative); never zero.
+    amount = models.IntegerField(_("points"))
+    reason = models.CharField(_("reason"), max_length=16, choices=Reason.choices)
+    #: The order it concerns (promotions never read orders: the number is enough).
+    order_number = models.CharField(_("order"), max_length=40, blank=True, db_index=True)
+    review_id = models.PositiveIntegerField(_("review"), null=True, blank=True)
+    #: The money an earning was worked out on (what was paid net of refunds), so that a
+    #: later refund takes back the same share of it.
+    basis = models.DecimalField(_("worked out on"), **MONEY, null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    #: The staff member who made a manual adjustment.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)
+    #: When what is left of these points (positive entries only) expires; empty: never.
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+
+    objects = PointsEntryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("points entry")
+        verbose_name_plural = _("points entries")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="points_entry_not_zero"),
+            models.UniqueConstraint(
+                fields=["order_number", "reason"],
+                condition=Q(reason__in=["earned", "redeemed"]),
+                name="points_earned_and_redeemed_once_per_order",
+            ),
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(reason="first_order"),
+                name="points_first_order_bonus_once",
+            ),
+            models.UniqueConstraint(
+                fields=["review_id"],
+                condition=Q(reason="review"),
+                name="points_review_bonus_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "created_at"], name="points_entry_user_created")]
+
+    def __str__(self):
+        return f"{self.user} · {self.amount:+d} · {self.get_reason_display()}"
+
+
+class CustomerPoints(User):
+    """A customer as the points admin shows them (balance, history, adjustments)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("customer's points")
+        verbose_name_plural = _("customers' points")

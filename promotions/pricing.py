@@ -108,6 +108,10 @@ class CartPrice:
     #: The merchandise subtotal (before discounts) from which shipping is free, as the
     #: shipping method (or, before one is chosen, the cheapest threshold) says; None: never.
     free_shipping_from: Decimal | None = None
+    #: Points the shopper pays with (promotions.points) and the money they are worth, taken
+    #: off the lines like an order discount (included in `discount`, shown in `applied`).
+    points_used: int = 0
+    points_value: Decimal = ZERO
 
     @property
     def item_count(self) -> int:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.db.models import Count, Q, Subquery
+from django.db.models import Count, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Lower
 
 from promotions.calculator import Scope
@@ -16,9 +16,11 @@ from promotions.models import (
     CustomerSpend,
     MembershipTier,
     Offer,
+    PointsEntry,
     PromotionUse,
     SpendTier,
 )
+from promotions.points import Movement
 from promotions.pricing import ZERO
 
 
@@ -160,3 +162,47 @@ def tiers_with_usage():
 def promotion_uses(*, offer=None, tier=None):
     filters = {"offer": offer} if offer is not None else {"tier": tier}
     return PromotionUse.objects.filter(**filters).order_by("-used_at", "-pk")
+
+
+# --- Points -----------------------------------------------------------------------------
+
+
+def points_balance(*, user) -> int:
+    """The customer's points: the sum of their ledger (1 query; 0 for a guest)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return 0
+    return PointsEntry.objects.filter(user=user).aggregate(total=Sum("amount"))["total"] or 0
+
+
+def points_movements(*, user) -> list[Movement]:
+    """The customer's ledger, oldest first, as promotions.points reads it (1 query)."""
+    rows = PointsEntry.objects.filter(user=user).order_by("created_at", "pk")
+    return [
+        Movement(amount=amount, expires_at=expires_at)
+        for amount, expires_at in rows.values_list("amount", "expires_at")
+    ]
+
+
+def points_history(*, user) -> QuerySet[PointsEntry]:
+    """The customer's entries, newest first, for their points page."""
+    return PointsEntry.objects.filter(user=user).order_by("-created_at", "-pk")
+
+
+def order_points(*, order_number: str) -> dict[str, int]:
+    """Points an order moved, by reason (1 query)."""
+    rows = (
+        PointsEntry.objects.filter(order_number=order_number)
+        .values("reason")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["reason"]: row["total"] for row in rows}
+
+
+def points_balances(*, user_ids) -> dict[int, int]:
+    """Balances of many customers at once (1 query), for the admin's lists."""
+    rows = (
+        PointsEntry.objects.filter(user_id__in=list(user_ids))
+        .values("user_id")
+        .annotate(total=Sum("amount"))
+    )
+    return {row["user_id"]: row["total"] for row in rows}

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.db.models.functions import Greatest
@@ -25,6 +26,7 @@ from django.utils.translation import gettext as _
 from catalog import services as catalog_services
 from catalog.models import Variant
 from promotions import calculator, locks, selectors
+from promotions import points as points_arithmetic
 from promotions.calculator import Rule, Scope
 from promotions.errors import CouponRejected, coupon_message
 from promotions.models import (
@@ -71,6 +73,7 @@ def price_cart(
     destination: Destination | None = None,
     shipping_tax_class_id: int | None = None,
     free_shipping_from: Decimal | None = None,
+    points: int = 0,
 ) -> CartPrice:
     """Price lines with every promotion that applies, then tax them; the cart, checkout,
     place_order and the order's snapshot all call this, so a shopper sees the same numbers
@@ -85,7 +88,9 @@ def price_cart(
     address and the buyer's VAT number); without one, the seller's country's, flagged
     `tax_estimated`. Shipping is free once the lines' subtotal before discounts reaches
     `free_shipping_from` (the shipping method's threshold; on the cart, before a method is
-    chosen, the cheapest one, for the "more for free shipping" bar).
+    chosen, the cheapest one, for the "more for free shipping" bar). A signed-in `user`
+    pays with up to `points` of their points (promotions.points: the balance and the cap
+    decide how many), taken off the lines after every other discount and before tax.
     """
     lines = list(lines)
     subtotal = sum((calculator.line_subtotal(line) for line in lines), ZERO)
@@ -99,6 +104,8 @@ def price_cart(
         lines=lines, shipping=shipping, coupon_code=coupon_code, user=user, email=email, now=now
     )
     price = replace(price, free_shipping_from=free_shipping_from)
+    if points > 0 and user is not None and getattr(user, "is_authenticated", False):
+        price = _with_points(price, points=points, user=user)
     return _taxed(
         price,
         lines=lines,
@@ -129,6 +136,17 @@ def _discounted(*, lines, shipping, coupon_code, user, email, now) -> CartPrice:
     if coupon_error:
         price = replace(price, coupon_error=coupon_error)
     return price
+
+
+def _with_points(price: CartPrice, *, points: int, user) -> CartPrice:
+    spent = points_arithmetic.redemption(
+        wanted=points,
+        balance=selectors.points_balance(user=user),
+        base=sum((line.total for line in price.lines), ZERO),
+        value_per_point=settings.POINTS_VALUE,
+        max_share=settings.POINTS_MAX_SHARE,
+    )
+    return points_arithmetic.apply_redemption(price, spent)
 
 
 SHIPPING_KEY = ("shipping",)

@@ -1,9 +1,15 @@
 from celery import shared_task
 
-from promotions import services
+from promotions import ledger, services
 
 
 @shared_task(acks_late=True)
 def sync_sale_prices() -> int:
     """Every minute (CELERY_BEAT_SCHEDULE): sales start and end on cards and product pages."""
     return services.sync_sale_prices()
+
+
+@shared_task(acks_late=True)
+def expire_points() -> int:
+    """Every hour (CELERY_BEAT_SCHEDULE): points whose time is up leave their balances."""
+    return ledger.expire_points()

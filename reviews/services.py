@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.services import invalidate_products
+from promotions import ledger as points_ledger
 from reviews.models import HelpfulVote, Review, ReviewStatus
 from reviews.selectors import review_eligibility
 
@@ -95,6 +96,7 @@ def write_review(*, user, product: Product, rating: int, title: str, body: str) 
         ) from None
     if review.status == ReviewStatus.APPROVED:
         refresh_ratings(product_ids=[product.pk])
+        _award_points(Review.objects.filter(pk=review.pk))
     return review
 
 
@@ -131,7 +133,18 @@ def _set_status(review_ids: Iterable[int], status: str) -> int:
 @transaction.atomic
 def approve_reviews(*, review_ids: Iterable[int]) -> int:
     """Show these reviews to shoppers; returns how many changed."""
+    review_ids = list(review_ids)
+    _award_points(Review.objects.filter(pk__in=review_ids).exclude(status=ReviewStatus.APPROVED))
     return _set_status(review_ids, ReviewStatus.APPROVED)
+
+
+def _award_points(reviews) -> None:
+    """The review bonus (settings.POINTS_REVIEW_BONUS; no query when there is none): once
+    per review, even if it is approved again after a rejection."""
+    if settings.POINTS_REVIEW_BONUS <= 0:
+        return
+    for pk, user_id in reviews.filter(user__isnull=False).values_list("pk", "user_id"):
+        points_ledger.award_review_points(user_id=user_id, review_id=pk)
 
 
 @transaction.atomic

@@ -7,6 +7,7 @@ variable; a `.env` file beside `manage.py` is read when present.
 
 import sys
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -204,6 +205,12 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+#: Seconds before the Redis broker hands a task that was taken but never acknowledged (its
+#: worker was killed) to another worker. Celery's default; it must stay above the longest
+#: task and countdown, or a task still running is started a second time.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
+}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 # Promotions: sale prices on cards and product pages follow the sales' windows within a
@@ -211,6 +218,23 @@ CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE["promotions-sync-sale-prices"] = {
     "task": "promotions.tasks.sync_sale_prices",
     "schedule": 60.0,
+}
+
+# Points (积分, README "Points"): earned on completed orders, spent at checkout, expiring.
+# Points earned per unit of currency paid (net of refunds); 0 turns earning off.
+POINTS_PER_UNIT = Decimal(env.str("POINTS_PER_UNIT", default="1"))
+# What one point is worth at checkout, in the shop's currency; 0 turns redemption off.
+POINTS_VALUE = Decimal(env.str("POINTS_VALUE", default="0.01"))
+# The largest share of an order (percent of its items after discounts) points may pay.
+POINTS_MAX_SHARE = Decimal(env.str("POINTS_MAX_SHARE", default="50"))
+# Days before earned points expire; 0: never.
+POINTS_VALID_DAYS = env.int("POINTS_VALID_DAYS", default=365)
+# Bonus points for a customer's first completed order, and for each approved review.
+POINTS_FIRST_ORDER_BONUS = env.int("POINTS_FIRST_ORDER_BONUS", default=0)
+POINTS_REVIEW_BONUS = env.int("POINTS_REVIEW_BONUS", default=0)
+CELERY_BEAT_SCHEDULE["promotions-expire-points"] = {
+    "task": "promotions.tasks.expire_points",
+    "schedule": 3600.0,  # hourly: points are gone within the hour of their expiry
 }
 
 # The listing index's journal of changed products (catalog.facets), read within the hour.
@@ -422,7 +446,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     LANGUAGE_COOKIE_SECURE = True
-    # Behind a TLS-terminating proxy that already redirects, set SECURE_SSL_REDIRECT=false.
+    # Behind a TLS-terminating proxy (USE_X_FORWARDED_PROTO) the redirect never fires: keep it.
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -462,6 +486,8 @@ PAYMENT_PROVIDER_LABELS = {
     "manual": _("Bank transfer"),
     "sandbox": _("Card (sandbox gateway)"),
     "stripe": _("Card (Stripe)"),
+    "alipay": _("Alipay"),
+    "wechatpay": _("WeChat Pay"),
 }
 #: The providers the merchant enabled, in the order checkout offers them (the first is
 #: preselected). The sandbox lets anyone "pay" without money, so production (DEBUG off)
@@ -473,6 +499,10 @@ PAYMENT_PROVIDERS = env.list(
 #: the Content-Security-Policy's form-action lets them through for the enabled providers.
 PAYMENT_PROVIDER_FORM_ORIGINS = {
     "stripe": ["https://checkout.stripe.com"],
+    # Page and wap pay: the gateway itself (python-alipay-sdk's, live and sandbox).
+    "alipay": ["https://openapi.alipay.com", "https://openapi-sandbox.dl.alipaydev.com"],
+    # H5 pay's h5_url (Native pay is a page of ours).
+    "wechatpay": ["https://wx.tenpay.com"],
 }
 _unknown_providers = set(PAYMENT_PROVIDERS) - set(PAYMENT_PROVIDER_LABELS)
 if _unknown_providers:
@@ -498,6 +528,65 @@ if (
     and not (STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)
 ):
     raise ImproperlyConfigured("Set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (stripe is on).")
+#: Alipay (README "Payments"): the app's id, the app's private key and Alipay's public key
+#: (PEM, or a file holding it), the sandbox gateway, the seller's Alipay user id (2088...;
+#: checked on notifications when set) and the public address Alipay posts notifications to
+#: (empty: SHOP_URL).
+ALIPAY_APP_ID = env.str("ALIPAY_APP_ID", default="")
+
+
+def _pem(name: str) -> str:
+    """A PEM from the environment variable `name`, or from the file `name`_FILE names."""
+    path = env.str(f"{name}_FILE", default="")
+    if path:
+        return Path(path).read_text()
+    return env.str(name, default="", multiline=True)
+
+
+ALIPAY_APP_PRIVATE_KEY = _pem("ALIPAY_APP_PRIVATE_KEY")
+ALIPAY_PUBLIC_KEY = _pem("ALIPAY_PUBLIC_KEY")
+ALIPAY_SANDBOX = env.bool("ALIPAY_SANDBOX", default=False)
+ALIPAY_SELLER_ID = env.str("ALIPAY_SELLER_ID", default="")
+ALIPAY_NOTIFY_BASE_URL = env.str("ALIPAY_NOTIFY_BASE_URL", default="")
+if "alipay" in PAYMENT_PROVIDERS:
+    if SHOP_CURRENCY != "CNY":
+        # Alipay's trades are in yuan: a shop in another currency cannot offer it.
+        raise ImproperlyConfigured("Alipay takes CNY only: set SHOP_CURRENCY=CNY.")
+    if not (ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY):
+        raise ImproperlyConfigured(
+            "Set ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY (alipay is on)."
+        )
+
+#: WeChat Pay (API v3, payments/providers/wechatpay.py): the merchant id, the app id bound to
+#: it, the API v3 key (32 characters, decrypts notifications), the merchant's API private key
+#: and its certificate's serial number (signs requests), and WeChat Pay's key that signs
+#: notifications and answers: its platform public key and that key's id, or a platform
+#: certificate (its serial is the id WeChat names). PEMs come from a *_FILE path or the variable.
+#: Yuan only: WeChat Pay settles a mainland merchant in CNY.
+WECHATPAY_MCHID = env.str("WECHATPAY_MCHID", default="")
+WECHATPAY_APPID = env.str("WECHATPAY_APPID", default="")
+WECHATPAY_API_V3_KEY = env.str("WECHATPAY_API_V3_KEY", default="")
+WECHATPAY_PRIVATE_KEY = _pem("WECHATPAY_PRIVATE_KEY")
+WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
+WECHATPAY_PUBLIC_KEY = _pem("WECHATPAY_PUBLIC_KEY")
+WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
+WECHATPAY_PLATFORM_CERT = _pem("WECHATPAY_PLATFORM_CERT")
+if "wechatpay" in PAYMENT_PROVIDERS:
+    if SHOP_CURRENCY != "CNY":
+        raise ImproperlyConfigured("WeChat Pay takes yuan only: set SHOP_CURRENCY=CNY.")
+    if not (
+        WECHATPAY_MCHID
+        and WECHATPAY_APPID
+        and len(WECHATPAY_API_V3_KEY.encode()) == 32
+        and WECHATPAY_PRIVATE_KEY
+        and WECHATPAY_CERT_SERIAL_NO
+        and ((WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID) or WECHATPAY_PLATFORM_CERT)
+    ):
+        raise ImproperlyConfigured(
+            "Set WECHATPAY_MCHID, WECHATPAY_APPID, WECHATPAY_API_V3_KEY (32 characters), "
+            "WECHATPAY_PRIVATE_KEY, WECHATPAY_CERT_SERIAL_NO and WECHATPAY_PUBLIC_KEY with "
+            "WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT (wechatpay is on)."
+        )
 
 # --- Orders (README "Checkout and orders") ---------------------------------------------
 #: Payment methods checkout offers, (code, label); the payments app handles each code.
@@ -538,6 +627,35 @@ CELERY_BEAT_SCHEDULE["orders-anonymise-closed"] = {
 CELERY_BEAT_SCHEDULE["orders-rebuild-recommendations"] = {
     "task": "orders.tasks.rebuild_recommendations",
     "schedule": crontab(hour=3, minute=15),
+}
+
+# --- Carrier tracking (README "Carrier tracking") ---------------------------------------
+#: Days after the carrier reports delivery before the order completes by itself (自动确认
+#: 收货), unless the shopper confirms receipt first or asks for a return. Taobao and JD wait
+#: 10 days, long enough to notice a parcel that never arrived.
+TRACKING_AUTO_CONFIRM_DAYS = env.int("TRACKING_AUTO_CONFIRM_DAYS", default=10)
+#: Kuaidi100 (快递100): the enterprise account's customer id and key (real-time query) and a
+#: salt of our own for the subscription pushes' signature. Empty key: carriers other than
+#: the demo carrier keep a plain tracking link.
+KUAIDI100_CUSTOMER = env.str("KUAIDI100_CUSTOMER", default="")
+KUAIDI100_KEY = env.str("KUAIDI100_KEY", default="")
+KUAIDI100_SALT = env.str("KUAIDI100_SALT", default="")
+#: The public base URL Kuaidi100 pushes to (…/tracking/kuaidi100/); empty: SHOP_URL. Empty
+#: salt or no public URL: shipments are polled instead of subscribed.
+TRACKING_CALLBACK_BASE_URL = env.str("TRACKING_CALLBACK_BASE_URL", default="")
+#: Real-time queries Kuaidi100 allows per minute on the account's plan; one polling run (once
+#: a minute) asks about at most this many shipments.
+KUAIDI100_QUERIES_PER_MINUTE = env.int("KUAIDI100_QUERIES_PER_MINUTE", default=20)
+#: A shipment is asked about again after this many minutes at the earliest (Kuaidi100 asks
+#: for 30 minutes between queries of one number; the demo carrier moves every minute).
+TRACKING_POLL_MINUTES = env.int("TRACKING_POLL_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE["orders-poll-tracking"] = {
+    "task": "orders.tasks.poll_tracking",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["orders-confirm-deliveries"] = {
+    "task": "orders.tasks.confirm_deliveries_due",
+    "schedule": 3600.0,
 }
 
 # --- Taxes and invoices (README "Taxes and invoices") -----------------------------------

@@ -23,6 +23,7 @@ urlpatterns = i18n_patterns(
     path("", include("payments.urls")),
     path("", include("reviews.urls")),
     path("", include("accounts.urls")),
+    path("", include("promotions.urls")),
     prefix_default_language=False,
 )
 

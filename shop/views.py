@@ -2,10 +2,11 @@
 
 import logging
 import secrets
+import sys
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.urls import reverse
@@ -87,7 +88,23 @@ def _cache_status() -> str:
     return "ok" if answered else "down"
 
 
+#: Raised when the database cannot answer at all: down, restarting, failing over, or the
+#: connection dropped mid-request. The request may succeed a moment later.
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
+#: Seconds a client is asked to wait: about what a PostgreSQL restart takes.
+RETRY_AFTER_SECONDS = 10
+
+
 def server_error(request):
-    """The 500 page, rendered without context processors: they may be what failed."""
-    template = loader.get_template("500.html")
-    return HttpResponseServerError(template.render({"shop_name": settings.SHOP_NAME}))
+    """The 500 page, rendered without context processors: they may be what failed.
+
+    Django calls this while handling the uncaught exception, so `sys.exc_info()` holds it.
+    When the database could not be reached, the shopper gets a 503 page that says to try
+    again shortly (and clients a Retry-After), not "something went wrong"."""
+    context = {"shop_name": settings.SHOP_NAME}
+    if isinstance(sys.exc_info()[1], DATABASE_UNREACHABLE):
+        page = loader.get_template("503.html").render(context)
+        response = HttpResponse(page, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    return HttpResponseServerError(loader.get_template("500.html").render(context))

@@ -63,3 +63,24 @@ def test_an_empty_cart_shows_recently_viewed_only(client):
     html = client.get(reverse("cart:detail")).content.decode()
     assert names_in(html, "often-bought-title") == []
     assert names_in(html, "recently-viewed-title") == ["Green Tea"]
+
+
+@pytest.mark.django_db
+def test_often_bought_is_asked_once_per_set_of_products_and_follows_the_catalog(
+    client, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    tea, cup, pot = (ProductFactory(name=name) for name in ("Tea", "Cup", "Pot"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.replace_recommendations(bought_together=[(tea.pk, cup.pk, 1.0)])
+    add(client, tea.variants.get())
+    assert names_in(client.get(reverse("cart:detail")).content.decode(), "often-bought-title") == [
+        "Cup"
+    ]
+    # Shared by every cart holding the same products: the cart's own queries only.
+    with django_assert_max_num_queries(CART_BUDGET):
+        html = client.get(reverse("cart:detail")).content.decode()
+    assert names_in(html, "often-bought-title") == ["Cup"]
+    with django_capture_on_commit_callbacks(execute=True):
+        services.replace_recommendations(bought_together=[(tea.pk, pot.pk, 1.0)])
+    html = client.get(reverse("cart:detail")).content.decode()
+    assert names_in(html, "often-bought-title") == ["Pot"]

@@ -82,6 +82,7 @@ def test_to_do_counts(shop):
         reviews_pending=2,
         variants_low=1,
         transfers_due=2,  # F partly paid due tomorrow, K past its deadline
+        delivery_problems=0,
     )
 
 

@@ -14,9 +14,9 @@ from insights.tests.fixtures import ZONE, build_shop
 from orders.models import Order
 
 URL = "/admin/"
-#: session, user, 7 to-do counts, 3 for the figures by day, 2 for the top lists, the recent
-#: actions (14); 2 more for a staff user's permissions, none per order.
-BUDGET = 16
+#: session, user, 8 to-do counts, 3 for the figures by day, 2 for the top lists, the recent
+#: actions (15); 2 more for a staff user's permissions, none per order.
+BUDGET = 17
 
 
 @pytest.fixture
@@ -101,10 +101,11 @@ def test_each_to_do_link_lists_exactly_its_rows(merchant_client, shop):
         "Payments flagged for review": counts.payments_flagged,
         "Reviews awaiting moderation": counts.reviews_pending,
         "Variants low on stock": counts.variants_low,
+        "Orders with a delivery problem": counts.delivery_problems,
     }
     for label, size in sizes.items():
         assert len(_changelist_pks(merchant_client, links[label])) == size, label
-    assert len(links) == 7
+    assert len(links) == 8
 
 
 def _more_orders(shop, count):

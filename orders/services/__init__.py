@@ -4,6 +4,7 @@
 - statuses.py: the three statuses (order, payment, fulfilment), derived from rows;
 - payment_status.py: money in and out as the payments app reports it; deadlines, expiry;
 - fulfilment.py: shipping lines and delivery;
+- tracking.py: carrier tracking scans, receipt confirmed by the shopper or by itself;
 - cancelling.py: cancelling before anything ships;
 - refunds.py: refunds by line (what goes back, and what that does to stock);
 - returns.py: returns from request to refund;
@@ -21,7 +22,7 @@ from orders.services.cancelling import (
     check_cancellable,
     shopper_may_cancel,
 )
-from orders.services.fulfilment import confirm_receipt, mark_delivered, may_ship, ship_lines
+from orders.services.fulfilment import mark_delivered, may_ship, ship_lines
 from orders.services.guest_orders import attach_guest_orders
 from orders.services.invoicing import (
     format_number,
@@ -73,6 +74,14 @@ from orders.services.returns import (
     returnable_quantities,
 )
 from orders.services.statuses import ORDER_TRANSITIONS, PAID_STATUSES, refresh_statuses
+from orders.services.tracking import (
+    confirm_deliveries_due,
+    confirm_receipt,
+    poll_tracking,
+    record_kuaidi100_push,
+    record_tracking,
+    start_tracking,
+)
 
 __all__ = [
     "ORDER_TRANSITIONS",
@@ -92,6 +101,7 @@ __all__ = [
     "cancel_order",
     "check_cancellable",
     "committed_refunds",
+    "confirm_deliveries_due",
     "confirm_receipt",
     "deadline_for",
     "destination_of",
@@ -112,12 +122,15 @@ __all__ = [
     "place_order",
     "plan_refund",
     "plan_return_refund",
+    "poll_tracking",
     "quote_checkout",
     "rebuild_recommendations",
     "receive_return",
+    "record_kuaidi100_push",
     "record_payment",
     "record_refund",
     "record_refund_reversed",
+    "record_tracking",
     "refresh_statuses",
     "refund_lines",
     "reject_return",
@@ -127,4 +140,5 @@ __all__ = [
     "set_payment_method",
     "ship_lines",
     "shopper_may_cancel",
+    "start_tracking",
 ]

@@ -71,6 +71,7 @@ def ship_lines(
     refresh_statuses(locked, actor=actor, note=note or str(shipment))
     if notify:
         mails.queue_order_mail(order=locked, name="shipped")
+    transaction.on_commit(lambda: _start_tracking(shipment.pk))
     copy_order(locked, order)
     return shipment
 
@@ -87,6 +88,7 @@ def mark_delivered(*, order: Order, actor=None, note: str = "") -> Order:
     return copy_order(locked, order)
 
 
-def confirm_receipt(*, order: Order, actor=None) -> Order:
-    """The shopper says the parcels arrived."""
-    return mark_delivered(order=order, actor=actor, note=_("Receipt confirmed by the shopper"))
+def _start_tracking(shipment_id: int) -> None:
+    from orders.tasks import start_tracking
+
+    start_tracking.delay(shipment_id=shipment_id)

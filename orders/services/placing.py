@@ -35,6 +35,7 @@ from orders.models import (
 )
 from orders.services.payment_status import deadline_for
 from orders.services.statuses import record_event, refresh_statuses
+from promotions import ledger as points_ledger
 from promotions import services as promotions
 from promotions.errors import CouponRejected
 from promotions.pricing import CartPrice, LineInput
@@ -134,7 +135,7 @@ def _line_inputs(lines: list[CartLine]) -> list[LineInput]:
 
 
 def _price(
-    *, lines, method: ShippingMethod, coupon_code: str, user, email: str, destination
+    *, lines, method: ShippingMethod, coupon_code: str, user, email: str, destination, points=0
 ) -> CartPrice:
     return promotions.price_cart(
         lines=_line_inputs(lines),
@@ -145,6 +146,7 @@ def _price(
         email=email,
         destination=destination,
         shipping_tax_class_id=method.tax_class_id,
+        points=points,
     )
 
 
@@ -161,6 +163,7 @@ def fingerprint_of(*, lines: list[CartLine], price: CartPrice, method: ShippingM
         f"ship:{method.pk}:{price.shipping}:{price.shipping_discount}:{price.shipping_tax}",
         f"total:{price.total}",
         f"coupon:{price.coupon_code}",
+        f"points:{price.points_used}:{price.points_value}",
         f"tax:{price.tax_country}:{price.tax_region}:{price.tax}:{price.tax_removed}"
         f":{price.tax_not_charged}",
         *(f"rate:{row.name}:{row.percent}:{row.net}:{row.tax}" for row in price.tax_rows),
@@ -182,9 +185,11 @@ def quote_checkout(
     shipping_method: ShippingMethod,
     region: str = "",
     vat_number: str = "",
+    points: int = 0,
 ) -> Quote:
     """Price the ticked lines for the review page, with the tax of the address (`country`,
-    `region`) and the buyer's VAT number; raises EmptyCheckout, StockChanged or
+    `region`) and the buyer's VAT number, paying with up to `points` of the shopper's
+    points; raises EmptyCheckout, StockChanged or
     ShippingUnavailable when the order could not be placed as it stands."""
     lines = selectors.checkout_lines(cart=cart)
     if not lines:
@@ -205,6 +210,7 @@ def quote_checkout(
         user=user,
         email=email,
         destination=destination_of(country=country, region=region, vat_number=vat_number),
+        points=points,
     )
     return Quote(
         lines=lines,
@@ -226,6 +232,7 @@ def place_order(
     fingerprint: str,
     buyer: Buyer | None = None,
     fapiao: FapiaoChoice | None = None,
+    points: int = 0,
 ) -> Order:
     """Turn the cart's ticked lines into an order, holding their stock until payment or
     expiry. One transaction.
@@ -233,7 +240,9 @@ def place_order(
     Every line is snapshotted with its net, tax, gross, rate and class, and the order with
     its tax by rate, so nothing is ever worked out again from today's rates. `buyer` names
     the business (an EU VAT number of another member state means reverse charge);
-    `fapiao` records a Chinese buyer's fapiao request.
+    `fapiao` records a Chinese buyer's fapiao request. A signed-in shopper pays with up to
+    `points` points: the customer's row is locked before they are counted and the
+    redemption is an entry of this transaction, so two checkouts never spend the same points.
 
     The cart row is locked first (two submits of one checkout queue), then the variant rows
     in primary-key order (two checkouts never deadlock). Stock, prices, discounts and the
@@ -259,6 +268,7 @@ def place_order(
             fingerprint=fingerprint,
             buyer=buyer or Buyer(),
             fapiao=fapiao,
+            points=points,
         )
     except IntegrityError:
         # A concurrent submit of the same checkout won the race to the unique key.
@@ -281,6 +291,7 @@ def _place_order(
     fingerprint,
     buyer,
     fapiao,
+    points,
 ) -> Order:
     locks.cart_for_update(pk=cart.pk)
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
@@ -304,6 +315,9 @@ def _place_order(
     if method is None or not method.serves(address.country):
         raise ShippingUnavailable
     user = user if user is not None and user.is_authenticated else None
+    points = points if user is not None else 0
+    if points:
+        points_ledger.lock_customer(user=user)  # the balance price_cart reads holds till commit
     destination = destination_of(
         country=address.country, region=address.region, vat_number=buyer.vat_number
     )
@@ -314,6 +328,7 @@ def _place_order(
         user=user,
         email=email,
         destination=destination,
+        points=points,
     )
     if fingerprint_of(lines=lines, price=price, method=method) != fingerprint:
         raise PriceChanged(price.coupon_error)
@@ -342,7 +357,12 @@ def _place_order(
             )
         except CouponRejected as rejected:
             raise PriceChanged(rejected.message) from rejected
-    promotions.record_order_promotions(order_number=order.number, price=price)
+    if price.applied:  # a new order has no uses yet: nothing to record, nothing to ask
+        promotions.record_order_promotions(order_number=order.number, price=price)
+    if price.points_used:
+        points_ledger.record_redemption(
+            user=user, order_number=order.number, points=price.points_used
+        )
     priced = {line.key: line for line in price.lines}
     OrderLine.objects.bulk_create(
         [
@@ -403,11 +423,13 @@ def _place_order(
         order, kind=EventKind.ORDER, to_status=order.status, actor=user, note=_("Order placed")
     )
     try:
-        catalog_services.take_stock(quantities=_quantities(lines), reference=order.number)
+        catalog_services.take_locked_stock(
+            locked=locked, quantities=_quantities(lines), reference=order.number
+        )
     except catalog_services.InsufficientStock as short:
         names = [line.variant.product.name for line in lines if line.variant_id in short.short]
         raise StockChanged(names=names) from short
-    _clear_ordered_lines(cart=cart, lines=lines)
+    cart_services.remove_bought_lines(cart=cart, line_ids=[line.pk for line in lines])
     mails.queue_order_mail(order=order, name="placed")
     if order.total <= 0:  # discounts covered everything: nothing to pay, it ships
         refresh_statuses(order, actor=user, note=_("Nothing to pay"))
@@ -420,16 +442,6 @@ def _quantities(lines) -> dict[int, int]:
         if line.variant_id:
             quantities[line.variant_id] = quantities.get(line.variant_id, 0) + line.quantity
     return quantities
-
-
-def _clear_ordered_lines(*, cart: Cart, lines: list[CartLine]) -> None:
-    """Empty the cart of what was ordered; unticked lines wait there for another day."""
-    if not CartLine.objects.filter(cart=cart, is_selected=False).exists():
-        cart_services.empty_cart(cart=cart)
-        return
-    for line in lines:
-        cart_services.remove_line(cart=cart, line_id=line.pk)
-    cart_services.set_coupon_code(cart=cart, code="")
 
 
 def _create_order(

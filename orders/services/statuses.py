@@ -33,6 +33,7 @@ from orders.models import (
     ReturnStatus,
 )
 from orders.services import invoicing
+from promotions import ledger as points_ledger
 from promotions import services as promotions
 
 #: The one table of the order status's moves; the other two statuses follow their rows.
@@ -172,8 +173,28 @@ def refresh_statuses(order: Order, *, actor=None, note: str = "") -> Order:
             actor=actor,
             note=note,
         )
-    _refresh_order_status(order, sums=sums, actor=actor)
+    _refresh_order_status(order, sums=sums, actor=actor, note=note)
+    settle_points(order)
     return order
+
+
+def settle_points(order: Order) -> None:
+    """Points follow the order's money (promotions.ledger): those spent come back on a
+    refund or cancellation, those earned are given on completion and taken back in
+    proportion to a refund. Skipped (no query) for guests and for open orders with nothing
+    refunded, which have nothing to settle."""
+    if order.user_id is None:
+        return
+    settled = order.status != OrderStatus.OPEN or order.total_refunded > 0
+    if settled:
+        points_ledger.settle_order_points(
+            user=order.user,
+            order_number=order.number,
+            paid=order.total_paid,
+            refunded=order.total_refunded,
+            completed=order.status == OrderStatus.COMPLETED,
+            cancelled=order.status == OrderStatus.CANCELLED,
+        )
 
 
 def _after_payment_moved(order: Order, *, old: str, new: str) -> None:
@@ -199,7 +220,7 @@ def release_promotions(order: Order) -> None:
     promotions.release_order_promotions(order_number=order.number)
 
 
-def _refresh_order_status(order: Order, *, sums: dict[str, int], actor) -> None:
+def _refresh_order_status(order: Order, *, sums: dict[str, int], actor, note: str = "") -> None:
     if order.status == OrderStatus.CANCELLED:
         return
     nothing_to_ship = sums["shipped"] >= sums["quantity"] - sums["cancelled"]
@@ -220,7 +241,10 @@ def _refresh_order_status(order: Order, *, sums: dict[str, int], actor) -> None:
             | Q(status=ReturnStatus.APPROVED)
             | Q(status=ReturnStatus.RECEIVED)
         ).exists()
+        # A parcel the carrier delivered waits for the shopper's word or the auto-confirm
+        # days (services/tracking.py).
+        and not order.shipments.filter(confirm_by__isnull=False).exists()
     )
     target = OrderStatus.COMPLETED if done else OrderStatus.OPEN
     if target != order.status:
-        set_order_status(order, to=target, actor=actor)
+        set_order_status(order, to=target, actor=actor, note=note)

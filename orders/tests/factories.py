@@ -41,6 +41,7 @@ def place(
     key=None,
     payment="manual",
     address=ADDRESS,
+    points=0,
 ):
     """Quote then place, as the review page and its submit do."""
     method = method or ShippingMethodFactory()
@@ -51,6 +52,7 @@ def place(
         country=address.country,
         region=address.region,
         shipping_method=method,
+        points=points,
     )
     return services.place_order(
         cart=cart,
@@ -61,6 +63,7 @@ def place(
         payment_method=payment,
         idempotency_key=key or services.new_idempotency_key(),
         fingerprint=quote.fingerprint,
+        points=points,
     )
 
 

@@ -153,3 +153,49 @@ def test_two_expiry_runs_at_once_cancel_each_order_once():
     assert Order.objects.filter(status="cancelled").count() == 20
     assert OrderEvent.objects.filter(kind="order", to_status="cancelled").count() == 20
     assert Variant.objects.get(pk=variant.pk).stock == 30
+
+
+def test_two_checkouts_spending_the_same_points_at_once_one_wins():
+    """The customer's row lock (promotions.locks.customer_for_update): the second checkout
+    counts the balance after the first's entry, so its price changed and it places nothing.
+    Without the lock both read 1000 points and both orders spend them (balance -1000)."""
+    from accounts.tests.factories import UserFactory
+    from promotions import ledger
+    from promotions.models import PointsEntry
+    from promotions.selectors import points_balance
+
+    user = UserFactory()
+    ledger.adjust_points(user=user, amount=1000, note="welcome")
+    method = ShippingMethodFactory()
+    checkouts = []
+    for _i in range(2):
+        cart = cart_with((VariantFactory(price=Decimal("40.00"), stock=10), 1))
+        quote = services.quote_checkout(
+            cart=cart,
+            user=user,
+            email=user.email,
+            country="GB",
+            shipping_method=method,
+            points=1000,
+        )
+        checkouts.append((cart, quote.fingerprint))
+
+    def work(index):
+        cart, fingerprint = checkouts[index]
+        return services.place_order(
+            cart=cart,
+            user=user,
+            email=user.email,
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=f"points-{index}",
+            fingerprint=fingerprint,
+            points=1000,
+        )
+
+    results, errors = race(2, work)
+    assert len(results) == 1
+    assert len(errors) == 1 and isinstance(errors[0], CheckoutChanged), errors
+    assert points_balance(user=user) == 0
+    assert PointsEntry.objects.filter(reason=PointsEntry.Reason.REDEEMED).count() == 1

@@ -22,9 +22,9 @@ pytestmark = pytest.mark.django_db
 #: shipping methods, addresses, user; a constant, whatever the number of lines.
 CHECKOUT_BUDGET = 16
 #: Order page: user, order (with its invoice and fapiao request), lines, tax rows, discounts,
-#: events with actors, shipments with their lines, returns with their lines, the header's cart
-#: count and menu; the same for 1 line or 20.
-ORDER_BUDGET = 12
+#: events with actors, shipments with their lines and tracking events, returns with their
+#: lines, the header's cart count and menu; the same for 1 line or 20.
+ORDER_BUDGET = 13
 #: Order list: session, user, one page of orders with counts, the page count.
 LIST_BUDGET = 6
 #: The return page: session, user, order, pending return lines, lines (20 lines or 1).

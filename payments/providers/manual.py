@@ -5,14 +5,16 @@ from collections.abc import Mapping
 from decimal import Decimal
 
 from payments.errors import InvalidSignature
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 
 
 class ManualProvider(Provider):
     code = "manual"
     online = False
 
-    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, browser: Browser | None = None
+    ) -> StartResult:
         return StartResult(redirect_url="")
 
     def parse_callback(self, *, body: bytes, headers: Mapping[str, str]) -> list[CallbackEvent]:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from payments.errors import InvalidPayload, InvalidSignature
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 
@@ -39,7 +39,9 @@ class SandboxProvider(Provider):
     online = True
     signature_header = SIGNATURE_HEADER
 
-    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, browser: Browser | None = None
+    ) -> StartResult:
         token = secrets.token_urlsafe(24)
         return StartResult(
             redirect_url=reverse("payments:sandbox", kwargs={"token": token}), reference=token

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from payments.errors import InvalidPayload, InvalidSignature, ProviderUnavailable
-from payments.providers.base import CallbackEvent, Provider, StartResult
+from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
 from shop import money
 
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -65,7 +65,9 @@ class StripeProvider(Provider):
     online = True
     signature_header = SIGNATURE_HEADER
 
-    def start(self, *, payment, return_url: str, cancel_url: str) -> StartResult:
+    def start(
+        self, *, payment, return_url: str, cancel_url: str, browser: Browser | None = None
+    ) -> StartResult:
         order = payment.order
         expires_at = session_expiry(order.payment_deadline)
         try:

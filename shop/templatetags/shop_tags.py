@@ -1,14 +1,28 @@
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django import template
 from django.conf import settings
 from django.urls import translate_url
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.translation import get_language
 
 from shop.money import format_money
 
 register = template.Library()
+
+
+def translated_url(path: str, language: str) -> str:
+    """translate_url(), worked out once per path: resolving and reversing a path costs
+    more than the rest of the language links, and the answer depends only on the URL
+    patterns (fixed while the process runs) and the language the path is read in."""
+    return _translated_url(path, language, get_language())
+
+
+@lru_cache(maxsize=1024)  # the paths asked last; made-up query strings only push them out
+def _translated_url(path: str, language: str, _read_in: str | None) -> str:
+    return translate_url(path, language)
 
 
 @register.filter
@@ -43,7 +57,7 @@ def absolute_url(path: str) -> str:
 def path_in_language(context, language: str, path: str | None = None) -> str:
     """This page, its query (filters, sort, page) kept, or `path` (of the active language)
     in `language`'s URLs."""
-    return translate_url(path or context["request"].get_full_path(), language)
+    return translated_url(path or context["request"].get_full_path(), language)
 
 
 @register.simple_tag
@@ -60,6 +74,6 @@ def language_links(path: str, page: int = 1) -> str:
         format_html_join(
             "\n  ",
             '<link rel="alternate" hreflang="{}" href="{}">',
-            ((tag, absolute_url(translate_url(path, code))) for tag, code in alternates),
+            ((tag, absolute_url(translated_url(path, code))) for tag, code in alternates),
         ),
     )

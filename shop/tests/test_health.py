@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from shop.tests.utils import run_django
+from shop.tests.utils import PRODUCTION_ENV, run_django
 
 UNREACHABLE_REDIS = {
     "default": {
@@ -59,3 +59,25 @@ def test_livez_answers_without_touching_the_database(client, django_assert_max_n
         response = client.get("/livez")
     assert response.status_code == 200
     assert response.content == b"ok"
+
+
+def test_a_page_the_database_cannot_serve_is_a_503_that_says_try_again():
+    """PostgreSQL down or restarting: the shopper gets the shop's own page, not a traceback,
+    and a client is told when to come back (bench/chaos.py restarts a real one under load)."""
+    result = run_django(
+        "from django.test import Client\n"
+        "client = Client(raise_request_exception=False)\n"
+        "response = client.get('/products/', headers={'host': 'shop.example.com'}, secure=True)\n"
+        "print(json.dumps({'status': response.status_code,\n"
+        "    'retry': response.get('Retry-After'), 'html': response.content.decode()}))",
+        **PRODUCTION_ENV,
+        # No collectstatic in the suite: plain static URLs.
+        STATICFILES_BACKEND="django.contrib.staticfiles.storage.StaticFilesStorage",
+        # Port 1 on loopback: no PostgreSQL there, the connection is refused at once.
+        DATABASE_URL="postgres://postgres@127.0.0.1:1/shop",
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer["status"] == 503 and answer["retry"] == "10"
+    assert "Back in a moment" in answer["html"] and 'class="site-header"' in answer["html"]
+    assert "Traceback" not in answer["html"] and "OperationalError" not in answer["html"]

@@ -59,3 +59,14 @@ def test_robots_txt_opens_sign_in_and_registration_but_not_the_rest_of_accounts(
     assert "Allow: /zh-hans/accounts/login/$" in lines
     assert "Disallow: /accounts/" in lines and "Disallow: /account/" in lines
     assert not any(line.startswith("Allow:") and "password" in line for line in lines)
+
+
+@pytest.mark.django_db
+def test_the_language_links_follow_the_language_each_page_is_read_in(client):
+    """The links are worked out once per path and kept: a path read in one language never
+    hands its link to the same path read in another."""
+    for _round in range(2):
+        english = client.get("/cart/").content.decode()
+        chinese = client.get("/zh-hans/cart/").content.decode()
+        assert '<a href="/zh-hans/cart/" hreflang="zh-Hans"' in english
+        assert '<a href="/cart/" hreflang="en"' in chinese

@@ -9,13 +9,21 @@ from payments.errors import PaymentError
 class Command(BaseCommand):
     help = (
         "List captured payments whose order is not paid and paid orders without a captured "
-        "payment. --apply repairs what can be repaired (with events); the rest needs you."
+        "payment. --apply repairs what can be repaired (with events); the rest needs you. "
+        "Payments left open past their deadline at a provider that can be asked (Alipay, "
+        "WeChat Pay) are asked about first; --apply records what it says and closes them at "
+        "the provider when their order no longer awaits them."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--apply", action="store_true", help="repair what can be repaired")
 
     def handle(self, *args, apply=False, **options):
+        for check in services.check_open_payments(apply=apply):
+            self.stdout.write(
+                f"open_payment\torder {check.payment.order.number}\tpayment {check.payment.pk}"
+                f"\t{check.outcome}\t{check.note}"
+            )
         found = services.find_discrepancies()
         repaired = 0
         for item in found:

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from promotions import views
+
+app_name = "promotions"
+
+urlpatterns = [
+    path("account/points/", views.account_points, name="points"),
+]
