@@ -20,6 +20,7 @@ from orders.selectors import guest_key
 from orders.tests.factories import ShippingMethodFactory
 from payments.models import Payment
 from payments.tests import alipay_fakes as fakes
+from payments.tests.factories import enable_providers
 
 APP = fakes.KeyPair.new()
 ALIPAY = fakes.KeyPair.new()
@@ -44,10 +45,7 @@ CASHIER = """<!doctype html><html lang="zh-Hans"><head><meta charset="utf-8">
 @pytest.fixture
 def alipay_shop(settings, transactional_db):
     settings.SHOP_CURRENCY = "CNY"
-    settings.PAYMENT_PROVIDERS = ["manual", "alipay"]
-    settings.SHOP_PAYMENT_METHODS = [
-        (code, settings.PAYMENT_PROVIDER_LABELS[code]) for code in settings.PAYMENT_PROVIDERS
-    ]
+    enable_providers(settings, ["manual", "alipay"])
     settings.ALIPAY_APP_ID = fakes.APP_ID
     settings.ALIPAY_SELLER_ID = fakes.SELLER_ID
     settings.ALIPAY_APP_PRIVATE_KEY = APP.private_pem

@@ -8,6 +8,7 @@ list is a fixed number of queries. Writes that span rows go through promotions.s
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -357,7 +358,12 @@ class CustomerPointsAdmin(admin.ModelAdmin):
     inlines = [PointsEntryInline]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(balance=Sum("points_entries__amount"))
+        # Coalesce: a customer without entries holds 0 (no query of their own per row).
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(balance=Coalesce(Sum("points_entries__amount"), 0))
+        )
 
     def has_add_permission(self, request):
         return False
@@ -367,8 +373,7 @@ class CustomerPointsAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("points"), ordering="balance")
     def points_balance(self, customer):
-        balance = getattr(customer, "balance", None)
-        return balance if balance is not None else selectors.points_balance(user=customer)
+        return customer.balance
 
     def save_model(self, request, obj, form, change):
         amount = form.cleaned_data.get("adjust_by")

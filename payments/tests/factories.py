@@ -1,3 +1,4 @@
+import copy
 from decimal import Decimal
 
 from orders.tests.factories import order_of
@@ -28,3 +29,20 @@ def deliver(payment, outcome="pay", **kwargs):
         headers,
         services.receive_callback(provider_code="sandbox", body=body, headers=headers),
     )
+
+
+def enable_providers(settings, codes: list[str]) -> None:
+    """Turn payment providers on as settings.py would from PAYMENT_PROVIDERS: the methods
+    checkout offers, and the policy's form-action, which must name the gateways checkout
+    redirects to (the browser checks every redirect of a form's navigation)."""
+    settings.PAYMENT_PROVIDERS = list(codes)
+    settings.SHOP_PAYMENT_METHODS = [(c, settings.PAYMENT_PROVIDER_LABELS[c]) for c in codes]
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    form_action = policy["DIRECTIVES"]["form-action"]
+    for code in codes:
+        form_action += [
+            origin
+            for origin in settings.PAYMENT_PROVIDER_FORM_ORIGINS.get(code, [])
+            if origin not in form_action
+        ]
+    settings.CONTENT_SECURITY_POLICY = policy

@@ -14,6 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.urls import reverse
 
+from payments.tests.factories import enable_providers
+
 API = "https://api.mch.weixin.qq.com"
 MCHID = "1900000109"
 APPID = "wxd678efh567hg6787"
@@ -55,10 +57,7 @@ class WeChatPaySide:
         return cls(new_key(), new_key(), secrets.token_hex(16))
 
     def configure(self, settings) -> None:
-        settings.PAYMENT_PROVIDERS = ["manual", "sandbox", "wechatpay"]
-        settings.SHOP_PAYMENT_METHODS = [
-            (c, settings.PAYMENT_PROVIDER_LABELS[c]) for c in settings.PAYMENT_PROVIDERS
-        ]
+        enable_providers(settings, ["manual", "sandbox", "wechatpay"])
         settings.SHOP_CURRENCY = "CNY"
         settings.WECHATPAY_MCHID = MCHID
         settings.WECHATPAY_APPID = APPID
