@@ -440,12 +440,10 @@ def set_coupons_active(*, coupon_ids: Iterable[int], active: bool) -> int:
 # --- Offers and membership tiers on orders ----------------------------------------------
 
 
-@transaction.atomic
 def record_order_promotions(*, order_number: str, price: CartPrice) -> int:
     """Record which offers and membership tiers discounted an order (coupons are recorded
-    by redeem_coupon()), for the merchant's usage counts. Idempotent per order."""
-    if PromotionUse.objects.filter(order_number=order_number, released_at__isnull=True).exists():
-        return 0
+    by redeem_coupon()), for the merchant's usage counts. Idempotent per order. An order
+    that none discounted (points and coupons are not offers) costs no query."""
     uses = []
     for applied in price.applied:
         kind, _sep, pk = applied.source.partition(":")
@@ -457,7 +455,14 @@ def record_order_promotions(*, order_number: str, price: CartPrice) -> int:
             uses.append(
                 PromotionUse(tier_id=int(pk), order_number=order_number, amount=applied.amount)
             )
-    PromotionUse.objects.bulk_create(uses)
+    if not uses:
+        return 0
+    with transaction.atomic():
+        if PromotionUse.objects.filter(
+            order_number=order_number, released_at__isnull=True
+        ).exists():
+            return 0
+        PromotionUse.objects.bulk_create(uses)
     return len(uses)
 
 

@@ -357,8 +357,7 @@ def _place_order(
             )
         except CouponRejected as rejected:
             raise PriceChanged(rejected.message) from rejected
-    if price.applied:  # a new order has no uses yet: nothing to record, nothing to ask
-        promotions.record_order_promotions(order_number=order.number, price=price)
+    promotions.record_order_promotions(order_number=order.number, price=price)
     if price.points_used:
         points_ledger.record_redemption(
             user=user, order_number=order.number, points=price.points_used
