@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from catalog.models import Category, Product, Variant
 from catalog.tests.factories import ProductFactory
+from catalog.tests.test_views import LISTING_BUDGET, SEARCH_BUDGET
 from orders.models import Order
 from orders.tests.factories import ShippingMethodFactory
 from orders.tests.test_views import add, details, review_fields
@@ -33,7 +35,11 @@ def replica(settings):
 def lamp():
     """A lamp on the primary; on the replica the same rows, named "Replica Lamp"."""
     product = ProductFactory(
-        name="Primary Lamp", slug="lamp", variants__price=Decimal("20.00"), variants__stock=5
+        name="Primary Lamp",
+        slug="lamp",
+        category__name="Lamps",
+        variants__price=Decimal("20.00"),
+        variants__stock=5,
     )
     for model in (Category, Product, Variant):
         model.objects.using("replica").bulk_create(model.objects.using("default").all())
@@ -45,6 +51,33 @@ def test_the_product_page_is_read_from_the_replica(client, replica, lamp):
     page = client.get(reverse("catalog:product", kwargs={"slug": "lamp"}))
     assert page.status_code == 200
     assert "Replica Lamp" in page.text and "Primary Lamp" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("url", "budget"),
+    [
+        (reverse("home"), LISTING_BUDGET),
+        (reverse("catalog:products"), LISTING_BUDGET),
+        (reverse("catalog:category", kwargs={"slug": "lamps"}), LISTING_BUDGET),
+        (reverse("catalog:search") + "?q=lamp", SEARCH_BUDGET),
+    ],
+    ids=["home", "all products", "category", "search"],
+)
+def test_listings_are_read_from_the_replica(
+    client, replica, lamp, url, budget, django_assert_max_num_queries
+):
+    """The home page, the listings and search read the catalog from the replica only: not
+    one query of the catalog's tables on the primary (sessions and the like stay there)."""
+    with (
+        CaptureQueriesContext(connections["default"]) as primary,
+        django_assert_max_num_queries(budget, connection=connections["replica"]) as replica_q,
+    ):
+        page = client.get(url)
+    assert page.status_code == 200
+    assert "Replica Lamp" in page.text and "Primary Lamp" not in page.text
+    assert replica_q.captured_queries  # the replica answered
+    on_primary = [q["sql"] for q in primary.captured_queries if '"catalog_' in q["sql"]]
+    assert on_primary == []
 
 
 def test_a_product_only_on_the_replica_has_a_page(client, replica, lamp):
