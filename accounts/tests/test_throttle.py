@@ -165,3 +165,19 @@ def test_password_reset_mails_are_capped_per_client(client, settings, mailoutbox
         client.post(url, {"email": "reset0@example.com"}, REMOTE_ADDR="192.0.2.71").status_code
         == 302
     )
+
+
+def test_password_reset_mails_from_all_clients_together_are_capped(
+    client, settings, mailoutbox, django_capture_on_commit_callbacks
+):
+    settings.ACCOUNT_RESET_MAILS_PER_HOUR = 2
+    UserFactory(email="reset@example.com")
+    url = reverse("accounts:password_reset")
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [
+            client.post(url, {"email": "reset@example.com"}, REMOTE_ADDR=f"192.0.2.{80 + n}")
+            for n in range(4)
+        ]
+    assert [a.status_code for a in answers] == [302, 302, 429, 429]
+    assert "Too many requests" in answers[-1].content.decode()
+    assert len(mailoutbox) == 2

@@ -75,6 +75,8 @@ def test_production_settings_are_secure():
             "DEBUG",
             "SESSION_COOKIE_SECURE",
             "CSRF_COOKIE_SECURE",
+            "LANGUAGE_COOKIE_SECURE",
+            "LANGUAGE_COOKIE_SAMESITE",
             "SECURE_SSL_REDIRECT",
             "SECURE_HSTS_SECONDS",
             "SECURE_PROXY_SSL_HEADER",
@@ -87,6 +89,8 @@ def test_production_settings_are_secure():
     assert found["DEBUG"] is False
     assert found["SESSION_COOKIE_SECURE"] is True
     assert found["CSRF_COOKIE_SECURE"] is True
+    assert found["LANGUAGE_COOKIE_SECURE"] is True
+    assert found["LANGUAGE_COOKIE_SAMESITE"] == "Lax"
     assert found["SECURE_SSL_REDIRECT"] is True
     assert found["SECURE_HSTS_SECONDS"] >= 31536000
     assert found["SECURE_PROXY_SSL_HEADER"] is None
