@@ -10,13 +10,15 @@ flows that need a barrier. Runs, in order (`--only NAME` picks some):
     postgres  PostgreSQL restarted during 100 checkouts and 100 signed payment callbacks
     worker    a Celery worker SIGKILLed while its order mail is being sent
     buyers    200 concurrent buyers for 10 units, then the same against an unlocked control
-    mixed     browse 80 % / search 10 % / cart 7 % / checkout 3 % at saturation
+    mixed     browse 80 % / search 10 % / cart 7 % / checkout 3 % for 10 minutes, at the
+              number of users a short probe found to give the most requests/s
 
 Every wait is bounded; everything started is killed at the end, also on failure or Ctrl-C.
 Exit status 1 when a run's check failed.
 
     make chaos
-    make chaos CHAOS_ARGS="--only redis,buyers --mixed-seconds 60"
+    make chaos CHAOS_ARGS="--only redis,buyers"
+    make chaos CHAOS_ARGS="--only mixed --mixed-probe 4,8 --mixed-seconds 120"
 """
 
 import argparse
@@ -54,6 +56,10 @@ PASSWORD = "chaos-Pa55word!"  # noqa: S105 - accounts of the throwaway database
 #: Seconds a killed worker's unacknowledged task waits before the broker hands it out again
 #: (CELERY_VISIBILITY_TIMEOUT); short here so the run need not wait the production default.
 VISIBILITY_TIMEOUT = 10
+#: A running worker looks for tasks left unacknowledged past the visibility timeout only every
+#: `unacked_restore_interval` times `unacked_restore_throttle` seconds (kombu's Redis transport,
+#: 10 times 10) and when it starts: a task can wait that much longer to come back.
+RESTORE_SWEEP = 100
 RUNS = ("redis", "postgres", "worker", "buyers", "mixed")
 #: The orders placed since the order id `:first` (taken as max(id) + 1 before a run).
 SINCE = "SELECT {} FROM orders_order WHERE id >= :first ORDER BY id"
@@ -646,7 +652,10 @@ class MailSink:
         from aiosmtpd.controller import Controller
 
         self.accepted: list[bytes] = []
+        self.accepted_at: list[float] = []  # time.monotonic() of each, in order
         self.seen = 0
+        self.killed_at = 0.0
+        self.interrupted = b""  # the message being received when the worker was killed
         self.kill_at, self.on_kill = kill_at, on_kill
         self.killed = threading.Event()
         self.controller = Controller(self, hostname="127.0.0.1", port=port)
@@ -657,11 +666,19 @@ class MailSink:
         await asyncio.sleep(0.2)
         self.seen += 1
         if self.seen == self.kill_at:
-            await asyncio.get_running_loop().run_in_executor(None, self.on_kill)
-            self.killed.set()
+            # The kill closes the worker's connection, and aiosmtpd then cancels this
+            # handler: so the event is set by the thread that killed, not after the await.
+            self.interrupted = envelope.original_content or envelope.content
+            await asyncio.get_running_loop().run_in_executor(None, self._kill)
             return "451 4.3.0 Try again later"
         self.accepted.append(envelope.original_content or envelope.content)
+        self.accepted_at.append(time.monotonic())
         return "250 OK"
+
+    def _kill(self) -> None:
+        self.on_kill()
+        self.killed_at = time.monotonic()
+        self.killed.set()
 
 
 def run_worker(stack: Stack, paths: Path, *, orders: int) -> tuple[list[str], Checks]:
@@ -686,12 +703,22 @@ def run_worker(stack: Stack, paths: Path, *, orders: int) -> tuple[list[str], Ch
             mails = b"\n".join(sink.accepted)
             return all(number.encode() in mails for number in numbers)
 
-        waited = wait_for(all_sent, "every order mail", seconds=60 + 3 * VISIBILITY_TIMEOUT)
+        wait_for(all_sent, "every order mail", seconds=120 + VISIBILITY_TIMEOUT + RESTORE_SWEEP)
         time.sleep(VISIBILITY_TIMEOUT + 2)  # a duplicate would come after the timeout
     finally:
         sink.controller.stop()
         stack.kill("worker")
     counts = {n: sum(n.encode() in mail for mail in sink.accepted) for n in numbers}
+    interrupted = next((n for n in numbers if n.encode() in sink.interrupted), "?")
+    resent_after = next(
+        (
+            at - sink.killed_at
+            for mail, at in zip(sink.accepted, sink.accepted_at, strict=True)
+            if interrupted.encode() in mail
+        ),
+        float("nan"),
+    )
+    last_after = (sink.accepted_at[-1] - sink.killed_at) if sink.accepted_at else float("nan")
     unsent = stack.value(
         "SELECT count(*) FROM orders_ordermail WHERE order_id >= :first AND sent_at IS NULL",
         first=first,
@@ -703,7 +730,8 @@ def run_worker(stack: Stack, paths: Path, *, orders: int) -> tuple[list[str], Ch
     check(
         set(counts.values()) == {1},
         f"each of the {len(numbers)} orders' confirmations arrived exactly once "
-        f"(counts seen: {sorted(set(counts.values()))}), all {waited:.0f} s after the kill",
+        f"(counts seen: {sorted(set(counts.values()))}); the interrupted one ({interrupted}) "
+        f"{resent_after:.0f} s after the kill, the last {last_after:.0f} s after it",
     )
     check(unsent == 0, f"{unsent} order mails left unsent in the database")
     lines = [
@@ -714,7 +742,9 @@ def run_worker(stack: Stack, paths: Path, *, orders: int) -> tuple[list[str], Ch
         "a message; while the 5th message was being received the worker's process group was "
         "SIGKILLed (that message never got its 250), and a new worker started. The broker "
         f"hands an unacknowledged task out again after `CELERY_VISIBILITY_TIMEOUT` "
-        f"({VISIBILITY_TIMEOUT} s in this run). Load average at the start: {load}.",
+        f"({VISIBILITY_TIMEOUT} s in this run), found by the new worker's sweep for such "
+        f"tasks, which runs about every {RESTORE_SWEEP} s (kombu). Load average at the "
+        f"start: {load}.",
         "",
         *check.lines,
         "",
@@ -862,8 +892,87 @@ def run_buyers(stack: Stack, paths: Path, *, buyers: int, units: int) -> tuple[l
 # --- run 5: mixed load -------------------------------------------------------------------
 
 
-def run_mixed(stack: Stack, paths: Path, *, users: int, seconds: int) -> tuple[list[str], Checks]:
+class LoadSampler:
+    """The 1-minute load average every `every` seconds while a run lasts (the machine is
+    shared: what else ran is part of every figure)."""
+
+    def __init__(self, every: float = 10):
+        self.samples: list[float] = []
+        self.every = every
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self.done.wait(self.every if self.samples else 0):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join(timeout=5)
+
+    def summary(self) -> str:
+        if not self.samples:
+            return "not sampled"
+        return (
+            f"min {min(self.samples):.1f}, median {statistics.median(self.samples):.1f}, "
+            f"max {max(self.samples):.1f} ({len(self.samples)} samples, every {self.every:.0f} s)"
+        )
+
+
+def probe_rate(stack: Stack, paths: Path, *, counts: list[int], seconds: int):
+    """Short mixed loads at each number of users (no think time): the requests/s each gives,
+    its latency and 5xx. Returns the report's lines and the count that gave the most
+    requests/s without a 5xx (the highest rate the machine sustains now)."""
+    rows_out, best, best_rps = [], counts[0], 0.0
+    for users in counts:
+        log = stack.dir / f"probe-{users}.csv"
+        with LoadSampler(every=5) as load:
+            locust = run_locust(
+                stack, user="MixedShopper", users=users, seconds=seconds, paths=paths, log=log
+            )
+            locust.wait(timeout=seconds + 60)
+            stack.processes.pop("locust", None)
+        # The first 10 s start the users (and fill caches): left out of the rate.
+        every_row = read_log(log)
+        rows = [r for r in every_row if every_row and r[0] >= every_row[0][0] + 10]
+        elapsed = (rows[-1][0] - rows[0][0]) if len(rows) > 1 else 1
+        rps = len(rows) / max(elapsed, 1)
+        errors = sum(r[2] >= 500 for r in rows)
+        times = [r[3] for r in rows]
+        rows_out.append(
+            f"| {users} | {len(rows)} | {rps:.1f} | {errors} "
+            f"| {statistics.median(times) if times else 0:.0f} | {percentile(times, 0.99):.0f} "
+            f"| {statistics.median(load.samples) if load.samples else 0:.1f} |"
+        )
+        print(rows_out[-1], flush=True)
+        if errors == 0 and rps > best_rps:
+            best, best_rps = users, rps
+    lines = [
+        f"Probe first, {seconds} s at each number of users (the first 10 s left out), to find "
+        "the rate the machine sustains now:",
+        "",
+        "| users | requests | req/s | 5xx | p50 ms | p99 ms | load (median) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        *rows_out,
+        "",
+        f"{best} users gave the most requests/s without a 5xx ({best_rps:.1f}/s): the long run "
+        "uses them.",
+        "",
+    ]
+    return lines, best
+
+
+def run_mixed(
+    stack: Stack, paths: Path, *, users: int, seconds: int, probe: list[int], probe_seconds: int
+) -> tuple[list[str], Checks]:
     check = Checks()
+    probe_lines: list[str] = []
+    if probe:
+        probe_lines, users = probe_rate(stack, paths, counts=probe, seconds=probe_seconds)
     variants = json.loads(paths.read_text())["variants"]
     ids = ",".join(map(str, variants))
     stock_query = (
@@ -873,14 +982,15 @@ def run_mixed(stack: Stack, paths: Path, *, users: int, seconds: int) -> tuple[l
     first = stack.value("SELECT coalesce(max(id), 0) FROM orders_order") + 1
     log = stack.dir / "mixed-run.csv"
     load_start = load_now()
-    locust = run_locust(
-        stack, user="MixedShopper", users=users, seconds=seconds, paths=paths, log=log
-    )
-    time.sleep(min(20, seconds // 4))  # warmed up: imports, caches, connections
-    rss_start = stack.worker_rss_mib()
-    locust.wait(timeout=seconds + 60)
-    stack.processes.pop("locust", None)
-    rss_end = stack.worker_rss_mib()
+    with LoadSampler() as load:
+        locust = run_locust(
+            stack, user="MixedShopper", users=users, seconds=seconds, paths=paths, log=log
+        )
+        time.sleep(min(20, seconds // 4))  # warmed up: imports, caches, connections
+        rss_start = stack.worker_rss_mib()
+        locust.wait(timeout=seconds + 60)
+        stack.processes.pop("locust", None)
+        rss_end = stack.worker_rss_mib()
     load_end = load_now()
     rows = read_log(log)
     sold = dict(
@@ -925,11 +1035,12 @@ def run_mixed(stack: Stack, paths: Path, *, users: int, seconds: int) -> tuple[l
     lines = [
         "## Mixed load",
         "",
+        *probe_lines,
         f"{users} guests (locust, no think time: the rate is what the machine gives) for "
         f"{seconds} s: browse 80 %, search 10 %, cart 7 % (add, view), checkout 3 % (add, "
         f"checkout, details, review, place). {len(rows)} requests, "
         f"{len(rows) / max(elapsed, 1):.1f} requests/s on average. Load average at the start "
-        f"{load_start}, at the end {load_end}.",
+        f"{load_start}, at the end {load_end}; during the run (1 min): {load.summary()}.",
         "",
         "| request | count | 5xx | non-2xx | p50 ms | p99 ms |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -953,7 +1064,14 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--products", type=int, default=300)
     parser.add_argument("--users", type=int, default=8, help="locust users of the load runs")
-    parser.add_argument("--mixed-seconds", type=int, default=240)
+    parser.add_argument("--mixed-seconds", type=int, default=600)
+    parser.add_argument(
+        "--mixed-probe",
+        default="4,8,16",
+        help="users counts tried first for a short while each; the long run uses the one "
+        "that gave the most requests/s ('' skips the probe and uses --users)",
+    )
+    parser.add_argument("--probe-seconds", type=int, default=60)
     parser.add_argument("--buyers", type=int, default=200)
     parser.add_argument("--output", type=Path, default=RESULTS / "reliability.md")
     args = parser.parse_args()
@@ -977,7 +1095,14 @@ def main() -> int:
             "postgres": lambda: run_postgres(stack, paths, checkouts=100, callbacks=100),
             "worker": lambda: run_worker(stack, paths, orders=20),
             "buyers": lambda: run_buyers(stack, paths, buyers=args.buyers, units=10),
-            "mixed": lambda: run_mixed(stack, paths, users=args.users, seconds=args.mixed_seconds),
+            "mixed": lambda: run_mixed(
+                stack,
+                paths,
+                users=args.users,
+                seconds=args.mixed_seconds,
+                probe=[int(n) for n in args.mixed_probe.split(",") if n],
+                probe_seconds=args.probe_seconds,
+            ),
         }
         for name in chosen:
             print(f"== {name}", flush=True)
