@@ -1067,7 +1067,7 @@ def main() -> int:
     parser.add_argument("--mixed-seconds", type=int, default=600)
     parser.add_argument(
         "--mixed-probe",
-        default="4,8,16",
+        default="4,8,16,32",
         help="users counts tried first for a short while each; the long run uses the one "
         "that gave the most requests/s ('' skips the probe and uses --users)",
     )
