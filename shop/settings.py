@@ -626,6 +626,15 @@ if "wechatpay" in PAYMENT_PROVIDERS:
             "WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT (wechatpay is on)."
         )
 
+#: reconcile_payments --apply every hour (payments.tasks.reconcile_payments): payments still
+#: open past their order's deadline are asked about at Alipay and WeChat Pay (a lost
+#: notification is counted within the hour, an expired trade closed), lost captures repaired.
+#: Hourly: the discrepancy scan reads every order holding money.
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.reconcile_payments",
+    "schedule": 3600.0,
+}
+
 # --- Orders (README "Checkout and orders") ---------------------------------------------
 #: Payment methods checkout offers, (code, label); the payments app handles each code.
 SHOP_PAYMENT_METHODS = [(code, PAYMENT_PROVIDER_LABELS[code]) for code in PAYMENT_PROVIDERS]
