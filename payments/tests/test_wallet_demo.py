@@ -31,7 +31,7 @@ from orders.selectors import guest_key
 from orders.tests.factories import order_of
 from payments.models import PaymentEvent, PaymentState
 from payments.providers.alipay import provider as alipay_provider
-from payments.tests.factories import enable_providers
+from payments.tests.factories import enable_wallets_demo
 from payments.wallet_demo import keys as demo_keys
 
 pytestmark = pytest.mark.django_db
@@ -50,16 +50,8 @@ def keys_file(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def demo(settings, keys_file):
-    """The demo on, as settings.py turns it on for `SHOP_CURRENCY=CNY make run`."""
-    settings.DEBUG = True
-    settings.PAYMENT_WALLETS_DEMO = True
-    settings.PAYMENT_WALLETS_DEMO_KEYS_FILE = keys_file
-    settings.SHOP_CURRENCY = "CNY"
+    enable_wallets_demo(settings, keys_file)
     settings.SHOP_URL = SHOP
-    settings.ALIPAY_NOTIFY_BASE_URL = ""
-    for name, value in demo_keys.wallet_settings(demo_keys.load_or_create(keys_file)).items():
-        setattr(settings, name, value)
-    enable_providers(settings, ["alipay", "wechatpay", "manual"])
     return settings
 
 
