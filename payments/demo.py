@@ -16,7 +16,7 @@ from cart import services as cart_services
 from catalog.models import Product, Variant
 from orders import services as order_services
 from orders.errors import OrderError
-from orders.models import Order, ShippingMethod
+from orders.models import FulfilmentStatus, Order, Shipment, ShippingMethod
 from payments.services import record_manual_payment
 
 ADDRESS = order_services.ShippingAddress(
@@ -119,3 +119,28 @@ def _place(*, variants: list[Variant], number: int, method: ShippingMethod) -> O
         )
     except OrderError:  # sold out meanwhile, or no shipping to the demo address
         return None
+
+
+def ship_demo_parcels() -> list[Order]:
+    """Two demo orders handed to the demo carrier, one an hour ago (delivered, waiting for
+    the shopper's confirmation) and one two minutes ago (on its way), their scans polled
+    once, so that the order page shows a timeline right after seed_demo (`make run` has no
+    Celery beat). Returns those orders; none when the shop has shipped before."""
+    if Shipment.objects.exists():
+        return []
+    orders = list(
+        Order.objects.sold()
+        .filter(fulfilment_status=FulfilmentStatus.UNFULFILLED)
+        .order_by("-pk")[:2]
+    )
+    now = timezone.now()
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        for order, minutes in zip(orders, (60, 2), strict=False):
+            shipment = order_services.ship_lines(
+                order=order, carrier="demo", tracking_number=f"DEMO{order.pk:08d}", notify=False
+            )
+            Shipment.objects.filter(pk=shipment.pk).update(
+                shipped_at=now - timedelta(minutes=minutes)
+            )
+        order_services.poll_tracking(now=now)
+    return orders
