@@ -69,6 +69,7 @@ def alipay_gateway(request):
             action=reverse("payments:demo-alipay-pay"),
             request_query=request.META.get("QUERY_STRING", ""),
             back_url=trade["quit_url"],
+            returns_to=trade["return_url"],
         )
 
 
@@ -142,7 +143,7 @@ def wechatpay_cashier(request, token):
             return redirect(request.get_full_path())
         return redirect(back or request.get_full_path())
     with translation.override(_language_of(back) if back else translation.get_language()):
-        return _cashier(request, "wechatpay", **context)
+        return _cashier(request, "wechatpay", returns_to=back, **context)
 
 
 def _not_delivered(error) -> str:
@@ -152,10 +153,18 @@ def _not_delivered(error) -> str:
     ) % {"url": settings.SHOP_URL, "error": error}
 
 
-def _cashier(request, wallet: str, *, error: str = "", **context) -> HttpResponse:
-    return render(
+def _cashier(
+    request, wallet: str, *, error: str = "", returns_to: str = "", **context
+) -> HttpResponse:
+    response = render(
         request,
         "payments/wallet_demo_cashier.html",
         {"wallet": wallet, "error": error, **context},
         status=400 if error else 200,
     )
+    origin = "{0.scheme}://{0.netloc}".format(urllib.parse.urlsplit(returns_to))
+    if returns_to.startswith(("http://", "https://")):
+        # Pay redirects the shopper back to the shop's address they came from, which may not
+        # be SHOP_URL's (127.0.0.1 and localhost): the policy's form-action must let it.
+        response._csp_update = {"form-action": [origin]}
+    return response
