@@ -11,6 +11,7 @@ import io
 import random
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -103,6 +104,23 @@ PRICE_RANGES = {
     "Books": (8, 45),
 }
 BATCH = 1000
+
+
+#: Demo prices in yuan: about seven to the dollar.
+YUAN_PER_DOLLAR = 7
+
+
+def local_price(dollars: Decimal) -> Decimal:
+    """A demo price (written in dollars) in the shop's currency. A yuan shop prices as shops
+    in China do: about seven yuan to the dollar, in whole yuan ending in 9 (in 99 from a
+    thousand up): $15 is ¥109, $1,400 is ¥9,899. Other currencies keep the figures."""
+    if settings.SHOP_CURRENCY != "CNY":
+        return dollars
+    yuan = int(dollars * YUAN_PER_DOLLAR)
+    if yuan >= 1000:
+        return Decimal(yuan // 100 * 100 + 99)
+    return Decimal(yuan // 10 * 10 + 9)
+
 
 #: The demo's Simplified Chinese: category, option, tag and specification names and values
 #: (README "Languages"). Anything missing here shows in English.
@@ -321,6 +339,7 @@ def _create_batch(numbers, leaves, brands, options, tags, images, seed) -> None:
         base_price = (
             base_price.quantize(Decimal("1")) - Decimal("0.01") if base_price > 20 else base_price
         )
+        base_price = local_price(base_price)
         product = Product(
             name=name,
             slug=_slug(number),
@@ -408,7 +427,9 @@ def _variants(rng, number, top, category_name, base_price, options):
             Variant(
                 sku=f"DEMO-{number:06d}{suffix}",
                 price=price,
-                compare_at_price=(price * Decimal("1.25")).quantize(Decimal("0.01"))
+                compare_at_price=(price * Decimal("1.25")).quantize(
+                    Decimal("1") if settings.SHOP_CURRENCY == "CNY" else Decimal("0.01")
+                )
                 if on_sale
                 else None,
                 stock=stock,
@@ -426,8 +447,10 @@ def _variants(rng, number, top, category_name, base_price, options):
             for s in sizes
         ]
     if category_name in WITH_CAPACITY:
+        # Each larger capacity costs $100 more (¥700: the price still ends in 99).
+        capacity_step = Decimal(100 * (YUAN_PER_DOLLAR if settings.SHOP_CURRENCY == "CNY" else 1))
         return [
-            variant(f"-{c.slug.upper()}-{i}", [c, cap], base_price + 100 * i)
+            variant(f"-{c.slug.upper()}-{i}", [c, cap], base_price + capacity_step * i)
             for c in colours[:2]
             for i, cap in enumerate(options["Capacity"])
         ]

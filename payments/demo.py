@@ -7,6 +7,7 @@ Here, not in orders: a paid order needs a payment (record_manual_payment).
 import random
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q
 from django.test.utils import override_settings
 from django.utils import timezone
@@ -15,11 +16,21 @@ from cart import services as cart_services
 from catalog.models import Product, Variant
 from orders import services as order_services
 from orders.errors import OrderError
-from orders.models import Order, ShippingMethod
+from orders.models import FulfilmentStatus, Order, Shipment, ShippingMethod
 from payments.services import record_manual_payment
 
 ADDRESS = order_services.ShippingAddress(
     full_name="Demo Shopper", line1="1 Market Street", city="London", country="GB"
+)
+#: A yuan shop's demo shoppers live in China.
+CHINA_ADDRESS = order_services.ShippingAddress(
+    full_name="韩梅梅",
+    phone="+8613800138000",
+    line1="南京西路 1266 号",
+    city="上海",
+    region="上海市",
+    postcode="200040",
+    country="CN",
 )
 #: Products a demo basket is built around, each with a few it is often bought with.
 ANCHORS = 16
@@ -82,19 +93,25 @@ def _basket_groups() -> list[tuple[Variant, list[Variant]]]:
 
 
 def _place(*, variants: list[Variant], number: int, method: ShippingMethod) -> Order | None:
+    address = CHINA_ADDRESS if settings.SHOP_CURRENCY == "CNY" else ADDRESS
     cart = cart_services.new_guest_cart()
     for variant in dict.fromkeys(variants):
         cart_services.add_line(cart=cart, variant=variant, quantity=1)
     email = f"shopper{number % 60}@example.com"
     try:
         quote = order_services.quote_checkout(
-            cart=cart, user=None, email=email, country=ADDRESS.country, shipping_method=method
+            cart=cart,
+            user=None,
+            email=email,
+            country=address.country,
+            region=address.region,
+            shipping_method=method,
         )
         return order_services.place_order(
             cart=cart,
             user=None,
             email=email,
-            address=ADDRESS,
+            address=address,
             shipping_method_id=method.pk,
             payment_method="manual",
             idempotency_key=order_services.new_idempotency_key(),
@@ -102,3 +119,28 @@ def _place(*, variants: list[Variant], number: int, method: ShippingMethod) -> O
         )
     except OrderError:  # sold out meanwhile, or no shipping to the demo address
         return None
+
+
+def ship_demo_parcels() -> list[Order]:
+    """Two demo orders handed to the demo carrier, one an hour ago (delivered, waiting for
+    the shopper's confirmation) and one two minutes ago (on its way), their scans polled
+    once, so that the order page shows a timeline right after seed_demo (`make run` has no
+    Celery beat). Returns those orders; none when the shop has shipped before."""
+    if Shipment.objects.exists():
+        return []
+    orders = list(
+        Order.objects.sold()
+        .filter(fulfilment_status=FulfilmentStatus.UNFULFILLED)
+        .order_by("-pk")[:2]
+    )
+    now = timezone.now()
+    with override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"):
+        for order, minutes in zip(orders, (60, 2), strict=False):
+            shipment = order_services.ship_lines(
+                order=order, carrier="demo", tracking_number=f"DEMO{order.pk:08d}", notify=False
+            )
+            Shipment.objects.filter(pk=shipment.pk).update(
+                shipped_at=now - timedelta(minutes=minutes)
+            )
+        order_services.poll_tracking(now=now)
+    return orders

@@ -840,6 +840,43 @@ def repair(discrepancy: Discrepancy) -> None:
 
 
 @dataclass
+class Reconciliation:
+    """What one run of reconcile_payments found and did."""
+
+    #: Open payments the providers were asked about (check_open_payments).
+    checks: list["OpenPaymentCheck"]
+    #: Each discrepancy with what became of it: "repaired", "needs the merchant",
+    #: "NOT REPAIRED: <why>", or "" (listed only, without `apply`).
+    found: list[tuple[Discrepancy, str]]
+
+    @property
+    def repaired(self) -> int:
+        return sum(1 for _item, outcome in self.found if outcome == "repaired")
+
+
+def reconcile_payments(*, apply: bool = False) -> Reconciliation:
+    """Ask the providers about open payments, then list every discrepancy; with `apply`,
+    act on the answers and repair what can be repaired (each with its events). The
+    `reconcile_payments` command and the scheduled task (payments.tasks) run this."""
+    checks = check_open_payments(apply=apply)
+    found = []
+    for item in find_discrepancies():
+        if not item.repairable:
+            outcome = "needs the merchant"
+        elif not apply:
+            outcome = ""
+        else:
+            try:
+                repair(item)
+            except PaymentError as error:
+                outcome = f"NOT REPAIRED: {error.message}"
+            else:
+                outcome = "repaired"
+        found.append((item, outcome))
+    return Reconciliation(checks=checks, found=found)
+
+
+@dataclass
 class OpenPaymentCheck:
     payment: Payment
     #: What the provider says: "captured", "cancelled", "refunded", "open" (not paid, and

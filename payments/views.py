@@ -1,10 +1,14 @@
 """The shopper's payment pages (start, choose a method, return), the sandbox gateway's hosted
 page, and the providers' webhooks. Thin: selectors read, services decide."""
 
+from urllib.parse import urlencode, urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import resolve, reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -185,6 +189,7 @@ def wechatpay_page(request, number):
         return redirect(selectors.url_for("orders:detail", order))
     if outcome != "pending" or payment.provider != "wechatpay" or not payment.qr_code:
         return redirect(selectors.url_for("payments:return", order))
+    check_url = selectors.url_for("payments:wechatpay", order)
     return render(
         request,
         "payments/wechatpay.html",
@@ -192,14 +197,26 @@ def wechatpay_page(request, number):
             "order": order,
             "payment": payment,
             "qr_svg": selectors.qr_svg(payment.qr_code, title=_("QR code to pay with WeChat")),
-            "check_url": selectors.url_for("payments:wechatpay", order),
+            "check_url": check_url,
             "status_url": selectors.url_for("payments:status", order),
             "choose_url": selectors.url_for("payments:choose", order),
             "order_url": selectors.url_for("orders:detail", order),
             "poll_ms": POLL_MS,
             "poll_for_ms": POLL_FOR_MS,
+            "demo_cashier_url": _demo_cashier_url(payment, back=check_url),
         },
     )
+
+
+def _demo_cashier_url(payment, *, back: str) -> str:
+    """In the wallets' demo the QR code's target is the demo cashier: a link to it in the
+    page's language, coming back here once paid (a click stands for a phone's scan)."""
+    if not settings.PAYMENT_WALLETS_DEMO:
+        return ""
+    with translation.override(settings.LANGUAGE_CODE):  # the code_url's path is English
+        cashier = resolve(urlsplit(payment.qr_code).path)
+    path = reverse(cashier.view_name, kwargs=cashier.kwargs)
+    return f"{path}?{urlencode({'return': back})}"
 
 
 @require_http_methods(["GET", "POST"])

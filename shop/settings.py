@@ -42,6 +42,9 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SHOP_NAME = env.str("SHOP_NAME", default="Django Shop")
 #: ISO 4217 code of the one currency the shop sells in.
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="USD")
+#: A shop selling in yuan sells in mainland China: where the defaults of a few settings below
+#: differ (seller country CN, prices including VAT, Beijing time, +86 phone numbers).
+SELLS_IN_CHINA = SHOP_CURRENCY == "CNY"
 #: Most units of one variant a cart may hold.
 CART_MAX_LINE_QUANTITY = env.int("CART_MAX_LINE_QUANTITY", default=20)
 
@@ -305,7 +308,9 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_DISABLE_ACCESS_LOG = True  # failures are what throttling needs; no row per sign-in
 AXES_VERBOSE = False
 #: Calling code assumed for a phone number typed without "+" (empty: "+" is required).
-PHONE_DEFAULT_CALLING_CODE = env.str("PHONE_DEFAULT_CALLING_CODE", default="")
+PHONE_DEFAULT_CALLING_CODE = env.str(
+    "PHONE_DEFAULT_CALLING_CODE", default="86" if SELLS_IN_CHINA else ""
+)
 SMS_BACKEND = env.str("SMS_BACKEND", default="accounts.sms.ConsoleBackend")
 #: Folder the file SMS backend writes to (required with accounts.sms.FileBackend).
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default="")
@@ -325,7 +330,7 @@ MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 #: Slugs the admin fills in are made from the English name, whatever the admin's language.
 MODELTRANSLATION_PREPOPULATE_LANGUAGE = "en"
-TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+TIME_ZONE = env.str("TIME_ZONE", default="Asia/Shanghai" if SELLS_IN_CHINA else "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -489,11 +494,31 @@ PAYMENT_PROVIDER_LABELS = {
     "alipay": _("Alipay"),
     "wechatpay": _("WeChat Pay"),
 }
+#: The offline demo of Alipay and WeChat Pay (payments/wallet_demo/, README "Payments"): the
+#: wallets' side played inside the shop with keys made on this machine. On by default while
+#: developing a yuan shop that has no wallet keys of its own (`SHOP_CURRENCY=CNY make run`);
+#: anyone could "pay" with it, so it is refused with DEBUG off (here and by a system check).
+PAYMENT_WALLETS_DEMO = env.bool(
+    "PAYMENT_WALLETS_DEMO",
+    default=DEBUG
+    and not TESTING
+    and SHOP_CURRENCY == "CNY"
+    and not any(env.str(name, default="") for name in ("ALIPAY_APP_ID", "WECHATPAY_MCHID")),
+)
+if PAYMENT_WALLETS_DEMO and not DEBUG:
+    raise ImproperlyConfigured("PAYMENT_WALLETS_DEMO is for development only (DEBUG=true).")
+#: Where the demo keeps its keys (made there on first use; git-ignored).
+PAYMENT_WALLETS_DEMO_KEYS_FILE = Path(
+    env.str("PAYMENT_WALLETS_DEMO_KEYS_FILE", default=str(BASE_DIR / ".wallets-demo/keys.json"))
+)
 #: The providers the merchant enabled, in the order checkout offers them (the first is
 #: preselected). The sandbox lets anyone "pay" without money, so production (DEBUG off)
-#: offers it only when listed here explicitly.
+#: offers it only when listed here explicitly. The wallets' demo offers both wallets first,
+#: as a shop in China does.
 PAYMENT_PROVIDERS = env.list(
-    "PAYMENT_PROVIDERS", default=["manual", "sandbox"] if DEBUG else ["manual"]
+    "PAYMENT_PROVIDERS",
+    default=(["alipay", "wechatpay"] if PAYMENT_WALLETS_DEMO else [])
+    + (["manual", "sandbox"] if DEBUG else ["manual"]),
 )
 #: Hosts a provider's hosted payment page lives on: checkout's form is redirected there, so
 #: the Content-Security-Policy's form-action lets them through for the enabled providers.
@@ -504,6 +529,14 @@ PAYMENT_PROVIDER_FORM_ORIGINS = {
     # H5 pay's h5_url (Native pay is a page of ours).
     "wechatpay": ["https://wx.tenpay.com"],
 }
+if PAYMENT_WALLETS_DEMO:
+    # The demo's cashiers are pages of the shop at SHOP_URL, which may not be the address
+    # the browser uses (localhost and 127.0.0.1).
+    _shop_origin = "{0.scheme}://{0.netloc}".format(
+        urlsplit(env.str("SHOP_URL", default="http://localhost:8000"))
+    )
+    for _wallet in ("alipay", "wechatpay"):
+        PAYMENT_PROVIDER_FORM_ORIGINS[_wallet] = [_shop_origin]
 _unknown_providers = set(PAYMENT_PROVIDERS) - set(PAYMENT_PROVIDER_LABELS)
 if _unknown_providers:
     raise ImproperlyConfigured(f"Unknown PAYMENT_PROVIDERS: {sorted(_unknown_providers)}")
@@ -548,14 +581,6 @@ ALIPAY_PUBLIC_KEY = _pem("ALIPAY_PUBLIC_KEY")
 ALIPAY_SANDBOX = env.bool("ALIPAY_SANDBOX", default=False)
 ALIPAY_SELLER_ID = env.str("ALIPAY_SELLER_ID", default="")
 ALIPAY_NOTIFY_BASE_URL = env.str("ALIPAY_NOTIFY_BASE_URL", default="")
-if "alipay" in PAYMENT_PROVIDERS:
-    if SHOP_CURRENCY != "CNY":
-        # Alipay's trades are in yuan: a shop in another currency cannot offer it.
-        raise ImproperlyConfigured("Alipay takes CNY only: set SHOP_CURRENCY=CNY.")
-    if not (ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY):
-        raise ImproperlyConfigured(
-            "Set ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY (alipay is on)."
-        )
 
 #: WeChat Pay (API v3, payments/providers/wechatpay.py): the merchant id, the app id bound to
 #: it, the API v3 key (32 characters, decrypts notifications), the merchant's API private key
@@ -571,6 +596,19 @@ WECHATPAY_CERT_SERIAL_NO = env.str("WECHATPAY_CERT_SERIAL_NO", default="")
 WECHATPAY_PUBLIC_KEY = _pem("WECHATPAY_PUBLIC_KEY")
 WECHATPAY_PUBLIC_KEY_ID = env.str("WECHATPAY_PUBLIC_KEY_ID", default="")
 WECHATPAY_PLATFORM_CERT = _pem("WECHATPAY_PLATFORM_CERT")
+if PAYMENT_WALLETS_DEMO:
+    # The demo accounts' keys replace any of the merchant's (payments/wallet_demo/keys.py).
+    from payments.wallet_demo.keys import load_or_create, wallet_settings
+
+    globals().update(wallet_settings(load_or_create(PAYMENT_WALLETS_DEMO_KEYS_FILE)))
+if "alipay" in PAYMENT_PROVIDERS:
+    if SHOP_CURRENCY != "CNY":
+        # Alipay's trades are in yuan: a shop in another currency cannot offer it.
+        raise ImproperlyConfigured("Alipay takes CNY only: set SHOP_CURRENCY=CNY.")
+    if not (ALIPAY_APP_ID and ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY):
+        raise ImproperlyConfigured(
+            "Set ALIPAY_APP_ID, ALIPAY_APP_PRIVATE_KEY and ALIPAY_PUBLIC_KEY (alipay is on)."
+        )
 if "wechatpay" in PAYMENT_PROVIDERS:
     if SHOP_CURRENCY != "CNY":
         raise ImproperlyConfigured("WeChat Pay takes yuan only: set SHOP_CURRENCY=CNY.")
@@ -587,6 +625,15 @@ if "wechatpay" in PAYMENT_PROVIDERS:
             "WECHATPAY_PRIVATE_KEY, WECHATPAY_CERT_SERIAL_NO and WECHATPAY_PUBLIC_KEY with "
             "WECHATPAY_PUBLIC_KEY_ID, or WECHATPAY_PLATFORM_CERT (wechatpay is on)."
         )
+
+#: reconcile_payments --apply every hour (payments.tasks.reconcile_payments): payments still
+#: open past their order's deadline are asked about at Alipay and WeChat Pay (a lost
+#: notification is counted within the hour, an expired trade closed), lost captures repaired.
+#: Hourly: the discrepancy scan reads every order holding money.
+CELERY_BEAT_SCHEDULE["payments-reconcile"] = {
+    "task": "payments.tasks.reconcile_payments",
+    "schedule": 3600.0,
+}
 
 # --- Orders (README "Checkout and orders") ---------------------------------------------
 #: Payment methods checkout offers, (code, label); the payments app handles each code.
@@ -661,14 +708,14 @@ CELERY_BEAT_SCHEDULE["orders-confirm-deliveries"] = {
 # --- Taxes and invoices (README "Taxes and invoices") -----------------------------------
 #: Whether catalog prices include tax (EU, UK, China, Australia: true) or tax is added on
 #: top (US, Canada: false).
-TAX_PRICES_INCLUDE_TAX = env.bool("TAX_PRICES_INCLUDE_TAX", default=False)
+TAX_PRICES_INCLUDE_TAX = env.bool("TAX_PRICES_INCLUDE_TAX", default=SELLS_IN_CHINA)
 #: Round tax on each line ("line") or once per rate on the total ("total").
 TAX_ROUNDING = env.str("TAX_ROUNDING", default="line")
 if TAX_ROUNDING not in ("line", "total"):
     raise ImproperlyConfigured("TAX_ROUNDING is line or total.")
 #: Where the seller is (ISO 3166-1 code, and a state or province code where taxes differ by
 #: region): the cart estimates tax for it before an address is known.
-TAX_SELLER_COUNTRY = env.str("TAX_SELLER_COUNTRY", default="US").upper()
+TAX_SELLER_COUNTRY = env.str("TAX_SELLER_COUNTRY", default="CN" if SELLS_IN_CHINA else "US").upper()
 #: The country an address form starts on (the shopper changes it first thing).
 ADDRESS_DEFAULT_COUNTRY = env.str("ADDRESS_DEFAULT_COUNTRY", default=TAX_SELLER_COUNTRY).upper()
 TAX_SELLER_REGION = env.str("TAX_SELLER_REGION", default="").upper()

@@ -510,13 +510,18 @@ def ensure_demo_shipping_methods() -> int:
     """Two demo shipping methods if the shop has none (seed_demo); returns how many added."""
     if ShippingMethod.objects.exists():
         return 0
+    # (standard, free from, express): a yuan shop's as shops in China charge (满 99 包邮).
+    in_yuan = settings.SHOP_CURRENCY == "CNY"
+    standard, free_above, express = (
+        ("8.00", "99.00", "23.00") if in_yuan else ("4.95", "50.00", "12.00")
+    )
     ShippingMethod.objects.bulk_create(
         [
             ShippingMethod(
                 name_en="Standard",
                 name_zh_hans="标准快递",
-                price=Decimal("4.95"),
-                free_above=Decimal("50.00"),
+                price=Decimal(standard),
+                free_above=Decimal(free_above),
                 delivery_estimate_en="3–5 working days",
                 delivery_estimate_zh_hans="3–5 个工作日",
                 delivery_days_min=3,
@@ -526,7 +531,7 @@ def ensure_demo_shipping_methods() -> int:
             ShippingMethod(
                 name_en="Express",
                 name_zh_hans="特快专递",
-                price=Decimal("12.00"),
+                price=Decimal(express),
                 delivery_estimate_en="1–2 working days",
                 delivery_estimate_zh_hans="1–2 个工作日",
                 delivery_days_min=1,

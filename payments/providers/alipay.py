@@ -72,7 +72,7 @@ class BeijingAliPay(AliPay):
 def client() -> AliPay:
     """An SDK client for the keys in settings (read at each call, so tests and a key
     rotation take effect without a restart)."""
-    return BeijingAliPay(
+    alipay = BeijingAliPay(
         appid=settings.ALIPAY_APP_ID,
         app_private_key_string=settings.ALIPAY_APP_PRIVATE_KEY,
         alipay_public_key_string=settings.ALIPAY_PUBLIC_KEY,
@@ -80,6 +80,13 @@ def client() -> AliPay:
         debug=settings.ALIPAY_SANDBOX,
         config=AliPayConfig(timeout=API_TIMEOUT),
     )
+    if settings.PAYMENT_WALLETS_DEMO:
+        # The offline demo's gateway, a page of the shop (payments/wallet_demo): the SDK
+        # sends the shopper and its own calls there as it would to Alipay's.
+        with translation.override(settings.LANGUAGE_CODE):
+            path = reverse("payments:demo-alipay-gateway")
+        alipay._gateway = settings.SHOP_URL.rstrip("/") + path
+    return alipay
 
 
 def yuan(amount: Decimal) -> str:

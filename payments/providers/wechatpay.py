@@ -27,13 +27,14 @@ from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from payments import selectors
 from payments.errors import InvalidPayload, InvalidSignature, ProviderUnavailable
 from payments.providers.base import Browser, CallbackEvent, Provider, StartResult
+from payments.wallet_demo import WECHATPAY_API_PATH as WECHATPAY_DEMO_API_PATH
 from shop import money
 
 SIGNATURE_HEADER = "Wechatpay-Signature"
@@ -79,15 +80,17 @@ def platform_key() -> tuple[str, str]:
 
 
 def notify_url() -> str:
-    return settings.SHOP_URL.rstrip("/") + reverse(
-        "payments:webhook", kwargs={"provider": "wechatpay"}
-    )
+    with translation.override(settings.LANGUAGE_CODE):  # one URL, never /zh-hans/...
+        path = reverse("payments:webhook", kwargs={"provider": "wechatpay"})
+    return settings.SHOP_URL.rstrip("/") + path
 
 
 @lru_cache(maxsize=4)
-def _client(*, mchid, appid, api_v3_key, private_key, serial_no, key, key_id, url) -> WeChatPay:
+def _client(
+    *, mchid, appid, api_v3_key, private_key, serial_no, key, key_id, url, gateway
+) -> WeChatPay:
     # Given the platform key, the SDK never downloads certificates when it starts.
-    return WeChatPay(
+    wechatpay = WeChatPay(
         wechatpay_type=WeChatPayType.NATIVE,
         mchid=mchid,
         private_key=private_key,
@@ -99,6 +102,9 @@ def _client(*, mchid, appid, api_v3_key, private_key, serial_no, key, key_id, ur
         public_key=key,
         public_key_id=key_id,
     )
+    if gateway:
+        wechatpay._core._gate_way = gateway  # the SDK's API root (api.mch.weixin.qq.com)
+    return wechatpay
 
 
 def client() -> WeChatPay:
@@ -113,6 +119,10 @@ def client() -> WeChatPay:
         key=key,
         key_id=key_id,
         url=notify_url(),
+        # The offline demo's API, played by the shop itself (payments/wallet_demo).
+        gateway=settings.SHOP_URL.rstrip("/") + WECHATPAY_DEMO_API_PATH
+        if settings.PAYMENT_WALLETS_DEMO
+        else "",
     )
 
 

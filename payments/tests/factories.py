@@ -46,3 +46,18 @@ def enable_providers(settings, codes: list[str]) -> None:
             if origin not in form_action
         ]
     settings.CONTENT_SECURITY_POLICY = policy
+
+
+def enable_wallets_demo(settings, keys_file) -> None:
+    """The wallets' offline demo on, as settings.py turns it on for `SHOP_CURRENCY=CNY make
+    run` (DEBUG on, both wallets first, the demo accounts' keys from `keys_file`)."""
+    from payments.wallet_demo import keys
+
+    settings.DEBUG = True
+    settings.PAYMENT_WALLETS_DEMO = True
+    settings.PAYMENT_WALLETS_DEMO_KEYS_FILE = keys_file
+    settings.SHOP_CURRENCY = "CNY"
+    settings.ALIPAY_NOTIFY_BASE_URL = ""
+    for name, value in keys.wallet_settings(keys.load_or_create(keys_file)).items():
+        setattr(settings, name, value)
+    enable_providers(settings, ["alipay", "wechatpay", "manual", "sandbox"])

@@ -3,7 +3,6 @@
 from django.core.management.base import BaseCommand
 
 from payments import services
-from payments.errors import PaymentError
 
 
 class Command(BaseCommand):
@@ -19,28 +18,17 @@ class Command(BaseCommand):
         parser.add_argument("--apply", action="store_true", help="repair what can be repaired")
 
     def handle(self, *args, apply=False, **options):
-        for check in services.check_open_payments(apply=apply):
+        result = services.reconcile_payments(apply=apply)
+        for check in result.checks:
             self.stdout.write(
                 f"open_payment\torder {check.payment.order.number}\tpayment {check.payment.pk}"
                 f"\t{check.outcome}\t{check.note}"
             )
-        found = services.find_discrepancies()
-        repaired = 0
-        for item in found:
+        for item, outcome in result.found:
             payment = f"payment {item.payment.pk}" if item.payment else "no payment"
             line = f"{item.kind}\torder {item.order.number}\t{payment}\t{item.note}"
-            if apply and item.repairable:
-                try:
-                    services.repair(item)
-                except PaymentError as error:
-                    line += f"\tNOT REPAIRED: {error.message}"
-                else:
-                    repaired += 1
-                    line += "\trepaired"
-            elif not item.repairable:
-                line += "\tneeds the merchant"
-            self.stdout.write(line)
-        summary = f"{len(found)} discrepancies"
+            self.stdout.write(f"{line}\t{outcome}" if outcome else line)
+        summary = f"{len(result.found)} discrepancies"
         if apply:
-            summary += f", {repaired} repaired"
+            summary += f", {result.repaired} repaired"
         self.stdout.write(summary)

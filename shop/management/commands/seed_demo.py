@@ -4,12 +4,14 @@ import os
 import secrets
 import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from catalog.demo import create_demo_catalog, set_demo_tax_classes
+from orders.selectors import guest_key
 from orders.services import ensure_demo_shipping_methods, rebuild_recommendations
-from payments.demo import create_demo_orders
+from payments.demo import create_demo_orders, ship_demo_parcels
 from taxes.demo import create_demo_taxes, demo_class_codes
 
 
@@ -40,6 +42,14 @@ class Command(BaseCommand):
         self.stdout.write(f"Shipping: {ensure_demo_shipping_methods()} demo methods added.")
         self.stdout.write(f"Orders: {create_demo_orders(count=orders)} paid demo orders placed.")
         self.stdout.write(f"Recommendations: {rebuild_recommendations()} rows.")
+        for order in ship_demo_parcels():
+            # A yuan shop's demo is seen in Chinese.
+            prefix = "/zh-hans" if settings.SHOP_CURRENCY == "CNY" else ""
+            self.stdout.write(
+                f"Tracking: order {order.number} shipped with the demo carrier: "
+                f"{settings.SHOP_URL.rstrip('/')}{prefix}{order.get_absolute_url()}"
+                f"?key={guest_key(number=order.number)}"
+            )
         self._ensure_superuser()
 
     def _ensure_superuser(self) -> None:
