@@ -3,11 +3,14 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.urls import translate_url
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 
+from catalog import cache as catalog_cache
+from catalog.selectors import category_tree
 from shop.money import format_money
 
 register = template.Library()
@@ -76,4 +79,29 @@ def language_links(path: str, page: int = 1) -> str:
             '<link rel="alternate" hreflang="{}" href="{}">',
             ((tag, absolute_url(translated_url(path, code))) for tag, code in alternates),
         ),
+    )
+
+
+# --- The layout ---------------------------------------------------------------------------
+
+
+@register.simple_tag(takes_context=True)
+def category_menu(context) -> str:
+    """The header's category menu. The same on every page but a category's own, which marks
+    its link as the current one (and is a cached page itself): so rendered once per catalog
+    version and language in each process (catalog.cache.shared), not on every page."""
+    if context.get("request") is None:
+        # Error pages render without a request or context processors (the database may be
+        # what failed): no menu there, as before.
+        return ""
+    current = context.get("category")
+    if current:
+        return _category_menu(current)
+    # A SafeString, kept as one in the process and through the cache's pickling.
+    return catalog_cache.shared("category-menu-html", lambda: _category_menu(None))
+
+
+def _category_menu(current) -> str:
+    return render_to_string(
+        "shop/_category_menu.html", {"category_menu": category_tree().roots, "category": current}
     )
