@@ -3,8 +3,9 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.template import Context
 from django.template.loader import render_to_string
-from django.urls import translate_url
+from django.urls import get_script_prefix, translate_url
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import get_language
@@ -105,3 +106,24 @@ def _category_menu(current) -> str:
     return render_to_string(
         "shop/_category_menu.html", {"category_menu": category_tree().roots, "category": current}
     )
+
+
+@register.simple_tag(takes_context=True)
+def site_actions(context) -> str:
+    """The header's account links and cart count (shop/_account_links.html).
+
+    A signed-in shopper's hold their own sign-out form (its CSRF token) and maybe the admin's
+    link: rendered on every request. A guest's hold no form and nothing of theirs but the
+    count, so they are the same for every guest with as many items in the cart: rendered
+    once per language and count in each process (on every page, cached ones included)."""
+    template = context.template.engine.get_template("shop/_account_links.html")
+    user = context.get("user")
+    if user is not None and user.is_authenticated:
+        return template.render(context)
+    key = (get_language(), get_script_prefix())  # what the texts and links are read in
+    return _guest_links(template, key, str(context.get("cart_count", "")))
+
+
+@lru_cache(maxsize=256)  # two languages times the counts guests' carts have
+def _guest_links(template, _read_in: tuple, cart_count: str) -> str:
+    return template.render(Context({"cart_count": cart_count}))
