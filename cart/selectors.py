@@ -3,7 +3,9 @@
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Prefetch, Sum
+from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
 from catalog.models import OptionValue
@@ -56,11 +58,27 @@ def item_count(*, user, session) -> int:
     return lines.aggregate(n=Sum("quantity"))["n"] or 0
 
 
+#: Long columns of a line's product and category that no cart or checkout page reads.
+UNSHOWN_FIELDS = [
+    "variant__product__description",
+    "variant__product__search_vector",
+    # The category's description is translated: a column per language.
+    *(
+        f"variant__product__category__{build_localized_fieldname('description', code)}"
+        for code, _name in settings.LANGUAGES
+    ),
+]
+
+
 def lines_for_page(*, cart: Cart) -> list[CartLine]:
-    """Lines with their variant, product, options and first picture: three queries in all."""
+    """Lines with their variant, product, options and first picture: three queries in all.
+
+    The product's category is for pricing (offers on a category); the long texts no cart
+    or checkout shows (descriptions, the search vector) stay in the database."""
     queryset = (
         CartLine.objects.filter(cart=cart)
-        .select_related("variant__product__category", "variant__product__brand")
+        .select_related("variant__product__category")
+        .defer(*UNSHOWN_FIELDS)
         .prefetch_related(
             Prefetch(
                 "variant__option_values",

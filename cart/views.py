@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -59,6 +60,12 @@ def _page_context(request, cart, *, errors=None, entered=None):
     for line in lines:
         line.thumbnail = first_image(line, "small")
         line.price = priced.get(line.pk)
+        # Worked out once here rather than in the template's loop (each a URL reversed).
+        line.options_label = line.variant.options_label
+        line.url = line.variant.product.get_absolute_url()
+        if line.variant.option_values.all():  # the option chosen, shown on its page
+            line.url += f"?variant={line.variant_id}"
+        line.remove_url = reverse("cart:remove", kwargs={"line_id": line.pk})
         line.error = errors.get(line.pk, "")
         line.entered = (entered or {}).get(f"quantity-{line.pk}", line.quantity)
     count = sum(line.quantity for line in lines)

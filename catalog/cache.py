@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
+from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
@@ -181,6 +182,8 @@ def cached_page(
         for name, name_ in SITE_HOLES.items()
     }
     fillers.update(holes or {})
+    if not get_messages(request):  # most requests have none: no template to render
+        fillers["messages"] = lambda: ""
     for name, fill in fillers.items():
         marker = f"<!--hole:{name}-->"
         if marker in html:

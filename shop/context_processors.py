@@ -2,17 +2,14 @@ from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
 from cart.selectors import item_count
-from catalog.selectors import category_tree
 
 
 def shop(request):
-    """What every page's frame needs: the shop's name and currency, the category menu and
-    the number of items in the cart."""
+    """What every page's frame needs: the shop's name and currency and the number of items
+    in the cart (the category menu is the category_menu tag's)."""
     return {
         "shop_name": settings.SHOP_NAME,
         "shop_currency": settings.SHOP_CURRENCY,
-        # Lazy: read (from the cache) only by pages that show the menu.
-        "category_menu": SimpleLazyObject(lambda: category_tree().roots),
         # Read per request, also on cached pages (the header is a hole in them); the cart
         # page sets it from the lines it has just read.
         "cart_count": SimpleLazyObject(lambda: _cart_count(request)),

@@ -4,10 +4,11 @@ import re
 
 import pytest
 from django.core.signing import get_cookie_signer
+from django.test import Client
 from django.urls import reverse
 
 from cart.tests.test_views import CART_BUDGET, add
-from catalog import recently_viewed, services
+from catalog import cache, recently_viewed, services
 from catalog.tests.factories import CategoryFactory, ProductFactory
 
 #: The cart page (CART_BUDGET) with its recommendations: the products often bought with the
@@ -84,3 +85,35 @@ def test_often_bought_is_asked_once_per_set_of_products_and_follows_the_catalog(
         services.replace_recommendations(bought_together=[(tea.pk, pot.pk, 1.0)])
     html = client.get(reverse("cart:detail")).content.decode()
     assert names_in(html, "often-bought-title") == ["Pot"]
+
+
+def often_bought_token(html: str) -> str:
+    section = html[html.find('<h2 id="often-bought-title"') :]
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', section).group(1)
+
+
+@pytest.mark.django_db
+def test_often_bought_is_shared_html_but_each_shopper_gets_their_own_csrf_token(
+    django_capture_on_commit_callbacks,
+):
+    """The section is kept as HTML for every cart with the same products: the second
+    shopper's page is the first's section, yet its forms work only with their own token
+    (a token of the first shopper's would be refused with a 403)."""
+    tea, cup = (ProductFactory(name=name) for name in ("Tea", "Cup"))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.replace_recommendations(bought_together=[(tea.pk, cup.pk, 1.0)])
+    tokens = []
+    for _shopper in range(2):
+        shopper = Client(enforce_csrf_checks=True)
+        html = shopper.get(reverse("cart:detail")).content.decode()
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+        data = {"variant": tea.variants.get().pk, "quantity": 1, "csrfmiddlewaretoken": token}
+        assert shopper.post(reverse("cart:add"), data).status_code == 302
+        html = shopper.get(reverse("cart:detail")).content.decode()
+        assert names_in(html, "often-bought-title") == ["Cup"]
+        assert cache.CSRF_PLACEHOLDER not in html
+        token = often_bought_token(html)
+        data = {"variant": cup.variants.get().pk, "quantity": 1, "csrfmiddlewaretoken": token}
+        assert shopper.post(reverse("cart:add"), data).status_code == 302
+        tokens.append(shopper.cookies["csrftoken"].value)
+    assert tokens[0] != tokens[1]

@@ -11,7 +11,7 @@ from cart.tests.factories import CartFactory, CartLineFactory
 from catalog.tests.factories import ProductFactory, VariantFactory
 from orders.tests.factories import ShippingMethodFactory  # the shop's free-shipping threshold
 
-#: The cart page: the cart, its lines (with variant, product, category, brand and the first
+#: The cart page: the cart, its lines (with variant, product, category and the first
 #: picture in one query), their options, the promotions price_cart reads (at most three),
 #: and room for the session.
 CART_BUDGET = 8

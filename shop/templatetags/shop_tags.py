@@ -3,11 +3,15 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
-from django.urls import translate_url
+from django.template import Context
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, translate_url
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 
+from catalog import cache as catalog_cache
+from catalog.selectors import category_tree
 from shop.money import format_money
 
 register = template.Library()
@@ -77,3 +81,49 @@ def language_links(path: str, page: int = 1) -> str:
             ((tag, absolute_url(translated_url(path, code))) for tag, code in alternates),
         ),
     )
+
+
+# --- The layout ---------------------------------------------------------------------------
+
+
+@register.simple_tag(takes_context=True)
+def category_menu(context) -> str:
+    """The header's category menu. The same on every page but a category's own, which marks
+    its link as the current one (and is a cached page itself): so rendered once per catalog
+    version and language in each process (catalog.cache.shared), not on every page."""
+    if context.get("request") is None:
+        # Error pages render without a request or context processors (the database may be
+        # what failed): no menu there, as before.
+        return ""
+    current = context.get("category")
+    if current:
+        return _category_menu(current)
+    # A SafeString, kept as one in the process and through the cache's pickling.
+    return catalog_cache.shared("category-menu-html", lambda: _category_menu(None))
+
+
+def _category_menu(current) -> str:
+    return render_to_string(
+        "shop/_category_menu.html", {"category_menu": category_tree().roots, "category": current}
+    )
+
+
+@register.simple_tag(takes_context=True)
+def site_actions(context) -> str:
+    """The header's account links and cart count (shop/_account_links.html).
+
+    A signed-in shopper's hold their own sign-out form (its CSRF token) and maybe the admin's
+    link: rendered on every request. A guest's hold no form and nothing of theirs but the
+    count, so they are the same for every guest with as many items in the cart: rendered
+    once per language and count in each process (on every page, cached ones included)."""
+    template = context.template.engine.get_template("shop/_account_links.html")
+    user = context.get("user")
+    if user is not None and user.is_authenticated:
+        return template.render(context)
+    key = (get_language(), get_script_prefix())  # what the texts and links are read in
+    return _guest_links(template, key, str(context.get("cart_count", "")))
+
+
+@lru_cache(maxsize=256)  # two languages times the counts guests' carts have
+def _guest_links(template, _read_in: tuple, cart_count: str) -> str:
+    return template.render(Context({"cart_count": cart_count}))

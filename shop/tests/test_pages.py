@@ -1,4 +1,10 @@
+import re
+
 import pytest
+from django.test import Client
+from django.urls import reverse
+
+from catalog.tests.factories import VariantFactory
 
 
 @pytest.mark.django_db
@@ -70,3 +76,27 @@ def test_the_language_links_follow_the_language_each_page_is_read_in(client):
         chinese = client.get("/zh-hans/cart/").content.decode()
         assert '<a href="/zh-hans/cart/" hreflang="zh-Hans"' in english
         assert '<a href="/cart/" hreflang="en"' in chinese
+
+
+@pytest.mark.django_db
+def test_the_header_links_are_each_visitors_own_on_uncached_pages(client, django_user_model):
+    """A guest's header links are rendered once per language and cart count and shared
+    between guests: a count, a language or a signed-in shopper's sign-out form never
+    crosses over."""
+    variant = VariantFactory(stock=5)
+    cart = reverse("cart:detail")
+    assert "data-cart-count>0<" in Client().get(cart).content.decode()
+    client.post(reverse("cart:add"), {"variant": variant.pk, "quantity": 2})
+    html = client.get(cart).content.decode()
+    assert "data-cart-count>2<" in html and "Sign in" in html and "Sign out" not in html
+    assert "data-cart-count>0<" in Client().get(cart).content.decode()
+    assert (
+        'class="cart-link" href="/zh-hans/cart/"' in Client().get("/zh-hans/cart/").content.decode()
+    )
+    shopper = django_user_model.objects.create_user(email="bo@example.com", password="pw-bo-1234")
+    client.force_login(shopper)
+    html = client.get(cart).content.decode()
+    assert "Sign out" in html and "Sign in" not in html
+    assert re.search(
+        r'action="/accounts/logout/"[^>]*>\s*<input type="hidden" name="csrfmiddlewaretoken"', html
+    )
