@@ -33,7 +33,7 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --quiet --recursive --severity-level medium --exclude '*/tests/*,*/migrations/*,bench/.venv' \
-	  shop accounts catalog promotions cart orders payments reviews taxes insights bench
+	  shop accounts catalog promotions cart orders payments reviews groupbuys taxes insights bench
 	DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: $(VENV)/.dev-installed
