@@ -93,7 +93,7 @@ def test_concurrent_payments_complete_the_group_at_exactly_n():
     finally:
         order_paid.connect(receivers.count_member_paid, dispatch_uid="groupbuys.member_paid")
 
-    results, errors = race(
+    _results, errors = race(
         len(orders), lambda index: services.count_member_paid(order_id=orders[index].pk)
     )
     assert errors == []

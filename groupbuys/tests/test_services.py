@@ -1,3 +1,4 @@
+import io
 from datetime import timedelta
 from decimal import Decimal
 
@@ -28,7 +29,7 @@ def _started(offer=None, user=None):
 
 
 def test_a_joined_line_costs_the_group_price_in_the_cart_and_the_order():
-    offer, group, user = _started()
+    _offer, group, user = _started()
     cart = cart_services.cart_of(user=user)
     lines = cart_selectors.lines_for_page(cart=cart)
     price = cart_selectors.price_lines(cart=cart, lines=lines, user=user)
@@ -52,7 +53,7 @@ def test_joining_unticks_the_rest_of_the_cart_so_only_the_group_item_waits():
 
 
 def test_a_lapsed_seat_prices_the_line_at_the_usual_price_again():
-    offer, group, user = _started()
+    _offer, group, user = _started()
     Membership.objects.filter(group=group).update(reserved_until=timezone.now())
     cart = cart_services.cart_of(user=user)
     price = cart_selectors.price_lines(
@@ -92,7 +93,7 @@ def test_paid_group_orders_are_held_until_the_nth_pays_then_all_ship(
 
 
 def test_a_payment_delivered_twice_counts_one_seat(django_capture_on_commit_callbacks):
-    offer, group, leader = _started(GroupOfferFactory(group_size=3))
+    _offer, group, leader = _started(GroupOfferFactory(group_size=3))
     order = check_out(leader)
     with django_capture_on_commit_callbacks(execute=True):
         pay(order)
@@ -188,7 +189,7 @@ def test_expiry_refunds_every_paid_member_once_even_run_twice(
         assert services.expire_group_buys() == 1
     with django_capture_on_commit_callbacks(execute=True):
         assert services.expire_group_buys() == 0
-        call_command("expire_group_buys", stdout=open("/dev/null", "w"))
+        call_command("expire_group_buys", stdout=io.StringIO())
     group.refresh_from_db()
     paid_order.refresh_from_db()
     unpaid_order.refresh_from_db()
@@ -206,13 +207,17 @@ def test_expiry_refunds_every_paid_member_once_even_run_twice(
     assert any(m.to == [leader.email] and "refund" in m.subject.lower() for m in mail.outbox)
 
 
-def test_a_payment_after_the_group_failed_is_refunded(django_capture_on_commit_callbacks):
-    group, leader, paid_order, unpaid_order = _failed_group_with_one_paid_and_one_unpaid(
+def test_expiry_puts_the_stock_of_unpaid_joins_back_at_once(django_capture_on_commit_callbacks):
+    group, _leader, _paid, unpaid_order = _failed_group_with_one_paid_and_one_unpaid(
         django_capture_on_commit_callbacks
     )
+    variant = variant_of(group.offer)
+    stock_before = variant.stock
     services.expire_group_buys()
     unpaid_order.refresh_from_db()
-    assert unpaid_order.status == OrderStatus.CANCELLED  # its stock is back already
+    variant.refresh_from_db()
+    assert unpaid_order.status == OrderStatus.CANCELLED  # not left till its own deadline
+    assert variant.stock == stock_before + 2  # the paid one's unit and the unpaid one's
 
 
 def test_expiry_completes_a_full_group_whose_completion_was_missed(
