@@ -9,7 +9,7 @@
   var numbers = template.match(/\d+/g);
   if (!numbers || numbers.length < 2) return;
   function tick() {
-    var left = Math.max(0, Math.round((end - Date.now()) / 60000));
+    var left = Math.max(0, Math.floor((end - Date.now()) / 60000));
     var hours = String(Math.floor(left / 60));
     var minutes = String(left % 60);
     var i = 0;
