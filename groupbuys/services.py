@@ -100,9 +100,12 @@ def _take_seat(*, group, variant, user, now, existing=None) -> Membership:
         member = Membership.objects.create(
             group=group, user=user, variant=variant, reserved_until=now + seat_window()
         )
-    cart_services.put_group_line(
-        cart=cart_services.cart_of(user=user), variant=variant, group_id=group.pk
-    )
+    try:
+        cart_services.put_group_line(
+            cart=cart_services.cart_of(user=user), variant=variant, group_id=group.pk
+        )
+    except cart_services.CartError as error:  # sold out, or no longer sold
+        raise GroupBuyError(error.message) from error
     _refresh_product_page(group)
     return member
 

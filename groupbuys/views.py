@@ -55,6 +55,7 @@ def group_detail(request, code):
             "seats_left": max(offer.group_size - len(members), 0),
             "is_open": is_open,
             "mine": mine,
+            "seat_held": mine is not None and mine.reserved_until > now,
             "variants": variants,
             "seconds_left": seconds_left,
             "hours_left": seconds_left // 3600,

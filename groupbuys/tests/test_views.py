@@ -180,6 +180,26 @@ def test_a_refused_start_says_why_on_the_product_page(client, change, message):
     assert not Group.objects.exists()
 
 
+def test_starting_with_a_sold_out_option_says_so(client):
+    offer = GroupOfferFactory()
+    variant_of(offer).__class__.objects.filter(pk=variant_of(offer).pk).update(stock=0)
+    client.force_login(shopper())
+    response = client.post(
+        reverse("groupbuys:start", kwargs={"offer_id": offer.pk}),
+        {"variant": variant_of(offer).pk},
+        follow=True,
+    )
+    assert "sold out" in response.content.decode()
+    assert not Group.objects.exists()
+
+
+def test_a_member_who_has_not_paid_is_sent_to_checkout(client):
+    _offer, group = _group()
+    client.force_login(group.leader)
+    html = client.get(group.get_absolute_url()).content.decode()
+    assert "pay to keep your seat" in html and reverse("orders:checkout") in html
+
+
 def test_start_on_an_unknown_offer_is_a_404_and_a_get_is_refused(client):
     client.force_login(shopper())
     assert client.post("/group-offers/999999/start/", {"variant": 1}).status_code == 404
