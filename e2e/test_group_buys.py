@@ -77,6 +77,11 @@ def test_two_shoppers_start_and_complete_a_group(live_server, page, offer):
     first = Order.objects.get()
     assert first.on_hold and first.payment_status == "paid" and not may_ship(first)
 
+    page.goto(product_url)  # the open group is listed for others to join
+    expect(page.get_by_role("link", name="1 seat left, until")).to_have_attribute(
+        "href", group.get_absolute_url()
+    )
+    shoot(page, "group-product-open-group", "desktop")
     page.goto(base + group.get_absolute_url())
     expect(page.get_by_role("heading", level=1)).to_have_text("Group buy: Tea Set")
     expect(page.locator(".group-members__item")).to_have_text(["J***n paid"])
