@@ -42,6 +42,10 @@ class CartLine(models.Model):
     is_selected = models.BooleanField(_("buy now"), default=True)
     #: The unit price the shopper last saw, to tell them when the price has changed.
     seen_price = models.DecimalField(_("price seen"), **MONEY)
+    #: The group buy (groupbuys.Group pk) this line joins: price_cart prices it at the
+    #: group's price while the shopper holds a seat. A plain id, not a foreign key: group
+    #: buys live above the cart, which knows nothing of them.
+    group_id = models.PositiveBigIntegerField(_("group buy"), null=True, blank=True)
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
     class Meta:

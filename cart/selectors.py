@@ -116,6 +116,7 @@ def price_lines(
                 unit_price=line.variant.price,
                 quantity=line.quantity,
                 tax_class_id=line.variant.product.tax_class_id,
+                group_id=line.group_id,
             )
             for line in lines
             if line.is_selected and not getattr(line, "problem", "")

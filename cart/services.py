@@ -85,7 +85,8 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
         line.quantity += added
         line.seen_price = variant.price
         line.is_selected = True
-        line.save(update_fields=["quantity", "seen_price", "is_selected"])
+        line.group_id = None  # bought the usual way now, at the usual price
+        line.save(update_fields=["quantity", "seen_price", "is_selected", "group_id"])
     else:
         CartLine.objects.create(
             cart=cart, variant=variant, quantity=added, seen_price=variant.price
@@ -98,6 +99,31 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
         "Added %(count)d × “%(name)s” to your cart.",
         added,
     ) % {"count": added, "name": variant.product.name}
+
+
+@transaction.atomic
+def put_group_line(*, cart: Cart, variant: Variant, group_id: int) -> None:
+    """Make one unit of `variant`, joining group buy `group_id`, the only ticked line of the
+    cart: checkout then buys the group's item alone (its order waits for the group to fill,
+    and nothing else should wait with it). Other lines stay in the cart, unticked; a line of
+    the same variant becomes the group's."""
+    if not is_sellable(variant):
+        raise Unavailable(_("Sorry, this product is not sold any more."))
+    if variant.stock == 0:
+        raise OutOfStock(_("Sorry, “%(name)s” is sold out.") % {"name": variant.product.name})
+    locks.cart_for_update(pk=cart.pk)
+    CartLine.objects.filter(cart=cart).exclude(variant=variant).update(is_selected=False)
+    CartLine.objects.update_or_create(
+        cart=cart,
+        variant=variant,
+        defaults={
+            "quantity": 1,
+            "is_selected": True,
+            "group_id": group_id,
+            "seen_price": variant.price,
+        },
+    )
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
 
 
 def _limit_message(variant: Variant, limit: int) -> str:
@@ -137,6 +163,8 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
         limit = line_limit(line.variant)
         if quantity < 1:
             errors[line.pk] = _("Choose at least 1, or remove the item.")
+        elif line.group_id and quantity != 1:
+            errors[line.pk] = _("A group buy is for one item.")
         elif quantity > limit:
             errors[line.pk] = (
                 _("Only %(count)d left in stock.") % {"count": limit}

@@ -167,6 +167,7 @@ class OrderQuerySet(models.QuerySet):
     def awaiting_shipment(self):
         return self.filter(
             status=OrderStatus.OPEN,
+            on_hold=False,
             payment_status__in=[PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED],
             fulfilment_status__in=[
                 FulfilmentStatus.UNFULFILLED,
@@ -293,6 +294,9 @@ class Order(models.Model):
     #: An unpaid order is cancelled after this (how long depends on how it is paid; an open
     #: payment at a provider extends it to the provider's own expiry).
     payment_deadline = models.DateTimeField(_("pay by"), null=True, blank=True)
+    #: Paid or not, the order may not ship: a group buy line waits for its group to fill
+    #: (set when placed, cleared by release_hold() with an event).
+    on_hold = models.BooleanField(_("on hold"), default=False)
     payment_reminder_sent_at = models.DateTimeField(
         _("payment reminder sent"), null=True, blank=True, editable=False
     )
@@ -423,6 +427,8 @@ class OrderLine(models.Model):
     #: The rate applied, in percent, and the tax class's name, as they were when placed.
     tax_rate = models.DecimalField(_("tax rate (%)"), max_digits=6, decimal_places=3, default=ZERO)
     tax_class = models.CharField(_("tax class"), max_length=80, blank=True)
+    #: The group buy (groupbuys.Group pk) the line was bought in, copied from the cart line.
+    group_id = models.PositiveBigIntegerField(_("group buy"), null=True, blank=True, db_index=True)
     # Counters kept by the fulfilment and refund services under the order's row lock; each
     # equals the sum of its rows (shipment, refund and return lines), which tests check.
     quantity_shipped = models.PositiveIntegerField(_("shipped"), default=0)
@@ -559,6 +565,7 @@ STATUS_LABELS = {
     **dict(FulfilmentStatus.choices),
     **{f"return_{value}": label for value, label in ReturnStatus.choices},
     "placed": _("Placed"),
+    "on_hold": _("On hold"),
 }
 
 

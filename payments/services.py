@@ -690,11 +690,14 @@ def _pay_out(order_refund, *, actor, confirmed: bool) -> list[Refund]:
     return refunds
 
 
-def cancel_order(*, order: Order, actor, by_shopper: bool, confirmed: bool = False) -> Order:
+def cancel_order(
+    *, order: Order, actor, by_shopper: bool, confirmed: bool = False, reason: str = ""
+) -> Order:
     """Cancel an order before it ships, giving back what it holds: every line and the
     shipping are refunded (online: through the provider; by hand: recorded when the
     merchant `confirmed` they sent it, else due), open payments are closed, and the order is
-    cancelled with its units back on the shelf."""
+    cancelled with its units back on the shelf. `reason` replaces the default note (who
+    cancelled) on the refunds and events."""
     with transaction.atomic():
         locked = order_locks.order_for_update(pk=order.pk)
         signed_in = (
@@ -707,7 +710,9 @@ def cancel_order(*, order: Order, actor, by_shopper: bool, confirmed: bool = Fal
         # Refused before any money moves: a refund sent to a provider is not undone by
         # rolling this transaction back.
         order_services.check_cancellable(locked)
-        note = _("Cancelled by the shopper") if by_shopper else _("Cancelled by the merchant")
+        note = reason or (
+            _("Cancelled by the shopper") if by_shopper else _("Cancelled by the merchant")
+        )
         close_open_payments(order=locked, note=note)
         if locked.total_paid - order_services.committed_refunds(locked) > 0:
             plan = order_services.plan_refund(

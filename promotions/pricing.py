@@ -25,6 +25,9 @@ class LineInput:
     quantity: int
     #: The product's tax class (taxes.TaxClass pk); None: the standard class.
     tax_class_id: int | None = None
+    #: The group buy the line joins (cart line's group_id): priced at the group's price by
+    #: the source the group buys app hands in (services.set_group_price_source).
+    group_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -58,8 +58,30 @@ __all__ = [
 #: spend tiers, products and categories 3 (only when an offer runs); membership tier with
 #: the customer's spend 1 (signed in only); coupon 1, its products and categories 2, the
 #: customer's uses of it 1 (only when a code is entered, the coupon exists and has a
-#: per-customer limit); the tax table 1 (only when the cache is cold: taxes.selectors).
-PRICE_CART_MAX_QUERIES = 10
+#: per-customer limit); the tax table 1 (only when the cache is cold: taxes.selectors);
+#: group prices 1 (only when a line joins a group buy).
+PRICE_CART_MAX_QUERIES = 11
+
+#: Where price_cart reads group buy prices: group buys live above promotions, so their app
+#: hands its reader in when it starts (GroupbuysConfig.ready). It takes the lines that join a
+#: group, the shopper and the moment, and answers {line key: group unit price} for the
+#: lines whose shopper holds a seat in an open group; other lines keep their price.
+_group_price_source = None
+
+
+def set_group_price_source(source) -> None:
+    global _group_price_source
+    _group_price_source = source
+
+
+def _at_group_prices(lines: list[LineInput], *, user, now) -> list[LineInput]:
+    joining = [line for line in lines if line.group_id]
+    if not joining or _group_price_source is None:
+        return lines
+    prices = _group_price_source(lines=joining, user=user, now=now)
+    return [
+        replace(line, unit_price=prices[line.key]) if line.key in prices else line for line in lines
+    ]
 
 
 def price_cart(
@@ -90,16 +112,17 @@ def price_cart(
     `free_shipping_from` (the shipping method's threshold; on the cart, before a method is
     chosen, the cheapest one, for the "more for free shipping" bar). A signed-in `user`
     pays with up to `points` of their points (promotions.points: the balance and the cap
-    decide how many), taken off the lines after every other discount and before tax.
+    decide how many), taken off the lines after every other discount and before tax. A line
+    that joins a group buy costs the group's price while its shopper holds a seat.
     """
-    lines = list(lines)
+    now = now or timezone.now()
+    lines = _at_group_prices(list(lines), user=user, now=now)
     subtotal = sum((calculator.line_subtotal(line) for line in lines), ZERO)
     if shipping is not None and free_shipping_from is not None and subtotal >= free_shipping_from:
         shipping = ZERO
     if not lines:
         price = calculator.calculate(lines=[], shipping=shipping, rules=[])
         return replace(price, free_shipping_from=free_shipping_from)
-    now = now or timezone.now()
     price = _discounted(
         lines=lines, shipping=shipping, coupon_code=coupon_code, user=user, email=email, now=now
     )

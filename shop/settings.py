@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "orders",
     "payments",
     "reviews",
+    "groupbuys",
     "insights",
 ]
 
@@ -238,6 +239,15 @@ POINTS_REVIEW_BONUS = env.int("POINTS_REVIEW_BONUS", default=0)
 CELERY_BEAT_SCHEDULE["promotions-expire-points"] = {
     "task": "promotions.tasks.expire_points",
     "schedule": 3600.0,  # hourly: points are gone within the hour of their expiry
+}
+
+# Group buys (拼团, README "Group buys"): a joiner holds a seat this many minutes while they
+# pay (a payment after that keeps the seat only if it is still free); 30: the online payment
+# window's floor (ORDER_PAYMENT_WINDOWS), so a shopper paying on time never loses the seat.
+GROUP_BUY_SEAT_MINUTES = env.int("GROUP_BUY_SEAT_MINUTES", default=30)
+CELERY_BEAT_SCHEDULE["groupbuys-expire"] = {
+    "task": "groupbuys.tasks.expire_group_buys",
+    "schedule": 60.0,  # every minute: a group is settled within a minute of its deadline
 }
 
 # The listing index's journal of changed products (catalog.facets), read within the hour.

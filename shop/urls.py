@@ -24,6 +24,7 @@ urlpatterns = i18n_patterns(
     path("", include("reviews.urls")),
     path("", include("accounts.urls")),
     path("", include("promotions.urls")),
+    path("", include("groupbuys.urls")),
     prefix_default_language=False,
 )
 

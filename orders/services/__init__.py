@@ -22,7 +22,7 @@ from orders.services.cancelling import (
     check_cancellable,
     shopper_may_cancel,
 )
-from orders.services.fulfilment import mark_delivered, may_ship, ship_lines
+from orders.services.fulfilment import mark_delivered, may_ship, release_hold, ship_lines
 from orders.services.guest_orders import attach_guest_orders
 from orders.services.invoicing import (
     format_number,
@@ -134,6 +134,7 @@ __all__ = [
     "refresh_statuses",
     "refund_lines",
     "reject_return",
+    "release_hold",
     "request_return",
     "returnable_quantities",
     "send_payment_reminders",

@@ -6,13 +6,37 @@ from django.utils.translation import gettext as _
 
 from orders import locks, mails
 from orders.errors import OrderError
-from orders.models import CARRIERS, Order, OrderLine, OrderStatus, Shipment, ShipmentLine
-from orders.services.statuses import PAID_STATUSES, copy_order, refresh_statuses
+from orders.models import CARRIERS, EventKind, Order, OrderLine, OrderStatus, Shipment, ShipmentLine
+from orders.services.statuses import PAID_STATUSES, copy_order, record_event, refresh_statuses
 
 
 def may_ship(order: Order) -> bool:
-    """Only a paid, open order ships (the admin offers "Ship items" on the same rule)."""
-    return order.status == OrderStatus.OPEN and order.payment_status in PAID_STATUSES
+    """Only a paid, open order not on hold ships (the admin offers "Ship items" on the same
+    rule)."""
+    return (
+        order.status == OrderStatus.OPEN
+        and order.payment_status in PAID_STATUSES
+        and not order.on_hold
+    )
+
+
+@transaction.atomic
+def release_hold(*, order: Order, note: str, actor=None) -> Order:
+    """The order may ship now (its group buy filled): the hold goes, with an event. Releasing
+    an order not on hold changes nothing."""
+    locked = locks.order_for_update(pk=order.pk)
+    if locked.on_hold:
+        locked.on_hold = False
+        locked.save(update_fields=["on_hold", "updated_at"])
+        record_event(
+            locked,
+            kind=EventKind.FULFILMENT,
+            from_status="on_hold",
+            to_status=locked.fulfilment_status,
+            actor=actor,
+            note=note,
+        )
+    return copy_order(locked, order)
 
 
 @transaction.atomic
@@ -33,6 +57,11 @@ def ship_lines(
         raise OrderError(_("Choose a carrier."))
     locked = locks.order_for_update(pk=order.pk)
     if not may_ship(locked):
+        if locked.on_hold:
+            raise OrderError(
+                _("Order %(number)s cannot ship yet: it waits for its group buy to fill.")
+                % {"number": locked.number}
+            )
         raise OrderError(
             _("Order %(number)s cannot ship: it is %(status)s and %(payment)s.")
             % {

@@ -129,6 +129,7 @@ def _line_inputs(lines: list[CartLine]) -> list[LineInput]:
             unit_price=line.variant.price,
             quantity=line.quantity,
             tax_class_id=line.variant.product.tax_class_id,
+            group_id=line.group_id,
         )
         for line in lines
     ]
@@ -344,6 +345,7 @@ def _place_order(
         coupon_code=cart.coupon_code if price.coupon_code else "",
         buyer=buyer,
         destination=destination,
+        on_hold=any(line.group_id for line in lines),
     )
     if price.coupon_code:
         try:
@@ -380,6 +382,7 @@ def _place_order(
                 tax=priced[line.pk].tax,
                 tax_rate=priced[line.pk].tax_rate,
                 tax_class=priced[line.pk].tax_class[:80],
+                group_id=line.group_id,
             )
             for line in lines
         ]
@@ -421,6 +424,8 @@ def _place_order(
     record_event(
         order, kind=EventKind.ORDER, to_status=order.status, actor=user, note=_("Order placed")
     )
+    if order.on_hold:
+        record_event(order, kind=EventKind.NOTE, note=_("On hold until its group buy fills"))
     try:
         catalog_services.take_locked_stock(
             locked=locked, quantities=_quantities(lines), reference=order.number
@@ -455,6 +460,7 @@ def _create_order(
     coupon_code,
     buyer,
     destination,
+    on_hold,
 ) -> Order:
     fields = {
         "user": user,
@@ -492,6 +498,8 @@ def _create_order(
         "buyer_company": buyer.company[:200],
         "buyer_vat_number": destination.vat_number or vat.compact(buyer.vat_number)[:20],
         "reverse_charge": price.tax_not_charged == REVERSE_CHARGE,
+        # A group buy's order ships only once its group fills (the group buys app releases it).
+        "on_hold": on_hold,
     }
     # 32^10 numbers: a collision is rare enough that one retry in a savepoint suffices, and
     # the unique constraint makes sure of it.

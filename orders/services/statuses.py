@@ -14,12 +14,13 @@ payment, promotions released on a full refund).
 
 from decimal import Decimal
 
+from django.db import transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import services as catalog_services
-from orders import mails
+from orders import mails, signals
 from orders.errors import ForbiddenTransition
 from orders.models import (
     ZERO,
@@ -211,6 +212,10 @@ def _after_payment_moved(order: Order, *, old: str, new: str) -> None:
             }
         )
         mails.queue_order_mail(order=order, name="paid")
+        order_id = order.pk
+        transaction.on_commit(
+            lambda: signals.order_paid.send_robust(sender=Order, order_id=order_id)
+        )
     if new == PaymentStatus.REFUNDED:
         release_promotions(order)
 
