@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from catalog import services as catalog_services
 from catalog.models import Variant
-from promotions import calculator, locks, selectors
+from promotions import calculator, flash, locks, selectors
 from promotions import points as points_arithmetic
 from promotions.calculator import Rule, Scope
 from promotions.errors import CouponRejected, coupon_message
@@ -58,8 +58,9 @@ __all__ = [
 #: spend tiers, products and categories 3 (only when an offer runs); membership tier with
 #: the customer's spend 1 (signed in only); coupon 1, its products and categories 2, the
 #: customer's uses of it 1 (only when a code is entered, the coupon exists and has a
-#: per-customer limit); the tax table 1 (only when the cache is cold: taxes.selectors).
-PRICE_CART_MAX_QUERIES = 10
+#: per-customer limit); the tax table 1 (only when the cache is cold: taxes.selectors);
+#: the flash sales' schedule 1 (only when the cache is cold: promotions.flash).
+PRICE_CART_MAX_QUERIES = 11
 
 
 def price_cart(
@@ -92,14 +93,16 @@ def price_cart(
     pays with up to `points` of their points (promotions.points: the balance and the cap
     decide how many), taken off the lines after every other discount and before tax.
     """
-    lines = list(lines)
+    now = now or timezone.now()
+    # A running flash sale prices its variant (promotions.flash); other promotions apply
+    # on top of that price as on any other.
+    lines = flash.flash_priced(lines, now=now) if lines else []
     subtotal = sum((calculator.line_subtotal(line) for line in lines), ZERO)
     if shipping is not None and free_shipping_from is not None and subtotal >= free_shipping_from:
         shipping = ZERO
     if not lines:
         price = calculator.calculate(lines=[], shipping=shipping, rules=[])
         return replace(price, free_shipping_from=free_shipping_from)
-    now = now or timezone.now()
     price = _discounted(
         lines=lines, shipping=shipping, coupon_code=coupon_code, user=user, email=email, now=now
     )
