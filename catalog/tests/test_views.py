@@ -27,8 +27,9 @@ WARM_LISTING_BUDGET = 3
 #: Product page on a cold cache: its id, the product, variants, option values, images,
 #: specifications, tags, the tree, the recommended products with their images (for a
 #: product the last rebuild of recommendations did not know: one more, its category's) and
-#: the standard shipping method (the delivery estimate).
-PRODUCT_BUDGET = 12
+#: the standard shipping method (the delivery estimate); the flash sales' schedule (the
+#: flash block, a hole of the page: promotions.flash, cached after).
+PRODUCT_BUDGET = 13
 
 
 @pytest.fixture

@@ -13,12 +13,10 @@
     return (n < 10 ? "0" : "") + n;
   }
 
+  // Hours:minutes:seconds, hours past 24 included (no word to translate).
   function clock(ms) {
     var seconds = Math.max(0, Math.ceil(ms / 1000));
-    var days = Math.floor(seconds / 86400);
-    var rest = seconds % 86400;
-    var text = pad(Math.floor(rest / 3600)) + ":" + pad(Math.floor((rest % 3600) / 60)) + ":" + pad(rest % 60);
-    return days ? days + "d " + text : text;
+    return pad(Math.floor(seconds / 3600)) + ":" + pad(Math.floor((seconds % 3600) / 60)) + ":" + pad(seconds % 60);
   }
 
   var items = counters.map(function (element) {
