@@ -31,7 +31,7 @@ def _sale(name: str) -> FlashSale:
     product = ProductFactory(name=f"{name} Teapot", variants=False)
     variant = VariantFactory(product=product, price=Decimal("80.00"), stock=5)
     now = timezone.now()
-    return FlashSale.objects.create(
+    sale = FlashSale.objects.create(
         name=f"{name} flash",
         variant=variant,
         price=Decimal("19.90"),
@@ -40,6 +40,8 @@ def _sale(name: str) -> FlashSale:
         cap=1,
         per_customer=1,
     )
+    flash.schedule_changed()  # as the admin does when it saves one
+    return sale
 
 
 def test_a_flash_sale_from_countdown_to_sold_out(live_server, page, screenshot, method):

@@ -344,3 +344,10 @@ def test_a_shopper_too_late_is_sent_back_to_the_cart_told_sold_out(client):
     # The review page says the same before the shopper presses the button.
     response = client.get(reverse("orders:review"), follow=True)
     assert "Sold out" in response.content.decode()
+
+
+def test_the_flash_page_speaks_chinese(client):
+    flash_sale(name="早场秒杀")
+    html = client.get("/zh-hans/flash/").content.decode()
+    assert "秒杀" in html and "正在进行" in html
+    assert "剩余 3 / 3 件" in html and "每人限购 1 件。" in html
