@@ -314,6 +314,11 @@ def product_detail(request, slug):
         holes={
             "wishlist": lambda: _wishlist_button(request, product_id),
             "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
+            # Flash sales (promotions, through its template tag): countdown and what is left
+            # are right on every request.
+            "flash": lambda: render_to_string(
+                "promotions/flash_hole.html", {"product_id": product_id}, request=request
+            ),
         },
         # The day too: the delivery estimate names dates.
         vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",

@@ -53,6 +53,11 @@ class StockChanged(CheckoutChanged):
         self.names = names
 
 
+class FlashUnavailable(OrderError):
+    """A flash sale's units cannot be had (sold out, or the customer's limit reached):
+    the message says which; nothing was taken."""
+
+
 class RefundTooLarge(OrderError):
     def __init__(self):
         super().__init__(_("A refund must be more than zero and at most what was paid."))

@@ -23,7 +23,13 @@ from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog.selectors import first_image
 from orders import delivery, documents, selectors, services
-from orders.errors import CheckoutChanged, EmptyCheckout, OrderError, StockChanged
+from orders.errors import (
+    CheckoutChanged,
+    EmptyCheckout,
+    FlashUnavailable,
+    OrderError,
+    StockChanged,
+)
 from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
 from orders.models import FapiaoRequest, ShippingMethod
 from orders.tracking import TrackingError, kuaidi100
@@ -210,7 +216,7 @@ def review(request):
             shipping_method=method,
             points=saved.get("points", 0),
         )
-    except StockChanged as error:
+    except (StockChanged, FlashUnavailable) as error:
         messages.error(request, error.message)
         return redirect("cart:detail")
     except OrderError as error:
@@ -281,7 +287,7 @@ def place(request):
             fapiao=services.FapiaoChoice(**saved["fapiao"]) if saved.get("fapiao") else None,
             points=saved.get("points", 0),
         )
-    except EmptyCheckout as error:
+    except (EmptyCheckout, FlashUnavailable) as error:
         messages.error(request, error.message)
         return redirect("cart:detail")
     except CheckoutChanged as error:

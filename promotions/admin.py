@@ -12,13 +12,15 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from promotions import ledger, selectors, services
+from promotions import flash, ledger, selectors, services
 from promotions.errors import PointsRejected
 from promotions.models import (
     Coupon,
     CouponRedemption,
     CustomerPoints,
     CustomerSpend,
+    FlashClaim,
+    FlashSale,
     MembershipTier,
     Offer,
     PointsEntry,
@@ -385,3 +387,102 @@ class CustomerPointsAdmin(admin.ModelAdmin):
             )
         except PointsRejected as rejected:
             messages.error(request, rejected.message)
+
+
+# --- Flash sales (秒杀) ---------------------------------------------------------------------
+
+
+class FlashSaleForm(forms.ModelForm):
+    class Meta:
+        model = FlashSale
+        fields = (
+            "name",
+            "variant",
+            "price",
+            "starts_at",
+            "ends_at",
+            "cap",
+            "per_customer",
+            "is_active",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("starts_at"), cleaned.get("ends_at")
+        if start and end and end <= start:
+            self.add_error("ends_at", _("The end must be after the start."))
+        variant, price = cleaned.get("variant"), cleaned.get("price")
+        if variant is not None and price is not None and price >= variant.price:
+            self.add_error(
+                "price",
+                _("The flash price must be below the variant's price (%(price)s).")
+                % {"price": variant.price},
+            )
+        cap = cleaned.get("cap")
+        if cap is not None and cap < self.instance.taken:
+            self.add_error(
+                "cap",
+                _("%(taken)s units are already taken: the cap cannot be lower.")
+                % {"taken": self.instance.taken},
+            )
+        return cleaned
+
+
+class FlashClaimInline(admin.TabularInline):
+    model = FlashClaim
+    fields = ("order_number", "user", "email", "quantity", "claimed_at", "released_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+    ordering = ("-claimed_at", "-pk")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.register(FlashSale)
+class FlashSaleAdmin(admin.ModelAdmin):
+    """Flash sales: the window, the price, the cap and the limit; `taken` is read-only
+    (written by orders only). Saving drops the cached schedule, so pricing, /flash/ and
+    product pages follow at once."""
+
+    form = FlashSaleForm
+    list_display = (
+        "name",
+        "variant",
+        "price",
+        "starts_at",
+        "ends_at",
+        "cap",
+        "taken",
+        "per_customer",
+        "is_active",
+    )
+    list_filter = ("is_active",)
+    list_select_related = ("variant", "variant__product")
+    search_fields = ("name", "variant__sku")
+    raw_id_fields = ("variant",)
+    readonly_fields = ("taken",)
+    inlines = [FlashClaimInline]
+    date_hierarchy = "starts_at"
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            # Only what the form edits: `taken` moves with every order and the value read
+            # with the form must never be written back over it.
+            obj.save(update_fields=FlashSaleForm.Meta.fields)
+        else:
+            obj.save()
+        flash.schedule_changed()
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        flash.schedule_changed()
+
+    def delete_queryset(self, request, queryset):
+        super().delete_queryset(request, queryset)
+        flash.schedule_changed()

@@ -48,3 +48,28 @@ class PointsRejected(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class FlashRejected(Exception):
+    """A flash sale's units cannot be taken: `reason` SOLD_OUT or OVER_LIMIT, `message`
+    what the page says."""
+
+    SOLD_OUT = "sold_out"
+    OVER_LIMIT = "over_limit"
+
+    def __init__(self, message: str, *, reason: str = SOLD_OUT):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def flash_message(reason: str, *, sale) -> str:
+    """The sentence for `reason` about flash sale `sale` (anything with name and
+    per_customer), in the active language."""
+    if reason == FlashRejected.SOLD_OUT:
+        return _("Sold out: every unit of the flash sale “%(name)s” has been taken.") % {
+            "name": sale.name
+        }
+    return _(
+        "The flash sale “%(name)s” allows %(limit)s per customer, and you have reached it."
+    ) % {"name": sale.name, "limit": sale.per_customer}

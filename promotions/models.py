@@ -391,3 +391,110 @@ class CustomerPoints(User):
         proxy = True
         verbose_name = _("customer's points")
         verbose_name_plural = _("customers' points")
+
+
+class FlashSaleQuerySet(models.QuerySet):
+    def running(self, now):
+        return self.filter(is_active=True, starts_at__lte=now, ends_at__gt=now)
+
+    def not_over(self, now):
+        """Running or still to come: what /flash/ lists and pricing may need soon."""
+        return self.filter(is_active=True, ends_at__gt=now)
+
+
+class FlashSale(models.Model):
+    """A flash sale (秒杀) of one variant: `cap` units at `price` between `starts_at` and
+    `ends_at`, at most `per_customer` units each. A campaign of several variants is several
+    flash sales with the same window.
+
+    While it runs, the variant sells only at this price and only through this sale: units
+    are taken by promotions.flash.reserve()/claim() when an order is placed and given back
+    when it is cancelled or expires unpaid. `taken` is the truth, written only by those two
+    under a conditional UPDATE, so it never passes `cap` (the constraint says so too)."""
+
+    name = models.CharField(_("name"), max_length=120, help_text=_("Shown to shoppers."))
+    variant = models.ForeignKey(
+        "catalog.Variant",
+        verbose_name=_("variant"),
+        related_name="+",
+        on_delete=models.CASCADE,
+    )
+    price = models.DecimalField(_("flash price"), **MONEY, validators=NOT_NEGATIVE)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    #: Units this sale may sell, apart from the variant's stock (which must hold them too).
+    cap = models.PositiveIntegerField(_("units for sale"), validators=[MinValueValidator(1)])
+    per_customer = models.PositiveIntegerField(
+        _("limit per customer"),
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text=_("Signed-in shoppers are counted by account, guests by email address."),
+    )
+    #: Units held by orders placed and not cancelled.
+    taken = models.PositiveIntegerField(_("units taken"), default=0, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = FlashSaleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("flash sale")
+        verbose_name_plural = _("flash sales")
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(taken__lte=F("cap")), name="flash_not_over_cap"),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="flash_ends_after"
+            ),
+            models.CheckConstraint(condition=Q(cap__gte=1), name="flash_cap_positive"),
+        ]
+        indexes = [models.Index(fields=["ends_at", "starts_at"], name="flash_window")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def remaining(self) -> int:
+        return max(self.cap - self.taken, 0)
+
+
+class FlashClaim(models.Model):
+    """Units of a flash sale held by one order, for one customer (a signed-in user, or a
+    guest's email in lower case). Released, not deleted, when the order is cancelled or
+    expires unpaid: the merchant still sees it and it no longer counts."""
+
+    sale = models.ForeignKey(
+        FlashSale, verbose_name=_("flash sale"), related_name="claims", on_delete=models.CASCADE
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer"),
+        related_name="+",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+    )
+    email = models.EmailField(_("email"), blank=True)
+    order_number = models.CharField(_("order"), max_length=40, db_index=True)
+    quantity = models.PositiveIntegerField(_("units"))
+    claimed_at = models.DateTimeField(_("claimed"), auto_now_add=True)
+    released_at = models.DateTimeField(_("released"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("flash sale claim")
+        verbose_name_plural = _("flash sale claims")
+        ordering = ["-claimed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sale", "order_number"],
+                condition=Q(released_at__isnull=True),
+                name="one_live_flash_claim_per_order",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sale", "user"], name="flash_claim_sale_user"),
+            models.Index(fields=["sale", "email"], name="flash_claim_sale_email"),
+        ]
+
+    def __str__(self):
+        return f"{self.sale} · {self.order_number}"

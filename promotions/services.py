@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from catalog import services as catalog_services
 from catalog.models import Variant
-from promotions import calculator, locks, selectors
+from promotions import calculator, flash, locks, selectors
 from promotions import points as points_arithmetic
 from promotions.calculator import Rule, Scope
 from promotions.errors import CouponRejected, coupon_message
@@ -59,8 +59,9 @@ __all__ = [
 #: the customer's spend 1 (signed in only); coupon 1, its products and categories 2, the
 #: customer's uses of it 1 (only when a code is entered, the coupon exists and has a
 #: per-customer limit); the tax table 1 (only when the cache is cold: taxes.selectors);
-#: group prices 1 (only when a line joins a group buy).
-PRICE_CART_MAX_QUERIES = 11
+#: group prices 1 (only when a line joins a group buy); the flash sales' schedule 1 (only when
+#: the cache is cold: promotions.flash).
+PRICE_CART_MAX_QUERIES = 12
 
 #: Where price_cart reads group buy prices: group buys live above promotions, so their app
 #: hands its reader in when it starts (GroupbuysConfig.ready). It takes the lines that join a
@@ -116,7 +117,10 @@ def price_cart(
     that joins a group buy costs the group's price while its shopper holds a seat.
     """
     now = now or timezone.now()
-    lines = _at_group_prices(list(lines), user=user, now=now)
+    # A running flash sale prices its variant (promotions.flash), a seat in a group buy its
+    # line; other promotions apply on top of that price as on any other.
+    lines = flash.flash_priced(lines, now=now) if lines else []
+    lines = _at_group_prices(lines, user=user, now=now)
     subtotal = sum((calculator.line_subtotal(line) for line in lines), ZERO)
     if shipping is not None and free_shipping_from is not None and subtotal >= free_shipping_from:
         shipping = ZERO

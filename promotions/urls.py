@@ -6,4 +6,5 @@ app_name = "promotions"
 
 urlpatterns = [
     path("account/points/", views.account_points, name="points"),
+    path("flash/", views.flash_sales, name="flash"),
 ]

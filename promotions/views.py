@@ -1,4 +1,5 @@
-"""The shopper's points page. Thin: selectors read, promotions.points does the arithmetic."""
+"""The shopper's points page and the flash sales page. Thin: selectors read,
+promotions.points and promotions.flash do the arithmetic."""
 
 import contextlib
 
@@ -7,10 +8,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from promotions import points, selectors
+from catalog.selectors import first_image
+from promotions import flash, points, selectors
 
 #: Entries per page of the history: a year of weekly orders fits on one.
 HISTORY_PAGE = 50
@@ -50,5 +53,32 @@ def account_points(request):
             "per_unit": settings.POINTS_PER_UNIT,
             "redeemable": settings.POINTS_VALUE > 0,
             "account_links": _account_links(),
+        },
+    )
+
+
+@require_GET
+def flash_sales(request):
+    """Flash sales running and to come (1 query; not cached: what is left moves by the
+    second). Times are rendered by the server; static/js/flash.js counts down."""
+    now = timezone.now()
+    cards = [
+        flash.card(
+            flash.sale_of(row),
+            left=row.remaining,
+            now=now,
+            product_name=row.variant.product.name,
+            product_url=f"{row.variant.product.get_absolute_url()}?variant={row.variant_id}",
+            image=first_image(row, "card"),
+        )
+        for row in selectors.flash_sales_for_page(now=now)
+    ]
+    return render(
+        request,
+        "promotions/flash_list.html",
+        {
+            "now": now,
+            "running": [c for c in cards if c.state != flash.UPCOMING],
+            "upcoming": [c for c in cards if c.state == flash.UPCOMING],
         },
     )

@@ -13,8 +13,8 @@ from orders.tests.factories import ShippingMethodFactory  # the shop's free-ship
 
 #: The cart page: the cart, its lines (with variant, product, category and the first
 #: picture in one query), their options, the promotions price_cart reads (at most three),
-#: and room for the session.
-CART_BUDGET = 8
+#: the flash sales' schedule (on a cold cache only: promotions.flash) and room for the session.
+CART_BUDGET = 9
 
 
 def add(client, variant, quantity=1, **extra):

@@ -28,8 +28,9 @@ WARM_LISTING_BUDGET = 3
 #: specifications, tags, the tree, the recommended products with their images (for a
 #: product the last rebuild of recommendations did not know: one more, its category's) and
 #: the standard shipping method (the delivery estimate), the running group offer (groupbuys'
-#: tag: its open groups and variants are two more only for a product that has one).
-PRODUCT_BUDGET = 13
+#: tag: its open groups and variants are two more only for a product that has one), the flash
+#: sales' schedule (the flash block, a hole of the page: promotions.flash, cached after).
+PRODUCT_BUDGET = 14
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from catalog import services as catalog_services
 from orders import locks, mails, selectors
 from orders.errors import (
     EmptyCheckout,
+    FlashUnavailable,
     OrderError,
     PriceChanged,
     ShippingUnavailable,
@@ -35,9 +36,10 @@ from orders.models import (
 )
 from orders.services.payment_status import deadline_for
 from orders.services.statuses import record_event, refresh_statuses
+from promotions import flash
 from promotions import ledger as points_ledger
 from promotions import services as promotions
-from promotions.errors import CouponRejected
+from promotions.errors import CouponRejected, FlashRejected
 from promotions.pricing import CartPrice, LineInput
 from taxes import vat
 from taxes.calculation import REVERSE_CHARGE
@@ -202,6 +204,10 @@ def quote_checkout(
     ]
     if short:
         raise StockChanged(names=short)
+    try:
+        flash.check(lines=_line_inputs(lines), user=user, email=email)
+    except FlashRejected as rejected:
+        raise FlashUnavailable(rejected.message) from rejected
     if not shipping_method.is_active or not shipping_method.serves(country):
         raise ShippingUnavailable
     price = _price(
@@ -257,6 +263,7 @@ def place_order(
     # The key answers only for the cart it was issued to: another cart submitting it (a
     # copied form) places its own order instead of receiving someone else's.
     idempotency_key = f"{cart.pk}:{idempotency_key}"[:64]
+    flash_held: list[flash.Reservation] = []
     try:
         return _place_order(
             cart=cart,
@@ -270,13 +277,19 @@ def place_order(
             buyer=buyer or Buyer(),
             fapiao=fapiao,
             points=points,
+            flash_held=flash_held,
         )
     except IntegrityError:
         # A concurrent submit of the same checkout won the race to the unique key.
+        flash.cancel_reservations(flash_held)
         existing = Order.objects.filter(idempotency_key=idempotency_key).first()
         if existing is None:
             raise
         return existing
+    except BaseException:
+        # Not placed (refused, rolled back): the flash units reserved go back to the crowd.
+        flash.cancel_reservations(flash_held)
+        raise
 
 
 @transaction.atomic
@@ -293,6 +306,7 @@ def _place_order(
     buyer,
     fapiao,
     points,
+    flash_held,
 ) -> Order:
     locks.cart_for_update(pk=cart.pk)
     existing = Order.objects.filter(idempotency_key=idempotency_key).first()
@@ -301,6 +315,12 @@ def _place_order(
     lines = selectors.checkout_lines(cart=cart)
     if not lines:
         raise EmptyCheckout
+    # Flash sale units first, before any row lock: the crowd past the cap is told "sold
+    # out" here without queueing on the variant's row (promotions.flash).
+    try:
+        flash_held.extend(flash.reserve(lines=_line_inputs(lines), user=user, email=email))
+    except FlashRejected as rejected:
+        raise FlashUnavailable(rejected.message) from rejected
     locked = catalog_locks.variants_for_update(ids=[line.variant_id for line in lines])
     short = []
     for line in lines:
@@ -359,6 +379,17 @@ def _place_order(
             )
         except CouponRejected as rejected:
             raise PriceChanged(rejected.message) from rejected
+    try:
+        claims = flash.claim(
+            lines=_line_inputs(lines), user=user, email=email, order_number=order.number
+        )
+    except FlashRejected as rejected:
+        raise FlashUnavailable(rejected.message) from rejected
+    flash_deadline = flash.payment_deadline(placed_at=order.created_at)
+    if claims and (order.payment_deadline is None or flash_deadline < order.payment_deadline):
+        # Flash units wait for nobody: a short deadline of their own.
+        order.payment_deadline = flash_deadline
+        order.save(update_fields=["payment_deadline"])
     promotions.record_order_promotions(order_number=order.number, price=price)
     if price.points_used:
         points_ledger.record_redemption(

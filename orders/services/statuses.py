@@ -34,6 +34,7 @@ from orders.models import (
     ReturnStatus,
 )
 from orders.services import invoicing
+from promotions import flash
 from promotions import ledger as points_ledger
 from promotions import services as promotions
 
@@ -223,6 +224,7 @@ def _after_payment_moved(order: Order, *, old: str, new: str) -> None:
 def release_promotions(order: Order) -> None:
     promotions.release_coupon(order_number=order.number)
     promotions.release_order_promotions(order_number=order.number)
+    flash.release_claims(order_number=order.number)
 
 
 def _refresh_order_status(order: Order, *, sums: dict[str, int], actor, note: str = "") -> None:
