@@ -177,6 +177,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions ----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and TESTING and (worker := env.str("PYTEST_XDIST_WORKER", default="")):
+    # `make test` runs the suite in parallel workers (gw0, gw1, ...): each takes the Redis
+    # database after the configured one, as each takes its own test database, because every
+    # test starts by emptying the cache.
+    _redis = urlsplit(REDIS_URL)
+    _database = (int(_redis.path.strip("/") or 0) + int(worker.removeprefix("gw"))) % 16
+    REDIS_URL = _redis._replace(path=f"/{_database}").geturl()
 if REDIS_URL:
     CACHES = {
         "default": {
