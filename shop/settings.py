@@ -148,6 +148,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # PostgreSQL cancels the statement itself: a worker killed by gunicorn would leave
         # its query running, and a handful of such URLs would take the database down.
         server_options.append(f"-c statement_timeout={round(STATEMENT_TIMEOUT * 1000)}")
+    if TESTING:
+        # A throwaway test database need not wait for the disk at each commit; the browser
+        # tests commit (and empty every table) once per test.
+        server_options.append("-c synchronous_commit=off")
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(server_options)
 #: A read replica of the primary (streaming replication): catalog pages read the catalog's
 #: rows from it (shop/replica.py says which reads); unset, everything uses the primary.
