@@ -21,7 +21,8 @@ def _delete_rows(self, style, tables, *, reset_sequences=False, allow_cascade=Fa
         return _truncate(
             self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
         )
-    return ["SET CONSTRAINTS ALL DEFERRED;", *(f"DELETE FROM {self.quote_name(t)};" for t in tables)]
+    deletes = [f"DELETE FROM {self.quote_name(table)};" for table in tables]  # noqa: S608
+    return ["SET CONSTRAINTS ALL DEFERRED;", *deletes]
 
 
 PostgresOperations.sql_flush = _delete_rows
