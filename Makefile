@@ -24,9 +24,11 @@ run: $(VENV)/.runtime-installed
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST)
 
-## test: the whole suite, browser tests included (skipped where Chromium is missing)
+## test: the whole suite, browser tests included (skipped where Chromium is missing), in one
+## worker per core (TEST_WORKERS=0 runs it in this process)
+TEST_WORKERS ?= auto
 test: $(VENV)/.dev-installed
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 ## lint: what CI checks besides the tests
 lint: $(VENV)/.dev-installed

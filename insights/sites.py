@@ -3,6 +3,7 @@ list stays below it). Registered as the default site by insights.apps.ShopAdminC
 every app's `admin.site.register` lands here unchanged."""
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -76,7 +77,7 @@ def to_do_list(counts: selectors.ToDoCounts, *, user) -> list[ToDo]:
     return [
         ToDo(label, count, url, permission)
         for label, count, (url, permission) in items
-        if user.has_perm(permission) or user.has_perm(permission.replace(".view_", ".change_"))
+        if may_view(user, permission)
     ]
 
 
@@ -85,26 +86,36 @@ class ShopAdminSite(admin.AdminSite):
 
     def index(self, request, extra_context=None):
         now = timezone.now()
-        day = today(now)
-        form = TopSellersForm(request.GET or None, today=day)
-        overview = selectors.sales_overview(today=day)
-        period = form.period()
         context = {
-            "overview": overview,
-            "revenue_chart": charts.chart(
-                [(date, figures.revenue) for date, figures in overview.chart]
-            ),
-            "orders_chart": charts.chart(
-                [(date, figures.orders) for date, figures in overview.chart], whole=True
-            ),
             "to_do": to_do_list(
                 selectors.to_do_counts(transfers_due_before=now + TRANSFER_DUE_SOON),
                 user=request.user,
             ),
-            "top_form": form,
-            "top_period": period,
-            "top": selectors.top_sellers(period),
             "time_zone": settings.TIME_ZONE,
-            **(extra_context or {}),
         }
-        return super().index(request, extra_context=context)
+        # The shop's revenue is for those who may see its orders, not for every member of
+        # staff (a review moderator, a stock clerk).
+        if may_view(request.user, "orders.view_order"):
+            context |= _sales(request, day=today(now))
+        return super().index(request, extra_context=context | (extra_context or {}))
+
+
+def may_view(user, permission: str) -> bool:
+    """A change permission includes viewing, as in the admin."""
+    return user.has_perm(permission) or user.has_perm(permission.replace(".view_", ".change_"))
+
+
+def _sales(request, *, day: date) -> dict:
+    form = TopSellersForm(request.GET or None, today=day)
+    overview = selectors.sales_overview(today=day)
+    period = form.period()
+    return {
+        "overview": overview,
+        "revenue_chart": charts.chart([(day, figures.revenue) for day, figures in overview.chart]),
+        "orders_chart": charts.chart(
+            [(day, figures.orders) for day, figures in overview.chart], whole=True
+        ),
+        "top_form": form,
+        "top_period": period,
+        "top": selectors.top_sellers(period),
+    }

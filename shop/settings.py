@@ -152,6 +152,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # PostgreSQL cancels the statement itself: a worker killed by gunicorn would leave
         # its query running, and a handful of such URLs would take the database down.
         server_options.append(f"-c statement_timeout={round(STATEMENT_TIMEOUT * 1000)}")
+    if TESTING:
+        # A throwaway test database need not wait for the disk at each commit; the browser
+        # tests commit (and empty every table) once per test.
+        server_options.append("-c synchronous_commit=off")
     DATABASES["default"].setdefault("OPTIONS", {})["options"] = " ".join(server_options)
 #: A read replica of the primary (streaming replication): catalog pages read the catalog's
 #: rows from it (shop/replica.py says which reads); unset, everything uses the primary.
@@ -181,6 +185,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and sessions ----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL and TESTING and (worker := env.str("PYTEST_XDIST_WORKER", default="")):
+    # `make test` runs the suite in parallel workers (gw0, gw1, ...): each takes the Redis
+    # database after the configured one, as each takes its own test database, because every
+    # test starts by emptying the cache.
+    _redis = urlsplit(REDIS_URL)
+    _database = (int(_redis.path.strip("/") or 0) + int(worker.removeprefix("gw"))) % 16
+    REDIS_URL = _redis._replace(path=f"/{_database}").geturl()
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -10,6 +10,7 @@ own code is what is tested."""
 import io
 import json
 import re
+import socket
 import urllib.request
 
 import boto3
@@ -28,8 +29,15 @@ from shop.tests.utils import read_settings, run_django
 
 pytestmark = pytest.mark.django_db
 
-#: A port of this project's own range, on loopback only.
-S3_PORT = 8111
+
+def _free_port() -> int:
+    """A loopback port nobody holds now (the suite's parallel workers each start a server)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+S3_PORT = _free_port()
 ENDPOINT = f"http://127.0.0.1:{S3_PORT}"
 BUCKET = "shop-media"
 S3_ENV = {
