@@ -19,9 +19,9 @@ from catalog.tests.factories import (
 
 #: Product page on a cold cache with recommendations: its id, the product, variants,
 #: option values, images, specifications, tags, the tree, the recommended products and
-#: their images, the standard shipping method (the delivery estimate) and the running
-#: group offer (groupbuys).
-PRODUCT_BUDGET = 12
+#: their images, the standard shipping method (the delivery estimate), the running group
+#: offer (groupbuys) and the flash sales' schedule (promotions.flash).
+PRODUCT_BUDGET = 13
 #: A warm product page: the page's id and versions come from the cache, the recently viewed
 #: hole reads its products and their images.
 WARM_PRODUCT_BUDGET = 2
