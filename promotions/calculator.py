@@ -17,6 +17,8 @@ How promotions combine:
   yen for JPY, the fils for KWD), half up. An order-level discount is spread over the lines
   it covers in proportion to what is left of them, rounded down to the minor unit, with the
   remaining units on the largest lines, so every line's total is right for a refund.
+* A line at a flash sale's or a group buy's price (`LineInput.final_price`) is covered by
+  no promotion: those prices are final.
 * No discount takes a line below zero, so the discount never exceeds the subtotal and the
   total is never negative.
 """
@@ -61,6 +63,8 @@ class Scope:
         return not self.product_ids and not self.category_ids
 
     def covers(self, line: LineInput) -> bool:
+        if line.final_price:
+            return False
         if self.everything or line.product_id in self.product_ids:
             return True
         return bool(self.category_ids & category_ids(line.category_path))

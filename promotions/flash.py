@@ -109,7 +109,7 @@ def flash_priced(lines: Sequence[LineInput], *, now: datetime) -> list[LineInput
     if not running:
         return list(lines)
     return [
-        replace(line, unit_price=running[line.variant_id].price)
+        replace(line, unit_price=running[line.variant_id].price, final_price=True)
         if line.variant_id in running
         else line
         for line in lines

@@ -28,6 +28,10 @@ class LineInput:
     #: The group buy the line joins (cart line's group_id): priced at the group's price by
     #: the source the group buys app hands in (services.set_group_price_source).
     group_id: int | None = None
+    #: Priced by a flash sale or a group buy: that price is final, no sale, offer, tier or
+    #: coupon takes anything more off the line (the line still counts for nothing towards
+    #: them either).
+    final_price: bool = False
 
 
 @dataclass(frozen=True)

@@ -81,7 +81,8 @@ def _at_group_prices(lines: list[LineInput], *, user, now) -> list[LineInput]:
         return lines
     prices = _group_price_source(lines=joining, user=user, now=now)
     return [
-        replace(line, unit_price=prices[line.key]) if line.key in prices else line for line in lines
+        replace(line, unit_price=prices[line.key], final_price=True) if line.key in prices else line
+        for line in lines
     ]
 
 
@@ -118,7 +119,7 @@ def price_cart(
     """
     now = now or timezone.now()
     # A running flash sale prices its variant (promotions.flash), a seat in a group buy its
-    # line; other promotions apply on top of that price as on any other.
+    # line; those prices are final (no other promotion covers such a line).
     lines = flash.flash_priced(lines, now=now) if lines else []
     lines = _at_group_prices(lines, user=user, now=now)
     subtotal = sum((calculator.line_subtotal(line) for line in lines), ZERO)

@@ -17,6 +17,7 @@ from orders import services as order_services
 from orders.errors import OrderError
 from orders.models import OrderEvent, OrderStatus, PaymentStatus
 from payments.models import Refund
+from promotions.tests.factories import OfferFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +40,17 @@ def test_a_joined_line_costs_the_group_price_in_the_cart_and_the_order():
     assert order.lines.get().group_id == group.pk
     assert order.on_hold
     assert OrderEvent.objects.filter(order=order, note__contains="group buy").exists()
+
+
+def test_the_group_price_is_final_no_sale_takes_more_off_it():
+    OfferFactory(name="Storewide", percent=Decimal("20.00"))
+    _offer, _group, user = _started()
+    cart = cart_services.cart_of(user=user)
+    lines = cart_selectors.lines_for_page(cart=cart)
+    price = cart_selectors.price_lines(cart=cart, lines=lines, user=user)
+    assert [(line.total, line.discount) for line in price.lines] == [
+        (Decimal("20.00"), Decimal("0.00"))
+    ]
 
 
 def test_joining_unticks_the_rest_of_the_cart_so_only_the_group_item_waits():

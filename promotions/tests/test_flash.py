@@ -20,6 +20,7 @@ from orders.tests.test_views import add, details, review_fields
 from promotions import flash, services
 from promotions.admin import FlashSaleForm
 from promotions.models import FlashClaim, FlashSale
+from promotions.tests.factories import CouponFactory, OfferFactory
 from promotions.tests.helpers import line_of
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,19 @@ def test_price_cart_charges_the_flash_price_only_while_the_sale_runs():
     assert running.lines[0].unit_price == Decimal("9.90")
     waiting = services.price_cart(lines=[line_of(later.variant)])
     assert waiting.lines[0].unit_price == Decimal("100.00")
+
+
+def test_the_flash_price_is_final_no_sale_or_coupon_takes_more_off_it():
+    sale = flash_sale()
+    lines = [line_of(sale.variant, key=1), line_of(VariantFactory(price=Decimal("50.00")), key=2)]
+    CouponFactory(code="TEN", value=Decimal("10.00"))
+    with_coupon = services.price_cart(lines=lines, coupon_code="TEN")
+    OfferFactory(name="Storewide", percent=Decimal("20.00"))
+    in_a_sale = services.price_cart(lines=lines)
+    for price, other_total in ((with_coupon, Decimal("45.00")), (in_a_sale, Decimal("40.00"))):
+        flash_line, other_line = price.lines
+        assert (flash_line.total, flash_line.discount) == (Decimal("9.90"), Decimal("0.00"))
+        assert other_line.total == other_total
 
 
 def test_an_order_of_a_flash_line_is_at_the_flash_price_with_a_short_deadline():
