@@ -5,46 +5,21 @@ in the cart both create its line, and the second dies on the unique (cart, varia
 constraint with an IntegrityError, a 500 for the shopper who pressed "add" twice.
 """
 
-import threading
-
 import pytest
-from django.db import connection, connections
 
 from cart import services
 from cart.models import CartLine
 from cart.tests.factories import CartFactory
 from catalog.tests.factories import VariantFactory
+from shop.tests.concurrency import race
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 ADDS = 8
-
-
-@pytest.fixture(autouse=True)
-def _postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
-
-
-def race(count, work):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results.append(work(index))
-        except Exception as error:  # collected and asserted on
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results, errors
 
 
 def test_adding_a_new_variant_several_times_at_once_makes_one_line_with_every_unit():

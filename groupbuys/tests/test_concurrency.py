@@ -5,12 +5,10 @@ join race seats more than the group's size and the payment race keeps more than 
 members; with locks.membership_for_update unlocked, two expiry runs refund a member twice.
 """
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
 from django.utils import timezone
 
 from groupbuys import receivers, services
@@ -21,35 +19,13 @@ from orders.models import Order, OrderEvent, OrderStatus
 from orders.signals import order_paid
 from payments.models import Refund
 from payments.tests.factories import deliver, start
+from shop.tests.concurrency import race
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
-
-
-def race(count, work):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results.append(work(index))
-        except Exception as error:  # collected and asserted on
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return results, errors
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 
 def test_concurrent_joins_never_seat_more_than_the_group_size():

@@ -9,12 +9,10 @@ out"; without the count of the customer's claims under the sale's row lock, one 
 told "sold out" or "limit reached".
 """
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection, connections
 from django.test import override_settings
 from django.utils import timezone
 
@@ -24,38 +22,16 @@ from orders.errors import FlashUnavailable
 from orders.models import Order
 from orders.tests.factories import ADDRESS, ShippingMethodFactory, cart_with
 from promotions.models import FlashClaim, FlashSale
+from shop.tests.concurrency import race
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("postgres_only"),
+]
 
 SHOPPERS = 40
 DATABASE_ONLY = override_settings(FLASH_REDIS_URL="")
-
-
-@pytest.fixture(autouse=True)
-def _postgres():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
-
-
-def _race(count, work):
-    barrier = threading.Barrier(count)
-    results, errors = [], []
-
-    def run(index):
-        try:
-            barrier.wait()
-            results.append(work(index))
-        except Exception as error:  # collected and asserted on
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    return results, errors
 
 
 def _crowd(*, cap, per_customer, email):
@@ -110,7 +86,7 @@ def _assert_exactly(sale, *, orders, results, errors):
 
 def test_a_crowd_never_takes_more_than_the_cap_through_redis():
     sale, work = _crowd(cap=10, per_customer=1, email=lambda i: f"shopper{i}@example.com")
-    results, errors = _race(SHOPPERS, work)
+    results, errors = race(SHOPPERS, work)
     _assert_exactly(sale, orders=10, results=results, errors=errors)
     assert {"Sold out" in error.message for error in errors} == {True}
 
@@ -118,18 +94,18 @@ def test_a_crowd_never_takes_more_than_the_cap_through_redis():
 @DATABASE_ONLY
 def test_a_crowd_never_takes_more_than_the_cap_through_the_database():
     sale, work = _crowd(cap=10, per_customer=1, email=lambda i: f"shopper{i}@example.com")
-    results, errors = _race(SHOPPERS, work)
+    results, errors = race(SHOPPERS, work)
     _assert_exactly(sale, orders=10, results=results, errors=errors)
 
 
 def test_one_guest_racing_from_many_carts_gets_the_limit_through_redis():
     sale, work = _crowd(cap=10, per_customer=2, email=lambda i: "same@example.com")
-    results, errors = _race(SHOPPERS, work)
+    results, errors = race(SHOPPERS, work)
     _assert_exactly(sale, orders=2, results=results, errors=errors)
 
 
 @DATABASE_ONLY
 def test_one_guest_racing_from_many_carts_gets_the_limit_through_the_database():
     sale, work = _crowd(cap=10, per_customer=2, email=lambda i: "same@example.com")
-    results, errors = _race(SHOPPERS, work)
+    results, errors = race(SHOPPERS, work)
     _assert_exactly(sale, orders=2, results=results, errors=errors)
