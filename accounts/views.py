@@ -147,6 +147,15 @@ class SignInView(auth_views.LoginView):
 class SignOutView(auth_views.LogoutView):
     """POST only (Django's LogoutView answers GET with 405)."""
 
+    def post(self, request, *args, **kwargs):
+        return _forget_cookies(super().post(request, *args, **kwargs))
+
+
+def _forget_cookies(response):
+    for name in settings.SIGN_OUT_CLEARS_COOKIES:
+        response.delete_cookie(name, samesite="Lax")
+    return response
+
 
 @require_http_methods(["GET", "POST"])
 def phone_sign_in(request):
@@ -441,7 +450,7 @@ def _account_deleted(request):
     request.session.pop(DELETE_CODE_SENT, None)
     logout(request)
     messages.success(request, _("Your account has been deleted. Thank you for shopping with us."))
-    return redirect("home")
+    return _forget_cookies(redirect("home"))
 
 
 def _delete_account_by_code(request):

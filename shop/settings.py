@@ -435,6 +435,10 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_HTTPONLY = True  # read by the server only
+#: Cookies of what a shopper did that signing out (or deleting the account) removes, so the
+#: next person at a shared computer does not see them: the products viewed last
+#: (catalog.recently_viewed). The language stays.
+SIGN_OUT_CLEARS_COOKIES = ["recently_viewed"]
 #: Browser features no page of the shop uses are switched off for it and anything it embeds.
 PERMISSIONS_POLICY = {
     feature: []

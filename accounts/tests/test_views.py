@@ -203,6 +203,15 @@ def test_logout_is_post_only(signed_in):
     assert "_auth_user_id" not in signed_in.session
 
 
+def test_signing_out_forgets_the_products_viewed_but_not_the_language(signed_in):
+    signed_in.cookies["recently_viewed"] = "signed-value"
+    signed_in.cookies["django_language"] = "zh-hans"
+    response = signed_in.post(reverse("accounts:logout"))
+    assert response.cookies["recently_viewed"].value == ""
+    assert response.cookies["recently_viewed"]["max-age"] == 0
+    assert "django_language" not in response.cookies
+
+
 def test_five_failures_for_an_account_refuse_further_attempts(client, user):
     for n in range(5):
         _login(client, user.email, password="wrong", ip=f"10.0.1.{n}")
@@ -484,8 +493,10 @@ def test_account_deletion_requires_the_password(signed_in, user, django_assert_m
     wrong = signed_in.post(reverse("accounts:delete_account"), {"password": "nope"})
     assert wrong.status_code == 200 and "password is not right" in wrong.content.decode()
     assert User.objects.filter(pk=user.pk).exists()
+    signed_in.cookies["recently_viewed"] = "signed-value"
     response = signed_in.post(reverse("accounts:delete_account"), {"password": PASSWORD})
     assert response.status_code == 302
+    assert response.cookies["recently_viewed"]["max-age"] == 0
     assert not User.objects.filter(pk=user.pk).exists()
     assert not Address.objects.exists()
     assert "_auth_user_id" not in signed_in.session

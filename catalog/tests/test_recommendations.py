@@ -232,3 +232,8 @@ def test_recently_viewed_is_never_served_to_another_visitor(client, shop):
     stranger = type(client)()
     html = stranger.get(shop["x"].get_absolute_url()).content.decode()
     assert "Recently viewed" not in html
+
+
+def test_signing_out_forgets_the_products_viewed(settings):
+    # accounts' sign-out clears the cookies this setting names (accounts imports no catalog).
+    assert recently_viewed.COOKIE in settings.SIGN_OUT_CLEARS_COOKIES
