@@ -36,6 +36,9 @@ from payments.errors import PaymentError
 
 logger = logging.getLogger(__name__)
 
+#: A member in these states holds no seat a new payment could take.
+FINAL_STATES = (MemberState.PAID, MemberState.REFUNDED)
+
 
 def seat_window() -> timedelta:
     return timedelta(minutes=settings.GROUP_BUY_SEAT_MINUTES)
@@ -135,15 +138,9 @@ def _count_paid_seat(*, group_id: int, order_id: int, now: datetime) -> None:
         )
         if member is not None and member.order_id == order.pk:
             return  # counted already
-        if (
-            group is None
-            or member is None
-            or member.state
-            in (
-                MemberState.PAID,
-                MemberState.REFUNDED,
-            )
-        ):
+        if order.status == OrderStatus.CANCELLED or order.payment_status != PaymentStatus.PAID:
+            return  # refunded or cancelled since (a repeated count): it holds no seat
+        if group is None or member is None or member.state in FINAL_STATES:
             refund_reason = _("Group buy: this payment holds no seat in the group")
         elif group.state != GroupState.OPEN or group.deadline <= now:
             refund_reason = _("Group buy: the group had ended when the payment arrived")

@@ -175,6 +175,11 @@ def test_a_payment_whose_seat_was_taken_is_refunded_at_once(django_capture_on_co
     assert late_order.status == OrderStatus.CANCELLED
     assert late_order.payment_status == PaymentStatus.REFUNDED
     assert Refund.objects.filter(payment__order=late_order).count() == 1
+    # Counted again once seats are free (a repeated task): a refunded order holds no seat.
+    Membership.objects.exclude(user=late).update(reserved_until=timezone.now())
+    services.count_member_paid(order_id=late_order.pk)
+    assert Membership.objects.get(user=late).state == MemberState.RELEASED
+    assert Refund.objects.filter(payment__order=late_order).count() == 1
 
 
 def _failed_group_with_one_paid_and_one_unpaid(capture):
