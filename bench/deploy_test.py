@@ -6,9 +6,10 @@ the end) and Redis (REDIS_URL). It checks what nginx promises (HTTPS redirect, s
 cached for a year and gzipped, pictures served from disk, 413 for an oversized body, the
 client's address for the shop's throttles), walks a shopper's whole journey (home, category,
 product, cart, checkout, bank transfer, the order page), SIGKILLs one gunicorn instance in
-the middle of a run of shopper requests and checks that none failed, walks the journey again
-on the surviving instance, and checks that the worker mailed both orders. Exit status 1 with
-the reason and the servers' logs on any failure; everything started is stopped either way.
+the middle of a run of shopper requests and checks that none sent after it failed, walks
+the journey again on the surviving instance, and checks that the worker mailed both orders.
+Exit status 1 with the reason and the servers' logs on any failure; everything started is
+stopped either way.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop REDIS_URL=redis://127.0.0.1:6379/0 \
         python bench/deploy_test.py
@@ -415,8 +416,9 @@ def main() -> int:
             run = run_with_a_kill(stack, victim)
             print(
                 f"ok  gunicorn on {victim} SIGKILLed after {run['killed_after']} of "
-                f"{run['requests']} shopper requests: none failed after the kill ({run['retried']} retried on "
-                f"the other instance by nginx, {run['cut_off']} cut off mid-page by the kill; "
+                f"{run['requests']} shopper requests: none failed after the kill "
+                f"({run['retried']} retried on the other instance by nginx, "
+                f"{run['cut_off']} cut off mid-page by the kill; "
                 f"served by port: {run['served']})",
                 flush=True,
             )
