@@ -16,15 +16,17 @@ MAILS = ("placed", "payment_reminder", "paid", "shipped", "cancelled", "refunded
 CONFIRMATIONS = ("placed", "paid")
 
 
-def queue_order_mail(*, order, name: str) -> None:
-    """Send mail `name` about `order` once the surrounding transaction commits: a row of
-    what is to be sent (OrderMail), written in that transaction, and a task to send it."""
-    if name not in MAILS:
-        raise ValueError(f"unknown order mail {name!r}")
+def queue_order_mail(*, order, name: str, shipment=None) -> None:
+    """Send mail `name` about `order` (and its parcel `shipment`, for "shipped" and the
+    tracking mails) once the surrounding transaction commits: a row of what is to be sent
+    (OrderMail), written in that transaction, and a task to send it."""
     from orders.models import OrderMail
     from orders.tasks import send_order_mail
+    from orders.tracking import mails as tracking_mails
 
-    mail_id = OrderMail.objects.create(order=order, name=name).pk
+    if name not in MAILS and not (shipment is not None and name in tracking_mails.MAILS):
+        raise ValueError(f"unknown order mail {name!r}")
+    mail_id = OrderMail.objects.create(order=order, name=name, shipment=shipment).pk
     transaction.on_commit(lambda: send_order_mail.delay(mail_id=mail_id))
 
 
@@ -34,11 +36,17 @@ def send_queued_mail(*, mail_id: int) -> bool:
     so a task delivered again (late acknowledgement after a killed worker) finds it sent, and
     a send that fails rolls the mark back for the retry. False: nothing was sent now."""
     from orders import locks
+    from orders.tracking import mails as tracking_mails
 
     queued = locks.unsent_mail_for_update(pk=mail_id)
     if queued is None:
         return False
-    sent = render_and_send(order_id=queued.order_id, name=queued.name)
+    if queued.name in tracking_mails.MAILS:
+        sent = tracking_mails.render_and_send(shipment_id=queued.shipment_id, stage=queued.name)
+    else:
+        sent = render_and_send(
+            order_id=queued.order_id, name=queued.name, shipment_id=queued.shipment_id
+        )
     queued.sent_at = timezone.now()
     queued.save(update_fields=["sent_at"])
     return sent
@@ -52,7 +60,7 @@ def order_link(order) -> str:
     return f"{settings.SHOP_URL.rstrip('/')}{path}?key={guest_key(number=order.number)}"
 
 
-def render_and_send(*, order_id: int, name: str) -> bool:
+def render_and_send(*, order_id: int, name: str, shipment_id: int | None = None) -> bool:
     from orders.models import Order
 
     order = (
@@ -68,7 +76,9 @@ def render_and_send(*, order_id: int, name: str) -> bool:
             "shop_name": settings.SHOP_NAME,
             "order": order,
             "lines": list(order.lines.all()),
-            "shipment": order.shipments.all().last() if name == "shipped" else None,
+            # A "shipped" mail names its own parcel (the last one for mails queued before
+            # OrderMail knew its parcel).
+            "shipment": _parcel(order, shipment_id) if name == "shipped" else None,
             "url": order_link(order),
             # The confirmations say where the order goes and when it should arrive.
             "delivery": name in CONFIRMATIONS,
@@ -84,3 +94,8 @@ def render_and_send(*, order_id: int, name: str) -> bool:
     message.attach_alternative(html, "text/html")
     message.send()
     return True
+
+
+def _parcel(order, shipment_id: int | None):
+    parcels = list(order.shipments.all())
+    return next((s for s in parcels if s.pk == shipment_id), parcels[-1] if parcels else None)

@@ -860,8 +860,13 @@ class OrderMail(models.Model):
     delivery send nothing, and a rollback (a send that failed) leaves the mail to the retry."""
 
     order = models.ForeignKey(Order, related_name="mails", on_delete=models.CASCADE)
-    #: One of orders.mails.MAILS ("placed", "paid", "shipped", ...).
+    #: One of orders.mails.MAILS ("placed", "paid", "shipped", ...), or for a parcel's
+    #: tracking mail one of orders.tracking.mails.MAILS ("out_for_delivery", "delivered").
     name = models.CharField(_("mail"), max_length=20)
+    #: The parcel a "shipped" or tracking mail is about; empty for the order's other mails.
+    shipment = models.ForeignKey(
+        "Shipment", related_name="mails", on_delete=models.CASCADE, null=True, blank=True
+    )
     queued_at = models.DateTimeField(_("queued at"), auto_now_add=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 

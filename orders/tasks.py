@@ -3,14 +3,13 @@ from smtplib import SMTPException
 from celery import shared_task
 
 from orders import mails, services
-from orders.tracking import mails as tracking_mails
 
 
 @shared_task(
     autoretry_for=(OSError, SMTPException), retry_backoff=True, max_retries=5, acks_late=True
 )
 def send_order_mail(*, mail_id: int) -> None:
-    """Send one queued order mail (mails.MAILS), at most once however often it is delivered."""
+    """Send one queued order or tracking mail, at most once however often it is delivered."""
     mails.send_queued_mail(mail_id=mail_id)
 
 
@@ -34,14 +33,6 @@ def anonymise_closed_orders() -> int:
 def rebuild_recommendations() -> int:
     """Nightly (CELERY_BEAT_SCHEDULE): "frequently bought together" from the day's sales."""
     return services.rebuild_recommendations()
-
-
-@shared_task(
-    autoretry_for=(OSError, SMTPException), retry_backoff=True, max_retries=5, acks_late=True
-)
-def send_tracking_mail(*, shipment_id: int, stage: str) -> None:
-    """The shopper's mail when a parcel is out for delivery or delivered."""
-    tracking_mails.render_and_send(shipment_id=shipment_id, stage=stage)
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -99,7 +99,7 @@ def ship_lines(
         line.save(update_fields=["quantity_shipped"])
     refresh_statuses(locked, actor=actor, note=note or str(shipment))
     if notify:
-        mails.queue_order_mail(order=locked, name="shipped")
+        mails.queue_order_mail(order=locked, name="shipped", shipment=shipment)
     transaction.on_commit(lambda: _start_tracking(shipment.pk))
     copy_order(locked, order)
     return shipment

@@ -13,7 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from orders import locks
+from orders import locks, mails
 from orders.errors import OrderError
 from orders.models import (
     CARRIERS,
@@ -25,13 +25,12 @@ from orders.models import (
 )
 from orders.services.statuses import copy_order, refresh_statuses
 from orders.tracking import TrackedEvent, TrackingError, kuaidi100, provider_for
+from orders.tracking import mails as tracking_mails
 
 logger = logging.getLogger(__name__)
 
 #: The stages that put the order on the merchant's to-do (admin filter "todo=tracking").
 PROBLEM_STAGES = (TrackingStage.EXCEPTION, TrackingStage.RETURNED)
-#: The stages the shopper hears of by mail, once each.
-MAILED_STAGES = (TrackingStage.OUT_FOR_DELIVERY, TrackingStage.DELIVERED)
 
 
 @transaction.atomic
@@ -71,9 +70,9 @@ def record_tracking(
             event.occurred_at for event in fresh.values() if event.stage == TrackingStage.DELIVERED
         )
         _deliver(order, shipment, at=min(delivered_at, now))
-    for stage in MAILED_STAGES:
+    for stage in tracking_mails.MAILS:  # the stages the shopper hears of, once each
         if stage in new_stages:
-            _queue_tracking_mail(shipment_id=shipment.pk, stage=stage)
+            mails.queue_order_mail(order=order, name=stage, shipment=shipment)
     return len(fresh)
 
 
@@ -89,12 +88,6 @@ def _deliver(order: Order, shipment: Shipment, *, at: datetime) -> None:
         order,
         note=_("Delivered, as %(carrier)s reports") % {"carrier": CARRIERS[shipment.carrier][0]},
     )
-
-
-def _queue_tracking_mail(*, shipment_id: int, stage: str) -> None:
-    from orders.tasks import send_tracking_mail
-
-    transaction.on_commit(lambda: send_tracking_mail.delay(shipment_id=shipment_id, stage=stage))
 
 
 def start_tracking(*, shipment_id: int) -> bool:

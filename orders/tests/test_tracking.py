@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from insights import selectors as insights_selectors
-from orders import services
-from orders.models import TRANSFER_DUE_SOON, Order, Shipment, TrackingEvent
+from orders import mails, services
+from orders.models import TRANSFER_DUE_SOON, Order, OrderMail, Shipment, TrackingEvent
 from orders.selectors import guest_key
 from orders.tests.factories import order_of
 from orders.tracking import TrackedEvent, kuaidi100, provider_for
@@ -110,6 +110,14 @@ def test_out_for_delivery_and_delivered_each_mail_the_shopper_once(
     with django_capture_on_commit_callbacks(execute=True):
         events = provider_for("demo").query(shipment, now=timezone.now())
         assert services.record_tracking(shipment=shipment, events=events) == 0
+    assert len(mails_about(order)) == 2
+    # Each is an OrderMail of the parcel, marked sent: a task delivered again (a worker
+    # killed after sending) sends nothing.
+    queued = OrderMail.objects.filter(order=order, shipment=shipment).exclude(name="shipped")
+    assert sorted(queued.values_list("name", flat=True)) == ["delivered", "out_for_delivery"]
+    assert not queued.filter(sent_at__isnull=True).exists()
+    for each in queued:
+        assert not mails.send_queued_mail(mail_id=each.pk)
     assert len(mails_about(order)) == 2
 
 
