@@ -108,7 +108,7 @@ class PaymentAdmin(admin.ModelAdmin):
     list_select_related = ["order"]
     show_full_result_count = False
     inlines = [PaymentStateChangeInline, RefundInline, PaymentEventInline]
-    actions = ["confirm_manual"]
+    actions = ["confirm_manual", "clear_flag"]
     readonly_fields = [
         "order_link",
         "method",
@@ -177,6 +177,25 @@ class PaymentAdmin(admin.ModelAdmin):
                 )
                 % {"count": done},
             )
+
+    @admin.action(description=_("Clear the flag (dealt with)"), permissions=["confirm"])
+    def clear_flag(self, request, queryset):
+        cleared = sum(
+            services.clear_flag(payment=payment, actor=request.user)
+            for payment in queryset.order_by("pk")
+        )
+        self.message_user(
+            request,
+            ngettext_lazy(
+                "%(count)d flag cleared; its reason stays in the payment's history.",
+                "%(count)d flags cleared; their reasons stay in the payments' history.",
+                "count",
+            )
+            % {"count": cleared}
+            if cleared
+            else _("None of the chosen payments was flagged."),
+            messages.SUCCESS if cleared else messages.WARNING,
+        )
 
 
 @admin.register(PaymentEvent)

@@ -513,6 +513,26 @@ def confirm_manual_payment(*, payment: Payment, actor, note: str = "") -> Paymen
     return locked
 
 
+@transaction.atomic
+def clear_flag(*, payment: Payment, actor) -> bool:
+    """A person has dealt with what flagged the payment (checked the amount with the
+    provider, sent the failed refund again...): the flag leaves the merchant's to-do, and
+    its reason stays in the payment's history with who cleared it. False: not flagged."""
+    locked = locks.payment_for_update(pk=payment.pk)
+    if not locked.flagged:
+        return False
+    _change(
+        locked,
+        to=locked.state,
+        note=_("Flag cleared: %(reason)s") % {"reason": locked.flag_reason},
+        actor=actor,
+    )
+    locked.flagged = False
+    locked.flag_reason = ""
+    locked.save(update_fields=["flagged", "flag_reason", "updated_at"])
+    return True
+
+
 def check_transfer(*, order: Order, amount: Decimal) -> None:
     """Raise why a transfer of `amount` cannot be recorded for `order`: it must await payment
     and the amount must be exactly what it owes (a short or larger transfer is settled with

@@ -2,9 +2,11 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
+from accounts.tests.factories import UserFactory
 from orders.models import Order
 from payments.models import Payment, PaymentState, Refund
 from payments.tests.factories import deliver, sandbox_order, start
@@ -90,3 +92,47 @@ def test_reconcile_command_lists_then_applies():
     out = StringIO()
     call_command("reconcile_payments", stdout=out)
     assert "0 discrepancies" in out.getvalue()
+
+
+def test_a_flag_is_cleared_by_a_person_and_its_reason_kept(admin_client, admin_user):
+    flagged, plain = start(sandbox_order()), start(sandbox_order())
+    deliver(flagged, amount=Decimal("1.00"))  # a capture for the wrong amount
+    flagged.refresh_from_db()
+    reason = flagged.flag_reason
+    assert flagged.flagged and "mismatch" in reason
+    dashboard = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Payments flagged for review" in dashboard
+
+    url = reverse("admin:payments_payment_changelist")
+    response = admin_client.post(
+        url, {"action": "clear_flag", "_selected_action": [flagged.pk, plain.pk]}, follow=True
+    )
+    assert "1 flag cleared" in response.content.decode()
+    flagged.refresh_from_db()
+    assert not flagged.flagged and flagged.flag_reason == ""
+    assert flagged.state == PaymentState.PENDING  # clearing the flag moves no money
+    change = flagged.changes.get(actor=admin_user)
+    assert change.from_state == change.to_state == PaymentState.PENDING
+    assert change.note == f"Flag cleared: {reason}"
+
+    # Again, or on a payment never flagged: nothing changes, and the merchant is told.
+    response = admin_client.post(
+        url, {"action": "clear_flag", "_selected_action": [flagged.pk]}, follow=True
+    )
+    assert "None of the chosen payments was flagged." in response.content.decode()
+    assert flagged.changes.filter(actor=admin_user).count() == 1
+
+
+def test_only_staff_who_may_change_payments_clear_a_flag(client):
+    payment = start(sandbox_order())
+    deliver(payment, amount=Decimal("1.00"))
+    viewer = UserFactory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_payment"))
+    client.force_login(viewer)
+    response = client.post(
+        reverse("admin:payments_payment_changelist"),
+        {"action": "clear_flag", "_selected_action": [payment.pk]},
+    )
+    assert response.status_code in (200, 302, 403)
+    payment.refresh_from_db()
+    assert payment.flagged
