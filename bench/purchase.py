@@ -40,6 +40,10 @@ class Guest:
         self.cookies: dict[str, str] = {}
         self.token = ""
         self.last_location = ""
+        #: Why the last purchase failed (the step and what it answered), for the report.
+        self.failure = ""
+        #: Requests answered so far.
+        self.steps = 0
 
     def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
@@ -59,6 +63,7 @@ class Guest:
         if match := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html):
             self.token = match.group(1)
         self.last_location = response.headers.get("Location", "")
+        self.steps += 1
         return response.status, self.last_location, html
 
 
@@ -91,26 +96,37 @@ def prepare_order(
         variant = in_stock[0][0] if in_stock else sole.group(1) if sole else ""
     if not variant:
         return None
-    guest.request("POST", "/cart/add/", {"variant": variant, "quantity": 1})
+    status, location, _html = guest.request(
+        "POST", "/cart/add/", {"variant": variant, "quantity": 1}
+    )
+    if status >= 400:
+        return _failed(guest, "add to cart", status, location)
     status, location, html = guest.request("GET", "/checkout/")
     if status == 302 and location.endswith("/cart/"):
         return None  # sold out meanwhile: the cart has nothing to buy
     method = re.search(r'name="shipping_method" value="(\d+)"', html)
     if not method:
-        return False
+        return _failed(guest, "checkout page", status, location)
     status, location, _html = guest.request(
         "POST",
         "/checkout/",
         {**ADDRESS, "payment_method": payment_method, "shipping_method": method.group(1)},
     )
     if status != 302:
-        return False
-    _status, _location, html = guest.request("GET", "/checkout/review/")
+        return _failed(guest, "details posted", status, location)
+    status, location, html = guest.request("GET", "/checkout/review/")
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html)
     fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', html)
     if not key or not fingerprint:
-        return False
+        return _failed(guest, "review page", status, location)
     return {"idempotency_key": key.group(1), "fingerprint": fingerprint.group(1)}
+
+
+def _failed(guest: Guest, step: str, status: int, location: str) -> bool:
+    guest.failure = f"{step}: {status}" + (
+        f" to {urllib.parse.urlsplit(location).path}" if location else ""
+    )
+    return False
 
 
 def placed(status: int, location: str) -> bool:
@@ -126,7 +142,9 @@ def purchase(guest: Guest, product_path: str, *, payment_method: str = "manual")
     if not isinstance(fields, dict):
         return fields
     status, location, _html = guest.request("POST", "/checkout/place/", fields)
-    return placed(status, location)
+    if placed(status, location):
+        return True
+    return _failed(guest, "place order", status, location)
 
 
 def measure(*, port: int, seconds: int, shoppers: int) -> dict:
@@ -135,7 +153,7 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
         raise SystemExit("no products to buy: seed the demo catalog first")
     purchase(Guest(port), paths[0])  # warm-up: connections, caches
     latencies: list[float] = []
-    failures = [0]
+    failures: dict[str, int] = {}
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
@@ -143,15 +161,16 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
         rng = random.Random(index)  # noqa: S311 - load pattern, not a secret
         while time.monotonic() < deadline:
             started = time.monotonic()
+            guest = Guest(port)
             try:
-                ok = purchase(Guest(port), rng.choice(paths))
-            except OSError:
-                ok = False
+                ok = purchase(guest, rng.choice(paths))
+            except OSError as error:
+                ok, guest.failure = False, f"step {guest.steps + 1}: {type(error).__name__}"
             with lock:
                 if ok:
                     latencies.append(time.monotonic() - started)
                 elif ok is False:
-                    failures[0] += 1
+                    failures[guest.failure] = failures.get(guest.failure, 0) + 1
 
     threads = [threading.Thread(target=shopper, args=(i,)) for i in range(shoppers)]
     began = time.monotonic()
@@ -169,7 +188,8 @@ def measure(*, port: int, seconds: int, shoppers: int) -> dict:
 
     return {
         "orders": len(latencies),
-        "failures": failures[0],
+        "failures": sum(failures.values()),
+        "failure_reasons": failures,
         "seconds": elapsed,
         "shoppers": shoppers,
         "orders_per_second": len(latencies) / elapsed,
@@ -192,6 +212,19 @@ def render(result: dict, *, heading: str = "##") -> str:
             f"| {result['orders_per_second']:.1f} | {result['p50']:.0f} | {result['p99']:.0f} "
             f"| {result['orders']} | {result['failures']} |",
             "",
+            *(
+                [
+                    "Failed purchases, by the step that failed and its answer: "
+                    + "; ".join(
+                        f"{reason} ({count})"
+                        for reason, count in sorted(result["failure_reasons"].items())
+                    )
+                    + ".",
+                    "",
+                ]
+                if result.get("failure_reasons")
+                else []
+            ),
         ]
     )
 

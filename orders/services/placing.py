@@ -138,10 +138,17 @@ def _line_inputs(lines: list[CartLine]) -> list[LineInput]:
 
 
 def _price(
-    *, lines, method: ShippingMethod, coupon_code: str, user, email: str, destination, points=0
+    *,
+    inputs: list[LineInput],
+    method: ShippingMethod,
+    coupon_code: str,
+    user,
+    email: str,
+    destination,
+    points=0,
 ) -> CartPrice:
     return promotions.price_cart(
-        lines=_line_inputs(lines),
+        lines=inputs,
         shipping=method.price,
         free_shipping_from=method.free_above,
         coupon_code=coupon_code,
@@ -204,14 +211,15 @@ def quote_checkout(
     ]
     if short:
         raise StockChanged(names=short)
+    inputs = _line_inputs(lines)
     try:
-        flash.check(lines=_line_inputs(lines), user=user, email=email)
+        flash.check(lines=inputs, user=user, email=email)
     except FlashRejected as rejected:
         raise FlashUnavailable(rejected.message) from rejected
     if not shipping_method.is_active or not shipping_method.serves(country):
         raise ShippingUnavailable
     price = _price(
-        lines=lines,
+        inputs=inputs,
         method=shipping_method,
         coupon_code=cart.coupon_code,
         user=user,
@@ -342,8 +350,11 @@ def _place_order(
     destination = destination_of(
         country=address.country, region=address.region, vat_number=buyer.vat_number
     )
+    # Built once, from the locked rows' prices: what is priced is what the coupon and the
+    # flash sale record.
+    inputs = _line_inputs(lines)
     price = _price(
-        lines=lines,
+        inputs=inputs,
         method=method,
         coupon_code=cart.coupon_code,
         user=user,
@@ -375,14 +386,12 @@ def _place_order(
                 email=email,
                 order_number=order.number,
                 subtotal=price.subtotal,
-                lines=_line_inputs(lines),
+                lines=inputs,
             )
         except CouponRejected as rejected:
             raise PriceChanged(rejected.message) from rejected
     try:
-        claims = flash.claim(
-            lines=_line_inputs(lines), user=user, email=email, order_number=order.number
-        )
+        claims = flash.claim(lines=inputs, user=user, email=email, order_number=order.number)
     except FlashRejected as rejected:
         raise FlashUnavailable(rejected.message) from rejected
     flash_deadline = flash.payment_deadline(placed_at=order.created_at)

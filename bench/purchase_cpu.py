@@ -1,0 +1,124 @@
+"""CPU time and queries of each of the whole purchase's six requests, in-process.
+
+bench/purchase.py's purchase (product page, add to cart, checkout page, details posted,
+review page, place order), asked through Django's test client against the database and
+cache of the environment, `time.process_time()` around each request and the queries counted
+with an execute wrapper. The best of `--batches` batches of `--purchases` purchases each: the
+least disturbed by what else the machine runs. DEBUG off, as the bench serves. With
+`--confirmation` the order's page (where placing leads) is asked too, as a seventh step.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop_bench REDIS_URL=redis://127.0.0.1:6379/2 \
+        .venv/bin/python bench/purchase_cpu.py --purchases 20 --batches 3
+
+In-process CPU leaves out gunicorn, the socket and the database's own work: it says what
+the shop's Python costs a request, which is what bounds orders/s on a machine whose cores
+the workers share with PostgreSQL.
+"""
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR / "bench"))
+
+# bench/profile.py (it sets up Django, DEBUG off) by its path: `import profile` would find
+# the standard library's module of that name once cProfile has loaded it.
+_spec = importlib.util.spec_from_file_location("bench_profile", BASE_DIR / "bench" / "profile.py")
+bench_profile = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_profile)
+
+import purchase as purchase_bench  # noqa: E402
+from django.db import connection  # noqa: E402
+
+STEPS = (
+    "product page",
+    "add to cart",
+    "checkout page",
+    "details posted",
+    "review page",
+    "place order",
+    "confirmation",
+)
+
+
+class TimedGuest(bench_profile.PurchasingGuest):
+    """The purchasing guest, noting each request's CPU time and queries by its step."""
+
+    def __init__(self, cpu: list[list[float]], queries: list[list[int]]):
+        super().__init__()
+        self.cpu, self.queries, self.step = cpu, queries, 0
+
+    def request(self, method, path, data=None):
+        count = [0]
+
+        def note(execute, sql, params, many, context):
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(note):
+            started = time.process_time()
+            answer = super().request(method, path, data)
+            spent = time.process_time() - started
+        self.cpu[self.step].append(spent)
+        self.queries[self.step].append(count[0])
+        self.step += 1
+        return answer
+
+
+def batch(paths: list[str], purchases: int, first: int, confirmation: bool):
+    cpu: list[list[float]] = [[] for _ in STEPS]
+    queries: list[list[int]] = [[] for _ in STEPS]
+    done = 0
+    n = first
+    while done < purchases:
+        guest = TimedGuest(cpu, queries)
+        bought = purchase_bench.purchase(guest, paths[n % len(paths)])
+        n += 1
+        if bought is None:  # sold out: nothing was bought, its steps are not counted
+            for step in range(guest.step):
+                cpu[step].pop()
+                queries[step].pop()
+            continue
+        if bought is False:
+            raise SystemExit(f"a purchase of {paths[(n - 1) % len(paths)]} failed")
+        if confirmation:
+            guest.request("GET", guest.last_location or "/")
+        done += 1
+    return cpu, queries, n
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--purchases", type=int, default=20)
+    parser.add_argument("--batches", type=int, default=3)
+    parser.add_argument("--confirmation", action="store_true")
+    parser.add_argument("--label", default=os.environ.get("BENCH_LABEL", ""))
+    args = parser.parse_args()
+    paths = bench_profile.product_paths()
+    for path in paths:  # product pages cached, as a running shop's are: not what is measured
+        bench_profile.Client().get(path)
+    steps = len(STEPS) if args.confirmation else len(STEPS) - 1
+    _cpu, _queries, n = batch(paths, 3, 0, args.confirmation)  # warm: loaders, connections
+    best: list[float] | None = None
+    best_queries: list[float] = []
+    for _ in range(args.batches):
+        cpu, queries, n = batch(paths, args.purchases, n, args.confirmation)
+        means = [sum(cpu[s]) / len(cpu[s]) * 1000 for s in range(steps)]
+        if best is None or sum(means) < sum(best):
+            best = means
+            best_queries = [sum(queries[s]) / len(queries[s]) for s in range(steps)]
+    assert best is not None
+    load = "/".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{args.label} load {load}: ms CPU (queries) per step, best batch of {args.batches}")
+    for s in range(steps):
+        print(f"  {STEPS[s]:<15} {best[s]:7.2f} ms  {best_queries[s]:5.1f} q")
+    print(f"  {'whole purchase':<15} {sum(best[:6]):7.2f} ms  {sum(best_queries[:6]):5.1f} q")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
