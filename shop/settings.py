@@ -112,9 +112,6 @@ TEMPLATES = [
     },
 ]
 
-#: Django's form renderer with its smallest, most rendered templates (inputs, labels, error
-#: lists) in Python: the same HTML at a fraction of the CPU (shop/forms_renderer.py).
-FORM_RENDERER = "shop.forms_renderer.ShopFormRenderer"
 
 # --- Database --------------------------------------------------------------------------
 def _process_kind() -> str:
