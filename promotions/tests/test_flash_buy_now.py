@@ -123,9 +123,11 @@ def test_sold_out_is_answered_at_once_with_409_no_pricing_and_no_write(
     sale = flash_sale(cap=1)
     buy(sale, email="first@example.com")
     signed_in(client)
-    with CaptureQueriesContext(connection) as queries:
-        with django_assert_max_num_queries(REFUSED_BUDGET):
-            response = buy_now(client, sale, next="/flash/")
+    with (
+        CaptureQueriesContext(connection) as queries,
+        django_assert_max_num_queries(REFUSED_BUDGET),
+    ):
+        response = buy_now(client, sale, next="/flash/")
     assert response.status_code == 409
     html = response.content.decode()
     assert "Sold out: every unit of the flash sale" in html
