@@ -99,6 +99,12 @@ def schedule() -> list[Sale]:
     return sales
 
 
+def cached_schedule() -> list[Sale]:
+    """The schedule if the cache holds it, else nothing: never a query (the header's link to
+    /flash/ on every page reads it; product pages, carts and /flash/ keep it warm)."""
+    return cache.get(SCHEDULE_KEY) or []
+
+
 def schedule_changed() -> None:
     """A flash sale was saved: drop the cached schedule when the write commits."""
     transaction.on_commit(partial(cache.delete, SCHEDULE_KEY), robust=True)

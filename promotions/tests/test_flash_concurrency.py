@@ -31,6 +31,7 @@ from orders import services
 from orders.errors import FlashUnavailable
 from orders.models import Order
 from orders.tests.factories import ADDRESS, ShippingMethodFactory, cart_with
+from orders.tests.test_views import NEW_ADDRESS
 from promotions import flash
 from promotions.models import FlashClaim, FlashSale
 from shop.tests.concurrency import race
@@ -142,16 +143,7 @@ def test_a_crowd_pressing_buy_now_holds_exactly_the_cap_and_places_exactly_the_c
 
     def place(index):
         client = clients[index]
-        details = {
-            "email": "x@example.com",
-            "shipping_method": method.pk,
-            "payment_method": "manual",
-            "ship-full_name": "A B",
-            "ship-line1": "1 Road",
-            "ship-city": "London",
-            "ship-postcode": "SW1A 1AA",
-            "ship-country": "GB",
-        }
+        details = {"shipping_method": method.pk, "payment_method": "manual", **NEW_ADDRESS}
         assert client.post(reverse("orders:checkout"), details).status_code == 302
         html = client.get(reverse("orders:review")).content.decode()
         fields = {

@@ -121,8 +121,9 @@ def site_actions(context) -> str:
     template = context.template.engine.get_template("shop/_account_links.html")
     user = context.get("user")
     # A link to /flash/ while a flash sale runs or is to come: read from the cached schedule
-    # (one cache read; a query only when the cache is cold).
-    flash_on = any(sale.ends_at > timezone.now() for sale in flash.schedule())
+    # (one cache read, never a query: until a product page, a cart or /flash/ loads the
+    # schedule into a cold cache, the header goes without the link).
+    flash_on = any(sale.ends_at > timezone.now() for sale in flash.cached_schedule())
     if user is not None and user.is_authenticated:
         with context.push(flash_on=flash_on):
             return template.render(context)
