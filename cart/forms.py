@@ -25,6 +25,15 @@ class AddToCartForm(forms.Form):
     )
 
 
+class FlashBuyForm(forms.Form):
+    """Buy now in a flash sale: how many (the sale's limit per customer is checked by
+    promotions.flash.hold, with the sentence it says)."""
+
+    quantity = forms.IntegerField(
+        min_value=1, max_value=MAX_LINE_QUANTITY, initial=1, error_messages=QUANTITY_ERRORS
+    )
+
+
 class CartUpdateForm(forms.Form):
     """Quantities and "buy now" ticks of every line, posted together from the cart page."""
 

@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Sum
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
-from catalog.models import OptionValue
+from catalog.models import OptionValue, Variant
 from catalog.selectors import with_first_image
 from promotions.pricing import CartPrice, LineInput
 from promotions.services import price_cart
@@ -127,3 +127,8 @@ def price_lines(
         destination=destination,
         points=points,
     )
+
+
+def variant_to_buy(*, pk: int) -> Variant:
+    """A variant with what is_sellable() reads (its product and category)."""
+    return Variant.objects.select_related("product__category").get(pk=pk)

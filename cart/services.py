@@ -12,6 +12,7 @@ from django.utils.translation import ngettext
 from cart import locks
 from cart.models import Cart, CartLine
 from catalog.models import Variant
+from promotions import flash
 from promotions.pricing import format_money
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
@@ -72,6 +73,13 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
         raise Unavailable(_("Sorry, this product is not sold any more."))
     if variant.stock == 0:
         raise OutOfStock(_("Sorry, “%(name)s” is sold out.") % {"name": variant.product.name})
+    if flash.running_by_variant(variant_ids=[variant.pk], now=timezone.now()):
+        # While its flash sale runs the variant sells only through "Buy now" (a unit held
+        # for a signed-in shopper), never from the cart at the regular path.
+        raise Unavailable(
+            _("“%(name)s” is in a flash sale: press “Buy now” on its page.")
+            % {"name": variant.product.name}
+        )
     # The cart's row first: with no line to lock yet, two adds of a new variant would both
     # create it and the second would fail on the unique (cart, variant) constraint.
     locks.cart_for_update(pk=cart.pk)
@@ -101,15 +109,26 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
     ) % {"count": added, "name": variant.product.name}
 
 
-@transaction.atomic
 def put_group_line(*, cart: Cart, variant: Variant, group_id: int) -> None:
     """Make one unit of `variant`, joining group buy `group_id`, the only ticked line of the
     cart: checkout then buys the group's item alone (its order waits for the group to fill,
     and nothing else should wait with it). Other lines stay in the cart, unticked; a line of
     the same variant becomes the group's."""
+    _put_alone(cart=cart, variant=variant, quantity=1, group_id=group_id)
+
+
+def put_flash_line(*, cart: Cart, variant: Variant, quantity: int) -> None:
+    """Make `quantity` of `variant`, held for the shopper by its flash sale's "Buy now", the
+    only ticked line of the cart: checkout then prices and buys that item alone, at the flash
+    price (price_cart). Other lines stay in the cart, unticked."""
+    _put_alone(cart=cart, variant=variant, quantity=quantity, group_id=None)
+
+
+@transaction.atomic
+def _put_alone(*, cart: Cart, variant: Variant, quantity: int, group_id: int | None) -> None:
     if not is_sellable(variant):
         raise Unavailable(_("Sorry, this product is not sold any more."))
-    if variant.stock == 0:
+    if variant.stock < quantity:
         raise OutOfStock(_("Sorry, “%(name)s” is sold out.") % {"name": variant.product.name})
     locks.cart_for_update(pk=cart.pk)
     CartLine.objects.filter(cart=cart).exclude(variant=variant).update(is_selected=False)
@@ -117,7 +136,7 @@ def put_group_line(*, cart: Cart, variant: Variant, group_id: int) -> None:
         cart=cart,
         variant=variant,
         defaults={
-            "quantity": 1,
+            "quantity": quantity,
             "is_selected": True,
             "group_id": group_id,
             "seen_price": variant.price,

@@ -12,4 +12,5 @@ urlpatterns = [
     path("cart/empty/", views.empty, name="empty"),
     path("cart/coupon/", views.coupon, name="coupon"),
     path("cart/coupon/remove/", views.remove_coupon, name="remove-coupon"),
+    path("flash/<int:sale_id>/buy/", views.buy_flash, name="flash-buy"),
 ]

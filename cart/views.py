@@ -3,19 +3,24 @@ with JavaScript the page posts the same forms with fetch and swaps in the return
 """
 
 from django.contrib import messages
-from django.http import JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cart import selectors, services
-from cart.forms import AddToCartForm, CartUpdateForm, CouponForm
+from cart.forms import AddToCartForm, CartUpdateForm, CouponForm, FlashBuyForm
 from cart.models import Cart
 from catalog import services as catalog_services
 from catalog.selectors import first_image
+from promotions import flash
+from promotions.errors import FlashRejected
+from promotions.pricing import format_money
 
 
 def _wants_fragment(request) -> bool:
@@ -92,15 +97,71 @@ def _respond(request, cart, *, status=200, errors=None, entered=None):
     return render(request, "cart/detail.html", context, status=status)
 
 
-def _back(request):
-    if _wants_fragment(request):
-        return _respond(request, _cart(request))
+def _safe_next(request) -> str:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(target)
-    return redirect("cart:detail")
+        return target
+    return ""
+
+
+def _back(request):
+    if _wants_fragment(request):
+        return _respond(request, _cart(request))
+    return redirect(_safe_next(request) or "cart:detail")
+
+
+@require_POST
+def buy_flash(request, sale_id: int):
+    """Buy now (立即抢购) in a running flash sale: one Lua call holds the unit for the
+    signed-in shopper, then the item alone goes to checkout. Sold out, over the limit, not
+    started or ended: answered at once with 409 and a page that says so (no pricing, no
+    database write, no session write: a sold-out answer costs the session read, the user's
+    row and the Lua call). A guest is sent to sign in and back; bad input is a 400 page."""
+    sale = flash.sale_by_pk(sale_id)
+    if sale is None:  # unknown, switched off, or over (the schedule keeps sales not over)
+        raise Http404
+    back = _safe_next(request) or reverse("promotions:flash")
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    form = FlashBuyForm(request.POST)
+    if not form.is_valid():
+        message = next(iter(form.errors.values()))[0]
+        return _flash_refused(request, sale, message=message, back=back, status=400)
+    try:
+        held = flash.hold(sale=sale, user=request.user, quantity=form.cleaned_data["quantity"])
+    except FlashRejected as rejected:
+        return _flash_refused(request, sale, message=rejected.message, back=back, status=409)
+    try:
+        services.put_flash_line(
+            cart=services.cart_of(user=request.user),
+            variant=selectors.variant_to_buy(pk=sale.variant_id),
+            quantity=held.quantity,
+        )
+    except services.CartError as error:  # the variant is no longer sold, or out of stock
+        flash.give_up_hold(sale=sale, user=request.user)
+        return _flash_refused(request, sale, message=error.message, back=back, status=409)
+    if held.until is not None:
+        messages.success(
+            request,
+            _("“%(name)s” is yours at %(price)s until %(time)s: place your order before then.")
+            % {
+                "name": sale.name,
+                "price": format_money(sale.price),
+                "time": formats.time_format(timezone.localtime(held.until), "TIME_FORMAT"),
+            },
+        )
+    return redirect("orders:checkout")
+
+
+def _flash_refused(request, sale, *, message: str, back: str, status: int):
+    return render(
+        request,
+        "promotions/flash_refused.html",
+        {"sale": sale, "message": message, "back": back},
+        status=status,
+    )
 
 
 @require_GET

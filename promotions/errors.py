@@ -51,11 +51,15 @@ class PointsRejected(Exception):
 
 
 class FlashRejected(Exception):
-    """A flash sale's units cannot be taken: `reason` SOLD_OUT or OVER_LIMIT, `message`
+    """A flash sale's units cannot be taken: `reason` one of the constants, `message`
     what the page says."""
 
     SOLD_OUT = "sold_out"
     OVER_LIMIT = "over_limit"
+    #: Flash sales sell to signed-in shoppers only (the limit is per account).
+    SIGN_IN = "sign_in"
+    NOT_STARTED = "not_started"
+    ENDED = "ended"
 
     def __init__(self, message: str, *, reason: str = SOLD_OUT):
         super().__init__(message)
@@ -66,10 +70,17 @@ class FlashRejected(Exception):
 def flash_message(reason: str, *, sale) -> str:
     """The sentence for `reason` about flash sale `sale` (anything with name and
     per_customer), in the active language."""
+    name = {"name": sale.name}
     if reason == FlashRejected.SOLD_OUT:
-        return _("Sold out: every unit of the flash sale “%(name)s” has been taken.") % {
-            "name": sale.name
-        }
+        return _("Sold out: every unit of the flash sale “%(name)s” has been taken.") % name
+    if reason == FlashRejected.SIGN_IN:
+        return _("Sign in to buy in the flash sale “%(name)s”: it allows a limit per customer.") % (
+            name
+        )
+    if reason == FlashRejected.NOT_STARTED:
+        return _("The flash sale “%(name)s” has not started yet.") % name
+    if reason == FlashRejected.ENDED:
+        return _("The flash sale “%(name)s” has ended.") % name
     return _(
         "The flash sale “%(name)s” allows %(limit)s per customer, and you have reached it."
     ) % {"name": sale.name, "limit": sale.per_customer}

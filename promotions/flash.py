@@ -1,32 +1,43 @@
 """Flash sales (秒杀): taking a unit when hundreds try at the same second.
 
-Two gates, one truth:
+Three steps, one truth:
 
-1. reserve() — before place_order takes any row lock — asks Redis, in one Lua script
-   (atomic, one round trip, no lock anywhere), whether the sale has `n` units left and the
-   customer may take `n` more, and counts them if so. Everyone past the cap is refused here
-   at once ("sold out"), without touching the database: only about `cap` requests ever go
-   further, so the database never sees a queue of waiting locks.
-2. claim() — inside place_order's transaction — is the truth: one conditional UPDATE
+1. hold() — the product page's "Buy now" (立即抢购), before any checkout — asks Redis, in
+   one Lua script (atomic, one round trip, no lock anywhere), whether the sale has `n`
+   units left and the customer may take `n` more, and holds them for the customer for
+   FLASH_HOLD_MINUTES if so. Everyone past the cap is refused there at once ("sold out"),
+   with no pricing and no database write: only about `cap` shoppers ever reach checkout.
+   A hold not turned into an order lapses: the next script run on the sale gives its units
+   back (expired holds are swept inside every script, so no timer is needed).
+2. reserve() — in place_order, before any row lock — finds the customer's hold (or, for a
+   flash line that came another way, takes a unit as hold() would), so the crowd never
+   queues on the variant's row.
+3. claim() — inside place_order's transaction — is the truth: one conditional UPDATE
    (`taken = taken + n WHERE taken + n <= cap`) and a count of the customer's live claims,
    then a FlashClaim row. The UPDATE holds the sale's row until commit, so claims of one
    sale are judged one after the other against every committed claim: the cap and the
-   per-customer limit hold even if Redis were wrong, flushed or down.
+   per-customer limit hold even if Redis were wrong, flushed or down. On commit the hold
+   becomes the claim (Redis keeps counting the units; the hold's expiry is dropped).
 
-A reservation whose order is not placed (rolled back, refused later) is given back by
-cancel_reservations() (place_order calls it). Redis counters are loaded from the database
-when missing and dropped by reconcile_counters() when they disagree with it, so they can be
-too strict for a minute at most (a process killed between reserve and commit) and never
-too lenient beyond what claim() refuses. When Redis cannot be reached (or
-settings.FLASH_REDIS_URL is empty), reserve() falls back to an unlocked read of `taken`
-(sold out at once once the cap is reached) and claim() alone guards: slower under a crowd,
-never oversold.
+Redis counts, per sale: `taken` (units claimed in the database plus units held), each
+customer's units (claimed plus held), and the holds with their expiry. A reservation whose
+order is not placed is given back by cancel_reservations() (a hold stays until it lapses,
+so the shopper can try again). Counters are loaded from the database when missing (holds
+are then lost: their shoppers take a unit again when they place the order, if one is
+left) and dropped by reconcile_counters() when `taken` minus the units held disagrees with
+the database's `taken`, so they can be too strict for a minute at most (a process killed
+between reserve and commit) and never too lenient beyond what claim() refuses. When Redis
+cannot be reached (or settings.FLASH_REDIS_URL is empty), hold() and reserve() fall back to
+an unlocked read of `taken` (sold out at once once the cap is reached) and claim() alone
+guards: nothing is held for the shopper, who may be told "sold out" when placing the order;
+slower under a crowd, never oversold.
 
-Customers: signed-in shoppers by account; guests by the email they give at checkout (in
-lower case). A guest with several addresses can buy several times: shops that need more
-sell flash sales to signed-in shoppers only (not built).
+Customers: signed-in shoppers only, by account (common practice in China: several guest
+emails would be several customers). A guest is refused with SIGN_IN everywhere a unit is
+taken.
 """
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -88,6 +99,12 @@ def schedule() -> list[Sale]:
     return sales
 
 
+def cached_schedule() -> list[Sale]:
+    """The schedule if the cache holds it, else nothing: never a query (the header's link to
+    /flash/ on every page reads it; product pages, carts and /flash/ keep it warm)."""
+    return cache.get(SCHEDULE_KEY) or []
+
+
 def schedule_changed() -> None:
     """A flash sale was saved: drop the cached schedule when the write commits."""
     transaction.on_commit(partial(cache.delete, SCHEDULE_KEY), robust=True)
@@ -123,8 +140,12 @@ def _rejected(reason: str, sale: Sale) -> FlashRejected:
     return FlashRejected(flash_message(reason, sale=sale), reason=reason)
 
 
-def customer_key(*, user, email: str) -> str:
-    if user is not None and getattr(user, "is_authenticated", False):
+def _signed_in(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False)
+
+
+def customer_key(*, user, email: str = "") -> str:
+    if _signed_in(user):
         return f"u:{user.pk}"
     return f"e:{email.strip().lower()}"
 
@@ -137,35 +158,97 @@ def _customer_filter(*, user, email: str) -> dict:
 
 # --- Redis counters ---------------------------------------------------------------------
 
-#: KEYS: taken, customers. ARGV: n, cap, limit, customer. 1 taken; 0 sold out; -2 over
-#: the customer's limit; -1 counters not loaded (the caller loads them and asks again).
-RESERVE = """
-local taken = redis.call('GET', KEYS[1])
-if not taken then return -1 end
+#: Every script's KEYS: taken, customers (customer -> units claimed or held), holds (a
+#: sorted set: customer by expiry, epoch seconds), held (customer -> units held).
+#: Holds whose time is up give their units back (ARGV `now`): called first by every script
+#: that reads the counters, so a lapsed hold is back before anyone is told "sold out".
+SWEEP = """
+local function sweep(now)
+  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
+  for _, who in ipairs(lapsed) do
+    local units = tonumber(redis.call('HGET', KEYS[4], who) or '0')
+    redis.call('DECRBY', KEYS[1], units)
+    redis.call('HINCRBY', KEYS[2], who, -units)
+    redis.call('HDEL', KEYS[4], who)
+  end
+  if #lapsed > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
+end
+"""
+#: ARGV: n, cap, limit, customer, now, hold until (0: take without holding). 1 taken
+#: (held if asked); 2 the customer already holds n; 0 sold out; -2 over the customer's
+#: limit; -1 counters not loaded (the caller loads them and asks again).
+TAKE = (
+    SWEEP
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+sweep(ARGV[5])
 local n = tonumber(ARGV[1])
-if tonumber(taken) + n > tonumber(ARGV[2]) then return 0 end
+if tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') >= n then return 2 end
+if tonumber(redis.call('GET', KEYS[1])) + n > tonumber(ARGV[2]) then return 0 end
 local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
 if mine + n > tonumber(ARGV[3]) then return -2 end
 redis.call('INCRBY', KEYS[1], n)
 redis.call('HINCRBY', KEYS[2], ARGV[4], n)
+if tonumber(ARGV[6]) > 0 then
+  redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
+  redis.call('HINCRBY', KEYS[4], ARGV[4], n)
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl > 0 then
+    redis.call('EXPIRE', KEYS[3], ttl)
+    redis.call('EXPIRE', KEYS[4], ttl)
+  end
+end
 return 1
 """
-#: KEYS: taken, customers. ARGV: ttl, taken, then customer/units pairs. Loads once (NX).
+)
+#: ARGV: ttl, taken, then customer/units pairs. Loads once (NX); holds start afresh.
 LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('DEL', KEYS[2])
+redis.call('DEL', KEYS[2], KEYS[3], KEYS[4])
 for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[1])
 if #ARGV > 2 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
 return 1
 """
-#: KEYS: taken, customers. ARGV: n, customer. Gives units back if the counters are loaded.
+#: ARGV: n, customer. Gives units back if the counters are loaded.
 GIVE_BACK = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('DECRBY', KEYS[1], ARGV[1])
 redis.call('HINCRBY', KEYS[2], ARGV[2], -tonumber(ARGV[1]))
 return 1
 """
+#: ARGV: customer. The customer's hold ends: `give_back` 1 returns its units (a hold given
+#: up), 0 keeps them counted (the hold became a claim in the database).
+END_HOLD = """
+local units = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
+redis.call('HDEL', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+if units > 0 and ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DECRBY', KEYS[1], units)
+  redis.call('HINCRBY', KEYS[2], ARGV[1], -units)
+end
+return units
+"""
+#: ARGV: now. {taken, units held} after the sweep; {-1, 0} when not loaded.
+COUNTED = (
+    SWEEP
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, 0} end
+sweep(ARGV[1])
+local held = 0
+for _, units in ipairs(redis.call('HVALS', KEYS[4])) do held = held + tonumber(units) end
+return {tonumber(redis.call('GET', KEYS[1])), held}
+"""
+)
+#: ARGV: customer, now. Units the customer holds (after the sweep).
+HELD = (
+    SWEEP
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+sweep(ARGV[2])
+return tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
+"""
+)
 
 
 @memoize
@@ -184,7 +267,7 @@ def _keys(sale_id: int) -> list[str]:
     # The database's name in the key: test databases and several shops on one Redis never
     # share a counter.
     base = f"flash:{connection.settings_dict['NAME']}:{sale_id}"
-    return [f"{base}:taken", f"{base}:customers"]
+    return [f"{base}:taken", f"{base}:customers", f"{base}:holds", f"{base}:held"]
 
 
 def _load(client: redis.Redis, sale: Sale) -> None:
@@ -201,7 +284,7 @@ def _load(client: redis.Redis, sale: Sale) -> None:
         key = f"u:{claim['user_id']}" if claim["user_id"] else f"e:{claim['email']}"
         pairs += [key, claim["units"]]
     ttl = max(int((sale.ends_at - timezone.now()).total_seconds()) + 3600, 60)
-    client.eval(LOAD, 2, *_keys(sale.pk), ttl, row, *pairs)
+    client.eval(LOAD, 4, *_keys(sale.pk), ttl, row, *pairs)
 
 
 @dataclass(frozen=True)
@@ -209,17 +292,89 @@ class Reservation:
     sale_id: int
     customer: str
     quantity: int
+    #: Taken from the customer's hold (Buy now): nothing to give back if the order fails,
+    #: the hold stays until it lapses.
+    held: bool = False
+
+
+def hold_window() -> timedelta:
+    return timedelta(minutes=settings.FLASH_HOLD_MINUTES)
+
+
+def _epoch(moment: datetime) -> str:
+    return f"{moment.timestamp():.3f}"
+
+
+def sale_by_pk(pk: int) -> Sale | None:
+    """A flash sale not over yet, from the cached schedule (no query when cached)."""
+    return next((sale for sale in schedule() if sale.pk == pk), None)
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What "Buy now" got: `quantity` units of `sale` kept for the customer until `until`;
+    `until` is None when Redis is away (nothing is kept: the order takes its unit, or is
+    told "sold out", when it is placed)."""
+
+    sale: Sale
+    quantity: int
+    until: datetime | None
+
+
+def hold(*, sale: Sale, user, quantity: int, now: datetime | None = None) -> Hold:
+    """Buy now: hold `quantity` units of `sale` for a signed-in shopper for
+    FLASH_HOLD_MINUTES, or raise FlashRejected (SIGN_IN, NOT_STARTED, ENDED, OVER_LIMIT,
+    SOLD_OUT). One Lua call; no database query with Redis (a refusal writes nothing
+    anywhere). Pressing again while holding keeps the hold (its time is not extended)."""
+    now = now or timezone.now()
+    if not _signed_in(user):
+        raise _rejected(FlashRejected.SIGN_IN, sale)
+    if now < sale.starts_at:
+        raise _rejected(FlashRejected.NOT_STARTED, sale)
+    if now >= sale.ends_at:
+        raise _rejected(FlashRejected.ENDED, sale)
+    if quantity > sale.per_customer:
+        raise _rejected(FlashRejected.OVER_LIMIT, sale)
+    until = now + hold_window()
+    result = _redis_take(
+        _redis(), sale, quantity=quantity, customer=customer_key(user=user), now=now, until=until
+    )
+    if result is None:  # no Redis: the unlocked reads shed the crowd once sold out
+        _check_in_database(sale, quantity=quantity)
+        if _live_units(sale_id=sale.pk, customer={"user_id": user.pk}) + quantity > (
+            sale.per_customer
+        ):
+            raise _rejected(FlashRejected.OVER_LIMIT, sale)
+        return Hold(sale=sale, quantity=quantity, until=None)
+    if result == 0:
+        raise _rejected(FlashRejected.SOLD_OUT, sale)
+    if result == -2:
+        raise _rejected(FlashRejected.OVER_LIMIT, sale)
+    return Hold(sale=sale, quantity=quantity, until=until)
+
+
+def give_up_hold(*, sale: Sale, user) -> None:
+    """The shopper's hold of `sale` goes back to the crowd at once (the cart could not take
+    the line). Best effort: a hold Redis cannot reach lapses on its own."""
+    client = _redis()
+    if client is None:
+        return
+    with contextlib.suppress(redis.RedisError):
+        client.eval(END_HOLD, 4, *_keys(sale.pk), customer_key(user=user), 1)
 
 
 def reserve(
     *, lines: Sequence[LineInput], user, email: str, now: datetime | None = None
 ) -> list[Reservation]:
-    """Take the flash units of `lines` at the gate, or raise FlashRejected (sold out, over
-    the customer's limit) and take nothing. Lines not in a running flash sale pass."""
+    """Take the flash units of `lines` at the gate, or raise FlashRejected (a guest, sold
+    out, over the customer's limit) and take nothing. Units the customer holds (Buy now)
+    are theirs; lines not in a running flash sale pass."""
     now = now or timezone.now()
     wanted = _flash_quantities(lines, now=now)
     if not wanted:
         return []
+    if not _signed_in(user):
+        raise _rejected(FlashRejected.SIGN_IN, wanted[0][0])
     customer = customer_key(user=user, email=email)
     client = _redis()
     taken: list[Reservation] = []
@@ -227,7 +382,7 @@ def reserve(
         for sale, quantity in wanted:
             if quantity > sale.per_customer:
                 raise _rejected(FlashRejected.OVER_LIMIT, sale)
-            result = _redis_reserve(client, sale, quantity=quantity, customer=customer)
+            result = _redis_take(client, sale, quantity=quantity, customer=customer, now=now)
             if result is None:  # no Redis: the unlocked read sheds the crowd once sold out
                 _check_in_database(sale, quantity=quantity)
                 continue
@@ -235,7 +390,9 @@ def reserve(
                 raise _rejected(FlashRejected.SOLD_OUT, sale)
             if result == -2:
                 raise _rejected(FlashRejected.OVER_LIMIT, sale)
-            taken.append(Reservation(sale_id=sale.pk, customer=customer, quantity=quantity))
+            taken.append(
+                Reservation(sale_id=sale.pk, customer=customer, quantity=quantity, held=result == 2)
+            )
     except FlashRejected:
         cancel_reservations(taken)
         raise
@@ -255,16 +412,19 @@ def _flash_quantities(lines: Sequence[LineInput], *, now: datetime) -> list[tupl
     )
 
 
-def _redis_reserve(client, sale: Sale, *, quantity: int, customer: str) -> int | None:
-    """The script's answer, or None when there is no Redis to ask."""
+def _redis_take(
+    client, sale: Sale, *, quantity: int, customer: str, now: datetime, until=None
+) -> int | None:
+    """The TAKE script's answer, or None when there is no Redis to ask."""
     if client is None:
         return None
-    args = (2, *_keys(sale.pk), quantity, sale.cap, sale.per_customer, customer)
+    args = (4, *_keys(sale.pk), quantity, sale.cap, sale.per_customer, customer, _epoch(now))
+    args += (_epoch(until) if until else 0,)
     try:
-        result = client.eval(RESERVE, *args)
+        result = client.eval(TAKE, *args)
         if result == -1:
             _load(client, sale)
-            result = client.eval(RESERVE, *args)
+            result = client.eval(TAKE, *args)
     except redis.RedisError:
         return None
     return None if result == -1 else int(result)
@@ -277,29 +437,59 @@ def _check_in_database(sale: Sale, *, quantity: int) -> None:
 
 
 def cancel_reservations(reservations: Iterable[Reservation]) -> None:
-    """Give back units reserve() took for an order that was not placed. Best effort: a
-    counter Redis lost is loaded again from the database."""
+    """Give back units reserve() took for an order that was not placed (a hold stays the
+    customer's until it lapses). Best effort: a counter Redis lost is loaded again."""
     client = _redis()
     if client is None:
         return
-    for held in reservations:
+    for reserved in reservations:
+        if reserved.held:
+            continue
         try:
-            client.eval(GIVE_BACK, 2, *_keys(held.sale_id), held.quantity, held.customer)
+            client.eval(
+                GIVE_BACK, 4, *_keys(reserved.sale_id), reserved.quantity, reserved.customer
+            )
         except redis.RedisError:
             return
 
 
+def _held_units(sale: Sale, *, customer: str, now: datetime) -> int:
+    client = _redis()
+    if client is None:
+        return 0
+    try:
+        return int(client.eval(HELD, 4, *_keys(sale.pk), customer, _epoch(now)))
+    except redis.RedisError:
+        return 0
+
+
+def _holds_become_claims(sale_ids: list[int], customer: str) -> None:
+    client = _redis()
+    if client is None:
+        return
+    for sale_id in sale_ids:
+        try:
+            client.eval(END_HOLD, 4, *_keys(sale_id), customer, 0)
+        except redis.RedisError:
+            return  # the hold lapses and reconcile_counters() puts the counter right
+
+
 def check(*, lines: Sequence[LineInput], user, email: str, now: datetime | None = None) -> None:
     """Raise FlashRejected if the order of `lines` could not have its flash units now
-    (the review page, before the shopper presses "place order"). Reads only."""
+    (the review page, before the shopper presses "place order"). Reads only: units the
+    customer holds pass without a query."""
     now = now or timezone.now()
     wanted = _flash_quantities(lines, now=now)
     if not wanted:
         return
+    if not _signed_in(user):
+        raise _rejected(FlashRejected.SIGN_IN, wanted[0][0])
     customer = _customer_filter(user=user, email=email)
     for sale, quantity in wanted:
         if quantity > sale.per_customer:
             raise _rejected(FlashRejected.OVER_LIMIT, sale)
+        if _held_units(sale, customer=customer_key(user=user), now=now) >= quantity:
+            continue
         if quantity > remaining_of([sale])[sale.pk]:
             raise _rejected(FlashRejected.SOLD_OUT, sale)
         mine = _live_units(sale_id=sale.pk, customer=customer)
@@ -335,9 +525,12 @@ def claim(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("claim() runs inside place_order's transaction")
     now = now or timezone.now()
+    wanted = _flash_quantities(lines, now=now)
+    if wanted and not _signed_in(user):
+        raise _rejected(FlashRejected.SIGN_IN, wanted[0][0])
     customer = _customer_filter(user=user, email=email)
     claims = []
-    for sale, quantity in _flash_quantities(lines, now=now):
+    for sale, quantity in wanted:
         updated = FlashSale.objects.filter(
             pk=sale.pk,
             is_active=True,
@@ -357,6 +550,12 @@ def claim(
                 order_number=order_number,
                 quantity=quantity,
             )
+        )
+    if claims:
+        # The holds became these claims: Redis keeps counting their units, without expiry.
+        transaction.on_commit(
+            partial(_holds_become_claims, [c.sale_id for c in claims], customer_key(user=user)),
+            robust=True,
         )
     return FlashClaim.objects.bulk_create(claims)
 
@@ -397,9 +596,10 @@ def release_claims(*, order_number: str, now: datetime | None = None) -> int:
 
 
 def reconcile_counters(*, now: datetime | None = None) -> int:
-    """Drop the Redis counters of running sales that disagree with the database (a process
-    killed between reserve and commit, Redis down during a release): the next shopper
-    loads them again from the truth. Every minute on Celery beat. Returns how many."""
+    """Drop the Redis counters of running sales whose `taken` minus the units held
+    disagrees with the database (a process killed between reserve and commit, Redis down
+    during a release): the next shopper loads them again from the truth. Every minute on
+    Celery beat. Returns how many."""
     client = _redis()
     now = now or timezone.now()
     sales = [sale for sale in schedule() if sale.is_running(now)]
@@ -410,8 +610,8 @@ def reconcile_counters(*, now: datetime | None = None) -> int:
     try:
         for sale in sales:
             keys = _keys(sale.pk)
-            counted = client.get(keys[0])
-            if counted is not None and int(counted) != truth.get(sale.pk):
+            counted, held = client.eval(COUNTED, 4, *keys, _epoch(now))
+            if counted >= 0 and counted - held != truth.get(sale.pk):
                 client.delete(*keys)
                 dropped += 1
     except redis.RedisError:

@@ -252,10 +252,16 @@ CELERY_BEAT_SCHEDULE["promotions-expire-points"] = {
     "schedule": 3600.0,  # hourly: points are gone within the hour of their expiry
 }
 
+# How long an order paid online may stay unpaid (ORDER_PAYMENT_WINDOWS below): Stripe's
+# sessions live 30 minutes to 24 hours, so at least 30.
+ONLINE_PAYMENT_MINUTES = max(env.int("ONLINE_PAYMENT_MINUTES", default=60), 30)
 # Group buys (拼团, README "Group buys"): a joiner holds a seat this many minutes while they
-# pay (a payment after that keeps the seat only if it is still free); 30: the online payment
-# window's floor (ORDER_PAYMENT_WINDOWS), so a shopper paying on time never loses the seat.
-GROUP_BUY_SEAT_MINUTES = env.int("GROUP_BUY_SEAT_MINUTES", default=30)
+# check out and pay (a payment after that keeps the seat only if it is still free). By
+# default the online payment window plus 15 minutes to go through checkout: a shopper who
+# places the order within 15 minutes of joining and pays before the order's own deadline
+# never loses the seat (it was 30 against a 60-minute window: a payment in the second half
+# hour could find the seat taken and be refunded).
+GROUP_BUY_SEAT_MINUTES = env.int("GROUP_BUY_SEAT_MINUTES", default=ONLINE_PAYMENT_MINUTES + 15)
 CELERY_BEAT_SCHEDULE["groupbuys-expire"] = {
     "task": "groupbuys.tasks.expire_group_buys",
     "schedule": 60.0,  # every minute: a group is settled within a minute of its deadline
@@ -266,6 +272,10 @@ CELERY_BEAT_SCHEDULE["groupbuys-expire"] = {
 FLASH_REDIS_URL = env.str("FLASH_REDIS_URL", default=REDIS_URL)
 # Minutes an order with flash sale units may stay unpaid before its units go back.
 FLASH_PAYMENT_MINUTES = env.int("FLASH_PAYMENT_MINUTES", default=15)
+# Minutes "Buy now" holds a flash sale unit for a shopper until the order is placed (5: a
+# signed-in shopper with an address book places it in one or two; an abandoned unit is back
+# for the crowd while the sale is still on).
+FLASH_HOLD_MINUTES = env.int("FLASH_HOLD_MINUTES", default=5)
 CELERY_BEAT_SCHEDULE["promotions-reconcile-flash"] = {
     "task": "promotions.tasks.reconcile_flash_counters",
     "schedule": 60.0,  # a counter that drifted from the database is dropped within a minute
@@ -681,7 +691,7 @@ SHOP_URL = env.str("SHOP_URL", default="http://localhost:8000")
 #: 30 minutes to 24 hours, so the online window is at least 30 minutes.
 ORDER_PAYMENT_WINDOWS = {
     "manual": timedelta(days=env.int("BANK_TRANSFER_PAYMENT_DAYS", default=7)),
-    "default": timedelta(minutes=max(env.int("ONLINE_PAYMENT_MINUTES", default=60), 30)),
+    "default": timedelta(minutes=ONLINE_PAYMENT_MINUTES),
 }
 #: Payment methods whose shoppers get a reminder halfway to the deadline.
 ORDER_REMINDED_PAYMENT_METHODS = ["manual"]

@@ -6,12 +6,14 @@ from django.conf import settings
 from django.template import Context
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, translate_url
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import get_language
 
 from catalog import cache as catalog_cache
 from catalog.selectors import category_tree
+from promotions import flash
 from shop.money import format_money
 
 register = template.Library()
@@ -118,12 +120,17 @@ def site_actions(context) -> str:
     once per language and count in each process (on every page, cached ones included)."""
     template = context.template.engine.get_template("shop/_account_links.html")
     user = context.get("user")
+    # A link to /flash/ while a flash sale runs or is to come: read from the cached schedule
+    # (one cache read, never a query: until a product page, a cart or /flash/ loads the
+    # schedule into a cold cache, the header goes without the link).
+    flash_on = any(sale.ends_at > timezone.now() for sale in flash.cached_schedule())
     if user is not None and user.is_authenticated:
-        return template.render(context)
+        with context.push(flash_on=flash_on):
+            return template.render(context)
     key = (get_language(), get_script_prefix())  # what the texts and links are read in
-    return _guest_links(template, key, str(context.get("cart_count", "")))
+    return _guest_links(template, key, str(context.get("cart_count", "")), flash_on)
 
 
-@lru_cache(maxsize=256)  # two languages times the counts guests' carts have
-def _guest_links(template, _read_in: tuple, cart_count: str) -> str:
-    return template.render(Context({"cart_count": cart_count}))
+@lru_cache(maxsize=512)  # two languages times the counts guests' carts have, flash or not
+def _guest_links(template, _read_in: tuple, cart_count: str, flash_on: bool) -> str:
+    return template.render(Context({"cart_count": cart_count, "flash_on": flash_on}))

@@ -6,6 +6,29 @@
 (function () {
   "use strict";
 
+  // The product page: while a flash sale of the chosen variant runs, its "Buy now at <flash
+  // price>" button (the flash block) replaces the regular Add to cart form and the phone's
+  // buy bar; another variant of the product keeps them. product.js writes the chosen variant
+  // into the buy form; a change of option is read after it did. Without JavaScript both
+  // stay, and Add to cart answers that the item sells through "Buy now".
+  var buyForm = document.getElementById("buy-form");
+  var flashVariants = Array.prototype.map.call(
+    document.querySelectorAll(".flash-sale__buy[data-flash-variant]"),
+    function (form) { return form.dataset.flashVariant; }
+  );
+  if (buyForm && flashVariants.length) {
+    var buyBar = document.getElementById("buy-bar");
+    var syncBuyForm = function () {
+      var inSale = flashVariants.indexOf(buyForm.elements.variant.value) !== -1;
+      buyForm.hidden = inSale;
+      if (buyBar && inSale) buyBar.hidden = true;
+    };
+    syncBuyForm();
+    document.addEventListener("change", function () {
+      window.setTimeout(syncBuyForm, 0);
+    });
+  }
+
   var counters = Array.prototype.slice.call(document.querySelectorAll("[data-flash-countdown]"));
   if (!counters.length) return;
 
