@@ -355,17 +355,16 @@ def ranked_ids(queryset: QuerySet, order: tuple[str, ...] | None) -> tuple[int, 
         rows = cursor.fetchall()
     if not order or not rows:
         return tuple(row[0] for row in rows)
-    values = list(zip(*rows, strict=True))
-    by_name = dict(zip(columns, values, strict=True))
+    # One conversion of the whole result (ids and counts are exact as float64 below 2**53).
+    table = np.array(rows, dtype=np.float64)
     # np.lexsort sorts by its last key first; a descending field sorts by its negation.
     keys = [
-        -np.asarray(by_name[name.lstrip("-")], dtype=np.float64)
+        -table[:, columns.index(name.lstrip("-"))]
         if name.startswith("-")
-        else np.asarray(by_name[name], dtype=np.float64)
+        else table[:, columns.index(name)]
         for name in reversed(order)
     ]
-    pks = np.asarray(by_name["pk"], dtype=np.int64)
-    return tuple(pks[np.lexsort(keys)].tolist())
+    return tuple(table[np.lexsort(keys), 0].astype(np.int64).tolist())
 
 
 def active_filters(
