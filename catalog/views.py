@@ -78,14 +78,19 @@ def search(request):
         return render(request, "catalog/search.html", {"query": "", "search_query": ""})
     # The matching products in order of relevance, once: whether any matched, then the
     # listing's candidates (counted, filtered and paged in memory, the page's cards read then).
-    found, order = selectors.search_ids(query)
-    corrected = None
-    if not found:
-        suggestion = selectors.did_you_mean(query)
-        if suggestion:
-            suggested, suggested_order = selectors.search_ids(suggestion)
-            if suggested:
-                found, order, corrected = suggested, suggested_order, suggestion
+    try:
+        found, order = selectors.search_ids(query)
+        corrected = None
+        if not found:
+            suggestion = selectors.did_you_mean(query)
+            if suggestion:
+                suggested, suggested_order = selectors.search_ids(suggestion)
+                if suggested:
+                    found, order, corrected = suggested, suggested_order, suggestion
+    except OperationalError as error:  # the statement timeout, as in _listing_page()
+        if not _statement_timed_out(error):
+            raise
+        return _too_slow(request, query=query)
     return _listing_page(
         request,
         products=selectors.card_queryset,

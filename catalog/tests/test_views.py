@@ -411,6 +411,38 @@ def test_a_listing_over_the_statement_timeout_gives_a_page_and_frees_the_connect
             cursor.execute("RESET statement_timeout")
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_search_over_the_statement_timeout_gives_a_page(client, monkeypatch):
+    """The search's own statement (its ids, asked before the listing) is cancelled as a
+    listing's is: the shopper gets the page that says so, not an error."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+    from catalog import selectors
+
+    ProductFactory(name="Lamp")
+    real = selectors.ranked_ids
+
+    def slow(queryset, order):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_sleep(10)")
+        return real(queryset, order)
+
+    monkeypatch.setattr(selectors, "ranked_ids", slow)
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = 200")
+    try:
+        response = client.get("/search/", {"q": "lamp"})
+        assert response.status_code == 503
+        assert response["Retry-After"] == "30"
+        monkeypatch.setattr(selectors, "ranked_ids", real)
+        assert "<mark>Lamp</mark>" in client.get("/search/", {"q": "lamp"}).content.decode()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET statement_timeout")
+
+
 @pytest.mark.django_db
 def test_only_a_cancelled_statement_is_explained_other_errors_are_raised(
     client, category, monkeypatch
