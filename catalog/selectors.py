@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
+import numpy as np
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
@@ -234,9 +235,11 @@ def card_queryset() -> QuerySet[Product]:
     )
 
 
-def _option_choices(filters: ListingFilters) -> tuple[facets.OptionChoice, ...]:
+def _option_choices(
+    filters: ListingFilters, types: list[OptionChoices] | None = None
+) -> tuple[facets.OptionChoice, ...]:
     """The chosen option values as ids (from the shared option types: no query)."""
-    by_slug = {choices.option_type.slug: choices for choices in option_types()}
+    by_slug = {choices.option_type.slug: choices for choices in types or option_types()}
     chosen = []
     for type_slug, value_slugs in filters.options:
         choices = by_slug.get(type_slug)
@@ -280,6 +283,7 @@ def listing(
     limit: int,
     order: tuple[str, ...] | None = None,
     category_ids: list[int] | None = None,
+    candidate_ids: tuple[int, ...] | None = None,
 ) -> Listing:
     """One page of products with facet counts: the index's journal, the page's cards and
     their images, three queries whatever the filters.
@@ -289,12 +293,14 @@ def listing(
     choosing it lists. `category_ids`, the categories `base` is limited to, scope the index;
     without them (search) `base`'s own products do, in the order `order` if given (one more
     query). When the filters leave nothing, each chosen filter says what removing it would
-    list (in memory too).
+    list (in memory too). `candidate_ids` (a search's, from search_ids()) saves that query.
     """
     names = facet_names()
-    candidates = None
-    if category_ids is None:
-        candidates = tuple((base.order_by(*order) if order else base).values_list("pk", flat=True))
+    # Read once: each read of a shared value asks the cache for the catalog's version.
+    types = option_types()
+    candidates = candidate_ids
+    if category_ids is None and candidates is None:
+        candidates = ranked_ids(base, order)
 
     def question(chosen: ListingFilters) -> facets.Question:
         return facets.Question(
@@ -302,7 +308,7 @@ def listing(
             candidate_ids=candidates,
             brand_ids=names.ids(names.brands, chosen.brands) if chosen.brands else None,
             tag_ids=names.ids(names.tags, chosen.tags) if chosen.tags else None,
-            options=_option_choices(chosen),
+            options=_option_choices(chosen, types),
             price_min=chosen.price_min,
             price_max=chosen.price_max,
             in_stock=chosen.in_stock,
@@ -313,13 +319,13 @@ def listing(
         )
 
     answer = facets.answer(question(filters))
-    chosen_values = tuple(v for choice in _option_choices(filters) for v in choice.value_ids)
+    chosen_values = tuple(v for choice in _option_choices(filters, types) for v in choice.value_ids)
     if chosen_values:
         # The cards' pictures again, those showing a chosen value (the red one) first.
         base = base.prefetch_related(None).prefetch_related(_card_images(chosen_values))
     cards = {product.pk: product for product in base.filter(pk__in=answer.page)}
     products = [cards[pk] for pk in answer.page if pk in cards]
-    chips = active_filters(filters, names)
+    chips = active_filters(filters, names, types)
     if not answer.total and chips:
         counts = facets.totals(question(_without(filters, chip)) for chip in chips)
         for chip, count in zip(chips, counts, strict=True):
@@ -327,12 +333,43 @@ def listing(
     return Listing(
         products=products,
         count=answer.total,
-        facets=_facets(filters, answer, names),
+        facets=_facets(filters, answer, names, types),
         active_filters=chips,
     )
 
 
-def active_filters(filters: ListingFilters, names: FacetNames) -> list[ActiveFilter]:
+def ranked_ids(queryset: QuerySet, order: tuple[str, ...] | None) -> tuple[int, ...]:
+    """The queryset's primary keys in `order` (e.g. search_products()'s, by relevance), or
+    as they come when `order` is None: one query, read straight off the cursor.
+
+    The database finds the rows and computes their fields of `order` (a search's rank); the
+    sort is done here, with numpy: sorting a broad search's thousands of rows (tens of
+    thousands at 100,000 products) by rank was more of PostgreSQL's time than finding them.
+    A broad search has that many ids, and the ORM's work per row was a few milliseconds.
+    """
+    fields = [name.lstrip("-") for name in order or ()]
+    columns = ["pk", *(name for name in fields if name != "pk")]
+    sql, params = queryset.order_by().values_list(*columns).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not order or not rows:
+        return tuple(row[0] for row in rows)
+    # One conversion of the whole result (ids and counts are exact as float64 below 2**53).
+    table = np.array(rows, dtype=np.float64)
+    # np.lexsort sorts by its last key first; a descending field sorts by its negation.
+    keys = [
+        -table[:, columns.index(name.lstrip("-"))]
+        if name.startswith("-")
+        else table[:, columns.index(name)]
+        for name in reversed(order)
+    ]
+    return tuple(table[np.lexsort(keys), 0].astype(np.int64).tolist())
+
+
+def active_filters(
+    filters: ListingFilters, names: FacetNames, types: list[OptionChoices] | None = None
+) -> list[ActiveFilter]:
     """The chosen filters in the order of the filter panel, named for chips."""
     chips = []
     brand_names = {slug: name for slug, name in names.brands.values()}
@@ -340,7 +377,7 @@ def active_filters(filters: ListingFilters, names: FacetNames) -> list[ActiveFil
         if slug in brand_names:
             chips.append(ActiveFilter("brand", slug, Brand._meta.verbose_name, brand_names[slug]))
     chosen = dict(filters.options)
-    for choices in option_types():
+    for choices in types or option_types():
         for value in choices.values:
             if value.slug in chosen.get(choices.option_type.slug, ()):
                 chips.append(
@@ -393,13 +430,15 @@ def _without(filters: ListingFilters, chip: ActiveFilter) -> ListingFilters:
     return replace(filters, options=options)
 
 
-def _facets(filters: ListingFilters, answer: facets.Answer, names: FacetNames) -> list[Facet]:
+def _facets(
+    filters: ListingFilters, answer: facets.Answer, names: FacetNames, types: list[OptionChoices]
+) -> list[Facet]:
     chosen = dict(filters.options)
     found = [
         _named_facet("brand", Brand, names.brands, answer.brands, filters.brands),
         *(
             _option_facet(choices, answer.options, chosen.get(choices.option_type.slug, ()))
-            for choices in option_types()
+            for choices in types
         ),
         _named_facet("tag", Tag, names.tags, answer.tags, filters.tags),
     ]
@@ -469,9 +508,12 @@ def clean_query(raw: str) -> str:
     return " ".join(printable.split())[:MAX_QUERY_LENGTH]
 
 
-def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | None]:
-    """Products matching `query` and the ordering by relevance (None: the usual sorts only)."""
-    base = card_queryset()
+def search_products(
+    query: str, *, base: QuerySet[Product] | None = None
+) -> tuple[QuerySet[Product], tuple[str, ...] | None]:
+    """Products matching `query` (among `base`, by default the cards') and the ordering by
+    relevance (None: the usual sorts only)."""
+    base = card_queryset() if base is None else base
     if connection.vendor == "postgresql":
         search = SearchQuery(query, search_type="websearch", config=SEARCH_CONFIG)
         ranked = base.filter(search_vector=search).annotate(
@@ -487,6 +529,14 @@ def search_products(query: str) -> tuple[QuerySet[Product], tuple[str, ...] | No
             | Q(tags__name__icontains=word)
         )
     return matched.distinct(), None
+
+
+def search_ids(query: str) -> tuple[tuple[int, ...], tuple[str, ...] | None]:
+    """The ids of the products matching `query`, most relevant first where the database
+    ranks (PostgreSQL), and that order (None: as found). One query, on the products alone:
+    the cards of the page are read afterwards (listing())."""
+    products, order = search_products(query, base=Product.objects.published())
+    return ranked_ids(products, order), order
 
 
 def did_you_mean(query: str) -> str | None:

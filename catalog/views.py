@@ -76,17 +76,24 @@ def search(request):
     query = selectors.clean_query(request.GET.get("q", ""))
     if not query:
         return render(request, "catalog/search.html", {"query": "", "search_query": ""})
-    products, order = selectors.search_products(query)
-    corrected = None
-    if not products.exists():
-        suggestion = selectors.did_you_mean(query)
-        if suggestion:
-            found, found_order = selectors.search_products(suggestion)
-            if found.exists():
-                products, order, corrected = found, found_order, suggestion
+    # The matching products in order of relevance, once: whether any matched, then the
+    # listing's candidates (counted, filtered and paged in memory, the page's cards read then).
+    try:
+        found, order = selectors.search_ids(query)
+        corrected = None
+        if not found:
+            suggestion = selectors.did_you_mean(query)
+            if suggestion:
+                suggested, suggested_order = selectors.search_ids(suggestion)
+                if suggested:
+                    found, order, corrected = suggested, suggested_order, suggestion
+    except OperationalError as error:  # the statement timeout, as in _listing_page()
+        if not _statement_timed_out(error):
+            raise
+        return _too_slow(request, query=query)
     return _listing_page(
         request,
-        products=lambda: products,
+        products=selectors.card_queryset,
         scopes=[cache.CATALOG],
         template="catalog/search.html",
         extra={
@@ -97,6 +104,7 @@ def search(request):
             "popular_categories": selectors.popular_categories,
         },
         relevance_order=order,
+        candidate_ids=found,
         cacheable=False,
     )
 
@@ -159,6 +167,7 @@ def _listing_page(
     relevance_order=None,
     cacheable=True,
     category_ids=None,
+    candidate_ids=None,
 ):
     option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
     form = ListingForm(request.GET, option_slugs=option_slugs)
@@ -177,6 +186,7 @@ def _listing_page(
             limit=page_size,
             order=relevance_order if sort == "relevance" else None,
             category_ids=category_ids,
+            candidate_ids=candidate_ids,
         )
         paginator = Paginator(range(listing.count), page_size)
         for chip in listing.active_filters:

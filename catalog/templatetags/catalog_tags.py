@@ -1,10 +1,21 @@
 import re
 
 from django import template
+from django.core.cache import cache as page_cache
+from django.template.loader import render_to_string
 from django.utils.html import escape
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
+
+from catalog import cache
 
 register = template.Library()
+
+#: What differs between two showings of the same card, left as markers in its kept HTML:
+#: the name (highlighted with a search's words), the page the card's forms come back to.
+#: Escaped product data cannot forge them (its "<" is "&lt;").
+CARD_NAME = SafeString("<!--card:name-->")
+CARD_NEXT = SafeString("<!--card:next-->")
 
 
 @register.filter
@@ -24,3 +35,54 @@ def stars(average) -> str:
     """Five characters, full stars for the rounded average: "★★★★☆"."""
     full = int(float(average or 0) + 0.5)
     return "★" * full + "☆" * (5 - full)
+
+
+@register.simple_tag(takes_context=True)
+def product_cards(context, products) -> str:
+    """The products' cards, each an <li>, rendered once per product, picture, language and
+    catalog version and kept in the cache (one round trip for the page's cards).
+
+    A card is the same on every listing but for its name (a search highlights its words),
+    its forms' "next" page and the CSRF token: those are markers in the kept HTML, filled in
+    here for this request. Rendering two dozen cards was most of an uncached listing's CPU
+    (about 1 ms a card); taking them from the cache costs one get_many. The key holds the
+    catalog's version, which every change to a product, its prices, stock, brand or pictures
+    moves (catalog.cache.products_changed), as it does the cached pages that show cards.
+    """
+    products = list(products)
+    if not products:
+        return ""
+    request = context.get("request")
+    query = context.get("query") or ""
+    version = cache.versions([cache.CATALOG])[cache.CATALOG]
+    keys = {}
+    for product in products:
+        images = product.images.all()
+        image_pk = images[0].pk if images else 0
+        keys[product.pk] = f"catalog:card:{get_language()}:{version}:{product.pk}:{image_pk}"
+    kept = page_cache.get_many(list(keys.values()))
+    fresh = {}
+    for product in products:
+        if keys[product.pk] not in kept:
+            fresh[keys[product.pk]] = render_to_string(
+                "catalog/_product_card.html",
+                {
+                    "product": product,
+                    "card_name": CARD_NAME,
+                    "card_next": CARD_NEXT,
+                    "csrf_token": cache.CSRF_PLACEHOLDER,
+                },
+            )
+    if fresh:
+        page_cache.set_many(fresh, timeout=cache.PAGE_TIMEOUT)
+        kept.update(fresh)
+    next_url = escape(request.get_full_path()) if request is not None else ""
+    token = str(context.get("csrf_token") or "")
+    cards = []
+    for product in products:
+        name = highlight(product.name, query) if query else escape(product.name)
+        html = kept[keys[product.pk]].replace(CARD_NAME, name).replace(CARD_NEXT, next_url)
+        cards.append(f"<li>{html.replace(cache.CSRF_PLACEHOLDER, token)}</li>")
+    # The cards were rendered by their template (autoescaped); the name and the page are
+    # escaped above, the token is Django's own.
+    return mark_safe("\n".join(cards))  # noqa: S308 # nosec

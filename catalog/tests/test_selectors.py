@@ -151,3 +151,16 @@ def test_search_ranks_name_matches_first(postgres_only):
     ProductFactory(name="Kettle", description="boils water")
     products, order = selectors.search_products("kettle")
     assert [p.name for p in products.order_by(*order)] == ["Kettle", "Teapot"]
+
+
+@pytest.mark.django_db
+def test_ranked_ids_give_the_databases_order_of_relevance(postgres_only):
+    """ranked_ids() sorts in memory what the database ordered before: rank, then the best
+    selling, then the newest id; ties included."""
+    for n in range(6):
+        ProductFactory(name=f"Kettle {n}", description="kettle " * (n % 3), sold_count=n % 2)
+    ProductFactory(name="Teapot", description="goes with a kettle")
+    products, order = selectors.search_products("kettle")
+    expected = list(products.order_by(*order).values_list("pk", flat=True))
+    assert list(selectors.ranked_ids(products, order)) == expected
+    assert sorted(selectors.ranked_ids(products, None)) == sorted(expected)
