@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Sum
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
+from catalog import cache as catalog_cache
 from catalog.models import OptionValue
 from catalog.selectors import with_first_image
 from promotions.pricing import CartPrice, LineInput
@@ -29,7 +30,12 @@ def set_free_shipping_source(source: Callable[[], Decimal | None]) -> None:
 
 
 def free_shipping_threshold() -> Decimal | None:
-    return _free_shipping_source() if _free_shipping_source else None
+    """Kept per catalog version in each process (catalog.cache.shared): a change of the
+    shipping methods moves the catalog's version (orders.receivers), so no query while it
+    stands."""
+    if _free_shipping_source is None:
+        return None
+    return catalog_cache.shared("free-shipping-threshold", _free_shipping_source)
 
 
 def cart_for(*, user, session) -> Cart | None:
