@@ -64,16 +64,23 @@ def item_count(*, user, session) -> int:
     return lines.aggregate(n=Sum("quantity"))["n"] or 0
 
 
+def unshown_fields(product: str) -> list[str]:
+    """Long columns of the product at lookup `product` and of its category that no cart or
+    checkout page reads: left in the database (fetching and decoding them cost more than the
+    rest of the row)."""
+    return [
+        f"{product}__description",
+        f"{product}__search_vector",
+        # The category's description is translated: a column per language.
+        *(
+            f"{product}__category__{build_localized_fieldname('description', code)}"
+            for code, _name in settings.LANGUAGES
+        ),
+    ]
+
+
 #: Long columns of a line's product and category that no cart or checkout page reads.
-UNSHOWN_FIELDS = [
-    "variant__product__description",
-    "variant__product__search_vector",
-    # The category's description is translated: a column per language.
-    *(
-        f"variant__product__category__{build_localized_fieldname('description', code)}"
-        for code, _name in settings.LANGUAGES
-    ),
-]
+UNSHOWN_FIELDS = unshown_fields("variant__product")
 
 
 def lines_for_page(*, cart: Cart) -> list[CartLine]:
