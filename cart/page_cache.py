@@ -19,8 +19,8 @@ key and the CSRF token is a placeholder swapped for the visitor's own), and a pr
 or promotion change makes a new key. Only carts whose lines need no notice are kept: no
 coupon (its uses and limits move without a version), no group buy line (its price depends on
 the group's seats), no line whose price changed, that is sold out, no longer sold or above
-the stock; those, and signed-in shoppers (their membership tier prices their cart), are
-rendered as before. Checkout never reads this: it prices the cart itself.
+the stock; those are rendered as before. A signed-in shopper's key holds their membership
+tier as it is now (it prices their cart). Checkout never reads this: it prices the cart itself.
 """
 
 import hashlib
@@ -121,9 +121,10 @@ def _needs_no_notice(state: tuple) -> bool:
 def key_for(*, cart: Cart, user) -> Key | None:
     """The key of this cart's body as it is now, or None when it is rendered each time.
 
-    One query (the lines' states) and two cache round trips (the catalog's and offers'
-    versions, the tax rates' version), plus the flash sales' schedule."""
-    if user.is_authenticated or cart.coupon_code:
+    One query (the lines' states; a signed-in shopper's membership tier one more) and two
+    cache round trips (the catalog's and offers' versions, the tax rates' version), plus the
+    flash sales' schedule."""
+    if cart.coupon_code:
         return None
     states = line_states(cart=cart)
     if not all(_needs_no_notice(state) for state in states):
@@ -136,6 +137,7 @@ def key_for(*, cart: Cart, user) -> Key | None:
     sales = flash.running_by_variant(variant_ids=[state[1] for state in states], now=now)
     parts = (
         cart.pk,
+        _member(user),
         get_language(),
         states,
         sorted(versions.items()),
@@ -151,6 +153,18 @@ def key_for(*, cart: Cart, user) -> Key | None:
     )
     digest = hashlib.sha256(repr(parts).encode()).hexdigest()
     return Key(value=f"cart:body:{cart.pk}:{digest}", states=states)
+
+
+def _member(user) -> tuple:
+    """What of a signed-in shopper prices their cart: their membership tier as it is now
+    (read each time: a paid order or the merchant moves it). Points are spent at checkout."""
+    if not user.is_authenticated:
+        return ()
+    membership = promotions_selectors.membership(user=user)
+    tier = membership.tier if membership else None
+    if tier is None:
+        return (user.pk,)
+    return (user.pk, tier.pk, tier.name, tier.percent, tier.stacks)
 
 
 def kept(key: Key) -> Body | None:
