@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from cart.selectors import unshown_fields
 from cart.services import MAX_LINE_QUANTITY, LineChange
 from catalog.models import Variant
 
@@ -14,7 +15,9 @@ QUANTITY_ERRORS = {
 
 class AddToCartForm(forms.Form):
     variant = forms.ModelChoiceField(
-        queryset=Variant.objects.select_related("product__category"),
+        queryset=Variant.objects.select_related("product__category").defer(
+            *unshown_fields("product")
+        ),
         error_messages={
             "required": _("Choose an option first."),
             "invalid_choice": _("That option is not available."),

@@ -1,5 +1,7 @@
 """Every row lock of the cart app, in one place."""
 
+from django.utils import timezone
+
 from cart.models import Cart
 
 
@@ -7,3 +9,10 @@ def cart_for_update(*, pk: int) -> Cart | None:
     """Lock a cart row: changes to one cart's lines queue here, so two adds of a variant not
     yet in the cart cannot both create its line (the unique (cart, variant) constraint)."""
     return Cart.objects.select_for_update().filter(pk=pk).order_by("pk").first()
+
+
+def touch_cart_for_update(*, pk: int) -> None:
+    """Lock a cart row as cart_for_update() does, by marking it changed (its `updated_at`):
+    one statement where a change of its lines would take two (the lock, then the mark).
+    Rolled back with the rest when the change is refused."""
+    Cart.objects.filter(pk=pk).update(updated_at=timezone.now())

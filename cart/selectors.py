@@ -8,6 +8,7 @@ from django.db.models import Prefetch, Sum
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
+from catalog import cache as catalog_cache
 from catalog.models import OptionValue, Variant
 from catalog.selectors import with_first_image
 from promotions.pricing import CartPrice, LineInput
@@ -29,7 +30,12 @@ def set_free_shipping_source(source: Callable[[], Decimal | None]) -> None:
 
 
 def free_shipping_threshold() -> Decimal | None:
-    return _free_shipping_source() if _free_shipping_source else None
+    """Kept per catalog version in each process (catalog.cache.shared): a change of the
+    shipping methods moves the catalog's version (orders.receivers), so no query while it
+    stands."""
+    if _free_shipping_source is None:
+        return None
+    return catalog_cache.shared("free-shipping-threshold", _free_shipping_source)
 
 
 def cart_for(*, user, session) -> Cart | None:
@@ -58,16 +64,23 @@ def item_count(*, user, session) -> int:
     return lines.aggregate(n=Sum("quantity"))["n"] or 0
 
 
+def unshown_fields(product: str) -> list[str]:
+    """Long columns of the product at lookup `product` and of its category that no cart or
+    checkout page reads: left in the database (fetching and decoding them cost more than the
+    rest of the row)."""
+    return [
+        f"{product}__description",
+        f"{product}__search_vector",
+        # The category's description is translated: a column per language.
+        *(
+            f"{product}__category__{build_localized_fieldname('description', code)}"
+            for code, _name in settings.LANGUAGES
+        ),
+    ]
+
+
 #: Long columns of a line's product and category that no cart or checkout page reads.
-UNSHOWN_FIELDS = [
-    "variant__product__description",
-    "variant__product__search_vector",
-    # The category's description is translated: a column per language.
-    *(
-        f"variant__product__category__{build_localized_fieldname('description', code)}"
-        for code, _name in settings.LANGUAGES
-    ),
-]
+UNSHOWN_FIELDS = unshown_fields("variant__product")
 
 
 def lines_for_page(*, cart: Cart) -> list[CartLine]:

@@ -1,5 +1,6 @@
 """Every change to a cart. Prices are read from the database here, never from the browser."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +18,9 @@ from promotions.pricing import format_money
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
 MAX_LINE_QUANTITY = settings.CART_MAX_LINE_QUANTITY
+#: update_lines() writes each new (quantity, tick) of its lines with a plain UPDATE up to
+#: this many of them (the usual change: one or two lines), and with one bulk_update past it.
+MAX_PLAIN_UPDATES = 3
 
 
 class CartError(Exception):
@@ -82,7 +86,7 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
         )
     # The cart's row first: with no line to lock yet, two adds of a new variant would both
     # create it and the second would fail on the unique (cart, variant) constraint.
-    locks.cart_for_update(pk=cart.pk)
+    locks.touch_cart_for_update(pk=cart.pk)
     line = CartLine.objects.select_for_update().filter(cart=cart, variant=variant).first()
     held = line.quantity if line else 0
     limit = line_limit(variant)
@@ -99,7 +103,6 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
         CartLine.objects.create(
             cart=cart, variant=variant, quantity=added, seen_price=variant.price
         )
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
     if added < quantity:
         return _limit_message(variant, limit)
     return ngettext(
@@ -192,10 +195,22 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
             )
     if errors:
         raise InvalidQuantities(errors)
+    # Only the lines that change are written, one plain UPDATE per new (quantity, tick):
+    # a shopper changes one or two lines at a time, and a plain UPDATE is far cheaper to
+    # build than bulk_update's CASE per line; past MAX_PLAIN_UPDATES groups, bulk_update.
+    groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
+    changed = []
     for line in lines:
-        line.quantity = changes[line.pk].quantity
-        line.is_selected = changes[line.pk].selected
-    CartLine.objects.bulk_update(lines, ["quantity", "is_selected"])
+        change = changes[line.pk]
+        if (line.quantity, line.is_selected) != (change.quantity, change.selected):
+            line.quantity, line.is_selected = change.quantity, change.selected
+            groups[change.quantity, change.selected].append(line.pk)
+            changed.append(line)
+    if len(groups) > MAX_PLAIN_UPDATES:
+        CartLine.objects.bulk_update(changed, ["quantity", "is_selected"])
+    else:
+        for (quantity, selected), pks in groups.items():
+            CartLine.objects.filter(pk__in=pks).update(quantity=quantity, is_selected=selected)
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
 
 

@@ -5,17 +5,20 @@ with JavaScript the page posts the same forms with fetch and swaps in the return
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from cart import selectors, services
+from cart import page_cache, selectors, services
 from cart.forms import AddToCartForm, CartUpdateForm, CouponForm, FlashBuyForm
 from cart.models import Cart
+from catalog import cache as catalog_cache
 from catalog import services as catalog_services
 from catalog.selectors import first_image
 from promotions import flash
@@ -88,12 +91,38 @@ def _page_context(request, cart, *, errors=None, entered=None):
     }
 
 
-def _respond(request, cart, *, status=200, errors=None, entered=None):
+def _body(request, cart, *, errors=None, entered=None) -> page_cache.Body:
+    """The cart's body for this visitor: kept per state of the cart (cart.page_cache), or
+    rendered when the cart needs telling something, has errors to show or is not kept."""
+    key = None
+    if cart is not None and not errors and not entered:
+        key = page_cache.key_for(cart=cart, user=request.user)
+        body = page_cache.kept(key) if key else None
+        if body is not None:
+            request.cart_item_count = body.count  # the header's count, without a query
+            return body.with_token(get_token(request))
     context = _page_context(request, cart, errors=errors, entered=entered)
+    lines = context["lines"]
+    body = page_cache.Body(
+        html=render_to_string(
+            "cart/_cart_body.html",
+            {**context, "csrf_token": catalog_cache.CSRF_PLACEHOLDER},
+            request=request,
+        ),
+        count=context["count"],
+        product_ids=tuple(sorted({line.variant.product_id for line in lines})),
+    )
+    if key is not None:
+        page_cache.keep(key, body, lines=lines)
+    return body.with_token(get_token(request))
+
+
+def _respond(request, cart, *, status=200, errors=None, entered=None):
+    body = _body(request, cart, errors=errors, entered=entered)
     if _wants_fragment(request):
-        context["show_messages"] = True
-        html = render_to_string("cart/_cart_body.html", context, request=request)
-        return JsonResponse({"html": html, "count": context["count"]}, status=status)
+        html = render_to_string("shop/_messages.html", request=request) + body.html
+        return JsonResponse({"html": html, "count": body.count}, status=status)
+    context = {"cart_body": mark_safe(body.html), "cart_product_ids": body.product_ids}  # noqa: S308 # nosec: rendered by the template above
     return render(request, "cart/detail.html", context, status=status)
 
 

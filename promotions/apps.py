@@ -5,3 +5,20 @@ from django.utils.translation import gettext_lazy as _
 class PromotionsConfig(AppConfig):
     name = "promotions"
     verbose_name = _("Promotions")
+
+    def ready(self):
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from promotions import receivers
+        from promotions.models import Offer, SpendTier
+
+        # Every write of an offer, its tiers or its scope moves the offers' schedule.
+        for model in (Offer, SpendTier):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    receivers.offers_changed, sender=model, dispatch_uid=f"offers-{model.__name__}"
+                )
+        for through in (Offer.categories.through, Offer.products.through):
+            m2m_changed.connect(
+                receivers.offers_changed, sender=through, dispatch_uid=f"offers-{through.__name__}"
+            )

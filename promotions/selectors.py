@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Lower
 
+from catalog import cache as catalog_cache
 from catalog import selectors as catalog_selectors
 from promotions.calculator import Scope
 from promotions.models import (
@@ -53,12 +55,65 @@ class RunningOffer:
     #: (threshold, amount), lowest threshold first; empty for a sale.
     tiers: tuple[tuple[Decimal, Decimal], ...]
 
+    def runs_at(self, now: datetime) -> bool:
+        """As Offer.objects.running(): active, from `valid_from` (included) to `valid_until`
+        (excluded), either end open when empty."""
+        offer = self.offer
+        return (
+            offer.is_active
+            and (offer.valid_from is None or offer.valid_from <= now)
+            and (offer.valid_until is None or offer.valid_until > now)
+        )
 
-def running_offers(*, now: datetime, kind: str | None = None) -> list[RunningOffer]:
-    """Offers running at `now`: 1 query, plus 3 (tiers, products, categories) when any runs."""
-    offers = list(
-        Offer.objects.running(now).filter(**({"kind": kind} if kind else {})).order_by("pk")
-    )
+
+def running_offers(
+    *, now: datetime, kind: str | None = None, version: int | None = None
+) -> list[RunningOffer]:
+    """Offers running at `now`, from the offers' schedule (no query while it is held);
+    `version` the offers' version when the caller has just read it."""
+    return [
+        running
+        for running in offer_schedule(version=version)
+        if running.runs_at(now) and (kind is None or running.offer.kind == kind)
+    ]
+
+
+#: The version scope (catalog.cache's versions) every offer, tier and offer scope moves.
+OFFERS_SCOPE = "promotions:offers"
+#: A safety net behind the version: the cache's copy of the schedule expires after this
+#: (seconds); a process holds its own while the version stands.
+SCHEDULE_TIMEOUT = 15 * 60
+#: (version, schedule) of this process: saves a cache round trip and an unpickling.
+_held_schedule: tuple[int, list[RunningOffer]] | None = None
+
+
+def offers_version() -> int:
+    return catalog_cache.versions([OFFERS_SCOPE])[OFFERS_SCOPE]
+
+
+def offer_schedule(*, version: int | None = None) -> list[RunningOffer]:
+    """Every active offer, with its scope and tiers, for the offers' current
+    version: kept in this process and in the cache, built in at most 4 queries when the
+    version moves (promotions.receivers moves it on every change of an offer, its tiers or
+    its categories and products). Which of them run is decided at each call from their
+    windows, so an offer starts and ends on time without any change to the schedule."""
+    global _held_schedule
+    version = version or offers_version()
+    if _held_schedule is not None and _held_schedule[0] == version:
+        return _held_schedule[1]
+    key = f"promotions:offer-schedule:{version}"
+    schedule = cache.get(key)
+    if schedule is None:
+        schedule = _build_schedule()
+        cache.set(key, schedule, timeout=SCHEDULE_TIMEOUT)
+    _held_schedule = (version, schedule)
+    return schedule
+
+
+def _build_schedule() -> list[RunningOffer]:
+    # Every active offer, ended ones too: prices are also worked out for other moments
+    # than now (an order's, a test's), and the window is judged at each call.
+    offers = list(Offer.objects.filter(is_active=True).order_by("pk"))
     if not offers:
         return []
     ids = [offer.pk for offer in offers]
@@ -72,6 +127,13 @@ def running_offers(*, now: datetime, kind: str | None = None) -> list[RunningOff
         RunningOffer(offer=offer, scope=scopes[offer.pk], tiers=tuple(tiers[offer.pk]))
         for offer in offers
     ]
+
+
+def offers_changed() -> None:
+    """An offer, its tiers or its scope changed: a new schedule for every process when the
+    write commits (catalog.cache.bump: never for a write that rolls back, and a schedule read
+    from the old rows before the commit is left behind)."""
+    catalog_cache.bump([OFFERS_SCOPE])
 
 
 def coupon_with_scope(*, code: str) -> tuple[Coupon, Scope] | None:

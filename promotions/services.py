@@ -505,6 +505,7 @@ def release_order_promotions(*, order_number: str, now: datetime | None = None) 
 @transaction.atomic
 def set_offers_active(*, offer_ids: Iterable[int], active: bool) -> int:
     updated = Offer.objects.filter(pk__in=list(offer_ids)).update(is_active=active)
+    selectors.offers_changed()  # update() sends no signal
     sync_sale_prices()
     return updated
 

@@ -68,6 +68,11 @@ def _version() -> int:
     return version
 
 
+def version() -> int:
+    """The rates' current version: what a value computed with the tax table is kept under."""
+    return _version()
+
+
 def rates_changed() -> None:
     """A class or rate changed: every process reads the table again."""
     cache.set(VERSION_KEY, time.time_ns(), timeout=None)

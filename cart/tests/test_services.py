@@ -95,6 +95,27 @@ def test_update_is_all_or_nothing_when_one_quantity_is_too_high():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("kinds", [1, 2, services.MAX_PLAIN_UPDATES + 2])
+def test_update_writes_every_changed_line_and_leaves_the_others(
+    kinds, django_assert_max_num_queries
+):
+    """Changed lines are written per new (quantity, tick), past MAX_PLAIN_UPDATES of them in
+    one bulk_update: in every case each line ends as asked and unchanged lines stay."""
+    cart = CartFactory()
+    lines = [CartLineFactory(cart=cart, variant__stock=50) for _ in range(kinds + 2)]
+    wanted = {line.pk: (2 + n % kinds, n % 2 == 0) for n, line in enumerate(lines[:-1])}
+    wanted[lines[-1].pk] = (1, True)  # as it is
+    before = Cart.objects.get(pk=cart.pk).updated_at
+    # Lock the lines, write at most MAX_PLAIN_UPDATES groups (or one bulk_update), mark the cart.
+    with django_assert_max_num_queries(2 + services.MAX_PLAIN_UPDATES + 2):
+        services.update_lines(
+            cart=cart, changes={pk: LineChange(*change) for pk, change in wanted.items()}
+        )
+    assert {line.pk: (line.quantity, line.is_selected) for line in cart.lines.all()} == wanted
+    assert Cart.objects.get(pk=cart.pk).updated_at > before
+
+
+@pytest.mark.django_db
 def test_lines_of_another_cart_cannot_be_changed_or_removed():
     mine, theirs = CartFactory(), CartFactory()
     their_line = CartLineFactory(cart=theirs)

@@ -4,7 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from catalog.tests.factories import CategoryFactory, ProductFactory
@@ -281,3 +281,38 @@ def test_a_shop_in_yen_prices_in_whole_yen(settings):
     odd = price([line(1, "333", 3), line(2, "1001", 1)], coupon_code="ODD")
     assert odd.discount == D("140")  # 7% of 2,000
     assert [x.discount for x in odd.lines] == [D("69"), D("71")]
+
+
+def test_a_committed_change_of_an_offer_reprices_at_once(django_capture_on_commit_callbacks):
+    """The offers' schedule is kept per version (selectors.offer_schedule): a saved offer,
+    its tiers or its scope move the version when the write commits."""
+    category = CategoryFactory()
+    variant = ProductFactory(category=category, variants__price=D("25.00")).variants.get()
+    lines = [line_of(variant, quantity=2)]
+    assert price(lines, now=NOW).discount == ZERO  # the schedule is held from here on
+    with django_capture_on_commit_callbacks(execute=True):
+        sale = OfferFactory(name="Summer sale", percent=D("20"), valid_from=NOW - SECOND)
+        sale.categories.add(CategoryFactory())
+    assert price(lines, now=NOW).discount == ZERO  # another category's sale
+    with django_capture_on_commit_callbacks(execute=True):
+        sale.categories.add(category)
+    assert price(lines, now=NOW).discount == D("10.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        sale.percent = D("10")
+        sale.save()
+    assert price(lines, now=NOW).discount == D("5.00")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_offers_active(offer_ids=[sale.pk], active=False)
+    assert price(lines, now=NOW).discount == ZERO
+
+
+def test_an_offer_saved_in_a_transaction_that_rolls_back_is_never_kept():
+    """A schedule read inside the writing transaction must not outlive its rollback."""
+    variant = ProductFactory(variants__price=D("25.00")).variants.get()
+    lines = [line_of(variant, quantity=2)]
+    assert price(lines, now=NOW).discount == ZERO
+    with pytest.raises(RuntimeError), transaction.atomic():
+        OfferFactory(name="Ghost sale", percent=D("20"), valid_from=NOW - SECOND)
+        price(lines, now=NOW)
+        raise RuntimeError
+    assert price(lines, now=NOW).discount == ZERO

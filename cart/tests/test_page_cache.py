@@ -1,0 +1,105 @@
+"""The cart's body kept per state of the cart (cart.page_cache): never another shopper's,
+never a price, stock, promotion or tax that is no longer true."""
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+from unittest import mock
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from cart.tests.test_views import CART_KEPT_BUDGET, add, guest_cart
+from catalog.models import Variant
+from catalog.tests.factories import VariantFactory
+from promotions.models import CustomerSpend
+from promotions.tests.factories import MembershipTierFactory, OfferFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def cart_page(client) -> str:
+    return client.get(reverse("cart:detail")).content.decode()
+
+
+def token_of(html: str) -> str:
+    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+
+
+def test_a_kept_cart_is_only_its_shoppers_with_their_own_token(django_assert_max_num_queries):
+    variant = VariantFactory(price=Decimal("12.00"), stock=9)
+    ann, bob = Client(), Client()
+    add(ann, variant, 2)
+    add(bob, variant, 1)
+    cart_page(ann)
+    with django_assert_max_num_queries(CART_KEPT_BUDGET):
+        ann_html = cart_page(ann)
+    ann_line = guest_cart(ann).lines.get().pk
+    bob_line = guest_cart(bob).lines.get().pk
+    # Bob in a browser that checks CSRF as the live site does, with his session.
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = bob.cookies
+    bob_html = cart_page(strict)
+    assert f'name="quantity-{ann_line}" value="2"' in ann_html
+    assert f"quantity-{ann_line}" not in bob_html
+    assert f'name="quantity-{bob_line}" value="1"' in bob_html
+    assert "__csrf_token_placeholder__" not in ann_html + bob_html
+    # The kept body's forms carry each visitor's own token: Bob's posts with his.
+    data = {f"quantity-{bob_line}": "3", f"selected-{bob_line}": "on"}
+    assert strict.post(reverse("cart:update"), data).status_code == 403  # no token
+    response = strict.post(
+        reverse("cart:update"), {**data, "csrfmiddlewaretoken": token_of(bob_html)}
+    )
+    assert response.status_code == 302
+    assert f'name="quantity-{bob_line}" value="3"' in cart_page(strict)
+
+
+def test_a_kept_cart_shows_a_new_price_and_a_shortage_at_once(client):
+    variant = VariantFactory(price=Decimal("12.00"), stock=9)
+    add(client, variant, 4)
+    cart_page(client)
+    assert "$48.00" in cart_page(client)  # kept
+    # Written as a bulk edit would, with no version moved: the line's state tells.
+    Variant.objects.filter(pk=variant.pk).update(price=Decimal("10.00"), stock=3)
+    html = cart_page(client)
+    assert "The price of" in html and "$30.00" in html
+    assert 'value="3"' in html  # lowered to the stock
+    assert "$30.00" in cart_page(client) and "The price of" not in cart_page(client)
+
+
+def test_an_offer_is_on_the_kept_cart_from_its_first_second(client):
+    variant = VariantFactory(price=Decimal("20.00"), stock=9)
+    add(client, variant, 1)
+    starts = timezone.now() + timedelta(hours=1)
+    OfferFactory(name="Evening sale", percent=Decimal("50"), valid_from=starts)
+    cart_page(client)
+    assert "Evening sale" not in cart_page(client)
+    # The clock, the one thing from outside the machine here.
+    with mock.patch("django.utils.timezone.now", return_value=starts):
+        html = cart_page(client)
+    assert "Evening sale" in html and "$10.00" in html
+
+
+def test_a_saved_offer_reprices_the_kept_cart(client, django_capture_on_commit_callbacks):
+    variant = VariantFactory(price=Decimal("20.00"), stock=9)
+    add(client, variant, 1)
+    cart_page(client)
+    assert "Storewide" not in cart_page(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        OfferFactory(name="Storewide", percent=Decimal("25"))
+    html = cart_page(client)
+    assert "Storewide" in html and "$15.00" in html
+
+
+def test_a_signed_in_shopper_s_kept_cart_follows_their_tier(client, django_user_model):
+    user = django_user_model.objects.create_user(email="t@example.com", password="pw-tier-123")
+    MembershipTierFactory(name="Gold", min_spend=Decimal("100.00"), percent=Decimal("10"))
+    client.force_login(user)
+    add(client, VariantFactory(price=Decimal("50.00"), stock=9), 1)
+    cart_page(client)
+    assert "Gold member discount" not in cart_page(client)
+    CustomerSpend.objects.create(user=user, paid_total=Decimal("150.00"))
+    html = cart_page(client)
+    assert "Gold member discount" in html and "$45.00" in html
