@@ -1,10 +1,11 @@
 """Cached catalog pages, invalidated by versioned keys.
 
-A cached entry's key holds the versions of what it shows: a product page the product's
+A cached entry depends on the versions of what it shows: a product page the product's
 version; a category listing its category's version; pages that may show any product (home,
 all products, search, the category menu) the catalog's version. A change bumps exactly those
-versions, and entries under old keys simply stop being read (and expire). A version that the
-cache lost starts again from the clock, so an old entry can never come back to life.
+versions, and entries of old versions simply stop being read (and expire, or are
+replaced). A version that the cache lost starts again from the clock, so an old entry can
+never come back to life.
 
 Only shopper-neutral HTML is cached: the header (cart count, account links) is rendered for
 each request, and CSRF tokens in cached HTML are a placeholder swapped for the visitor's own.
