@@ -1,8 +1,10 @@
 import logging
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import OperationalError, connection
@@ -10,10 +12,11 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import Context, engines
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -378,10 +381,18 @@ def _hole(request, template_name: str, context: dict) -> str:
 
 
 def _wishlist_button(request, product_id: int) -> str:
+    next_path = request.get_full_path()
+    if not request.user.is_authenticated:
+        return _guest_wishlist_button(get_language(), get_script_prefix(), next_path)
     saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
-    return _hole(
-        request, "catalog/_wishlist_button.html", {"product_id": product_id, "saved": saved}
-    )
+    context = {"product_id": product_id, "saved": saved, "next_path": next_path}
+    return _hole(request, "catalog/_wishlist_button.html", context)
+
+
+@lru_cache(maxsize=1024)  # a guest's button is a link to sign in and come back: per address
+def _guest_wishlist_button(_language: str, _script_prefix: str, next_path: str) -> str:
+    template = engines["django"].engine.get_template("catalog/_wishlist_button.html")
+    return template.render(Context({"user": AnonymousUser(), "next_path": next_path}))
 
 
 def _recently_viewed(request, *, exclude: list[int]) -> str:
