@@ -7,10 +7,16 @@ class CatalogConfig(AppConfig):
     verbose_name = _("Catalog")
 
     def ready(self):
+        from django.core.signals import request_finished, request_started
         from django.db.models.signals import post_delete
 
+        from catalog import cache
         from catalog.facets import note_deleted_product
         from catalog.models import Product
+
+        # A request reads each version once (catalog.cache); nothing read is kept after it.
+        request_started.connect(cache.request_started, dispatch_uid="catalog-versions-start")
+        request_finished.connect(cache.request_finished, dispatch_uid="catalog-versions-end")
 
         # A deleted product leaves the listing index of every worker (the index is a cache of
         # the catalog: a signal keeps it current wherever the deletion comes from).

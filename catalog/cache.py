@@ -1,32 +1,40 @@
 """Cached catalog pages, invalidated by versioned keys.
 
-A cached entry's key holds the versions of what it shows: a product page the product's
+A cached entry depends on the versions of what it shows: a product page the product's
 version; a category listing its category's version; pages that may show any product (home,
 all products, search, the category menu) the catalog's version. A change bumps exactly those
-versions, and entries under old keys simply stop being read (and expire). A version that the
-cache lost starts again from the clock, so an old entry can never come back to life.
+versions, and entries of old versions simply stop being read (and expire, or are
+replaced). A version that the cache lost starts again from the clock, so an old entry can
+never come back to life.
 
 Only shopper-neutral HTML is cached: the header (cart count, account links) is rendered for
 each request, and CSRF tokens in cached HTML are a placeholder swapped for the visitor's own.
 A cache outage (Redis down with IGNORE_EXCEPTIONS) reads as a miss: pages render uncached.
+
+A cached page costs one cache round trip: the versions it depends on and the page itself
+come in one MGET, the page's entry holding the versions it was rendered at (served only while
+they are the current ones). Within a request the versions read are kept (a request shows one
+moment of the catalog), so the category tree, the option types and the page share one read.
 
 Versions move when a write commits (bump() defers to transaction.on_commit), so every write
 path that calls bump(), products_changed() or categories_changed() invalidates on commit.
 """
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TypeVar
 
-from django.contrib.messages import get_messages
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
+from django.utils.module_loading import import_string
 from django.utils.translation import get_language
+
+from shop.csrf import get_token
 
 #: A safety net behind the versions: nothing cached lives longer than this (seconds).
 PAGE_TIMEOUT = 15 * 60
@@ -50,10 +58,45 @@ def _version_key(scope: str) -> str:
     return f"catalog:version:{scope}"
 
 
+#: The versions read during the current request, per thread: {scope: version}, or None
+#: outside a request (a task, a command, a test calling a service), where nothing is kept.
+_in_request = threading.local()
+
+
+def request_started(**kwargs) -> None:
+    """Connected to Django's request_started: a request starts with no version read."""
+    _in_request.versions = {}
+
+
+def request_finished(**kwargs) -> None:
+    """Connected to Django's request_finished: what a request read is not kept after it."""
+    _in_request.versions = None
+
+
+def _kept() -> dict[str, int] | None:
+    return getattr(_in_request, "versions", None)
+
+
 def versions(scopes: Iterable[str]) -> dict[str, int]:
-    """The current version of each scope, in one cache round trip."""
+    """The current version of each scope, in one cache round trip (none for the scopes this
+    request has already read)."""
+    scopes = list(scopes)
+    kept = _kept()
+    unread = [scope for scope in scopes if kept is None or scope not in kept]
+    found = (
+        _read_versions(unread, cache.get_many([_version_key(s) for s in unread])) if unread else {}
+    )
+    if kept is None:
+        return found
+    kept.update(found)
+    return {scope: kept[scope] for scope in scopes}
+
+
+def _read_versions(scopes: list[str], found: dict) -> dict[str, int]:
+    """The versions of `scopes` from `found` (a get_many's answer), the lost ones started
+    again from the clock."""
     keys = {_version_key(scope): scope for scope in scopes}
-    found = cache.get_many(list(keys))
+    found = {key: found[key] for key in keys if key in found}
     missing = {key: time.time_ns() for key in keys if key not in found}
     if missing:
         # add(), not set(): two processes starting a lost version agree on the first one.
@@ -123,6 +166,8 @@ def bump(scopes: Iterable[str]) -> None:
 def _new_versions(scopes: list[str]) -> None:
     now = time.time_ns()
     cache.set_many({_version_key(scope): now for scope in scopes}, timeout=None)
+    if _kept() is not None:  # the rest of this request reads the new versions
+        _in_request.versions = {}
 
 
 def products_changed(*, product_ids: Iterable[int], category_paths: Iterable[str]) -> None:
@@ -143,11 +188,19 @@ def categories_changed() -> None:
 
 
 #: Parts of a page that differ between visitors, left as markers in the cached HTML and
-#: rendered for each request. Templates print `<!--hole:NAME-->` where `cached_render` is set.
+#: filled for each request by these functions (request -> HTML; dotted paths, imported when
+#: first used: the layout's holes are the shop's). Templates print `<!--hole:NAME-->` where
+#: `cached_render` is set.
 SITE_HOLES = {
-    "site-actions": "shop/_site_actions.html",
-    "messages": "shop/_messages.html",
+    "site-actions": "shop.holes.site_actions",
+    "messages": "shop.holes.messages",
 }
+#: The page's entries are kept under this prefix: an entry is (versions, HTML).
+PAGE_PREFIX = "catalog:page-entry:"
+
+
+def _site_hole(name: str) -> Callable:
+    return import_string(SITE_HOLES[name])
 
 
 def cached_page(
@@ -166,24 +219,33 @@ def cached_page(
     variant of the page (sort, page number): callers cache only the few variants that are
     hot, so that made-up query strings cannot fill the cache; a context with UNCACHED true
     is rendered and not kept.
+
+    One cache round trip on a hit: the page's entry and the versions this request has not
+    read yet, in one get_many. The entry's key names the page, not its versions; the entry
+    holds the versions it was rendered at and is served only while they are all current, so
+    a change still reaches the page at once (the next request renders and replaces it).
     """
-    scope_versions = versions(scopes)
-    parts = [template, request.path, get_language() or "", vary]
-    parts += [f"{scope}={version}" for scope, version in sorted(scope_versions.items())]
-    key = "catalog:page:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
-    html = cache.get(key)
-    if html is None:
+    scopes = sorted(set(scopes))
+    parts = [template, request.path, get_language() or "", vary, *scopes]
+    key = PAGE_PREFIX + hashlib.sha256("|".join(parts).encode()).hexdigest()
+    kept = _kept()
+    unread = [scope for scope in scopes if kept is None or scope not in kept]
+    found = cache.get_many([key, *(_version_key(scope) for scope in unread)])
+    current = _read_versions(unread, found)
+    if kept is not None:
+        kept.update(current)
+        current = {scope: kept[scope] for scope in scopes}
+    stamp = tuple(current[scope] for scope in scopes)
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
+        html = entry[1]
+    else:
         shared = {**context(), "cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
         html = render_to_string(template, shared, request=request)
         if not shared.get(UNCACHED):
-            cache.set(key, html, timeout=PAGE_TIMEOUT)
-    fillers = {
-        name: partial(render_to_string, name_, request=request)
-        for name, name_ in SITE_HOLES.items()
-    }
+            cache.set(key, (stamp, html), timeout=PAGE_TIMEOUT)
+    fillers = {name: partial(_site_hole(name), request) for name in SITE_HOLES}
     fillers.update(holes or {})
-    if not get_messages(request):  # most requests have none: no template to render
-        fillers["messages"] = lambda: ""
     for name, fill in fillers.items():
         marker = f"<!--hole:{name}-->"
         if marker in html:

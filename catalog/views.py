@@ -1,17 +1,22 @@
 import logging
+from functools import lru_cache
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import OperationalError, connection
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template import Context, engines
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -19,6 +24,7 @@ from catalog import cache, recently_viewed, selectors, services
 from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm
 from catalog.models import Product
 from catalog.seo import product_structured_data
+from shop.csrf import get_token
 from shop.money import format_money
 
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
@@ -169,15 +175,26 @@ def _listing_page(
     category_ids=None,
     candidate_ids=None,
 ):
-    option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
-    form = ListingForm(request.GET, option_slugs=option_slugs)
-    form.is_valid()
-    filters = form.filters()
-    sort = form.chosen_sort(default=default_sort)
-    page_number = form.page_number()
-    page_size = form.page_size()
+    def read_form():
+        option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
+        form = ListingForm(request.GET, option_slugs=option_slugs)
+        form.is_valid()
+        return form
+
+    if request.GET:
+        form = read_form()
+        sort, page_number = form.chosen_sort(default=default_sort), form.page_number()
+    else:
+        # A listing's own address, the most read: its sort and page are the defaults, and
+        # the form (a quarter of a cached page's time) is only read to render it, on a miss.
+        form = None
+        sort, page_number = default_sort, 1
 
     def context():
+        nonlocal form
+        form = form or read_form()
+        filters = form.filters()
+        page_size = form.page_size()
         listing = selectors.listing(
             base=products(),
             filters=filters,
@@ -220,7 +237,8 @@ def _listing_page(
 
     known = set(request.GET) <= {"sort", "page"}
     try:
-        if cacheable and known and not form.errors and page_number <= CACHED_PAGES:
+        valid = form is None or not form.errors
+        if cacheable and known and valid and page_number <= CACHED_PAGES:
             return cache.cached_page(
                 request,
                 template=template,
@@ -326,8 +344,8 @@ def product_detail(request, slug):
             "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
             # Flash sales (promotions, through its template tag): countdown and what is left
             # are right on every request.
-            "flash": lambda: render_to_string(
-                "promotions/flash_hole.html", {"product_id": product_id}, request=request
+            "flash": lambda: _hole(
+                request, "promotions/flash_hole.html", {"product_id": product_id}
             ),
         },
         # The day too: the delivery estimate names dates.
@@ -355,20 +373,46 @@ def _breadcrumbs(product):
     return [*tree.ancestors(category), category] if category else []
 
 
-def _wishlist_button(request, product_id: int) -> str:
-    saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
-    return render_to_string(
-        "catalog/_wishlist_button.html",
-        {"product_id": product_id, "saved": saved},
-        request=request,
+def _hole(request, template_name: str, context: dict) -> str:
+    """A hole of a cached page whose template reads only `context`, the request, the user
+    and the CSRF token: rendered with a plain Context, without the context processors a
+    RequestContext runs (they cost more than such a hole)."""
+    template = engines["django"].engine.get_template(template_name)
+    return template.render(
+        Context(
+            {
+                **context,
+                "request": request,
+                "user": request.user,
+                "csrf_token": SimpleLazyObject(lambda: get_token(request)),
+            }
+        )
     )
+
+
+def _wishlist_button(request, product_id: int) -> str:
+    next_path = request.get_full_path()
+    if not request.user.is_authenticated:
+        return _guest_wishlist_button(get_language(), get_script_prefix(), next_path)
+    saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
+    context = {"product_id": product_id, "saved": saved, "next_path": next_path}
+    return _hole(request, "catalog/_wishlist_button.html", context)
+
+
+@lru_cache(maxsize=1024)  # a guest's button is a link to sign in and come back: per address
+def _guest_wishlist_button(_language: str, _script_prefix: str, next_path: str) -> str:
+    template = engines["django"].engine.get_template("catalog/_wishlist_button.html")
+    return template.render(Context({"user": AnonymousUser(), "next_path": next_path}))
 
 
 def _recently_viewed(request, *, exclude: list[int]) -> str:
-    """The visitor's recently viewed products (a hole: the page around it is shared)."""
+    """The visitor's recently viewed products (a hole: the page around it is shared);
+    nothing at all for a visitor who has seen no other product."""
     products = selectors.recently_viewed(
         product_ids=recently_viewed.viewed_product_ids(request), exclude=exclude
     )
+    if not products:  # the section's template shows nothing then either
+        return ""
     return render_to_string(
         "catalog/_recently_viewed.html", {"recently_viewed": products}, request=request
     )

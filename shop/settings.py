@@ -79,7 +79,8 @@ MIDDLEWARE = [
     "shop.middleware.RefuseNulBytes",
     "django.middleware.security.SecurityMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the settings' policy built once (shop/middleware.py).
+    "shop.middleware.ContentSecurityPolicy",
     "shop.middleware.PrivatePages",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

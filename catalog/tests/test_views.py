@@ -457,3 +457,78 @@ def test_only_a_cancelled_statement_is_explained_other_errors_are_raised(
     monkeypatch.setattr(facets, "answer", broken)
     with pytest.raises(OperationalError):
         client.get(category.get_absolute_url(), {"colour": "red"})
+
+
+#: A cached page for a guest, once rendered: no query at all (home, listing and product
+#: pages; the product page's holes read the flash sales' schedule from the cache too).
+CACHED_HIT_BUDGET = 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["home", "category", "product"])
+def test_a_cached_page_is_served_to_a_new_guest_without_a_query(
+    client, category, page, django_assert_num_queries
+):
+    fill(category, 3)
+    product = ProductFactory(name="Oxford", category=category)
+    url = {"home": "/", "category": category.get_absolute_url()}.get(
+        page, product.get_absolute_url()
+    )
+    client.get(url)
+    client.cookies.clear()  # a visitor with no cookie: a new CSRF secret, no session
+    with django_assert_num_queries(CACHED_HIT_BUDGET):
+        response = client.get(url)
+    assert response.status_code == 200
+    assert "csrftoken" in response.cookies  # its forms work: the visitor's own secret
+
+
+@pytest.mark.django_db
+def test_a_page_rendered_at_old_versions_is_replaced_not_served(
+    client, category, django_capture_on_commit_callbacks
+):
+    """The page's entry holds the versions it was rendered at: after a change it is read,
+    found old, and rendered again (and kept in its place)."""
+    product = ProductFactory(name="Oxford", category=category, variants__price=Decimal("30.00"))
+    client.get(category.get_absolute_url())
+    with django_capture_on_commit_callbacks(execute=True):
+        Variant.objects.filter(product=product).update(price=Decimal("24.50"))
+        services.refresh_products(product_ids=[product.pk])
+    assert "$24.50" in client.get(category.get_absolute_url()).content.decode()
+    assert "$24.50" in client.get(category.get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_sorted_listing_and_the_plain_one_are_kept_apart(client, category):
+    fill(category, 3)  # Shirt 0 the cheapest, Shirt 2 the dearest
+    url = category.get_absolute_url()
+
+    def page(**params):  # each request's CSRF tokens are its own: left out
+        html = client.get(url, params).content.decode()
+        return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+
+    plain, cheap_first, dear_first = page(), page(sort="price"), page(sort="-price")
+    assert cheap_first.index("Shirt 0") < cheap_first.index("Shirt 2")
+    assert dear_first.index("Shirt 2") < dear_first.index("Shirt 0")
+    assert page(sort="price") == cheap_first
+    assert page() == plain != cheap_first
+
+
+@pytest.mark.django_db
+def test_a_shoppers_message_shows_on_the_cached_page_once_and_to_nobody_else(
+    client, django_user_model
+):
+    product = ProductFactory(name="Oxford")
+    client.get(product.get_absolute_url())  # cached, without a message
+    shopper = django_user_model.objects.create_user(email="ann@example.com", password="pw-ann-123")
+    client.force_login(shopper)
+    response = client.post(
+        reverse("catalog:wishlist-add", kwargs={"product_id": product.pk}),
+        {"next": product.get_absolute_url()},
+        follow=True,
+    )
+    assert "is in your wishlist" in response.content.decode()
+    assert "Saved in your wishlist" in response.content.decode()  # the hole is theirs
+    assert "is in your wishlist" not in client.get(product.get_absolute_url()).content.decode()
+    client.logout()
+    guest = client.get(product.get_absolute_url()).content.decode()
+    assert "Saved in your wishlist" not in guest and "Sign in to save this" in guest

@@ -183,3 +183,18 @@ def test_no_admin_list_or_add_page_carries_inline_script_or_style(admin_client):
             assert response.status_code in (200, 403), url  # 403: a model nobody adds by hand
             found += [f"{url}: {match.group()}" for match in INLINE.finditer(response.text)]
     assert found == []
+
+
+def test_the_policy_built_once_is_the_one_django_csp_builds(client, settings):
+    from csp.utils import build_policy
+
+    def directives(header):
+        return {part.strip() for part in header.split(";")}
+
+    built = client.get("/livez")["Content-Security-Policy"]
+    assert directives(built) == directives(build_policy())
+    assert client.get("/livez")["Content-Security-Policy"] == built
+    policy = {**settings.CONTENT_SECURITY_POLICY}
+    policy["DIRECTIVES"] = {**policy["DIRECTIVES"], "img-src": ["'self'", "https://img.example"]}
+    settings.CONTENT_SECURITY_POLICY = policy  # a changed setting is read again
+    assert "img-src 'self' https://img.example" in client.get("/livez")["Content-Security-Policy"]

@@ -1,0 +1,51 @@
+import re
+
+import pytest
+from django.middleware import csrf as django_csrf
+from django.test import Client, RequestFactory
+from django.urls import reverse
+
+from catalog.tests.factories import ProductFactory
+from shop import csrf
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def test_a_token_is_djangos_kind_and_unmasks_to_the_visitors_secret():
+    request = RequestFactory().get("/")
+    first, second = csrf.get_token(request), csrf.get_token(request)
+    secret = request.META["CSRF_COOKIE"]
+    assert len(first) == django_csrf.CSRF_TOKEN_LENGTH and first != second  # a fresh mask
+    assert set(first + secret) <= set(django_csrf.CSRF_ALLOWED_CHARS)
+    assert django_csrf._unmask_cipher_token(first) == secret
+    assert django_csrf._unmask_cipher_token(second) == secret
+    assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+
+
+def test_a_visitor_with_a_secret_keeps_it():
+    request = RequestFactory().get("/")
+    request.META["CSRF_COOKIE"] = "a" * django_csrf.CSRF_SECRET_LENGTH
+    assert django_csrf._unmask_cipher_token(csrf.get_token(request)) == "a" * 32
+
+
+def test_random_strings_draw_every_character_and_only_those():
+    drawn = "".join(csrf.random_string(32) for _ in range(400))
+    assert set(drawn) == set(django_csrf.CSRF_ALLOWED_CHARS)
+
+
+@pytest.mark.django_db
+def test_the_token_of_a_cached_page_passes_djangos_check_and_nobody_elses_does(
+    django_user_model,
+):
+    product = ProductFactory()
+    shopper = django_user_model.objects.create_user(email="ann@example.com", password="pw-ann-123")
+    ann, bob = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    ann.force_login(shopper)
+    ann.get(product.get_absolute_url())  # rendered and cached
+    anns = TOKEN.search(ann.get(product.get_absolute_url()).content.decode()).group(1)
+    bob.force_login(shopper)
+    bobs = TOKEN.search(bob.get(product.get_absolute_url()).content.decode()).group(1)
+    url = reverse("catalog:wishlist-add", kwargs={"product_id": product.pk})
+    assert bob.post(url, {"csrfmiddlewaretoken": anns}).status_code == 403
+    assert ann.post(url, {"csrfmiddlewaretoken": anns}).status_code == 302
+    assert bob.post(url, {"csrfmiddlewaretoken": bobs}).status_code == 302
