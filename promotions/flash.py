@@ -25,8 +25,9 @@ order is not placed is given back by cancel_reservations() (a hold stays until i
 so the shopper can try again). Counters are loaded from the database when missing (holds
 are then lost: their shoppers take a unit again when they place the order, if one is
 left) and dropped by reconcile_counters() when `taken` minus the units held disagrees with
-the database's `taken`, so they can be too strict for a minute at most (a process killed
-between reserve and commit) and never too lenient beyond what claim() refuses. When Redis
+the database's `taken` on two runs in a row (once may be an order being placed), so they
+can be too strict for two minutes at most (a process killed between reserve and commit)
+and never too lenient beyond what claim() refuses. When Redis
 cannot be reached (or settings.FLASH_REDIS_URL is empty), hold() and reserve() fall back to
 an unlocked read of `taken` (sold out at once once the cap is reached) and claim() alone
 guards: nothing is held for the shopper, who may be told "sold out" when placing the order;
@@ -595,11 +596,18 @@ def release_claims(*, order_number: str, now: datetime | None = None) -> int:
     return sum(held.quantity for held in claims)
 
 
+#: How long reconcile_counters() remembers a disagreement it saw (a little over two runs).
+DRIFT_MEMORY = 150
+
+
 def reconcile_counters(*, now: datetime | None = None) -> int:
-    """Drop the Redis counters of running sales whose `taken` minus the units held
-    disagrees with the database (a process killed between reserve and commit, Redis down
-    during a release): the next shopper loads them again from the truth. Every minute on
-    Celery beat. Returns how many."""
+    """Drop the Redis counters of running sales whose `taken` minus the units held has
+    disagreed with the database by the same number on two runs in a row (a process killed
+    between reserve and commit, Redis down during a release): the next shopper loads them
+    again from the truth. A difference seen once is not enough: an order between its gate
+    and its commit, or committed and not yet turned from hold to claim, differs for a few
+    milliseconds, and dropping the counters then would drop every live hold with them.
+    Every minute on Celery beat. Returns how many were dropped."""
     client = _redis()
     now = now or timezone.now()
     sales = [sale for sale in schedule() if sale.is_running(now)]
@@ -610,9 +618,15 @@ def reconcile_counters(*, now: datetime | None = None) -> int:
     try:
         for sale in sales:
             keys = _keys(sale.pk)
+            drift_key = f"{keys[0]}:drift"
             counted, held = client.eval(COUNTED, 4, *keys, _epoch(now))
-            if counted >= 0 and counted - held != truth.get(sale.pk):
-                client.delete(*keys)
+            drift = counted - held - truth.get(sale.pk, 0) if counted >= 0 else 0
+            if not drift:
+                client.delete(drift_key)
+                continue
+            seen = client.set(drift_key, drift, ex=DRIFT_MEMORY, get=True)
+            if seen is not None and int(seen) == drift:
+                client.delete(*keys, drift_key)
                 dropped += 1
     except redis.RedisError:
         return dropped

@@ -251,7 +251,8 @@ def test_redis_counters_that_drift_from_the_database_are_dropped_and_reloaded(po
     taken_key = flash._keys(sale.pk)[0]
     client.set(taken_key, 3)  # a process died between reserve and commit, twice
     assert flash.remaining_of([flash.sale_of(sale)])[sale.pk] == 0
-    assert flash.reconcile_counters() == 1
+    assert flash.reconcile_counters() == 0  # seen once: it may be orders being placed
+    assert flash.reconcile_counters() == 1  # seen again a minute later: dropped
     assert flash.remaining_of([flash.sale_of(sale)])[sale.pk] == 2
     buy(sale, email="b@example.com")
     assert int(client.get(taken_key)) == 2
