@@ -190,10 +190,12 @@ local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
 if mine + n > tonumber(ARGV[3]) then return -2 end
 redis.call('INCRBY', KEYS[1], n)
 redis.call('HINCRBY', KEYS[2], ARGV[4], n)
+local ttl = redis.call('TTL', KEYS[1])
+-- Every key dies with `taken` (the customers' hash too: loaded empty, it had no expiry).
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 if tonumber(ARGV[6]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
   redis.call('HINCRBY', KEYS[4], ARGV[4], n)
-  local ttl = redis.call('TTL', KEYS[1])
   if ttl > 0 then
     redis.call('EXPIRE', KEYS[3], ttl)
     redis.call('EXPIRE', KEYS[4], ttl)

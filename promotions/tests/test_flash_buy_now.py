@@ -297,3 +297,15 @@ def test_the_nav_has_no_flash_link_without_a_sale(client):
     flash.schedule()
     html = client.get(reverse("cart:detail")).content.decode()
     assert "flash-link" not in html
+
+
+def test_every_counter_of_a_sale_expires_with_it(client):
+    """Loaded before any claim (the start of a sale), the counters still all expire after
+    the sale: no Redis key outlives it."""
+    needs_redis()
+    sale = flash_sale(cap=3)
+    signed_in(client)
+    assert buy_now(client, sale).status_code == 302
+    redis_client = flash._redis()
+    ttls = [redis_client.ttl(key) for key in flash._keys(sale.pk)]
+    assert all(ttl > 0 for ttl in ttls), ttls
