@@ -176,32 +176,39 @@ local function sweep(now)
 end
 """
 #: ARGV: n, cap, limit, customer, now, hold until (0: take without holding). 1 taken
-#: (held if asked); 2 the customer already holds n; 0 sold out; -2 over the customer's
-#: limit; -1 counters not loaded (the caller loads them and asks again).
+#: (held if asked); 2 the customer holds n (a hold of fewer grows to n, its expiry kept,
+#: when taking without holding); 0 sold out; -2 over the customer's limit; -1 counters not
+#: loaded (the caller loads them and asks again). Units already held count once: only the
+#: units beyond the hold are judged against the cap and the limit, and added.
 TAKE = (
     SWEEP
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 sweep(ARGV[5])
 local n = tonumber(ARGV[1])
-if tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') >= n then return 2 end
-if tonumber(redis.call('GET', KEYS[1])) + n > tonumber(ARGV[2]) then return 0 end
+local held = tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0')
+if held >= n then return 2 end
+local more = n - held
+if tonumber(redis.call('GET', KEYS[1])) + more > tonumber(ARGV[2]) then return 0 end
 local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
-if mine + n > tonumber(ARGV[3]) then return -2 end
-redis.call('INCRBY', KEYS[1], n)
-redis.call('HINCRBY', KEYS[2], ARGV[4], n)
+if mine + more > tonumber(ARGV[3]) then return -2 end
+redis.call('INCRBY', KEYS[1], more)
+redis.call('HINCRBY', KEYS[2], ARGV[4], more)
 local ttl = redis.call('TTL', KEYS[1])
 -- Every key dies with `taken` (the customers' hash too: loaded empty, it had no expiry).
 if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 if tonumber(ARGV[6]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
-  redis.call('HINCRBY', KEYS[4], ARGV[4], n)
-  if ttl > 0 then
-    redis.call('EXPIRE', KEYS[3], ttl)
-    redis.call('EXPIRE', KEYS[4], ttl)
-  end
+elseif held == 0 then
+  return 1
 end
-return 1
+redis.call('HINCRBY', KEYS[4], ARGV[4], more)
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[3], ttl)
+  redis.call('EXPIRE', KEYS[4], ttl)
+end
+if tonumber(ARGV[6]) > 0 then return 1 end
+return 2
 """
 )
 #: ARGV: ttl, taken, then customer/units pairs. Loads once (NX); holds start afresh.
@@ -220,15 +227,17 @@ redis.call('DECRBY', KEYS[1], ARGV[1])
 redis.call('HINCRBY', KEYS[2], ARGV[2], -tonumber(ARGV[1]))
 return 1
 """
-#: ARGV: customer. The customer's hold ends: `give_back` 1 returns its units (a hold given
-#: up), 0 keeps them counted (the hold became a claim in the database).
+#: ARGV: customer, units kept. The customer's hold ends: up to `units kept` stay counted
+#: (the hold became a claim of that many in the database), the rest go back (0: a hold
+#: given up).
 END_HOLD = """
 local units = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
 redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-if units > 0 and ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('DECRBY', KEYS[1], units)
-  redis.call('HINCRBY', KEYS[2], ARGV[1], -units)
+local back = units - tonumber(ARGV[2])
+if back > 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DECRBY', KEYS[1], back)
+  redis.call('HINCRBY', KEYS[2], ARGV[1], -back)
 end
 return units
 """
@@ -363,7 +372,7 @@ def give_up_hold(*, sale: Sale, user) -> None:
     if client is None:
         return
     with contextlib.suppress(redis.RedisError):
-        client.eval(END_HOLD, 4, *_keys(sale.pk), customer_key(user=user), 1)
+        client.eval(END_HOLD, 4, *_keys(sale.pk), customer_key(user=user), 0)
 
 
 def reserve(
@@ -466,13 +475,15 @@ def _held_units(sale: Sale, *, customer: str, now: datetime) -> int:
         return 0
 
 
-def _holds_become_claims(sale_ids: list[int], customer: str) -> None:
+def _holds_become_claims(claimed: list[tuple[int, int]], customer: str) -> None:
+    """The customer's holds of the sales in `claimed` (sale, units claimed) end; Redis
+    keeps counting the units claimed, and gives back any units held beyond them."""
     client = _redis()
     if client is None:
         return
-    for sale_id in sale_ids:
+    for sale_id, units in claimed:
         try:
-            client.eval(END_HOLD, 4, *_keys(sale_id), customer, 0)
+            client.eval(END_HOLD, 4, *_keys(sale_id), customer, units)
         except redis.RedisError:
             return  # the hold lapses and reconcile_counters() puts the counter right
 
@@ -557,7 +568,11 @@ def claim(
     if claims:
         # The holds became these claims: Redis keeps counting their units, without expiry.
         transaction.on_commit(
-            partial(_holds_become_claims, [c.sale_id for c in claims], customer_key(user=user)),
+            partial(
+                _holds_become_claims,
+                [(c.sale_id, c.quantity) for c in claims],
+                customer_key(user=user),
+            ),
             robust=True,
         )
     return FlashClaim.objects.bulk_create(claims)

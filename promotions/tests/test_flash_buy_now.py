@@ -309,3 +309,23 @@ def test_every_counter_of_a_sale_expires_with_it(client):
     redis_client = flash._redis()
     ttls = [redis_client.ttl(key) for key in flash._keys(sale.pk)]
     assert all(ttl > 0 for ttl in ttls), ttls
+
+
+@pytest.mark.parametrize(("pressed", "ordered"), [(1, 2), (2, 1)])
+def test_an_order_of_more_or_fewer_units_than_held_leaves_redis_counting_the_claim(
+    client, django_capture_on_commit_callbacks, pressed, ordered
+):
+    """Buy now of `pressed` units, then the cart's quantity edited to `ordered`: once the
+    order is placed Redis counts exactly the units claimed (no drift for reconcile to find,
+    which would drop every shopper's hold with it)."""
+    needs_redis()
+    sale = flash_sale(cap=5, per_customer=3)
+    method = ShippingMethodFactory()
+    user = signed_in(client)
+    assert buy_now(client, sale, quantity=pressed).status_code == 302
+    CartLine.objects.filter(cart__user=user, variant=sale.variant).update(quantity=ordered)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert checkout_and_place(client, method).status_code == 302
+    assert FlashSale.objects.get().taken == ordered
+    assert flash._held_units(sale, customer=f"u:{user.pk}", now=timezone.now()) == 0
+    assert left(sale) == 5 - ordered
