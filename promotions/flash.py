@@ -25,8 +25,9 @@ order is not placed is given back by cancel_reservations() (a hold stays until i
 so the shopper can try again). Counters are loaded from the database when missing (holds
 are then lost: their shoppers take a unit again when they place the order, if one is
 left) and dropped by reconcile_counters() when `taken` minus the units held disagrees with
-the database's `taken`, so they can be too strict for a minute at most (a process killed
-between reserve and commit) and never too lenient beyond what claim() refuses. When Redis
+the database's `taken` on two runs in a row (once may be an order being placed), so they
+can be too strict for two minutes at most (a process killed between reserve and commit)
+and never too lenient beyond what claim() refuses. When Redis
 cannot be reached (or settings.FLASH_REDIS_URL is empty), hold() and reserve() fall back to
 an unlocked read of `taken` (sold out at once once the cap is reached) and claim() alone
 guards: nothing is held for the shopper, who may be told "sold out" when placing the order;
@@ -175,30 +176,39 @@ local function sweep(now)
 end
 """
 #: ARGV: n, cap, limit, customer, now, hold until (0: take without holding). 1 taken
-#: (held if asked); 2 the customer already holds n; 0 sold out; -2 over the customer's
-#: limit; -1 counters not loaded (the caller loads them and asks again).
+#: (held if asked); 2 the customer holds n (a hold of fewer grows to n, its expiry kept,
+#: when taking without holding); 0 sold out; -2 over the customer's limit; -1 counters not
+#: loaded (the caller loads them and asks again). Units already held count once: only the
+#: units beyond the hold are judged against the cap and the limit, and added.
 TAKE = (
     SWEEP
     + """
 if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
 sweep(ARGV[5])
 local n = tonumber(ARGV[1])
-if tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') >= n then return 2 end
-if tonumber(redis.call('GET', KEYS[1])) + n > tonumber(ARGV[2]) then return 0 end
+local held = tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0')
+if held >= n then return 2 end
+local more = n - held
+if tonumber(redis.call('GET', KEYS[1])) + more > tonumber(ARGV[2]) then return 0 end
 local mine = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
-if mine + n > tonumber(ARGV[3]) then return -2 end
-redis.call('INCRBY', KEYS[1], n)
-redis.call('HINCRBY', KEYS[2], ARGV[4], n)
+if mine + more > tonumber(ARGV[3]) then return -2 end
+redis.call('INCRBY', KEYS[1], more)
+redis.call('HINCRBY', KEYS[2], ARGV[4], more)
+local ttl = redis.call('TTL', KEYS[1])
+-- Every key dies with `taken` (the customers' hash too: loaded empty, it had no expiry).
+if ttl > 0 then redis.call('EXPIRE', KEYS[2], ttl) end
 if tonumber(ARGV[6]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[6], ARGV[4])
-  redis.call('HINCRBY', KEYS[4], ARGV[4], n)
-  local ttl = redis.call('TTL', KEYS[1])
-  if ttl > 0 then
-    redis.call('EXPIRE', KEYS[3], ttl)
-    redis.call('EXPIRE', KEYS[4], ttl)
-  end
+elseif held == 0 then
+  return 1
 end
-return 1
+redis.call('HINCRBY', KEYS[4], ARGV[4], more)
+if ttl > 0 then
+  redis.call('EXPIRE', KEYS[3], ttl)
+  redis.call('EXPIRE', KEYS[4], ttl)
+end
+if tonumber(ARGV[6]) > 0 then return 1 end
+return 2
 """
 )
 #: ARGV: ttl, taken, then customer/units pairs. Loads once (NX); holds start afresh.
@@ -217,15 +227,17 @@ redis.call('DECRBY', KEYS[1], ARGV[1])
 redis.call('HINCRBY', KEYS[2], ARGV[2], -tonumber(ARGV[1]))
 return 1
 """
-#: ARGV: customer. The customer's hold ends: `give_back` 1 returns its units (a hold given
-#: up), 0 keeps them counted (the hold became a claim in the database).
+#: ARGV: customer, units kept. The customer's hold ends: up to `units kept` stay counted
+#: (the hold became a claim of that many in the database), the rest go back (0: a hold
+#: given up).
 END_HOLD = """
 local units = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
 redis.call('HDEL', KEYS[4], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-if units > 0 and ARGV[2] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('DECRBY', KEYS[1], units)
-  redis.call('HINCRBY', KEYS[2], ARGV[1], -units)
+local back = units - tonumber(ARGV[2])
+if back > 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('DECRBY', KEYS[1], back)
+  redis.call('HINCRBY', KEYS[2], ARGV[1], -back)
 end
 return units
 """
@@ -360,7 +372,7 @@ def give_up_hold(*, sale: Sale, user) -> None:
     if client is None:
         return
     with contextlib.suppress(redis.RedisError):
-        client.eval(END_HOLD, 4, *_keys(sale.pk), customer_key(user=user), 1)
+        client.eval(END_HOLD, 4, *_keys(sale.pk), customer_key(user=user), 0)
 
 
 def reserve(
@@ -463,13 +475,15 @@ def _held_units(sale: Sale, *, customer: str, now: datetime) -> int:
         return 0
 
 
-def _holds_become_claims(sale_ids: list[int], customer: str) -> None:
+def _holds_become_claims(claimed: list[tuple[int, int]], customer: str) -> None:
+    """The customer's holds of the sales in `claimed` (sale, units claimed) end; Redis
+    keeps counting the units claimed, and gives back any units held beyond them."""
     client = _redis()
     if client is None:
         return
-    for sale_id in sale_ids:
+    for sale_id, units in claimed:
         try:
-            client.eval(END_HOLD, 4, *_keys(sale_id), customer, 0)
+            client.eval(END_HOLD, 4, *_keys(sale_id), customer, units)
         except redis.RedisError:
             return  # the hold lapses and reconcile_counters() puts the counter right
 
@@ -554,7 +568,11 @@ def claim(
     if claims:
         # The holds became these claims: Redis keeps counting their units, without expiry.
         transaction.on_commit(
-            partial(_holds_become_claims, [c.sale_id for c in claims], customer_key(user=user)),
+            partial(
+                _holds_become_claims,
+                [(c.sale_id, c.quantity) for c in claims],
+                customer_key(user=user),
+            ),
             robust=True,
         )
     return FlashClaim.objects.bulk_create(claims)
@@ -595,11 +613,18 @@ def release_claims(*, order_number: str, now: datetime | None = None) -> int:
     return sum(held.quantity for held in claims)
 
 
+#: How long reconcile_counters() remembers a disagreement it saw (a little over two runs).
+DRIFT_MEMORY = 150
+
+
 def reconcile_counters(*, now: datetime | None = None) -> int:
-    """Drop the Redis counters of running sales whose `taken` minus the units held
-    disagrees with the database (a process killed between reserve and commit, Redis down
-    during a release): the next shopper loads them again from the truth. Every minute on
-    Celery beat. Returns how many."""
+    """Drop the Redis counters of running sales whose `taken` minus the units held has
+    disagreed with the database by the same number on two runs in a row (a process killed
+    between reserve and commit, Redis down during a release): the next shopper loads them
+    again from the truth. A difference seen once is not enough: an order between its gate
+    and its commit, or committed and not yet turned from hold to claim, differs for a few
+    milliseconds, and dropping the counters then would drop every live hold with them.
+    Every minute on Celery beat. Returns how many were dropped."""
     client = _redis()
     now = now or timezone.now()
     sales = [sale for sale in schedule() if sale.is_running(now)]
@@ -610,9 +635,15 @@ def reconcile_counters(*, now: datetime | None = None) -> int:
     try:
         for sale in sales:
             keys = _keys(sale.pk)
+            drift_key = f"{keys[0]}:drift"
             counted, held = client.eval(COUNTED, 4, *keys, _epoch(now))
-            if counted >= 0 and counted - held != truth.get(sale.pk):
-                client.delete(*keys)
+            drift = counted - held - truth.get(sale.pk, 0) if counted >= 0 else 0
+            if not drift:
+                client.delete(drift_key)
+                continue
+            seen = client.set(drift_key, drift, ex=DRIFT_MEMORY, get=True)
+            if seen is not None and int(seen) == drift:
+                client.delete(*keys, drift_key)
                 dropped += 1
     except redis.RedisError:
         return dropped

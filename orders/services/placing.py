@@ -146,6 +146,7 @@ def _price(
     email: str,
     destination,
     points=0,
+    now=None,
 ) -> CartPrice:
     return promotions.price_cart(
         lines=inputs,
@@ -157,6 +158,7 @@ def _price(
         destination=destination,
         shipping_tax_class_id=method.tax_class_id,
         points=points,
+        now=now,
     )
 
 
@@ -323,10 +325,14 @@ def _place_order(
     lines = selectors.checkout_lines(cart=cart)
     if not lines:
         raise EmptyCheckout
+    # One moment for the flash sale's gate, the pricing and the claim: a sale that ends (or
+    # starts) while the order is placed is judged the same by all three, so no order is at
+    # the flash price without its claim.
+    now = timezone.now()
     # Flash sale units first, before any row lock: the crowd past the cap is told "sold
     # out" here without queueing on the variant's row (promotions.flash).
     try:
-        flash_held.extend(flash.reserve(lines=_line_inputs(lines), user=user, email=email))
+        flash_held.extend(flash.reserve(lines=_line_inputs(lines), user=user, email=email, now=now))
     except FlashRejected as rejected:
         raise FlashUnavailable(rejected.message) from rejected
     locked = catalog_locks.variants_for_update(ids=[line.variant_id for line in lines])
@@ -361,6 +367,7 @@ def _place_order(
         email=email,
         destination=destination,
         points=points,
+        now=now,
     )
     if fingerprint_of(lines=lines, price=price, method=method) != fingerprint:
         raise PriceChanged(price.coupon_error)
@@ -391,7 +398,9 @@ def _place_order(
         except CouponRejected as rejected:
             raise PriceChanged(rejected.message) from rejected
     try:
-        claims = flash.claim(lines=inputs, user=user, email=email, order_number=order.number)
+        claims = flash.claim(
+            lines=inputs, user=user, email=email, order_number=order.number, now=now
+        )
     except FlashRejected as rejected:
         raise FlashUnavailable(rejected.message) from rejected
     flash_deadline = flash.payment_deadline(placed_at=order.created_at)

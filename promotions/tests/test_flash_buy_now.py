@@ -23,6 +23,7 @@ from orders.tests.factories import ShippingMethodFactory
 from orders.tests.test_views import NEW_ADDRESS
 from promotions import flash
 from promotions.models import FlashClaim, FlashSale
+from promotions.tests.helpers import line_of
 from promotions.tests.test_flash import buy, flash_sale, shopper
 
 pytestmark = pytest.mark.django_db
@@ -255,8 +256,27 @@ def test_reconcile_keeps_held_units_and_drops_only_a_drifted_counter(client):
     assert flash.reconcile_counters() == 0  # 1 claimed + 1 held agrees with taken = 1
     assert left(sale) == 1
     flash._redis().incr(flash._keys(sale.pk)[0])  # a process died between reserve and commit
-    assert flash.reconcile_counters() == 1
+    assert flash.reconcile_counters() == 0  # seen once: it may be an order being placed
+    assert left(sale) == 0
+    assert flash.reconcile_counters() == 1  # still there a minute later: it drifted
     assert left(sale) == 2  # reloaded from the database (the hold is gone with it)
+
+
+def test_reconcile_does_not_drop_live_holds_for_an_order_being_placed(client):
+    """An order between its gate (Redis counted its unit) and its commit is no drift: the
+    counters, and every shopper's hold in them, stay."""
+    needs_redis()
+    sale = flash_sale(cap=3)
+    user = signed_in(client)
+    assert buy_now(client, sale).status_code == 302
+    other = shopper("b@example.com")
+    reserved = flash.reserve(lines=[line_of(sale.variant)], user=other, email=other.email)
+    assert flash.reconcile_counters() == 0
+    assert flash._held_units(sale, customer=f"u:{user.pk}", now=timezone.now()) == 1
+    flash.cancel_reservations(reserved)  # that order was refused after the gate
+    assert flash.reconcile_counters() == 0
+    assert flash._held_units(sale, customer=f"u:{user.pk}", now=timezone.now()) == 1
+    assert left(sale) == 2
 
 
 def test_the_product_page_offers_buy_now_at_the_flash_price_and_the_nav_links_to_flash(client):
@@ -277,3 +297,35 @@ def test_the_nav_has_no_flash_link_without_a_sale(client):
     flash.schedule()
     html = client.get(reverse("cart:detail")).content.decode()
     assert "flash-link" not in html
+
+
+def test_every_counter_of_a_sale_expires_with_it(client):
+    """Loaded before any claim (the start of a sale), the counters still all expire after
+    the sale: no Redis key outlives it."""
+    needs_redis()
+    sale = flash_sale(cap=3)
+    signed_in(client)
+    assert buy_now(client, sale).status_code == 302
+    redis_client = flash._redis()
+    ttls = [redis_client.ttl(key) for key in flash._keys(sale.pk)]
+    assert all(ttl > 0 for ttl in ttls), ttls
+
+
+@pytest.mark.parametrize(("pressed", "ordered"), [(1, 2), (2, 1)])
+def test_an_order_of_more_or_fewer_units_than_held_leaves_redis_counting_the_claim(
+    client, django_capture_on_commit_callbacks, pressed, ordered
+):
+    """Buy now of `pressed` units, then the cart's quantity edited to `ordered`: once the
+    order is placed Redis counts exactly the units claimed (no drift for reconcile to find,
+    which would drop every shopper's hold with it)."""
+    needs_redis()
+    sale = flash_sale(cap=5, per_customer=3)
+    method = ShippingMethodFactory()
+    user = signed_in(client)
+    assert buy_now(client, sale, quantity=pressed).status_code == 302
+    CartLine.objects.filter(cart__user=user, variant=sale.variant).update(quantity=ordered)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert checkout_and_place(client, method).status_code == 302
+    assert FlashSale.objects.get().taken == ordered
+    assert flash._held_units(sale, customer=f"u:{user.pk}", now=timezone.now()) == 0
+    assert left(sale) == 5 - ordered
