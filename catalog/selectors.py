@@ -10,7 +10,7 @@ import numpy as np
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.cache import cache as django_cache
 from django.core.files.storage import default_storage
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import (
     Count,
     Exists,
@@ -350,7 +350,8 @@ def ranked_ids(queryset: QuerySet, order: tuple[str, ...] | None) -> tuple[int, 
     fields = [name.lstrip("-") for name in order or ()]
     columns = ["pk", *(name for name in fields if name != "pk")]
     sql, params = queryset.order_by().values_list(*columns).query.sql_with_params()
-    with connection.cursor() as cursor:
+    # The queryset's own database: a replica when the router sends catalog reads there.
+    with connections[queryset.db].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if not order or not rows:
