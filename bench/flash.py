@@ -462,10 +462,12 @@ def main() -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""))
+    parser.add_argument("--products", type=int, default=200, help="demo catalog size")
     args = parser.parse_args()
     if not args.database.startswith("postgres") or not args.redis.startswith("redis"):
         raise SystemExit("set DATABASE_URL (PostgreSQL) and REDIS_URL")
     env = run.server_env(args)
+    run.prepare_database(env, products=args.products)  # migrated, seeded (idempotent)
     django_setup(env)
     load_before = "/".join(f"{x:.1f}" for x in os.getloadavg())
     gates = ["redis", "database"] if args.gate == "both" else [args.gate]

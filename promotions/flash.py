@@ -262,6 +262,19 @@ return tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
 """
 )
 
+#: ARGV: cap, customer ('' when unknown), now. 0 sold out to this customer (every unit is
+#: taken and they hold none); 1 units left or they hold one; -1 counters not loaded.
+SOLD_OUT_TO = (
+    SWEEP
+    + """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+sweep(ARGV[3])
+if ARGV[2] ~= '' and tonumber(redis.call('HGET', KEYS[4], ARGV[2]) or '0') > 0 then return 1 end
+if tonumber(redis.call('GET', KEYS[1])) >= tonumber(ARGV[1]) then return 0 end
+return 1
+"""
+)
+
 
 @memoize
 def _client(url: str) -> redis.Redis:
@@ -331,6 +344,24 @@ class Hold:
     sale: Sale
     quantity: int
     until: datetime | None
+
+
+def sold_out_to(*, sale: Sale, user_id: str, now: datetime | None = None) -> bool:
+    """Buy now's first question, asked before the shopper is looked up: is every unit of the
+    running `sale` taken, and does the customer with this (session's) user id hold none? Then
+    the answer is "sold out" whoever they are: the crowd of a sale's first second is answered
+    with one Redis call, without a query. False when anything is unsure (sale not running,
+    counters not loaded, Redis away): hold() then decides, as for everyone."""
+    now = now or timezone.now()
+    client = _redis()
+    if client is None or not sale.is_running(now):
+        return False
+    customer = f"u:{user_id}" if user_id else ""
+    try:
+        answer = client.eval(SOLD_OUT_TO, 4, *_keys(sale.pk), sale.cap, customer, _epoch(now))
+    except redis.RedisError:
+        return False
+    return answer == 0
 
 
 def hold(*, sale: Sale, user, quantity: int, now: datetime | None = None) -> Hold:

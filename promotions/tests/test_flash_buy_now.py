@@ -138,6 +138,26 @@ def test_sold_out_is_answered_at_once_with_409_no_pricing_and_no_write(
     assert not CartLine.objects.filter(variant=sale.variant, cart__user__email="ada@example.com")
 
 
+def test_once_sold_out_the_crowd_is_answered_without_a_query_and_a_holder_goes_on(
+    client, django_assert_num_queries
+):
+    needs_redis()
+    sale = flash_sale(cap=1)
+    holder = Client()
+    signed_in(holder, "holder@example.com")
+    assert buy_now(holder, sale).status_code == 302  # the last unit, held
+    signed_in(client)
+    with django_assert_num_queries(0):  # the session from the cache, one Lua call
+        response = buy_now(client, sale)
+    assert response.status_code == 409
+    assert "Sold out: every unit of the flash sale" in response.content.decode()
+    # A guest is told the same, rather than sent to sign in for nothing.
+    assert buy_now(Client(), sale).status_code == 409
+    # The holder pressing again (a double click) is not told "sold out": the unit is theirs.
+    assert buy_now(holder, sale).status_code == 302
+    assert left(sale) == 0
+
+
 def test_a_shopper_over_the_limit_is_answered_409(client):
     sale = flash_sale(cap=5, per_customer=1)
     user = signed_in(client)
