@@ -35,6 +35,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 
 from shop.csrf import get_token
+from shop.held import held_per_version
 
 #: A safety net behind the versions: nothing cached lives longer than this (seconds).
 PAGE_TIMEOUT = 15 * 60
@@ -108,10 +109,6 @@ def _read_versions(scopes: list[str], found: dict) -> dict[str, int]:
     return {scope: found[key] for key, scope in keys.items()}
 
 
-#: name -> (catalog version, value): the last shared value of each name in this process.
-_held: dict[str, tuple[int, object]] = {}
-
-
 def shared(name: str, build: Callable[[], T]) -> T:
     """A small value every page reads (the category tree, the option types) for the
     catalog's current version: kept in this process and in the cache, rebuilt only when the
@@ -121,18 +118,12 @@ def shared(name: str, build: Callable[[], T]) -> T:
     Kept per language: the value holds names (categories, tags, option values) the merchant
     translates, read in the active language.
     """
-    version = versions([CATALOG])[CATALOG]
-    name = f"{name}:{get_language() or ''}"
-    held = _held.get(name)
-    if held is not None and held[0] == version:
-        return held[1]
-    key = f"catalog:shared:{name}:{version}"
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        cache.set(key, value, timeout=PAGE_TIMEOUT)
-    _held[name] = (version, value)
-    return value
+    return held_per_version(
+        f"catalog:shared:{name}:{get_language() or ''}",
+        versions([CATALOG])[CATALOG],
+        build,
+        timeout=PAGE_TIMEOUT,
+    )
 
 
 def cached_data(name: str, *, scopes: Iterable[str], build: Callable[[], T], timeout: int) -> T:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Lower
 
@@ -26,6 +25,7 @@ from promotions.models import (
 )
 from promotions.points import Movement
 from promotions.pricing import ZERO
+from shop.held import held_per_version
 
 
 def _scopes(model, owner_ids: list[int]) -> dict[int, Scope]:
@@ -83,8 +83,6 @@ OFFERS_SCOPE = "promotions:offers"
 #: A safety net behind the version: the cache's copy of the schedule expires after this
 #: (seconds); a process holds its own while the version stands.
 SCHEDULE_TIMEOUT = 15 * 60
-#: (version, schedule) of this process: saves a cache round trip and an unpickling.
-_held_schedule: tuple[int, list[RunningOffer]] | None = None
 
 
 def offers_version() -> int:
@@ -97,17 +95,12 @@ def offer_schedule(*, version: int | None = None) -> list[RunningOffer]:
     version moves (promotions.receivers moves it on every change of an offer, its tiers or
     its categories and products). Which of them run is decided at each call from their
     windows, so an offer starts and ends on time without any change to the schedule."""
-    global _held_schedule
-    version = version or offers_version()
-    if _held_schedule is not None and _held_schedule[0] == version:
-        return _held_schedule[1]
-    key = f"promotions:offer-schedule:{version}"
-    schedule = cache.get(key)
-    if schedule is None:
-        schedule = _build_schedule()
-        cache.set(key, schedule, timeout=SCHEDULE_TIMEOUT)
-    _held_schedule = (version, schedule)
-    return schedule
+    return held_per_version(
+        "promotions:offer-schedule",
+        version or offers_version(),
+        _build_schedule,
+        timeout=SCHEDULE_TIMEOUT,
+    )
 
 
 def _build_schedule() -> list[RunningOffer]:

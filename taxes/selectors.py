@@ -10,6 +10,7 @@ from datetime import date, datetime
 from django.core.cache import cache
 from django.utils import timezone
 
+from shop.held import held_per_version
 from shop.money import minor_units
 from taxes import conf
 from taxes.calculation import EXPORT, REVERSE_CHARGE, Rate, Rules
@@ -78,22 +79,9 @@ def rates_changed() -> None:
     cache.set(VERSION_KEY, time.time_ns(), timeout=None)
 
 
-_held: tuple[int, TaxTable] | None = None
-
-
 def tax_table() -> TaxTable:
     """Every class and rate (all countries, all periods): one query when the cache is cold."""
-    global _held
-    version = _version()
-    if _held is not None and _held[0] == version:
-        return _held[1]
-    key = f"taxes:table:{version}"
-    table = cache.get(key)
-    if table is None:
-        table = _build()
-        cache.set(key, table, timeout=TABLE_TIMEOUT)
-    _held = (version, table)
-    return table
+    return held_per_version("taxes:table", _version(), _build, timeout=TABLE_TIMEOUT)
 
 
 def _build() -> TaxTable:

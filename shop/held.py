@@ -1,0 +1,34 @@
+"""Small values every request reads (the category tree, the offers' schedule, the tax
+table), kept per version: in this process and in the shared cache.
+
+A value is built once per version across all processes (the first to miss stores it in the
+cache) and then held by each process until its version moves, which saves a cache round
+trip and an unpickling on every request. The version is the caller's: a number that moves
+whenever the rows behind the value change.
+"""
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import cache
+
+T = TypeVar("T")
+
+#: name -> (version, value): the last value of each name this process read.
+_held: dict[str, tuple[int, object]] = {}
+
+
+def held_per_version(name: str, version: int, build: Callable[[], T], *, timeout: int) -> T:
+    """The value of `name` at `version`: this process's copy, else the cache's, else
+    `build()` (stored in the cache for `timeout` seconds, a safety net behind the version).
+    Callers must treat the value as read-only: it is shared between requests."""
+    held = _held.get(name)
+    if held is not None and held[0] == version:
+        return held[1]
+    key = f"held:{name}:{version}"
+    value = cache.get(key)
+    if value is None:
+        value = build()
+        cache.set(key, value, timeout=timeout)
+    _held[name] = (version, value)
+    return value
