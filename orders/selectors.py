@@ -33,14 +33,19 @@ GUEST_LINK_SALT = "orders.guest-link"
 
 
 def free_shipping_threshold() -> Decimal | None:
-    """The lowest subtotal from which an active shipping method is free (one query), for
-    the cart's "more for free shipping" bar before the shopper chooses a method."""
-    return (
-        ShippingMethod.objects.active()
-        .filter(free_above__isnull=False)
-        .order_by("free_above")
-        .values_list("free_above", flat=True)
-        .first()
+    """The lowest subtotal from which an active shipping method to the shop's default
+    country is free (one query), for the cart's "more for free shipping" bar before the
+    shopper chooses where to ship. The cart estimates for that country, as it does its tax:
+    a method that serves only other countries must not promise free shipping."""
+    country = settings.ADDRESS_DEFAULT_COUNTRY
+    methods = ShippingMethod.objects.active().filter(free_above__isnull=False)
+    return min(
+        (
+            method.free_above
+            for method in methods.only("free_above", "countries")
+            if method.serves(country)
+        ),
+        default=None,
     )
 
 

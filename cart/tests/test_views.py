@@ -274,6 +274,8 @@ def test_the_cart_shows_how_much_more_ships_free(client, django_capture_on_commi
     with django_capture_on_commit_callbacks(execute=True):
         ShippingMethodFactory(price=Decimal("5.00"), free_above=Decimal("50.00"))
         ShippingMethodFactory(price=Decimal("2.00"), free_above=Decimal("80.00"))
+        # Free from less, but not to the shop's own country (the cart's estimate).
+        ShippingMethodFactory(price=Decimal("9.00"), free_above=Decimal("40.00"), countries=["FR"])
     html = client.get(reverse("cart:detail")).content.decode()
     assert "<strong>$12.00</strong> more for free shipping" in html
     assert '<progress class="free-shipping__bar" max="100" value="76"' in html
