@@ -22,6 +22,7 @@ Run once per gate: `--gate redis` (the Lua hold in front of the database) and
 """
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -45,6 +46,8 @@ import run  # bench/run.py: server_env, start_gunicorn, wait_until_up
 
 RESULTS = Path(__file__).resolve().parent / "results" / "flash.md"
 FLASH_PRICE = Decimal("9.90")
+#: What gunicorn serves (--app): the shop as deployed, or Django without cart.flash_gate.
+APPS = {"shop": "shop.wsgi", "django-only": "shop.wsgi:django_application"}
 #: Seconds a buyer waits for an answer before giving up (counted as "timeout"; --timeout).
 TIMEOUT = 30
 
@@ -189,9 +192,13 @@ def _rush(buyer: "purchase.Guest", buy_path: str, back: str, started: float) -> 
     return {**result, "path_ms": path_ms, "outcome": outcome}
 
 
-def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
-    """Milliseconds of CPU (this process) one sold-out Buy now costs through Django's WSGI
-    handler, every middleware and the view (no network, no gunicorn, no queue)."""
+def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 300) -> dict[str, float]:
+    """Milliseconds of CPU (this process) one sold-out Buy now costs, with no network, no
+    gunicorn and no queue: "django" through Django's WSGI handler, every middleware and the
+    view; "gate" through what gunicorn serves (shop.wsgi: cart.flash_gate in front of
+    Django). The form is sent as a browser sends it (urlencoded)."""
+    from urllib.parse import urlencode
+
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory, override_settings
@@ -199,6 +206,7 @@ def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
     from django.utils.crypto import get_random_string
 
     from accounts.models import User
+    from cart.flash_gate import FlashSoldOutGate
 
     url = reverse("cart:flash-buy", kwargs={"sale_id": sale.pk})
     late, _new = User.objects.get_or_create(email=f"late{sale.pk}-{gate}@example.com")
@@ -206,11 +214,13 @@ def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
     token = get_random_string(32)
     factory = RequestFactory()
     cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={token}"
+    form = urlencode({"quantity": 1, "next": url, "csrfmiddlewaretoken": token})
 
     def environ() -> dict:
         return factory.post(
             url,
-            {"quantity": 1, "csrfmiddlewaretoken": token},
+            form,
+            content_type="application/x-www-form-urlencoded",
             secure=True,
             HTTP_COOKIE=cookie,
             HTTP_REFERER=f"https://testserver{url}",
@@ -221,18 +231,35 @@ def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
     def start_response(status, _headers, _exc_info=None):
         statuses.append(status)
 
-    flash_url = "" if gate == "database" else os.environ["REDIS_URL"]
-    with override_settings(ALLOWED_HOSTS=["*"], FLASH_REDIS_URL=flash_url):
-        handler = WSGIHandler()
-        b"".join(handler(environ(), start_response))
+    def per_answer(app) -> float:
+        statuses.clear()
+        b"".join(app(environ(), start_response))
         if not statuses[0].startswith("409"):
             print(f"in-process sold-out answer: {statuses[0]}; CPU not measured", flush=True)
             return float("nan")
         requests = [environ() for _i in range(count)]
         started = time.process_time()
         for request in requests:
-            b"".join(handler(request, start_response))
+            b"".join(app(request, start_response))
         return (time.process_time() - started) * 1000 / count
+
+    flash_url = "" if gate == "database" else os.environ["REDIS_URL"]
+    with override_settings(ALLOWED_HOSTS=["*"], FLASH_REDIS_URL=flash_url):
+        django_app = WSGIHandler()
+        return {"django": per_answer(django_app), "gate": per_answer(FlashSoldOutGate(django_app))}
+
+
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) used so far by gunicorn's master `pid` and its
+    workers (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0.0
+    for process in [str(pid), *children]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 class Sampler(threading.Thread):
@@ -316,7 +343,7 @@ def one_run(args, *, gate: str) -> dict:
     database = args.database.rsplit("/", 1)[1]
     dsn = args.database.rsplit("/", 1)[0] + "/postgres"
     run.set_port(args.port)
-    server = run.start_gunicorn(env, args.workers)
+    server = run.start_gunicorn(env, args.workers, app=APPS[args.app])
     try:
         run.wait_until_up(f"http://127.0.0.1:{args.port}/livez")
         product, variant, sale = make_sale(units=args.units, buyers=args.buyers)
@@ -338,10 +365,13 @@ def one_run(args, *, gate: str) -> dict:
             futures = [pool.submit(rush, buyer, barrier, buy_path, path) for buyer in buyers]
             sampler.start()
             load_rush = os.getloadavg()[0]
+            server_cpu, client_cpu = process_cpu(server.pid), time.process_time()
             began = time.perf_counter()
             barrier.wait()
             outcomes = [future.result() for future in futures]
             wall = time.perf_counter() - began
+            server_cpu = process_cpu(server.pid) - server_cpu
+            client_cpu = time.process_time() - client_cpu
         sampler.stop.set()
         sampler.join()
         after = database_stats(dsn, database)
@@ -351,8 +381,9 @@ def one_run(args, *, gate: str) -> dict:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     checked["cpu_ms"] = cpu_ms
+    checked["server_cpu"], checked["client_cpu"] = server_cpu, client_cpu
     checked["load_rush"] = load_rush
-    return summarise(gate, outcomes, wall, sampler, before, after, checked)
+    return summarise(f"{gate}, {args.app}", outcomes, wall, sampler, before, after, checked)
 
 
 def summarise(gate, outcomes, wall, sampler, before, after, checked) -> dict:
@@ -419,15 +450,19 @@ def render(args, rows: list[dict], load_before, load_after) -> str:
     lines += [
         "",
         "| gate | wall (s) | sold-out answer p50 / p99 (ms) | sold out within 1 s "
-        "| winner's whole path p50 / p99 (ms) | CPU per sold-out answer, in-process (ms) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| winner's whole path p50 / p99 (ms) "
+        "| CPU per sold-out answer in-process, Django's path / the gate (ms) "
+        "| CPU during the rush, server / client (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['gate']} | {r['wall_s']:.1f} | {r['loser_p50']:.0f} / {r['loser_p99']:.0f} | "
             f"{r['loser_within_1s']} of {r['sold_out']} "
             f"({100 * r['loser_within_1s'] / max(r['sold_out'], 1):.0f} %) | "
-            f"{r['path_p50']:.0f} / {r['path_p99']:.0f} | {r['cpu_ms']:.2f} |"
+            f"{r['path_p50']:.0f} / {r['path_p99']:.0f} | "
+            f"{r['cpu_ms']['django']:.2f} / {r['cpu_ms']['gate']:.2f} | "
+            f"{r['server_cpu']:.1f} / {r['client_cpu']:.1f} |"
         )
     lines += [
         "",
@@ -459,6 +494,12 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--gate", choices=["redis", "database", "both"], default="both")
     parser.add_argument("--timeout", type=float, default=TIMEOUT)
+    parser.add_argument(
+        "--app",
+        choices=sorted(APPS),
+        default="shop",
+        help="what gunicorn serves: the shop (cart.flash_gate in front of Django) or Django alone",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""))

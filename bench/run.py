@@ -147,12 +147,12 @@ def prepare_database(env: dict[str, str], *, products: int) -> None:
     subprocess.run(["psql", env["DATABASE_URL"], "-qc", "VACUUM ANALYZE"], check=True)
 
 
-def start_gunicorn(env: dict[str, str], workers: int) -> subprocess.Popen:
+def start_gunicorn(env: dict[str, str], workers: int, app: str = "shop.wsgi") -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     return subprocess.Popen(
         [
             str(gunicorn),
-            "shop.wsgi",
+            app,
             "--workers",
             str(workers),
             "--bind",
