@@ -147,7 +147,9 @@ def prepare_database(env: dict[str, str], *, products: int) -> None:
     subprocess.run(["psql", env["DATABASE_URL"], "-qc", "VACUUM ANALYZE"], check=True)
 
 
-def start_gunicorn(env: dict[str, str], workers: int, app: str = "shop.wsgi") -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str], workers: int, app: str = "shop.wsgi", threads: int = 1
+) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     return subprocess.Popen(
         [
@@ -155,6 +157,8 @@ def start_gunicorn(env: dict[str, str], workers: int, app: str = "shop.wsgi") ->
             app,
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{PORT}",
             "--timeout",
