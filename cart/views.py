@@ -155,7 +155,9 @@ def buy_flash(request, sale_id: int):
     back = safe_next(request) or reverse("promotions:flash")
     # "Sold out" is everyone's answer once every unit is taken (but a holder's, who may press
     # again): asked before the shopper is looked up, with the session's user id alone, so the
-    # crowd of a sale's first second costs one Redis call each and no query.
+    # crowd of a sale's first second costs one Redis call each and no query. Served by
+    # shop.wsgi, most of that crowd is answered before Django (cart/flash_gate.py): this
+    # asks for what the gate left to Django (a session only in the database, say).
     if flash.sold_out_to(sale=sale, user_id=request.session.get(SESSION_KEY, "")):
         message = flash_message(FlashRejected.SOLD_OUT, sale=sale)
         return _flash_refused(request, sale, message=message, back=back, status=409)

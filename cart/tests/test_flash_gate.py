@@ -169,7 +169,8 @@ def test_a_forged_session_key_gets_nothing_more_than_djangos_answer(gate, django
     needs_redis()
     sale = sold_out()
     holder_session = session_of(shopper("holder0@example.com"))
-    for forged in (holder_session[:-1] + "x", "0" * 32, holder_session + "x"):
+    other_last = "y" if holder_session.endswith("x") else "x"
+    for forged in (holder_session[:-1] + other_last, "0" * 32, holder_session + "x"):
         status, _headers, html = buy_now(gate, sale, session=forged)
         assert status == 409 and "Sold out" in html
     assert django_app.paths == [f"/flash/{sale.pk}/buy/"] * 3
