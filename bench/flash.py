@@ -205,6 +205,7 @@ async def _press(buyer: "purchase.Guest", buy_path: str, back: str, started: flo
     status, location, html = await request(buyer, "POST", buy_path, {"quantity": 1, "next": back})
     buy_ms = (time.perf_counter() - started) * 1000
     result = {"buy_ms": buy_ms, "path_ms": None, "guest": buyer, "held": status == 302}
+    result["status"] = status
     if status == 409:
         return {**result, "outcome": "sold_out" if "Sold out" in html else "refused"}
     if status != 302 or not location.endswith("/checkout/"):
@@ -408,6 +409,13 @@ def one_run(args, *, gate: str) -> dict:
         began = time.perf_counter()
         outcomes = asyncio.run(rush(crowd, buy_path, path))
         wall = time.perf_counter() - began
+        for outcome in outcomes:
+            if outcome["outcome"] in ("error", "refused"):
+                print(
+                    f"[{gate}] {outcome['outcome']}: Buy now answered {outcome.get('status')}, "
+                    f"then {outcome['guest'].last_location or 'no redirect'}",
+                    flush=True,
+                )
         server_cpu = process_cpu(server.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
         sampler.stop.set()
