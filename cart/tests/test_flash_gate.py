@@ -67,7 +67,18 @@ def session_of(user) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def buy_now(app, sale, *, session="", language="", method="POST", query="", secure=True, **form):
+def buy_now(
+    app,
+    sale,
+    *,
+    session="",
+    language="",
+    method="POST",
+    query="",
+    secure=True,
+    host="testserver",
+    **form,
+):
     """POST Buy now to the WSGI `app` as a browser would (urlencoded, with the CSRF cookie
     and field): (status code, headers, body)."""
     path = f"{language}/flash/{sale.pk}/buy/"
@@ -84,6 +95,7 @@ def buy_now(app, sale, *, session="", language="", method="POST", query="", secu
             secure=secure,
             HTTP_COOKIE="; ".join(f"{k}={v}" for k, v in cookies.items()),
             HTTP_REFERER=f"https://testserver{path}",
+            HTTP_HOST=host,
         )
         .environ
     )
@@ -211,3 +223,16 @@ def test_anything_but_buy_now_in_a_known_sale_goes_to_django(gate, django_app):
     unknown = FlashSale(pk=sale.pk + 1000)
     assert buy_now(gate, unknown, session=session)[0] == 404
     assert django_app.paths == [f"/flash/{sale.pk}/buy/"] * 2 + [f"/flash/{unknown.pk}/buy/"]
+
+
+def test_plain_http_where_the_shop_redirects_and_an_unknown_host_go_to_django():
+    needs_redis()
+    sale = sold_out()
+    session = session_of(shopper())
+    with override_settings(SECURE_SSL_REDIRECT=True):  # before the middleware is made
+        django_app = Recorder()
+        gate = FlashSoldOutGate(django_app)
+        assert buy_now(gate, sale, session=session, secure=False)[0] == 301  # to HTTPS
+    assert buy_now(gate, sale, session=session, host="evil.example.com")[0] == 400
+    assert django_app.paths == [f"/flash/{sale.pk}/buy/"] * 2
+    assert buy_now(gate, sale, session=session)[0] == 409 and len(django_app.paths) == 2
