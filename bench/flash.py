@@ -1,15 +1,19 @@
 """A flash sale's first second over HTTP: N buyers (500) rush M units (50, limit 1 each).
 
-gunicorn (bench/run.py's start_gunicorn: sync workers, DEBUG off) on the given PostgreSQL
-database and Redis. Before the start (not timed) every buyer is a signed-in shopper (the
-accounts and their sessions are made beforehand; a tenth of the buyers are a second browser
-of another buyer's account) who opened the product page. At the start all of them, released
-by one barrier, press "Buy now" (POST /flash/<sale>/buy/). Told "sold out" (409): that
-answer is timed. Held: the winner's whole path is timed (Buy now, checkout, details, review,
-place). Sampled every 50 ms meanwhile: PostgreSQL's waiting locks (pg_locks not granted)
-and backends waiting on a lock; before and after: pg_stat_database's transactions and rows
-updated. After the rush, the CPU one sold-out answer costs is measured in this process
-(Django's test client through the same view, time.process_time, no network, no queue).
+gunicorn (bench/run.py's start_gunicorn: sync workers, DEBUG off; --app django-only serves
+Django without cart/flash_gate.py) on the given PostgreSQL database and Redis. Before the
+start (not timed) every buyer is a signed-in shopper (the accounts and their sessions are
+made beforehand; a tenth of the buyers are a second browser of another buyer's account)
+who opened the product page. At the start all of them, in a shuffled order, press "Buy now"
+(POST /flash/<sale>/buy/) at once: one asyncio loop opens the 500 connections within
+milliseconds (a thread per buyer, as before, took the GIL in turns and its own share of the
+two cores). Told "sold out" (409): that answer is timed. Held: the winner's whole path is
+timed (Buy now, checkout, details, review, place). Sampled every 50 ms meanwhile:
+PostgreSQL's waiting locks (pg_locks not granted) and backends waiting on a lock; before and
+after: pg_stat_database's transactions and rows updated, and the CPU the server (gunicorn's
+processes) and this client used. After the rush, the CPU one sold-out answer costs is
+measured in this process (Django's path and the gate in front of it, time.process_time, no
+network, no queue).
 
 Checked: exactly M orders with flash units, every one at the flash price, no customer (an
 account) over the limit, the variant's stock down by M; everyone else told "sold out".
@@ -22,8 +26,11 @@ Run once per gate: `--gate redis` (the Lua hold in front of the database) and
 """
 
 import argparse
+import asyncio
+import contextlib
 import os
 import platform
+import random
 import re
 import signal
 import statistics
@@ -45,6 +52,8 @@ import run  # bench/run.py: server_env, start_gunicorn, wait_until_up
 
 RESULTS = Path(__file__).resolve().parent / "results" / "flash.md"
 FLASH_PRICE = Decimal("9.90")
+#: What gunicorn serves (--app): the shop as deployed, or Django without cart.flash_gate.
+APPS = {"shop": "shop.wsgi", "django-only": "shop.wsgi:django_application"}
 #: Seconds a buyer waits for an answer before giving up (counted as "timeout"; --timeout).
 TIMEOUT = 30
 
@@ -146,39 +155,74 @@ def prepare(buyer: "purchase.Guest", product_path: str) -> bool:
     return status == 200 and bool(buyer.token)
 
 
-def rush(buyer: "purchase.Guest", barrier: threading.Barrier, buy_path: str, back: str) -> dict:
+async def request(
+    buyer: "purchase.Guest", method: str, path: str, data: dict | None = None
+) -> tuple[int, str, str]:
+    """buyer.request() over asyncio's streams: one connection per request (as a browser's
+    form post, and as gunicorn's sync workers serve), HTTP/1.0 (read to the end, never
+    chunked). Raises OSError or TimeoutError as the socket does."""
+    headers, body = buyer.outgoing(path, data)
+    headers["Host"] = f"127.0.0.1:{buyer.port}"
+    if body is not None:
+        headers["Content-Length"] = str(len(body))
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", buyer.port), buyer.timeout
+    )
+    try:
+        writer.write(f"{method} {path} HTTP/1.0\r\n{head}\r\n".encode() + (body or b""))
+        raw = await asyncio.wait_for(reader.read(), buyer.timeout)
+    finally:
+        writer.close()
+    head, _blank, html = raw.decode().partition("\r\n\r\n")
+    status_line, *lines = head.split("\r\n")
+    if not status_line.startswith("HTTP/"):
+        raise ConnectionError(f"no HTTP answer: {status_line[:80]!r}")
+    fields = [line.split(":", 1) for line in lines if ":" in line]
+    location = next((v.strip() for k, v in fields if k.lower() == "location"), "")
+    cookies = [v.strip() for k, v in fields if k.lower() == "set-cookie"]
+    return buyer.answered(int(status_line.split()[1]), location, cookies, html)
+
+
+async def rush(buyers: list["purchase.Guest"], buy_path: str, back: str) -> list[dict]:
+    """Every buyer presses Buy now at once (asyncio in one thread: 500 connections opened
+    within milliseconds, and a client light enough to leave the cores to the server)."""
+    return await asyncio.gather(*(press(buyer, buy_path, back) for buyer in buyers))
+
+
+async def press(buyer: "purchase.Guest", buy_path: str, back: str) -> dict:
     """Buy now, and for a winner the rest of checkout, timed; the outcome: placed, sold_out,
     error or timeout (no answer within the client's timeout)."""
-    barrier.wait()
     started = time.perf_counter()
     try:
-        return _rush(buyer, buy_path, back, started)
-    except OSError:  # socket timeout, connection reset
+        return await _press(buyer, buy_path, back, started)
+    except (OSError, TimeoutError):  # connection refused or reset, no answer in time
         elapsed = (time.perf_counter() - started) * 1000
         return {"buy_ms": elapsed, "path_ms": None, "outcome": "timeout", "guest": buyer}
 
 
-def _rush(buyer: "purchase.Guest", buy_path: str, back: str, started: float) -> dict:
-    status, location, html = buyer.request("POST", buy_path, {"quantity": 1, "next": back})
+async def _press(buyer: "purchase.Guest", buy_path: str, back: str, started: float) -> dict:
+    status, location, html = await request(buyer, "POST", buy_path, {"quantity": 1, "next": back})
     buy_ms = (time.perf_counter() - started) * 1000
-    result = {"buy_ms": buy_ms, "path_ms": None, "guest": buyer}
+    result = {"buy_ms": buy_ms, "path_ms": None, "guest": buyer, "held": status == 302}
+    result["status"] = status
     if status == 409:
         return {**result, "outcome": "sold_out" if "Sold out" in html else "refused"}
     if status != 302 or not location.endswith("/checkout/"):
         return {**result, "outcome": "error"}
-    _status, _location, html = buyer.request("GET", "/checkout/")
+    _status, _location, html = await request(buyer, "GET", "/checkout/")
     method = re.search(r'name="shipping_method" value="(\d+)"', html)
     if not method:
         return {**result, "outcome": "error"}
     fields = {**purchase.ADDRESS, "shipping_method": method.group(1), "payment_method": "manual"}
-    status, _location, _html = buyer.request("POST", "/checkout/", fields)
-    status, location, html = buyer.request("GET", "/checkout/review/")
+    status, _location, _html = await request(buyer, "POST", "/checkout/", fields)
+    status, location, html = await request(buyer, "GET", "/checkout/review/")
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html)
     fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', html)
     if status != 200 or not key or not fingerprint:
         return {**result, "outcome": "error"}
     fields = {"idempotency_key": key.group(1), "fingerprint": fingerprint.group(1)}
-    status, location, _html = buyer.request("POST", "/checkout/place/", fields)
+    status, location, _html = await request(buyer, "POST", "/checkout/place/", fields)
     path_ms = (time.perf_counter() - started) * 1000
     if purchase.placed(status, location):
         outcome = "placed"
@@ -189,9 +233,13 @@ def _rush(buyer: "purchase.Guest", buy_path: str, back: str, started: float) -> 
     return {**result, "path_ms": path_ms, "outcome": outcome}
 
 
-def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
-    """Milliseconds of CPU (this process) one sold-out Buy now costs through Django's WSGI
-    handler, every middleware and the view (no network, no gunicorn, no queue)."""
+def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 300) -> dict[str, float]:
+    """Milliseconds of CPU (this process) one sold-out Buy now costs, with no network, no
+    gunicorn and no queue: "django" through Django's WSGI handler, every middleware and the
+    view; "gate" through what gunicorn serves (shop.wsgi: cart.flash_gate in front of
+    Django). The form is sent as a browser sends it (urlencoded)."""
+    from urllib.parse import urlencode
+
     from django.conf import settings
     from django.core.handlers.wsgi import WSGIHandler
     from django.test import RequestFactory, override_settings
@@ -199,6 +247,7 @@ def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
     from django.utils.crypto import get_random_string
 
     from accounts.models import User
+    from cart.flash_gate import FlashSoldOutGate
 
     url = reverse("cart:flash-buy", kwargs={"sale_id": sale.pk})
     late, _new = User.objects.get_or_create(email=f"late{sale.pk}-{gate}@example.com")
@@ -206,11 +255,13 @@ def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
     token = get_random_string(32)
     factory = RequestFactory()
     cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={token}"
+    form = urlencode({"quantity": 1, "next": url, "csrfmiddlewaretoken": token})
 
     def environ() -> dict:
         return factory.post(
             url,
-            {"quantity": 1, "csrfmiddlewaretoken": token},
+            form,
+            content_type="application/x-www-form-urlencoded",
             secure=True,
             HTTP_COOKIE=cookie,
             HTTP_REFERER=f"https://testserver{url}",
@@ -221,18 +272,35 @@ def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 200) -> float:
     def start_response(status, _headers, _exc_info=None):
         statuses.append(status)
 
-    flash_url = "" if gate == "database" else os.environ["REDIS_URL"]
-    with override_settings(ALLOWED_HOSTS=["*"], FLASH_REDIS_URL=flash_url):
-        handler = WSGIHandler()
-        b"".join(handler(environ(), start_response))
+    def per_answer(app) -> float:
+        statuses.clear()
+        b"".join(app(environ(), start_response))
         if not statuses[0].startswith("409"):
             print(f"in-process sold-out answer: {statuses[0]}; CPU not measured", flush=True)
             return float("nan")
         requests = [environ() for _i in range(count)]
         started = time.process_time()
         for request in requests:
-            b"".join(handler(request, start_response))
+            b"".join(app(request, start_response))
         return (time.process_time() - started) * 1000 / count
+
+    flash_url = "" if gate == "database" else os.environ["REDIS_URL"]
+    with override_settings(ALLOWED_HOSTS=["*"], FLASH_REDIS_URL=flash_url):
+        django_app = WSGIHandler()
+        return {"django": per_answer(django_app), "gate": per_answer(FlashSoldOutGate(django_app))}
+
+
+def process_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) used so far by gunicorn's master `pid` and its
+    workers (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    total = 0.0
+    for process in [str(pid), *children]:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 class Sampler(threading.Thread):
@@ -316,7 +384,7 @@ def one_run(args, *, gate: str) -> dict:
     database = args.database.rsplit("/", 1)[1]
     dsn = args.database.rsplit("/", 1)[0] + "/postgres"
     run.set_port(args.port)
-    server = run.start_gunicorn(env, args.workers)
+    server = run.start_gunicorn(env, args.workers, app=APPS[args.app], threads=args.threads)
     try:
         run.wait_until_up(f"http://127.0.0.1:{args.port}/livez")
         product, variant, sale = make_sale(units=args.units, buyers=args.buyers)
@@ -332,16 +400,24 @@ def one_run(args, *, gate: str) -> dict:
         buy_path = f"/flash/{sale.pk}/buy/"
         sampler = Sampler(dsn, database)
         before = database_stats(dsn, database)
-        barrier = threading.Barrier(args.buyers + 1)
         print(f"[{gate}] rush: {args.buyers} buyers for {args.units} units", flush=True)
-        with ThreadPoolExecutor(max_workers=args.buyers) as pool:
-            futures = [pool.submit(rush, buyer, barrier, buy_path, path) for buyer in buyers]
-            sampler.start()
-            load_rush = os.getloadavg()[0]
-            began = time.perf_counter()
-            barrier.wait()
-            outcomes = [future.result() for future in futures]
-            wall = time.perf_counter() - began
+        sampler.start()
+        load_rush = os.getloadavg()[0]
+        server_cpu, client_cpu = process_cpu(server.pid), time.process_time()
+        # A crowd arrives in no order: not each account's browsers one after the other.
+        crowd = random.Random(args.buyers).sample(buyers, len(buyers))  # noqa: S311 # nosec B311
+        began = time.perf_counter()
+        outcomes = asyncio.run(rush(crowd, buy_path, path))
+        wall = time.perf_counter() - began
+        for outcome in outcomes:
+            if outcome["outcome"] in ("error", "refused"):
+                print(
+                    f"[{gate}] {outcome['outcome']}: Buy now answered {outcome.get('status')}, "
+                    f"then {outcome['guest'].last_location or 'no redirect'}",
+                    flush=True,
+                )
+        server_cpu = process_cpu(server.pid) - server_cpu
+        client_cpu = time.process_time() - client_cpu
         sampler.stop.set()
         sampler.join()
         after = database_stats(dsn, database)
@@ -351,8 +427,9 @@ def one_run(args, *, gate: str) -> dict:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     checked["cpu_ms"] = cpu_ms
+    checked["server_cpu"], checked["client_cpu"] = server_cpu, client_cpu
     checked["load_rush"] = load_rush
-    return summarise(gate, outcomes, wall, sampler, before, after, checked)
+    return summarise(f"{gate}, {args.app}", outcomes, wall, sampler, before, after, checked)
 
 
 def summarise(gate, outcomes, wall, sampler, before, after, checked) -> dict:
@@ -376,6 +453,7 @@ def summarise(gate, outcomes, wall, sampler, before, after, checked) -> dict:
         "loser_p50": percentile(answers, 0.5),
         "loser_p99": percentile(answers, 0.99),
         "loser_within_1s": sum(ms <= 1000 for ms in answers),
+        "last_hold_ms": max((o["buy_ms"] for o in outcomes if o.get("held")), default=0),
         "path_p50": percentile(paths, 0.5),
         "path_p99": percentile(paths, 0.99),
         "waiting_max": max(sampler.waiting, default=0),
@@ -393,12 +471,14 @@ def render(args, rows: list[dict], load_before, load_after) -> str:
         "# Flash sale: the first second",
         "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}; gunicorn with {args.workers} sync workers, DEBUG off, "
+        f"{platform.python_version()}; gunicorn with {args.workers} "
+        + (f"workers of {args.threads} threads" if args.threads > 1 else "sync workers")
+        + f" serving `{APPS[args.app]}`, DEBUG off, "
         f"PostgreSQL and Redis on loopback. `bench/flash.py --buyers {args.buyers} --units "
         f"{args.units} --timeout {args.timeout:g}`: {args.buyers} signed-in buyers (a tenth "
         "a second browser of another's account), on the product page when the sale starts, "
-        'press "Buy now" together (one barrier); the winners go on through checkout '
-        "(details, review, place). Limit 1 per customer.",
+        'press "Buy now" together (in a shuffled order, from one asyncio loop); the winners '
+        "go on through checkout (details, review, place). Limit 1 per customer.",
         "",
         f"Load average (1/5/15 min) before {load_before}, after {load_after}; 1-minute load "
         "when each rush began: "
@@ -419,15 +499,21 @@ def render(args, rows: list[dict], load_before, load_after) -> str:
     lines += [
         "",
         "| gate | wall (s) | sold-out answer p50 / p99 (ms) | sold out within 1 s "
-        "| winner's whole path p50 / p99 (ms) | CPU per sold-out answer, in-process (ms) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| last Buy now held, answered at (ms) "
+        "| winner's whole path p50 / p99 (ms) "
+        "| CPU per sold-out answer in-process, Django's path / the gate (ms) "
+        "| CPU during the rush, server / client (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['gate']} | {r['wall_s']:.1f} | {r['loser_p50']:.0f} / {r['loser_p99']:.0f} | "
             f"{r['loser_within_1s']} of {r['sold_out']} "
             f"({100 * r['loser_within_1s'] / max(r['sold_out'], 1):.0f} %) | "
-            f"{r['path_p50']:.0f} / {r['path_p99']:.0f} | {r['cpu_ms']:.2f} |"
+            f"{r['last_hold_ms']:.0f} | "
+            f"{r['path_p50']:.0f} / {r['path_p99']:.0f} | "
+            f"{r['cpu_ms']['django']:.2f} / {r['cpu_ms']['gate']:.2f} | "
+            f"{r['server_cpu']:.1f} / {r['client_cpu']:.1f} |"
         )
     lines += [
         "",
@@ -457,8 +543,17 @@ def main() -> int:
     parser.add_argument("--buyers", type=int, default=500)
     parser.add_argument("--units", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (over 1: gthread workers)"
+    )
     parser.add_argument("--gate", choices=["redis", "database", "both"], default="both")
     parser.add_argument("--timeout", type=float, default=TIMEOUT)
+    parser.add_argument(
+        "--app",
+        choices=sorted(APPS),
+        default="shop",
+        help="what gunicorn serves: the shop (cart.flash_gate in front of Django) or Django alone",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""))

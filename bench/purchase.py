@@ -47,24 +47,36 @@ class Guest:
 
     def request(self, method: str, path: str, data: dict | None = None) -> tuple[int, str, str]:
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        headers, body = self.outgoing(path, data)
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        html = response.read().decode()
+        connection.close()
+        cookies = response.headers.get_all("Set-Cookie") or []
+        return self.answered(response.status, response.headers.get("Location", ""), cookies, html)
+
+    def outgoing(self, path: str, data: dict | None) -> tuple[dict[str, str], bytes | None]:
+        """The headers and body of a request: the cookies, and a form with the CSRF token."""
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
         body = None
         if data is not None:
             body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.token}).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
             headers["Referer"] = f"http://127.0.0.1:{self.port}{path}"
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        html = response.read().decode()
-        connection.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
+        return headers, body
+
+    def answered(
+        self, status: int, location: str, cookies: list[str], html: str
+    ) -> tuple[int, str, str]:
+        """Keep what the answer sets (cookies, the page's CSRF token); what request() returns."""
+        for header in cookies:
             for name, morsel in http.cookies.SimpleCookie(header).items():
                 self.cookies[name] = morsel.value
         if match := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html):
             self.token = match.group(1)
-        self.last_location = response.headers.get("Location", "")
+        self.last_location = location
         self.steps += 1
-        return response.status, self.last_location, html
+        return status, location, html
 
 
 def product_paths(port: int, count: int = 60) -> list[str]:

@@ -147,14 +147,18 @@ def prepare_database(env: dict[str, str], *, products: int) -> None:
     subprocess.run(["psql", env["DATABASE_URL"], "-qc", "VACUUM ANALYZE"], check=True)
 
 
-def start_gunicorn(env: dict[str, str], workers: int) -> subprocess.Popen:
+def start_gunicorn(
+    env: dict[str, str], workers: int, app: str = "shop.wsgi", threads: int = 1
+) -> subprocess.Popen:
     gunicorn = Path(sys.executable).with_name("gunicorn")
     return subprocess.Popen(
         [
             str(gunicorn),
-            "shop.wsgi",
+            app,
             "--workers",
             str(workers),
+            "--threads",
+            str(threads),
             "--bind",
             f"127.0.0.1:{PORT}",
             "--timeout",

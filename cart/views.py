@@ -127,7 +127,7 @@ def _respond(request, cart, *, status=200, errors=None, entered=None):
     return render(request, "cart/detail.html", context, status=status)
 
 
-def _safe_next(request) -> str:
+def safe_next(request) -> str:
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
@@ -139,7 +139,7 @@ def _safe_next(request) -> str:
 def _back(request):
     if _wants_fragment(request):
         return _respond(request, _cart(request))
-    return redirect(_safe_next(request) or "cart:detail")
+    return redirect(safe_next(request) or "cart:detail")
 
 
 @require_POST
@@ -152,10 +152,12 @@ def buy_flash(request, sale_id: int):
     sale = flash.sale_by_pk(sale_id)
     if sale is None:  # unknown, switched off, or over (the schedule keeps sales not over)
         raise Http404
-    back = _safe_next(request) or reverse("promotions:flash")
+    back = safe_next(request) or reverse("promotions:flash")
     # "Sold out" is everyone's answer once every unit is taken (but a holder's, who may press
     # again): asked before the shopper is looked up, with the session's user id alone, so the
-    # crowd of a sale's first second costs one Redis call each and no query.
+    # crowd of a sale's first second costs one Redis call each and no query. Served by
+    # shop.wsgi, most of that crowd is answered before Django (cart/flash_gate.py): this
+    # asks for what the gate left to Django (a session only in the database, say).
     if flash.sold_out_to(sale=sale, user_id=request.session.get(SESSION_KEY, "")):
         message = flash_message(FlashRejected.SOLD_OUT, sale=sale)
         return _flash_refused(request, sale, message=message, back=back, status=409)

@@ -418,6 +418,16 @@ class FlashSaleForm(forms.ModelForm):
                 _("The flash price must be below the variant's price (%(price)s).")
                 % {"price": variant.price},
             )
+        overlapping = self._overlapping_sale(cleaned)
+        if overlapping is not None:
+            self.add_error(
+                "variant",
+                _(
+                    "“%(name)s” sells this variant in these hours: a variant is in one flash "
+                    "sale at a time."
+                )
+                % {"name": overlapping.name},
+            )
         cap = cleaned.get("cap")
         if cap is not None and cap < self.instance.taken:
             self.add_error(
@@ -426,6 +436,26 @@ class FlashSaleForm(forms.ModelForm):
                 % {"taken": self.instance.taken},
             )
         return cleaned
+
+    def _overlapping_sale(self, cleaned) -> FlashSale | None:
+        """Another active sale of the variant whose hours meet this one's. Two at once
+        would each count the variant's buyers apart: a unit held in one would be claimed
+        from the other when the order is placed, blocking the first's until its hold lapsed."""
+        variant, start, end = (
+            cleaned.get("variant"),
+            cleaned.get("starts_at"),
+            cleaned.get("ends_at"),
+        )
+        if not cleaned.get("is_active") or variant is None or not start or not end:
+            return None
+        return (
+            FlashSale.objects.filter(
+                variant=variant, is_active=True, starts_at__lt=end, ends_at__gt=start
+            )
+            .exclude(pk=self.instance.pk)
+            .order_by("starts_at", "pk")
+            .first()
+        )
 
 
 class FlashClaimInline(admin.TabularInline):

@@ -41,6 +41,7 @@ taken.
 import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -89,8 +90,28 @@ def for_product(*, product_id: int) -> list[Sale]:
     return [sale for sale in schedule() if sale.product_id == product_id]
 
 
+#: The schedule one order is judged by, while one_schedule() is in force.
+_judged_by: ContextVar[list[Sale] | None] = ContextVar("flash_schedule", default=None)
+
+
+@contextlib.contextmanager
+def one_schedule():
+    """Inside, schedule() is read once: place_order's gate, pricing and claim judge the same
+    sales, so a sale switched off or edited while an order is placed (its schedule dropped
+    between two reads) cannot price the order without claim() seeing it. claim()'s UPDATE
+    still asks the database whether the sale is on: if not, the order is refused."""
+    token = _judged_by.set(schedule())
+    try:
+        yield
+    finally:
+        _judged_by.reset(token)
+
+
 def schedule() -> list[Sale]:
     """Active flash sales not over yet: from the cache, else 1 query."""
+    judged = _judged_by.get()
+    if judged is not None:
+        return judged
     sales = cache.get(SCHEDULE_KEY)
     if sales is None:
         now = timezone.now()

@@ -275,20 +275,21 @@ def place_order(
     idempotency_key = f"{cart.pk}:{idempotency_key}"[:64]
     flash_held: list[flash.Reservation] = []
     try:
-        return _place_order(
-            cart=cart,
-            user=user,
-            email=email,
-            address=address,
-            shipping_method_id=shipping_method_id,
-            payment_method=payment_method,
-            idempotency_key=idempotency_key,
-            fingerprint=fingerprint,
-            buyer=buyer or Buyer(),
-            fapiao=fapiao,
-            points=points,
-            flash_held=flash_held,
-        )
+        with flash.one_schedule():  # the flash sales' gate, pricing and claim agree
+            return _place_order(
+                cart=cart,
+                user=user,
+                email=email,
+                address=address,
+                shipping_method_id=shipping_method_id,
+                payment_method=payment_method,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+                buyer=buyer or Buyer(),
+                fapiao=fapiao,
+                points=points,
+                flash_held=flash_held,
+            )
     except IntegrityError:
         # A concurrent submit of the same checkout won the race to the unique key.
         flash.cancel_reservations(flash_held)

@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -236,6 +237,48 @@ def test_an_order_priced_at_the_flash_price_as_the_sale_ends_has_its_claim(monke
     assert FlashSale.objects.get().taken == 1
 
 
+def test_a_sale_switched_off_as_the_order_is_priced_leaves_no_flash_price_without_claim(
+    monkeypatch,
+):
+    """The merchant switches the sale off between the order's pricing and its claim (the
+    schedule is dropped on commit, so a second read no longer lists the sale): the order's
+    gate, pricing and claim judge one schedule, so it is refused, never placed at the flash
+    price with no unit taken."""
+    sale = flash_sale(cap=3)
+    user = shopper()
+    cart = cart_with((sale.variant, 1), user=user)
+    method = ShippingMethodFactory()
+    quote = order_services.quote_checkout(
+        cart=cart,
+        user=user,
+        email=user.email,
+        country=ADDRESS.country,
+        region=ADDRESS.region,
+        shipping_method=method,
+    )
+    priced = flash.flash_priced
+
+    def flash_priced(lines, *, now):
+        result = priced(lines, now=now)
+        FlashSale.objects.filter(pk=sale.pk).update(is_active=False)  # switched off now
+        cache.delete(flash.SCHEDULE_KEY)  # as schedule_changed() does on its commit
+        return result
+
+    monkeypatch.setattr(flash, "flash_priced", flash_priced)
+    with pytest.raises(OrderError):
+        order_services.place_order(
+            cart=cart,
+            user=user,
+            email=user.email,
+            address=ADDRESS,
+            shipping_method_id=method.pk,
+            payment_method="manual",
+            idempotency_key=order_services.new_idempotency_key(),
+            fingerprint=quote.fingerprint,
+        )
+    assert not Order.objects.exists() and not FlashClaim.objects.exists()
+
+
 def test_with_redis_down_the_sale_goes_on_in_the_database_and_never_oversells():
     sale = flash_sale(cap=2)
     buy(sale, email="a@example.com")
@@ -299,6 +342,26 @@ def test_the_flash_sale_form_explains_bad_input(overrides, field, message):
     form = FlashSaleForm(data={**_form(variant), **overrides})
     assert not form.is_valid()
     assert message in " ".join(form.errors[field])
+
+
+def test_a_variant_is_in_one_flash_sale_at_a_time():
+    """Two sales of one variant at once would block a unit of one for a hold's time when
+    the other claims the order (each counts the variant's buyers apart): refused."""
+    variant = VariantFactory(price=Decimal("100.00"))
+    form = FlashSaleForm(data=_form(variant))
+    assert form.is_valid(), form.errors
+    noon = form.save()
+    overlapping = FlashSaleForm(data={**_form(variant), "name": "Later"})
+    assert not overlapping.is_valid()
+    assert "“Noon flash” sells this variant in these hours" in overlapping.errors["variant"][0]
+    day = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%d")  # as _form()
+    assert FlashSaleForm(  # right after it
+        data={**_form(variant), "starts_at": f"{day} 13:00:00", "ends_at": f"{day} 14:00:00"}
+    ).is_valid()
+    assert FlashSaleForm(data={**_form(VariantFactory(price=Decimal("100.00")))}).is_valid()
+    assert FlashSaleForm(data=_form(variant), instance=noon).is_valid()  # itself, edited
+    FlashSale.objects.filter(pk=noon.pk).update(is_active=False)
+    assert FlashSaleForm(data=_form(variant)).is_valid()  # the other is switched off
 
 
 def test_the_cap_cannot_go_below_the_units_taken():
