@@ -335,24 +335,36 @@ def product_detail(request, slug):
             cache.UNCACHED: unknown,
         }
 
-    product_id = selectors.published_product_id(slug=slug)
-    response = cache.cached_page(
-        request,
-        template="catalog/product.html",
-        scopes=[cache.product_scope(product_id), cache.CATALOG],
-        context=context,
-        holes={
-            "wishlist": lambda: _wishlist_button(request, product_id),
-            "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
-            # Flash sales (promotions, through its template tag): countdown and what is left
-            # are right on every request.
-            "flash": lambda: _hole(
-                request, "promotions/flash_hole.html", {"product_id": product_id}
-            ),
-        },
-        # The day too: the delivery estimate names dates.
-        vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
-    )
+    def page(product_id: int, confirm=None):
+        return cache.cached_page(
+            request,
+            template="catalog/product.html",
+            scopes=[cache.product_scope(product_id), cache.CATALOG],
+            context=context,
+            holes={
+                "wishlist": lambda: _wishlist_button(request, product_id),
+                "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
+                # Flash sales (promotions, through its template tag): countdown and what is
+                # left are right on every request.
+                "flash": lambda: _hole(
+                    request, "promotions/flash_hole.html", {"product_id": product_id}
+                ),
+            },
+            # The day too: the delivery estimate names dates.
+            vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
+            confirm=confirm,
+        )
+
+    # The id this process found for the slug, if any, is taken on trust for the page's one
+    # round trip and confirmed by the catalog's version read with it; else (or if the
+    # version moved since) it is found first.
+    response = None
+    if held := selectors.held_product_id(slug=slug):
+        product_id, found_at = held
+        response = page(product_id, confirm=lambda read: read[cache.CATALOG] == found_at)
+    if response is None:
+        product_id = selectors.published_product_id(slug=slug)
+        response = page(product_id)
     recently_viewed.remember_view(request, response, product_id=product_id)
     return response
 
