@@ -776,7 +776,10 @@ def published_product_id(*, slug: str) -> int:
     """
     if len(slug) > Product._meta.get_field("slug").max_length:
         raise Http404
-    found, versions = cache.read_with_versions(f"catalog:product-id:{slug}", [cache.CATALOG])
+    # (id, the catalog's version it was found at): not the bare id earlier code kept under
+    # "catalog:product-id:", so that old and new processes sharing a cache never mix them.
+    key = f"catalog:product-id-at:{slug}"
+    found, versions = cache.read_with_versions(key, [cache.CATALOG])
     version = versions[cache.CATALOG]
     if isinstance(found, tuple) and len(found) == 2 and found[1] == version:
         product_id = found[0]
@@ -784,9 +787,7 @@ def published_product_id(*, slug: str) -> int:
         product_id = get_object_or_404(
             Product.objects.published().values_list("pk", flat=True), slug=slug
         )
-        django_cache.set(
-            f"catalog:product-id:{slug}", (product_id, version), timeout=cache.PAGE_TIMEOUT
-        )
+        django_cache.set(key, (product_id, version), timeout=cache.PAGE_TIMEOUT)
     if _held_ids["version"] != version or len(_held_ids["ids"]) >= HELD_IDS:
         _held_ids.update(version=version, ids={})
     _held_ids["ids"][slug] = product_id
