@@ -13,7 +13,7 @@ from django.urls import reverse
 from cart import selectors as cart_selectors
 from cart.tests.factories import CartFactory, CartLineFactory
 from catalog import cache, services
-from catalog.models import Variant
+from catalog.models import Product, Variant
 from catalog.tests.factories import CategoryFactory, ProductFactory
 
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
@@ -130,3 +130,46 @@ def test_a_guests_count_is_of_their_own_guest_cart_only(django_user_model):
     assert cart_selectors.item_count(user=guest, session={"cart_id": anns.cart_id}) == 0
     assert cart_selectors.item_count(user=guest, session={"cart_id": 999_999}) == 0
     assert cart_selectors.item_count(user=guest, session={}) == 0
+
+
+@pytest.mark.django_db
+def test_a_product_id_held_by_the_process_gives_way_to_a_change_at_once(
+    client, shop, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """Product pages take the id this process found for their slug on trust, confirmed by the
+    catalog's version read with the page: an unpublished product 404s at once, and a slug
+    given to another product shows that product."""
+    oxford, linen = shop["Oxford"], shop["Linen"]
+    url = oxford.get_absolute_url()
+    assert "Oxford" in client.get(url).content.decode()
+    with django_assert_num_queries(0):  # the id held, the page cached
+        assert client.get(url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_published(product_ids=[oxford.pk], published=False)
+    assert client.get(url).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        Product.objects.filter(pk=oxford.pk).update(slug="oxford-retired")
+        Product.objects.filter(pk=linen.pk).update(slug=oxford.slug, name="Linen at Oxford")
+        services.refresh_products(product_ids=[oxford.pk, linen.pk])
+    assert "Linen at Oxford" in client.get(url).content.decode()
+    assert client.get("/p/oxford-retired/").status_code == 404
+    # The page is kept under Linen's own version now: a change of Linen alone reaches it.
+    with django_capture_on_commit_callbacks(execute=True):
+        Product.objects.filter(pk=linen.pk).update(name="Linen, renamed")
+        cache.bump([cache.product_scope(linen.pk)])
+    assert "Linen, renamed" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_guests_message_in_a_cookie_shows_on_a_cached_page_once(shop):
+    """A guest without a session gets a message in the messages cookie: the cached page's
+    hole reads it (once), and pages of visitors without such a cookie read no storage."""
+    guest = Client()
+    url = shop["Oxford"].get_absolute_url()
+    guest.get(url)  # cached
+    save = reverse("catalog:wishlist-add", kwargs={"product_id": shop["Oxford"].pk})
+    guest.post(save, {"next": url})
+    assert "messages" in guest.cookies and "sessionid" not in guest.cookies
+    assert "Sign in to keep products in your wishlist" in guest.get(url).content.decode()
+    assert "Sign in to keep products in your wishlist" not in guest.get(url).content.decode()
+    assert "Sign in to keep products" not in Client().get(url).content.decode()
