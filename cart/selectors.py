@@ -2,9 +2,11 @@
 
 from collections.abc import Callable
 from decimal import Decimal
+from functools import cache
 
 from django.conf import settings
-from django.db.models import Prefetch, Sum
+from django.db import connections, router
+from django.db.models import Prefetch
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
@@ -56,12 +58,36 @@ def guest_cart(*, session) -> Cart | None:
 def item_count(*, user, session) -> int:
     """Units in the visitor's cart, in one query (none for a guest without a cart)."""
     if user.is_authenticated:
-        lines = CartLine.objects.filter(cart__user=user)
-    elif isinstance(cart_id := session.get(CART_SESSION_KEY), int):
-        lines = CartLine.objects.filter(cart_id=cart_id, cart__user__isnull=True)
-    else:
-        return 0
-    return lines.aggregate(n=Sum("quantity"))["n"] or 0
+        return _units_in_cart(owner="user_id", value=user.pk)
+    if isinstance(cart_id := session.get(CART_SESSION_KEY), int):
+        return _units_in_cart(owner="id", value=cart_id)
+    return 0
+
+
+def _units_in_cart(*, owner: str, value: int) -> int:
+    """SUM of the quantities of the cart whose `owner` column is `value` (a guest's cart:
+    its id, and no user). The header shows it on every page, cached ones too, where
+    building it through the ORM was a third of a returning guest's page: the statement is
+    the one the ORM wrote (`CartLine.objects.filter(...).aggregate(Sum("quantity"))`),
+    written once here."""
+    using = router.db_for_read(CartLine)
+    with connections[using].cursor() as cursor:
+        cursor.execute(_units_sql(using, owner), [value])
+        row = cursor.fetchone()
+    return int(row[0] or 0) if row else 0
+
+
+@cache
+def _units_sql(using: str, owner: str) -> str:
+    quote = connections[using].ops.quote_name
+    lines, carts = quote(CartLine._meta.db_table), quote(Cart._meta.db_table)
+    guest = f" AND {carts}.{quote('user_id')} IS NULL" if owner == "id" else ""
+    # Only the models' own names and a column chosen above; the value is a parameter.
+    return (
+        f"SELECT SUM({lines}.{quote('quantity')}) FROM {lines} INNER JOIN {carts} "  # noqa: S608 # nosec B608
+        f"ON ({lines}.{quote('cart_id')} = {carts}.{quote('id')}) "
+        f"WHERE {carts}.{quote(owner)} = %s{guest}"
+    )
 
 
 def unshown_fields(product: str) -> list[str]:

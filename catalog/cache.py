@@ -78,12 +78,35 @@ def _kept() -> dict[str, int] | None:
     return getattr(_in_request, "versions", None)
 
 
+#: Scopes nearly every request reads: the catalog's (the menu, the category tree) and those
+#: higher apps add (read_with_every_request). A request's first round trip for versions
+#: asks for all of them too, so that the later reads cost none.
+_EVERY_REQUEST = {CATALOG}
+
+
+def read_with_every_request(scope: str) -> None:
+    """Read `scope`'s version in the first round trip of every request (an app whose value
+    the layout shows on every page, as promotions' flash sales' link in the header)."""
+    _EVERY_REQUEST.add(scope)
+
+
+def _unread(scopes: list[str], kept: dict[str, int] | None) -> list[str]:
+    """The scopes to ask the cache for: those of `scopes` this request has not read yet,
+    and with them, on its first round trip, those every request reads."""
+    if kept is None:
+        return scopes
+    unread = [scope for scope in scopes if scope not in kept]
+    if unread:
+        unread += [scope for scope in sorted(_EVERY_REQUEST) if scope not in kept]
+    return list(dict.fromkeys(unread))
+
+
 def versions(scopes: Iterable[str]) -> dict[str, int]:
     """The current version of each scope, in one cache round trip (none for the scopes this
     request has already read)."""
     scopes = list(scopes)
     kept = _kept()
-    unread = [scope for scope in scopes if kept is None or scope not in kept]
+    unread = _unread(scopes, kept)
     found = (
         _read_versions(unread, cache.get_many([_version_key(s) for s in unread])) if unread else {}
     )
@@ -91,6 +114,20 @@ def versions(scopes: Iterable[str]) -> dict[str, int]:
         return found
     kept.update(found)
     return {scope: kept[scope] for scope in scopes}
+
+
+def read_with_versions(key: str, scopes: Iterable[str]) -> tuple[object, dict[str, int]]:
+    """The cache's value at `key` (None if none) and the current versions of `scopes`, in
+    one round trip (the versions this request has read are not asked again)."""
+    scopes = sorted(set(scopes))
+    kept = _kept()
+    unread = _unread(scopes, kept)
+    found = cache.get_many([key, *(_version_key(scope) for scope in unread)])
+    current = _read_versions(unread, found)
+    if kept is not None:
+        kept.update(current)
+        current = {scope: kept[scope] for scope in scopes}
+    return found.get(key), current
 
 
 def _read_versions(scopes: list[str], found: dict) -> dict[str, int]:
@@ -202,7 +239,8 @@ def cached_page(
     context: Callable[[], dict],
     holes: dict[str, Callable[[], str]] | None = None,
     vary: str,
-) -> HttpResponse:
+    confirm: Callable[[dict[str, int]], bool] | None = None,
+) -> HttpResponse | None:
     """Render `template`, or take it from the cache while the versions of `scopes` stand.
 
     `context()` is only called on a miss: that is where the queries go. Everything the
@@ -215,19 +253,17 @@ def cached_page(
     read yet, in one get_many. The entry's key names the page, not its versions; the entry
     holds the versions it was rendered at and is served only while they are all current, so
     a change still reaches the page at once (the next request renders and replaces it).
+
+    `confirm(versions)`, when given, is asked once the versions are read, before anything is
+    served or rendered: False (the scopes were a guess those versions disprove) returns None.
     """
     scopes = sorted(set(scopes))
     parts = [template, request.path, get_language() or "", vary, *scopes]
     key = PAGE_PREFIX + hashlib.sha256("|".join(parts).encode()).hexdigest()
-    kept = _kept()
-    unread = [scope for scope in scopes if kept is None or scope not in kept]
-    found = cache.get_many([key, *(_version_key(scope) for scope in unread)])
-    current = _read_versions(unread, found)
-    if kept is not None:
-        kept.update(current)
-        current = {scope: kept[scope] for scope in scopes}
+    entry, current = read_with_versions(key, scopes)
+    if confirm is not None and not confirm(current):
+        return None
     stamp = tuple(current[scope] for scope in scopes)
-    entry = found.get(key)
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
         html = entry[1]
     else:

@@ -20,10 +20,16 @@ MAX_AGE = timedelta(days=30)
 
 
 def viewed_product_ids(request: HttpRequest) -> list[int]:
-    """The product ids of the cookie, latest first; [] when missing, forged or expired."""
+    """The product ids of the cookie, latest first; [] when missing, forged or expired.
+    Read once a request (the page's section and remember_view() both ask)."""
+    cookie = request.COOKIES.get(COOKIE)
+    read = getattr(request, "_recently_viewed", None)
+    if read is not None and read[0] == cookie:
+        return read[1]
     raw = request.get_signed_cookie(COOKIE, default="", salt=SALT, max_age=MAX_AGE)
-    ids = [int(part) for part in raw.split(".") if part.isdigit()]
-    return list(dict.fromkeys(ids))[:KEPT]
+    ids = list(dict.fromkeys(int(part) for part in raw.split(".") if part.isdigit()))[:KEPT]
+    request._recently_viewed = (cookie, ids)
+    return ids
 
 
 def remember_view(request: HttpRequest, response: HttpResponse, *, product_id: int) -> None:

@@ -752,21 +752,45 @@ def variant_for_options(*, variants: list[Variant], wanted: dict[int, int]) -> V
     return next((v for v, _named in candidates if v.stock > 0), candidates[0][0])
 
 
-def published_product_id(*, slug: str) -> int:
-    """The id of the published product at `slug` (404 if none), cached: page keys use it.
+#: Published products' ids by slug as this process found them, for one catalog version
+#: (every change of a product, its slug or its publishing moves it): {"version", "ids"}.
+_held_ids: dict = {"version": None, "ids": {}}
+#: Most slugs held for one version (a product page's address that 404s is never held).
+HELD_IDS = 20_000
 
-    A product unpublished since is caught by its page, whose version its change bumped.
+
+def held_product_id(*, slug: str) -> tuple[int, int] | None:
+    """(id, catalog version) of the product at `slug` as this process last found it: a
+    guess, right while that version stands (the product page checks it against the version
+    its page read), None if this process has not seen the slug at its last version."""
+    product_id = _held_ids["ids"].get(slug)
+    return None if product_id is None else (product_id, _held_ids["version"])
+
+
+def published_product_id(*, slug: str) -> int:
+    """The id of the published product at `slug` (404 if none) at the catalog's current
+    version: held in this process, else from the cache (read with the versions, in one
+    round trip), else 1 query. Page keys use it.
+
     A slug longer than the field holds names nothing, and is not made a cache key.
     """
     if len(slug) > Product._meta.get_field("slug").max_length:
         raise Http404
-    key = f"catalog:product-id:{slug}"
-    product_id = django_cache.get(key)
-    if product_id is None:
+    # (id, the catalog's version it was found at): not the bare id earlier code kept under
+    # "catalog:product-id:", so that old and new processes sharing a cache never mix them.
+    key = f"catalog:product-id-at:{slug}"
+    found, versions = cache.read_with_versions(key, [cache.CATALOG])
+    version = versions[cache.CATALOG]
+    if isinstance(found, tuple) and len(found) == 2 and found[1] == version:
+        product_id = found[0]
+    else:
         product_id = get_object_or_404(
             Product.objects.published().values_list("pk", flat=True), slug=slug
         )
-        django_cache.set(key, product_id, timeout=cache.PAGE_TIMEOUT)
+        django_cache.set(key, (product_id, version), timeout=cache.PAGE_TIMEOUT)
+    if _held_ids["version"] != version or len(_held_ids["ids"]) >= HELD_IDS:
+        _held_ids.update(version=version, ids={})
+    _held_ids["ids"][slug] = product_id
     return product_id
 
 

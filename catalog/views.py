@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
+from django.utils.html import escape
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -24,6 +25,7 @@ from catalog import cache, recently_viewed, selectors, services
 from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm
 from catalog.models import Product
 from catalog.seo import product_structured_data
+from catalog.templatetags.catalog_tags import CARD_NEXT
 from shop.csrf import get_token
 from shop.money import format_money
 
@@ -333,24 +335,36 @@ def product_detail(request, slug):
             cache.UNCACHED: unknown,
         }
 
-    product_id = selectors.published_product_id(slug=slug)
-    response = cache.cached_page(
-        request,
-        template="catalog/product.html",
-        scopes=[cache.product_scope(product_id), cache.CATALOG],
-        context=context,
-        holes={
-            "wishlist": lambda: _wishlist_button(request, product_id),
-            "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
-            # Flash sales (promotions, through its template tag): countdown and what is left
-            # are right on every request.
-            "flash": lambda: _hole(
-                request, "promotions/flash_hole.html", {"product_id": product_id}
-            ),
-        },
-        # The day too: the delivery estimate names dates.
-        vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
-    )
+    def page(product_id: int, confirm=None):
+        return cache.cached_page(
+            request,
+            template="catalog/product.html",
+            scopes=[cache.product_scope(product_id), cache.CATALOG],
+            context=context,
+            holes={
+                "wishlist": lambda: _wishlist_button(request, product_id),
+                "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
+                # Flash sales (promotions, through its template tag): countdown and what is
+                # left are right on every request.
+                "flash": lambda: _hole(
+                    request, "promotions/flash_hole.html", {"product_id": product_id}
+                ),
+            },
+            # The day too: the delivery estimate names dates.
+            vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
+            confirm=confirm,
+        )
+
+    # The id this process found for the slug, if any, is taken on trust for the page's one
+    # round trip and confirmed by the catalog's version read with it; else (or if the
+    # version moved since) it is found first.
+    response = None
+    if held := selectors.held_product_id(slug=slug):
+        product_id, found_at = held
+        response = page(product_id, confirm=lambda read: read[cache.CATALOG] == found_at)
+    if response is None:
+        product_id = selectors.published_product_id(slug=slug)
+        response = page(product_id)
     recently_viewed.remember_view(request, response, product_id=product_id)
     return response
 
@@ -407,14 +421,36 @@ def _guest_wishlist_button(_language: str, _script_prefix: str, next_path: str) 
 
 def _recently_viewed(request, *, exclude: list[int]) -> str:
     """The visitor's recently viewed products (a hole: the page around it is shared);
-    nothing at all for a visitor who has seen no other product."""
-    products = selectors.recently_viewed(
-        product_ids=recently_viewed.viewed_product_ids(request), exclude=exclude
+    nothing at all for a visitor who has seen no other product.
+
+    The section is kept as HTML per list of products, language and catalog version (its
+    cards show names, prices, stock and pictures, which all move the catalog's version),
+    with markers for what is the visitor's own: the page its forms come back to and the
+    CSRF token (filled by cached_page). Reading and rendering the cards was two thirds of
+    a returning visitor's product page."""
+    wanted = [pk for pk in recently_viewed.viewed_product_ids(request) if pk not in exclude]
+    if not wanted:  # the section's template shows nothing then either
+        return ""
+    html = cache.cached_data(
+        "recently-viewed:" + ".".join(map(str, wanted)),
+        scopes=[cache.CATALOG],
+        build=lambda: _recently_viewed_section(wanted),
+        timeout=cache.PAGE_TIMEOUT,
     )
-    if not products:  # the section's template shows nothing then either
+    return html.replace(CARD_NEXT, escape(request.get_full_path())) if html else ""
+
+
+def _recently_viewed_section(product_ids: list[int]) -> str:
+    products = selectors.recently_viewed(product_ids=product_ids)
+    if not products:
         return ""
     return render_to_string(
-        "catalog/_recently_viewed.html", {"recently_viewed": products}, request=request
+        "catalog/_recently_viewed.html",
+        {
+            "recently_viewed": products,
+            "csrf_token": cache.CSRF_PLACEHOLDER,
+            "cards_next": CARD_NEXT,
+        },
     )
 
 

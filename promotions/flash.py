@@ -39,6 +39,7 @@ taken.
 """
 
 import contextlib
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
@@ -50,18 +51,22 @@ from functools import partial
 
 import redis
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from catalog import cache as catalog_cache
 from promotions.errors import FlashRejected, flash_message
 from promotions.models import FlashClaim, FlashSale
 from promotions.pricing import LineInput
+from shop.held import held_if_built, held_per_version
 
-#: The cached list of flash sales not over yet (pricing and product pages read it).
-SCHEDULE_KEY = "promotions:flash:schedule"
-#: A safety net: the schedule is dropped whenever a flash sale is saved.
+#: The list of flash sales not over yet (pricing, product pages and the header read it),
+#: held per version in each process and in the cache (shop.held).
+SCHEDULE_NAME = "promotions:flash-schedule"
+#: The flash sales' version (catalog.cache's versions), moved when a flash sale is saved.
+SCHEDULE_SCOPE = "promotions:flash-sales"
+#: A safety net behind the versions: the cache's copy expires after this (seconds).
 SCHEDULE_TIMEOUT = 5 * 60
 
 
@@ -108,28 +113,56 @@ def one_schedule():
 
 
 def schedule() -> list[Sale]:
-    """Active flash sales not over yet: from the cache, else 1 query."""
+    """Active flash sales not over yet, for the current versions: held in this process,
+    else from the cache, else 1 query; while one_schedule() is in force, the one it read."""
     judged = _judged_by.get()
     if judged is not None:
         return judged
-    sales = cache.get(SCHEDULE_KEY)
-    if sales is None:
-        now = timezone.now()
-        rows = FlashSale.objects.not_over(now).select_related("variant").order_by("starts_at", "pk")
-        sales = [sale_of(row) for row in rows]
-        cache.set(SCHEDULE_KEY, sales, timeout=SCHEDULE_TIMEOUT)
-    return sales
+    return held_per_version(
+        SCHEDULE_NAME, schedule_version(), _build_schedule, timeout=SCHEDULE_TIMEOUT
+    )
+
+
+def _build_schedule() -> list[Sale]:
+    rows = FlashSale.objects.not_over(timezone.now()).select_related("variant")
+    return [sale_of(row) for row in rows.order_by("starts_at", "pk")]
+
+
+def schedule_version() -> str:
+    """The flash sales' version and the catalog's: a sale shows its variant's own price
+    beside the flash price, and a change of that price moves the catalog's. Both are read
+    with a request's first versions (catalog.cache), so on a page they cost no round trip."""
+    found = catalog_cache.versions([SCHEDULE_SCOPE, catalog_cache.CATALOG])
+    return f"{found[SCHEDULE_SCOPE]}:{found[catalog_cache.CATALOG]}"
+
+
+#: Seconds a process takes the cache's word that nobody has built the schedule of the
+#: current versions yet: meanwhile its pages go without the header's link (as they did
+#: until a product page, a cart or /flash/ built it) instead of asking on every page.
+UNBUILT_RECHECK = 30
+#: The versions this process last found unbuilt in the cache: {version: monotonic time}.
+_unbuilt: dict[str, float] = {}
 
 
 def cached_schedule() -> list[Sale]:
-    """The schedule if the cache holds it, else nothing: never a query (the header's link to
-    /flash/ on every page reads it; product pages, carts and /flash/ keep it warm)."""
-    return cache.get(SCHEDULE_KEY) or []
+    """The schedule if this process or the cache holds it, else nothing: never a query (the
+    header's link to /flash/ on every page reads it; product pages, carts and /flash/ build
+    it). The cache is asked at most every UNBUILT_RECHECK seconds while it has none."""
+    version = schedule_version()
+    seen = _unbuilt.get(version)
+    recent = seen is not None and time.monotonic() - seen < UNBUILT_RECHECK
+    sales = held_if_built(SCHEDULE_NAME, version, ask_cache=not recent)
+    if sales is None and not recent:
+        _unbuilt.clear()  # only the current versions matter
+        _unbuilt[version] = time.monotonic()
+    return sales or []
 
 
 def schedule_changed() -> None:
-    """A flash sale was saved: drop the cached schedule when the write commits."""
-    transaction.on_commit(partial(cache.delete, SCHEDULE_KEY), robust=True)
+    """A flash sale was saved: a new schedule for every process when the write commits
+    (catalog.cache.bump: never for a write that rolls back, and a schedule built from the
+    old rows before the commit is left behind)."""
+    catalog_cache.bump([SCHEDULE_SCOPE])
 
 
 def running_by_variant(*, variant_ids: Iterable[int], now: datetime) -> dict[int, Sale]:

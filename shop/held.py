@@ -15,20 +15,35 @@ from django.core.cache import cache
 T = TypeVar("T")
 
 #: name -> (version, value): the last value of each name this process read.
-_held: dict[str, tuple[int, object]] = {}
+_held: dict[str, tuple[int | str, object]] = {}
 
 
-def held_per_version(name: str, version: int, build: Callable[[], T], *, timeout: int) -> T:
+def held_per_version(name: str, version: int | str, build: Callable[[], T], *, timeout: int) -> T:
     """The value of `name` at `version`: this process's copy, else the cache's, else
     `build()` (stored in the cache for `timeout` seconds, a safety net behind the version).
     Callers must treat the value as read-only: it is shared between requests."""
+    value = held_if_built(name, version)
+    if value is None:
+        value = build()
+        cache.set(_key(name, version), value, timeout=timeout)
+        _held[name] = (version, value)
+    return value
+
+
+def held_if_built(name: str, version: int | str, *, ask_cache: bool = True) -> object | None:
+    """The value of `name` at `version` if this process (or, with `ask_cache`, the cache)
+    has it, else None: never built here (for a reader that must not query, e.g. the
+    layout's header)."""
     held = _held.get(name)
     if held is not None and held[0] == version:
         return held[1]
-    key = f"held:{name}:{version}"
-    value = cache.get(key)
-    if value is None:
-        value = build()
-        cache.set(key, value, timeout=timeout)
-    _held[name] = (version, value)
+    if not ask_cache:
+        return None
+    value = cache.get(_key(name, version))
+    if value is not None:
+        _held[name] = (version, value)
     return value
+
+
+def _key(name: str, version: int | str) -> str:
+    return f"held:{name}:{version}"

@@ -13,6 +13,7 @@ from django.utils.functional import SimpleLazyObject
 
 from shop.context_processors import _cart_count
 from shop.csrf import get_token
+from shop.middleware import may_have_messages
 
 
 def site_actions(request) -> str:
@@ -34,7 +35,8 @@ def site_actions(request) -> str:
 
 
 def messages(request) -> str:
-    """The visitor's messages; most requests have none, and then nothing is rendered."""
-    if not get_messages(request):
+    """The visitor's messages; most requests have none, and then nothing is rendered (nor
+    their storage read, for a visitor with neither a messages cookie nor a session)."""
+    if not may_have_messages(request) or not get_messages(request):
         return ""
     return render_to_string("shop/_messages.html", request=request)

@@ -5,6 +5,10 @@ from csp.constants import HEADER, HEADER_REPORT_ONLY
 from csp.middleware import CheckableLazyObject, CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.messages.storage import default_storage
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponseBadRequest
@@ -12,6 +16,7 @@ from django.middleware import locale
 from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
+from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
@@ -72,12 +77,49 @@ class LocaleMiddleware(locale.LocaleMiddleware):
     admin_prefix = None
 
     def process_request(self, request):
-        super().process_request(request)
+        urlconf = getattr(request, "urlconf", settings.ROOT_URLCONF)
+        prefixed, default_prefixed = is_language_prefix_patterns_used(urlconf)
+        if prefixed and not default_prefixed:
+            # What Django's decides for such URLs, without reading the language cookie and
+            # Accept-Language first (its answer then overrides them): the path's prefix,
+            # else the default language.
+            path_language = translation.get_language_from_path(request.path_info)
+            translation.activate(path_language or settings.LANGUAGE_CODE)
+            request.LANGUAGE_CODE = translation.get_language()
+        else:
+            super().process_request(request)
         if self.admin_prefix is None:
             self.admin_prefix = reverse("admin:index")
         if request.path_info.startswith(self.admin_prefix):
             translation.activate(translation.get_language_from_request(request))
             request.LANGUAGE_CODE = translation.get_language()
+
+
+class LazyMessages(MessageMiddleware):
+    """Django's MessageMiddleware, the storage made when messages are first read or added.
+
+    Most requests neither add nor show a message (a cached page shows them only to a
+    visitor with a messages cookie or a session): making the storage for each (a cookie
+    signer, the session's storage) was a twentieth of a bare view."""
+
+    def process_request(self, request):
+        request._messages = SimpleLazyObject(lambda: default_storage(request))
+
+    def process_response(self, request, response):
+        messages = getattr(request, "_messages", None)
+        if isinstance(messages, SimpleLazyObject) and messages._wrapped is empty:
+            return response  # never read nor added to: nothing to store
+        return super().process_response(request, response)
+
+
+def may_have_messages(request) -> bool:
+    """Whether messages may wait for this visitor: some were read or added in this request,
+    or they carry the cookie or the session the messages are stored in (settings'
+    MESSAGE_STORAGE, Django's default: a cookie, the session past its size)."""
+    messages = getattr(request, "_messages", None)
+    if not isinstance(messages, SimpleLazyObject) or messages._wrapped is not empty:
+        return True
+    return bool({CookieStorage.cookie_name, settings.SESSION_COOKIE_NAME} & set(request.COOKIES))
 
 
 #: Per setting (the policy, the report-only one): (header value, excluded path prefixes),

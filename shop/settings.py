@@ -89,7 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, its storage made when a message is first read or added (shop/middleware.py).
+    "shop.middleware.LazyMessages",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -76,7 +76,10 @@ def product_cards(context, products) -> str:
     if fresh:
         page_cache.set_many(fresh, timeout=cache.PAGE_TIMEOUT)
         kept.update(fresh)
-    next_url = escape(request.get_full_path()) if request is not None else ""
+    if "cards_next" in context:  # a section kept for many pages leaves its own marker
+        next_url = context["cards_next"]
+    else:
+        next_url = escape(request.get_full_path()) if request is not None else ""
     token = str(context.get("csrf_token") or "")
     cards = []
     for product in products:

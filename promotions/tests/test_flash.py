@@ -4,7 +4,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -238,7 +237,7 @@ def test_an_order_priced_at_the_flash_price_as_the_sale_ends_has_its_claim(monke
 
 
 def test_a_sale_switched_off_as_the_order_is_priced_leaves_no_flash_price_without_claim(
-    monkeypatch,
+    monkeypatch, django_capture_on_commit_callbacks
 ):
     """The merchant switches the sale off between the order's pricing and its claim (the
     schedule is dropped on commit, so a second read no longer lists the sale): the order's
@@ -261,7 +260,8 @@ def test_a_sale_switched_off_as_the_order_is_priced_leaves_no_flash_price_withou
     def flash_priced(lines, *, now):
         result = priced(lines, now=now)
         FlashSale.objects.filter(pk=sale.pk).update(is_active=False)  # switched off now
-        cache.delete(flash.SCHEDULE_KEY)  # as schedule_changed() does on its commit
+        with django_capture_on_commit_callbacks(execute=True):
+            flash.schedule_changed()  # as the admin's save does, on its commit
         return result
 
     monkeypatch.setattr(flash, "flash_priced", flash_priced)

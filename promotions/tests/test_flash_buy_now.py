@@ -8,7 +8,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
@@ -25,6 +24,7 @@ from promotions import flash
 from promotions.models import FlashClaim, FlashSale
 from promotions.tests.helpers import line_of
 from promotions.tests.test_flash import buy, flash_sale, shopper
+from shop.held import held_per_version
 
 pytestmark = pytest.mark.django_db
 
@@ -169,16 +169,22 @@ def test_a_shopper_over_the_limit_is_answered_409(client):
     assert FlashSale.objects.get().taken == 1
 
 
-def test_a_sale_not_started_or_ended_is_answered_409_and_an_unknown_one_404(client):
+def test_a_sale_not_started_or_ended_is_answered_409_and_an_unknown_one_404(
+    client, django_capture_on_commit_callbacks
+):
     later = flash_sale(starts_in=timedelta(hours=1), name="Later")
     over = flash_sale(name="Over")
     signed_in(client)
-    # Ended a moment ago, and still in the cached schedule (kept up to SCHEDULE_TIMEOUT).
+    # Ended a moment ago, and still in the schedule held for the current version.
     ended = timezone.now() - timedelta(seconds=1)
     FlashSale.objects.filter(pk=over.pk).update(ends_at=ended)
-    cache.set(
-        flash.SCHEDULE_KEY,
-        [flash.sale_of(later), dataclasses.replace(flash.sale_of(over), ends_at=ended)],
+    with django_capture_on_commit_callbacks(execute=True):
+        flash.schedule_changed()  # a new version, for which nothing is held yet
+    held_per_version(
+        flash.SCHEDULE_NAME,
+        flash.schedule_version(),
+        lambda: [flash.sale_of(later), dataclasses.replace(flash.sale_of(over), ends_at=ended)],
+        timeout=60,
     )
     response = buy_now(client, later)
     assert response.status_code == 409 and "has not started yet" in response.content.decode()
