@@ -4,7 +4,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch, Sum
+from django.db.models import Prefetch, QuerySet, Sum
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
@@ -62,6 +62,11 @@ def item_count(*, user, session) -> int:
     else:
         return 0
     return lines.aggregate(n=Sum("quantity"))["n"] or 0
+
+
+def line_ids(*, cart: Cart) -> list[int]:
+    """The ids of the cart's lines: what the cart's form is built from (no rows read)."""
+    return list(CartLine.objects.filter(cart=cart).order_by().values_list("pk", flat=True))
 
 
 def unshown_fields(product: str) -> list[str]:
@@ -139,6 +144,21 @@ def price_lines(
         user=user if user.is_authenticated else None,
         destination=destination,
         points=points,
+    )
+
+
+def variants_to_add() -> QuerySet[Variant]:
+    """Variants as adding to the cart reads them (cart.services.add_line and its messages,
+    is_sellable, line_limit): price, stock and availability, the product's name and
+    availability, the category's. Only those columns: building and reading the three whole
+    rows was a quarter of an add's CPU. (The product's name is not translated.)"""
+    return Variant.objects.select_related("product__category").only(
+        "price",
+        "stock",
+        "is_active",
+        "product__name",
+        "product__is_published",
+        "product__category__is_active",
     )
 
 

@@ -38,15 +38,19 @@ def _wants_mini_cart(request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _cart(request, *, create: bool = False) -> Cart | None:
-    cart = selectors.cart_for(user=request.user, session=request.session)
-    if cart is None and create:
-        if request.user.is_authenticated:
-            cart = services.cart_of(user=request.user)
-        else:
-            cart = services.new_guest_cart()
-            request.session[selectors.CART_SESSION_KEY] = cart.pk
-    return cart
+def _cart(request) -> Cart | None:
+    return selectors.cart_for(user=request.user, session=request.session)
+
+
+def _add(request, *, variant, quantity: int) -> str:
+    """Add to the visitor's cart, made on their first add; returns what they are told."""
+    if request.user.is_authenticated:
+        cart = services.cart_of(user=request.user)
+    elif (cart := _cart(request)) is None:
+        cart, notice = services.add_to_new_guest_cart(variant=variant, quantity=quantity)
+        request.session[selectors.CART_SESSION_KEY] = cart.pk
+        return notice
+    return services.add_line(cart=cart, variant=variant, quantity=quantity)
 
 
 def _price(request, cart, lines):
@@ -214,11 +218,7 @@ def add(request):
     else:
         variant = form.cleaned_data["variant"]
         try:
-            notice = services.add_line(
-                cart=_cart(request, create=True),
-                variant=variant,
-                quantity=form.cleaned_data["quantity"],
-            )
+            notice = _add(request, variant=variant, quantity=form.cleaned_data["quantity"])
         except services.CartError as error:
             errors = [error.message]
         else:
@@ -260,8 +260,7 @@ def update(request):
     cart = _cart(request)
     if cart is None:
         return _back(request)
-    lines = list(cart.lines.all())
-    form = CartUpdateForm(request.POST, lines=lines)
+    form = CartUpdateForm(request.POST, line_ids=selectors.line_ids(cart=cart))
     if form.is_valid():
         try:
             services.update_lines(cart=cart, changes=form.changes())
