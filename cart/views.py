@@ -5,14 +5,13 @@ with JavaScript the page posts the same forms with fetch and swaps in the return
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -97,15 +96,16 @@ def _page_context(request, cart, *, errors=None, entered=None):
 
 
 def _body(request, cart, *, errors=None, entered=None) -> page_cache.Body:
-    """The cart's body for this visitor: kept per state of the cart (cart.page_cache), or
-    rendered when the cart needs telling something, has errors to show or is not kept."""
+    """The cart's body for this visitor, its CSRF tokens still catalog.cache's placeholder:
+    kept per state of the cart (cart.page_cache), or rendered when the cart needs telling
+    something, has errors to show or is not kept."""
     key = None
     if cart is not None and not errors and not entered:
         key = page_cache.key_for(cart=cart, user=request.user)
         body = page_cache.kept(key) if key else None
         if body is not None:
             request.cart_item_count = body.count  # the header's count, without a query
-            return body.with_token(get_token(request))
+            return body
     context = _page_context(request, cart, errors=errors, entered=entered)
     lines = context["lines"]
     body = page_cache.Body(
@@ -119,16 +119,16 @@ def _body(request, cart, *, errors=None, entered=None) -> page_cache.Body:
     )
     if key is not None:
         page_cache.keep(key, body, lines=lines)
-    return body.with_token(get_token(request))
+    return body
 
 
 def _respond(request, cart, *, status=200, errors=None, entered=None):
     body = _body(request, cart, errors=errors, entered=entered)
     if _wants_fragment(request):
         html = render_to_string("shop/_messages.html", request=request) + body.html
+        html = html.replace(catalog_cache.CSRF_PLACEHOLDER, get_token(request))
         return JsonResponse({"html": html, "count": body.count}, status=status)
-    context = {"cart_body": mark_safe(body.html), "cart_product_ids": body.product_ids}  # noqa: S308 # nosec: rendered by the template above
-    return render(request, "cart/detail.html", context, status=status)
+    return HttpResponse(page_cache.page(request, body=body), status=status)
 
 
 def _safe_next(request) -> str:
