@@ -22,10 +22,11 @@ CART_BUDGET = 10
 CART_KEPT_BUDGET = 2
 #: A guest's first add: the variant (the form), the flash sales' schedule (cold cache only),
 #: their cart and its line in one transaction (two INSERTs, no lock: nobody else can see the
-#: cart yet), the session's row (Django asks whether the new key is taken, then inserts it),
-#: and two savepoints with their releases, as tests run inside a transaction. It was 12: the
-#: cart made with a commit of its own, then marked and its line looked up in a second one.
-FIRST_ADD_BUDGET = 6 + 4
+#: cart yet), the session's row (one INSERT, no lookup first: shop.sessions), and two
+#: savepoints with their releases, as tests run inside a transaction. It was 12: the cart
+#: made with a commit of its own, then marked and its line looked up in a second one, and
+#: the new session's key looked up before its INSERT.
+FIRST_ADD_BUDGET = 5 + 4
 #: An add to a guest's cart: the variant, the cart (the session's id), the cart's mark (its
 #: lock), the line (locked) and its insert or update, plus the savepoint and its release.
 ADD_BUDGET = 5 + 2
