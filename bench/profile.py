@@ -63,6 +63,10 @@ class Guest:
     def post(self, path: str, data: dict):
         response = self.client.post(path, {**data, "csrfmiddlewaretoken": self.token})
         self._read_token(response)
+        # The page a browser is sent to next shows the messages ("Added ...") and they
+        # leave its cookies; kept here they grew with every post (the cookie, then the
+        # session past the cookie's 2 KB), which no shopper's requests carry.
+        self.client.cookies.pop("messages", None)
         return response
 
     def _read_token(self, response) -> None:

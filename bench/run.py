@@ -234,6 +234,8 @@ class Shopper:
     def __init__(self):
         self.cookies: dict[str, str] = {}
         self.token = ""
+        #: Where the last answer redirected to ("" if it did not).
+        self.location = ""
 
     def request(self, method: str, path: str, body: bytes | None = None) -> str:
         connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
@@ -248,7 +250,14 @@ class Shopper:
             raise SystemExit(f"{method} {path} answered {response.status}")
         for header in response.headers.get_all("Set-Cookie") or []:
             cookie = http.cookies.SimpleCookie(header)
-            self.cookies.update({name: morsel.value for name, morsel in cookie.items()})
+            for name, morsel in cookie.items():
+                if morsel["max-age"] in (0, "0"):  # deleted (messages once shown)
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        self.location = (
+            response.headers.get("Location", "") if response.status in (301, 302) else ""
+        )
         if match := re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html):
             self.token = match.group(1)
         return html
@@ -257,8 +266,14 @@ class Shopper:
         return self.request("GET", path)
 
     def post(self, path: str, data: dict) -> None:
+        """Post a form and, as a browser does, ask the page it redirects to: that page shows
+        the shopper's messages ("Added ..."), which then leave the cookies wrk sends. Kept,
+        they were rendered again on every request of the cart's rows, and the quantity
+        update wrote them back into its cookie each time."""
         body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.token}).encode()
         self.request("POST", path, body)
+        if self.location:
+            self.get(self.location)
 
     @property
     def cookie_header(self) -> str:

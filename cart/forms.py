@@ -1,9 +1,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cart.selectors import unshown_fields
+from cart.selectors import variants_to_add
 from cart.services import MAX_LINE_QUANTITY, LineChange
-from catalog.models import Variant
 
 QUANTITY_ERRORS = {
     "required": _("Enter a quantity."),
@@ -15,9 +14,7 @@ QUANTITY_ERRORS = {
 
 class AddToCartForm(forms.Form):
     variant = forms.ModelChoiceField(
-        queryset=Variant.objects.select_related("product__category").defer(
-            *unshown_fields("product")
-        ),
+        queryset=variants_to_add(),
         error_messages={
             "required": _("Choose an option first."),
             "invalid_choice": _("That option is not available."),
@@ -40,29 +37,29 @@ class FlashBuyForm(forms.Form):
 class CartUpdateForm(forms.Form):
     """Quantities and "buy now" ticks of every line, posted together from the cart page."""
 
-    def __init__(self, data, *, lines):
+    def __init__(self, data, *, line_ids: list[int]):
         super().__init__(data)
-        self.lines = lines
-        for line in lines:
-            self.fields[f"quantity-{line.pk}"] = forms.IntegerField(
+        self.line_ids = line_ids
+        for pk in line_ids:
+            self.fields[f"quantity-{pk}"] = forms.IntegerField(
                 min_value=1, max_value=999, error_messages=QUANTITY_ERRORS
             )
-            self.fields[f"selected-{line.pk}"] = forms.BooleanField(required=False)
+            self.fields[f"selected-{pk}"] = forms.BooleanField(required=False)
 
     def changes(self) -> dict[int, LineChange]:
         return {
-            line.pk: LineChange(
-                quantity=self.cleaned_data[f"quantity-{line.pk}"],
-                selected=self.cleaned_data[f"selected-{line.pk}"],
+            pk: LineChange(
+                quantity=self.cleaned_data[f"quantity-{pk}"],
+                selected=self.cleaned_data[f"selected-{pk}"],
             )
-            for line in self.lines
+            for pk in self.line_ids
         }
 
     def line_errors(self) -> dict[int, str]:
         return {
-            line.pk: self.errors[f"quantity-{line.pk}"][0]
-            for line in self.lines
-            if f"quantity-{line.pk}" in self.errors
+            pk: self.errors[f"quantity-{pk}"][0]
+            for pk in self.line_ids
+            if f"quantity-{pk}" in self.errors
         }
 
 

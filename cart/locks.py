@@ -1,8 +1,9 @@
 """Every row lock of the cart app, in one place."""
 
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from cart.models import Cart
+from cart.models import Cart, CartLine
 
 
 def cart_for_update(*, pk: int) -> Cart | None:
@@ -16,3 +17,16 @@ def touch_cart_for_update(*, pk: int) -> None:
     one statement where a change of its lines would take two (the lock, then the mark).
     Rolled back with the rest when the change is refused."""
     Cart.objects.filter(pk=pk).update(updated_at=timezone.now())
+
+
+def lines_for_update(*, cart: Cart, pks) -> QuerySet[CartLine]:
+    """Lock the cart's lines `pks` (their rows only: not their variants', which every cart
+    holding the variant and every checkout of it would otherwise queue behind), with what a
+    change of quantity reads: the quantity, the tick, the group buy and the variant's stock."""
+    return (
+        CartLine.objects.select_for_update(of=("self",))
+        .filter(cart=cart, pk__in=pks)
+        .select_related("variant")
+        .only("quantity", "is_selected", "group_id", "variant__stock")
+        .order_by("pk")
+    )

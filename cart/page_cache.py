@@ -24,13 +24,16 @@ tier as it is now (it prices their cart). Checkout never reads this: it prices t
 """
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from cart import recommendations
 from cart.models import Cart, CartLine
 from cart.services import MAX_LINE_QUANTITY
 from catalog import cache as catalog_cache
@@ -60,15 +63,13 @@ TIMEOUT = 15 * 60
 
 @dataclass(frozen=True)
 class Body:
-    """The body's HTML (CSRF tokens as catalog.cache's placeholder until `with_token`), the
-    units in the cart (the header's count) and the cart's products (for recommendations)."""
+    """The body's HTML (CSRF tokens as catalog.cache's placeholder, swapped for the
+    visitor's own when the page is sent), the units in the cart (the header's count) and the
+    cart's products (for recommendations)."""
 
     html: str
     count: int
     product_ids: tuple[int, ...]
-
-    def with_token(self, token: str) -> "Body":
-        return replace(self, html=self.html.replace(catalog_cache.CSRF_PLACEHOLDER, token))
 
 
 @dataclass(frozen=True)
@@ -176,3 +177,33 @@ def keep(key: Key, body: Body, *, lines: list[CartLine]) -> None:
     price changed between the two reads): it would be kept under a state it does not show."""
     if tuple(state_of(line) for line in lines) == key.states:
         cache.set(key.value, body, timeout=TIMEOUT)
+
+
+def page(request, *, body: Body) -> str:
+    """The whole cart page for this visitor: the layout around the body (header, category
+    menu, footer: the same for every visitor of the page's address and language, with the
+    layout's holes for the header's links and count and the messages) kept per catalog
+    version in each process (catalog.cache.shared), and this visitor's parts filled in:
+    the header, the messages, the cart's body, the recommendations, one CSRF token.
+
+    Rendering the layout was half of a kept cart page's work. A query string (the language
+    links keep it) is rendered each time, never kept."""
+    if request.GET:
+        layout = _layout(request)
+    else:
+        layout = catalog_cache.shared(f"cart-page:{request.path}", partial(_layout, request))
+    return catalog_cache.fill_holes(
+        request,
+        layout,
+        holes={
+            "cart-body": lambda: body.html,
+            "cart-recommendations": partial(
+                recommendations.section, request, product_ids=body.product_ids
+            ),
+        },
+    )
+
+
+def _layout(request) -> str:
+    context = {"cached_render": True, "csrf_token": catalog_cache.CSRF_PLACEHOLDER}
+    return render_to_string("cart/detail.html", context, request=request)

@@ -6,7 +6,7 @@ from functools import cache
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
@@ -90,6 +90,11 @@ def _units_sql(using: str, owner: str) -> str:
     )
 
 
+def line_ids(*, cart: Cart) -> list[int]:
+    """The ids of the cart's lines: what the cart's form is built from (no rows read)."""
+    return list(CartLine.objects.filter(cart=cart).order_by().values_list("pk", flat=True))
+
+
 def unshown_fields(product: str) -> list[str]:
     """Long columns of the product at lookup `product` and of its category that no cart or
     checkout page reads: left in the database (fetching and decoding them cost more than the
@@ -165,6 +170,21 @@ def price_lines(
         user=user if user.is_authenticated else None,
         destination=destination,
         points=points,
+    )
+
+
+def variants_to_add() -> QuerySet[Variant]:
+    """Variants as adding to the cart reads them (cart.services.add_line and its messages,
+    is_sellable, line_limit): price, stock and availability, the product's name and
+    availability, the category's. Only those columns: building and reading the three whole
+    rows was a quarter of an add's CPU. (The product's name is not translated.)"""
+    return Variant.objects.select_related("product__category").only(
+        "price",
+        "stock",
+        "is_active",
+        "product__name",
+        "product__is_published",
+        "product__category__is_active",
     )
 
 

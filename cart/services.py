@@ -66,11 +66,8 @@ def is_sellable(variant: Variant) -> bool:
     return variant.is_active and product.is_published and product.category.is_active
 
 
-@transaction.atomic
-def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
-    """Put `quantity` of `variant` in the cart (added to what is there), up to the stock and
-    the line maximum. Returns what the shopper is told; raises when nothing could be added.
-    """
+def _check_addable(variant: Variant, quantity: int) -> None:
+    """Raise what the shopper is told when `variant` cannot go in a cart at all."""
     if quantity < 1:
         raise CartError(_("Choose a quantity of at least 1."))
     if not is_sellable(variant):
@@ -84,6 +81,14 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
             _("“%(name)s” is in a flash sale: press “Buy now” on its page.")
             % {"name": variant.product.name}
         )
+
+
+@transaction.atomic
+def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
+    """Put `quantity` of `variant` in the cart (added to what is there), up to the stock and
+    the line maximum. Returns what the shopper is told; raises when nothing could be added.
+    """
+    _check_addable(variant, quantity)
     # The cart's row first: with no line to lock yet, two adds of a new variant would both
     # create it and the second would fail on the unique (cart, variant) constraint.
     locks.touch_cart_for_update(pk=cart.pk)
@@ -103,7 +108,26 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
         CartLine.objects.create(
             cart=cart, variant=variant, quantity=added, seen_price=variant.price
         )
-    if added < quantity:
+    return _added_message(variant, asked=quantity, added=added, limit=limit)
+
+
+@transaction.atomic
+def add_to_new_guest_cart(*, variant: Variant, quantity: int) -> tuple[Cart, str]:
+    """A guest's first add: their cart made with its first line, in one transaction (two
+    INSERTs and one commit, where a cart made first took a commit of its own and add_line
+    two more statements), and only when something is added, so a refused add leaves no
+    empty cart. No other request can see the new cart yet: nothing to lock. Returns the
+    cart and what the shopper is told."""
+    _check_addable(variant, quantity)
+    cart = Cart.objects.create()
+    limit = line_limit(variant)
+    added = min(quantity, limit)
+    CartLine.objects.create(cart=cart, variant=variant, quantity=added, seen_price=variant.price)
+    return cart, _added_message(variant, asked=quantity, added=added, limit=limit)
+
+
+def _added_message(variant: Variant, *, asked: int, added: int, limit: int) -> str:
+    if added < asked:
         return _limit_message(variant, limit)
     return ngettext(
         "Added %(count)d × “%(name)s” to your cart.",
@@ -173,12 +197,7 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
     Lines of another cart are ignored. A quantity above the stock or the line maximum makes
     the whole change fail, with the reason for each line, so the shopper can correct it.
     """
-    lines = list(
-        CartLine.objects.select_for_update()
-        .filter(cart=cart, pk__in=changes)
-        .select_related("variant")
-        .order_by("pk")
-    )
+    lines = list(locks.lines_for_update(cart=cart, pks=changes))
     errors = {}
     for line in lines:
         quantity = changes[line.pk].quantity

@@ -5,14 +5,13 @@ with JavaScript the page posts the same forms with fetch and swaps in the return
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -38,15 +37,19 @@ def _wants_mini_cart(request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _cart(request, *, create: bool = False) -> Cart | None:
-    cart = selectors.cart_for(user=request.user, session=request.session)
-    if cart is None and create:
-        if request.user.is_authenticated:
-            cart = services.cart_of(user=request.user)
-        else:
-            cart = services.new_guest_cart()
-            request.session[selectors.CART_SESSION_KEY] = cart.pk
-    return cart
+def _cart(request) -> Cart | None:
+    return selectors.cart_for(user=request.user, session=request.session)
+
+
+def _add(request, *, variant, quantity: int) -> str:
+    """Add to the visitor's cart, made on their first add; returns what they are told."""
+    if request.user.is_authenticated:
+        cart = services.cart_of(user=request.user)
+    elif (cart := _cart(request)) is None:
+        cart, notice = services.add_to_new_guest_cart(variant=variant, quantity=quantity)
+        request.session[selectors.CART_SESSION_KEY] = cart.pk
+        return notice
+    return services.add_line(cart=cart, variant=variant, quantity=quantity)
 
 
 def _price(request, cart, lines):
@@ -93,15 +96,16 @@ def _page_context(request, cart, *, errors=None, entered=None):
 
 
 def _body(request, cart, *, errors=None, entered=None) -> page_cache.Body:
-    """The cart's body for this visitor: kept per state of the cart (cart.page_cache), or
-    rendered when the cart needs telling something, has errors to show or is not kept."""
+    """The cart's body for this visitor, its CSRF tokens still catalog.cache's placeholder:
+    kept per state of the cart (cart.page_cache), or rendered when the cart needs telling
+    something, has errors to show or is not kept."""
     key = None
     if cart is not None and not errors and not entered:
         key = page_cache.key_for(cart=cart, user=request.user)
         body = page_cache.kept(key) if key else None
         if body is not None:
             request.cart_item_count = body.count  # the header's count, without a query
-            return body.with_token(get_token(request))
+            return body
     context = _page_context(request, cart, errors=errors, entered=entered)
     lines = context["lines"]
     body = page_cache.Body(
@@ -115,16 +119,16 @@ def _body(request, cart, *, errors=None, entered=None) -> page_cache.Body:
     )
     if key is not None:
         page_cache.keep(key, body, lines=lines)
-    return body.with_token(get_token(request))
+    return body
 
 
 def _respond(request, cart, *, status=200, errors=None, entered=None):
     body = _body(request, cart, errors=errors, entered=entered)
     if _wants_fragment(request):
         html = render_to_string("shop/_messages.html", request=request) + body.html
+        html = html.replace(catalog_cache.CSRF_PLACEHOLDER, get_token(request))
         return JsonResponse({"html": html, "count": body.count}, status=status)
-    context = {"cart_body": mark_safe(body.html), "cart_product_ids": body.product_ids}  # noqa: S308 # nosec: rendered by the template above
-    return render(request, "cart/detail.html", context, status=status)
+    return HttpResponse(page_cache.page(request, body=body), status=status)
 
 
 def safe_next(request) -> str:
@@ -216,11 +220,7 @@ def add(request):
     else:
         variant = form.cleaned_data["variant"]
         try:
-            notice = services.add_line(
-                cart=_cart(request, create=True),
-                variant=variant,
-                quantity=form.cleaned_data["quantity"],
-            )
+            notice = _add(request, variant=variant, quantity=form.cleaned_data["quantity"])
         except services.CartError as error:
             errors = [error.message]
         else:
@@ -262,8 +262,7 @@ def update(request):
     cart = _cart(request)
     if cart is None:
         return _back(request)
-    lines = list(cart.lines.all())
-    form = CartUpdateForm(request.POST, lines=lines)
+    form = CartUpdateForm(request.POST, line_ids=selectors.line_ids(cart=cart))
     if form.is_valid():
         try:
             services.update_lines(cart=cart, changes=form.changes())

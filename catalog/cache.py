@@ -271,6 +271,13 @@ def cached_page(
         html = render_to_string(template, shared, request=request)
         if not shared.get(UNCACHED):
             cache.set(key, (stamp, html), timeout=PAGE_TIMEOUT)
+    return HttpResponse(fill_holes(request, html, holes=holes))
+
+
+def fill_holes(request, html: str, *, holes: dict[str, Callable[[], str]] | None = None) -> str:
+    """`html` kept for every visitor, with this visitor's parts: the layout's holes
+    (SITE_HOLES) and `holes` filled, and the CSRF placeholder (in the page or in what the
+    holes gave) swapped for their token, made once."""
     fillers = {name: partial(_site_hole(name), request) for name in SITE_HOLES}
     fillers.update(holes or {})
     for name, fill in fillers.items():
@@ -279,4 +286,4 @@ def cached_page(
             html = html.replace(marker, fill())
     if CSRF_PLACEHOLDER in html:
         html = html.replace(CSRF_PLACEHOLDER, get_token(request))
-    return HttpResponse(html)
+    return html

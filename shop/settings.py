@@ -213,8 +213,9 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# Sessions are read from the cache and survive its loss in the database.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions are read from the cache and survive its loss in the database: Django's
+# cached_db, a new key drawn without a lookup first (shop/sessions.py).
+SESSION_ENGINE = "shop.sessions"
 
 # --- Background work -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -103,3 +104,35 @@ def test_a_signed_in_shopper_s_kept_cart_follows_their_tier(client, django_user_
     CustomerSpend.objects.create(user=user, paid_total=Decimal("150.00"))
     html = cart_page(client)
     assert "Gold member discount" in html and "$45.00" in html
+
+
+def test_the_kept_layout_shows_each_visitor_only_their_own_header_messages_and_token(
+    django_user_model,
+):
+    """The page around the body is kept per address and language (cart.page_cache.page):
+    built here for a signed-in shopper with a message, then shown to a guest."""
+    variant = VariantFactory(stock=9)
+    ann = Client()
+    ann.force_login(django_user_model.objects.create_user(email="ann@example.com", password="pw"))
+    add(ann, variant, 2)
+    ann_html = cart_page(ann)
+    assert "Added 2 ×" in ann_html and "data-cart-count>2<" in ann_html
+    bob = Client()
+    add(bob, variant, 1)
+    cart_page(bob)  # his "Added" message, shown once
+    bob_html = cart_page(bob)
+    assert "Added" not in bob_html
+    assert "data-cart-count>1<" in bob_html
+    assert "ann@example.com" not in bob_html and reverse("accounts:logout") not in bob_html
+    assert "__csrf_token_placeholder__" not in bob_html
+    secret = bob.cookies["csrftoken"].value
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', bob_html)
+    assert tokens and {_unmask_cipher_token(token) for token in tokens} == {secret}
+
+
+def test_a_query_string_in_the_cart_address_is_never_kept_for_others(client):
+    add(client, VariantFactory())
+    assert "made-up" in client.get(reverse("cart:detail") + "?made-up=1").content.decode()
+    other = Client()
+    add(other, VariantFactory())
+    assert "made-up" not in cart_page(other)

@@ -20,6 +20,20 @@ CART_BUDGET = 10
 #: The cart page seen again with nothing changed: the cart and its lines' states; the body
 #: is kept per state (cart.page_cache), the session and the versions come from the cache.
 CART_KEPT_BUDGET = 2
+#: A guest's first add: the variant (the form), the flash sales' schedule (cold cache only),
+#: their cart and its line in one transaction (two INSERTs, no lock: nobody else can see the
+#: cart yet), the session's row (one INSERT, no lookup first: shop.sessions), and two
+#: savepoints with their releases, as tests run inside a transaction. It was 12: the cart
+#: made with a commit of its own, then marked and its line looked up in a second one, and
+#: the new session's key looked up before its INSERT.
+FIRST_ADD_BUDGET = 5 + 4
+#: An add to a guest's cart: the variant, the cart (the session's id), the cart's mark (its
+#: lock), the line (locked) and its insert or update, plus the savepoint and its release.
+ADD_BUDGET = 5 + 2
+#: The cart's quantities posted: the cart, its lines' ids (the form), the lines (locked),
+#: one UPDATE per new (quantity, tick) (one here), the cart's mark, plus the savepoint and
+#: its release.
+UPDATE_BUDGET = 5 + 2
 
 
 def add(client, variant, quantity=1, **extra):
@@ -55,6 +69,36 @@ def test_browsing_creates_no_session_but_adding_to_cart_does(client):
     assert "sessionid" not in client.cookies
     add(client, VariantFactory())
     assert "sessionid" in client.cookies
+
+
+@pytest.mark.django_db
+def test_adding_and_changing_quantities_keep_to_their_budgets(
+    client, django_assert_max_num_queries
+):
+    first, second = VariantFactory(stock=5), VariantFactory(stock=5)
+    with django_assert_max_num_queries(FIRST_ADD_BUDGET):
+        add(client, first)
+    with django_assert_max_num_queries(ADD_BUDGET):
+        add(client, second)
+    line_ids = list(guest_cart(client).lines.values_list("pk", flat=True))
+    with django_assert_max_num_queries(UPDATE_BUDGET):
+        response = client.post(
+            reverse("cart:update"),
+            {**{f"quantity-{pk}": "2" for pk in line_ids},
+             **{f"selected-{pk}": "on" for pk in line_ids}},
+        )  # fmt: skip
+    assert response.status_code == 302
+    assert sorted(guest_cart(client).lines.values_list("quantity", flat=True)) == [2, 2]
+
+
+@pytest.mark.django_db
+def test_a_refused_first_add_leaves_no_cart_and_no_session(client):
+    response = add(client, VariantFactory(stock=0))
+    assert response.status_code == 302
+    assert not Cart.objects.exists()
+    assert "sessionid" not in client.cookies
+    html = client.get(response.url).content.decode()
+    assert "is sold out" in html
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ def test_nothing_configured_gives_sqlite_local_memory_cache_and_inline_tasks():
     assert found["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert found["CACHES"]["default"]["BACKEND"].endswith("LocMemCache")
     assert found["CELERY_TASK_ALWAYS_EAGER"] is True
-    assert found["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert found["SESSION_ENGINE"] == "shop.sessions"  # cached_db, see shop/sessions.py
 
 
 def test_environment_configures_postgres_redis_and_celery():
@@ -42,7 +42,7 @@ def test_environment_configures_postgres_redis_and_celery():
     assert cache["BACKEND"] == "django_redis.cache.RedisCache"
     assert cache["LOCATION"] == "redis://127.0.0.1:6379/3"
     assert cache["OPTIONS"]["IGNORE_EXCEPTIONS"] is True
-    assert found["SESSION_ENGINE"] == "django.contrib.sessions.backends.cached_db"
+    assert found["SESSION_ENGINE"] == "shop.sessions"  # cached_db, see shop/sessions.py
     assert found["CELERY_TASK_ALWAYS_EAGER"] is False
     assert found["CELERY_BROKER_URL"] == "redis://127.0.0.1:6379/4"
     assert (found["SHOP_NAME"], found["SHOP_CURRENCY"]) == ("Tea House", "CNY")

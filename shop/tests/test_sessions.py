@@ -1,0 +1,33 @@
+"""shop.sessions: Django's cached_db sessions, a new key drawn without a lookup."""
+
+from unittest import mock
+
+import pytest
+from django.contrib.sessions.models import Session
+
+from shop.sessions import SessionStore
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_session_is_one_insert_without_a_lookup(django_assert_num_queries):
+    session = SessionStore()
+    session["cart_id"] = 7
+    # The INSERT and the savepoint around it (tests run inside a transaction).
+    with django_assert_num_queries(3):
+        session.save()
+    assert SessionStore(session_key=session.session_key)["cart_id"] == 7
+
+
+def test_a_taken_key_is_never_shared_another_is_drawn():
+    ann = SessionStore()
+    ann["cart_id"] = 1
+    ann.save()
+    taken, fresh = ann.session_key, "b" * 32
+    bob = SessionStore()
+    bob["cart_id"] = 2
+    with mock.patch.object(SessionStore, "_get_new_session_key", side_effect=[taken, fresh]):
+        bob.save()
+    assert bob.session_key == fresh
+    assert SessionStore(session_key=taken)["cart_id"] == 1
+    assert Session.objects.count() == 2
