@@ -2,9 +2,10 @@
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 
 import numpy as np
 from django.contrib.postgres.search import SearchQuery, SearchRank
@@ -173,11 +174,46 @@ class ActiveFilter:
 
 
 @dataclass
+@dataclass
+class PageOfCards:
+    """A page's products by id, in order, for their cards (catalog_tags.product_cards): the
+    rows are read only for the cards the cache does not keep, or when code asks for
+    `products`. A page of kept cards, most pages, costs no query and no queryset."""
+
+    #: The page's product ids, in order.
+    ids: list[int]
+    #: The cards' queryset (built when rows are read: building one costs about 1 ms).
+    queryset: Callable[[], QuerySet[Product]]
+    #: Option values whose pictures the cards show first (a listing filtered on Red).
+    preferring: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+    def read(self, ids: Iterable[int]) -> dict[int, Product]:
+        """The products of `ids` that the queryset holds (still shown), by id."""
+        rows = self.queryset()
+        if self.preferring:
+            # The cards' pictures again, those showing a chosen value (the red one) first.
+            rows = rows.prefetch_related(None).prefetch_related(_card_images(self.preferring))
+        return {product.pk: product for product in rows.filter(pk__in=list(ids))}
+
+    @cached_property
+    def products(self) -> list[Product]:
+        found = self.read(self.ids)
+        return [found[pk] for pk in self.ids if pk in found]
+
+
+@dataclass
 class Listing:
-    products: list[Product]
+    cards: PageOfCards
     count: int
     facets: list[Facet]
     active_filters: list[ActiveFilter] = field(default_factory=list)
+
+    @property
+    def products(self) -> list[Product]:
+        return self.cards.products
 
 
 @dataclass(frozen=True)
@@ -289,7 +325,7 @@ def _build_facet_names() -> FacetNames:
 
 def listing(
     *,
-    base: QuerySet[Product],
+    base: QuerySet[Product] | Callable[[], QuerySet[Product]],
     filters: ListingFilters,
     sort: str,
     offset: int,
@@ -298,8 +334,9 @@ def listing(
     category_ids: list[int] | None = None,
     matches: SearchMatches | None = None,
 ) -> Listing:
-    """One page of products with facet counts: the index's journal, the page's cards and
-    their images, three queries whatever the filters.
+    """One page of products with facet counts: the index's journal, then (for the cards the
+    cache does not keep) the page's products and their images, three queries at most
+    whatever the filters. `base` (or a function giving it) is the cards' queryset.
 
     The listing index (catalog.facets) filters, counts and picks the page in memory. Each
     facet counts with every other filter applied but its own, so a value's count is what
@@ -313,9 +350,10 @@ def listing(
     names = facet_names()
     # Read once: each read of a shared value asks the cache for the catalog's version.
     types = option_types()
+    cards_of = base if callable(base) else lambda: base
     candidates, ranks = (matches.ids, matches.ranks) if matches is not None else (None, None)
     if category_ids is None and candidates is None:
-        candidates = ranked_ids(base, order)
+        candidates = ranked_ids(cards_of(), order)
 
     def question(chosen: ListingFilters) -> facets.Question:
         return facets.Question(
@@ -336,18 +374,14 @@ def listing(
 
     answer = facets.answer(question(filters))
     chosen_values = tuple(v for choice in _option_choices(filters, types) for v in choice.value_ids)
-    if chosen_values:
-        # The cards' pictures again, those showing a chosen value (the red one) first.
-        base = base.prefetch_related(None).prefetch_related(_card_images(chosen_values))
-    cards = {product.pk: product for product in base.filter(pk__in=answer.page)}
-    products = [cards[pk] for pk in answer.page if pk in cards]
+    cards = PageOfCards(answer.page, cards_of, preferring=chosen_values)
     chips = active_filters(filters, names, types)
     if not answer.total and chips:
         counts = facets.totals(question(_without(filters, chip)) for chip in chips)
         for chip, count in zip(chips, counts, strict=True):
             chip.count_without = count
     return Listing(
-        products=products,
+        cards=cards,
         count=answer.total,
         facets=_facets(filters, answer, names, types),
         active_filters=chips,

@@ -197,7 +197,7 @@ def _listing_page(
         filters = form.filters()
         page_size = form.page_size()
         listing = selectors.listing(
-            base=products(),
+            base=products,
             filters=filters,
             sort=sort,
             offset=(page_number - 1) * page_size,
