@@ -101,7 +101,6 @@ def unshown_fields(product: str) -> list[str]:
     rest of the row)."""
     return [
         f"{product}__description",
-        f"{product}__search_vector",
         # The category's description is translated: a column per language.
         *(
             f"{product}__category__{build_localized_fieldname('description', code)}"

@@ -34,7 +34,7 @@ significant first), so that a page is a partial sort of the matching products' k
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
@@ -98,11 +98,14 @@ class OptionChoice:
 
 @dataclass(frozen=True)
 class Question:
-    """What a listing asks: its products (categories, or a search's product ids in order of
-    relevance), the filters as ids and amounts, the sort and the page."""
+    """What a listing asks: its products (categories, or a search's product ids, within the
+    categories if given), the filters as ids and amounts, the sort and the page."""
 
     category_ids: tuple[int, ...] | None = None
-    candidate_ids: tuple[int, ...] | None = None
+    candidate_ids: Sequence[int] | np.ndarray | None = None
+    #: The candidates' relevance (higher first; ties: best-selling, then newest): the order
+    #: of sort "relevance" when given.
+    candidate_ranks: np.ndarray | None = None
     #: None: any; empty: none known (nothing matches).
     brand_ids: tuple[int, ...] | None = None
     tag_ids: tuple[int, ...] | None = None
@@ -518,6 +521,8 @@ def _answer(index: Index, q: Question) -> Answer:
     if q.candidate_ids is not None:
         in_view = np.zeros(size, dtype=bool)
         in_view[index.slots_of(q.candidate_ids)] = True
+        if q.category_ids is not None:
+            in_view &= np.isin(products.category, q.category_ids)
     else:
         in_view = np.isin(products.category, q.category_ids or ())
     in_view &= products.live
@@ -593,6 +598,16 @@ def _answer(index: Index, q: Question) -> Answer:
 
 def _page(index: Index, q: Question, slots: np.ndarray) -> list[int]:
     """The product ids of the page among `slots`, in order: only the page is sorted."""
+    end = q.offset + q.limit
+    if q.candidate_ranks is not None and q.sort == "relevance":
+        ranks = np.zeros(len(index.products), dtype=q.candidate_ranks.dtype)
+        pks = np.asarray(q.candidate_ids, dtype=np.int64)
+        known = (pks >= 0) & (pks < len(index.slot_by_pk))
+        found = index.slot_by_pk[pks[known]]
+        ranks[found[found >= 0]] = q.candidate_ranks[known][found >= 0]
+        # Higher rank first, then the best-selling sort's key (most sold, newest id).
+        ordered = np.lexsort((index.products.keys["best-selling"][slots], -ranks[slots]))
+        return index.products.pk[slots[ordered[q.offset : end]]].tolist()
     if q.candidate_order:
         keys = np.full(len(index.products), len(q.candidate_ids), dtype=np.int64)
         pks = np.asarray(q.candidate_ids, dtype=np.int64)
@@ -603,7 +618,6 @@ def _page(index: Index, q: Question, slots: np.ndarray) -> list[int]:
         keys = keys[slots]
     else:
         keys = index.products.keys[q.sort][slots]
-    end = q.offset + q.limit
     if end < len(slots):
         nearest = np.argpartition(keys, end - 1)[:end]
         ordered = nearest[np.argsort(keys[nearest], kind="stable")]

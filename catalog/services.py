@@ -123,7 +123,7 @@ def refresh_products(*, product_ids: Iterable[int]) -> None:
         ),
     )
     _refresh_facets(product_ids)  # invalidate_products() notes them for the listing index
-    _refresh_search_vectors(product_ids)
+    _refresh_search_documents(product_ids)
     _add_search_terms(product_ids)
     invalidate_products(product_ids=product_ids)
 
@@ -192,9 +192,11 @@ def invalidate_products(*, product_ids: Iterable[int]) -> None:
     )
 
 
-#: Tags are found by their names in every language (catalog/translation.py).
+#: Tags are found by their names in every language (catalog/translation.py). A document
+#: that did not change is not written again (a stock or price change refreshes products too).
 _SEARCH_DOCUMENT_SQL = """
-UPDATE catalog_product AS p SET search_vector =
+INSERT INTO catalog_searchdocument (product_id, document)
+SELECT p.id,
     setweight(to_tsvector(%(config)s::regconfig, coalesce(p.name, '')), 'A')
     || setweight(to_tsvector(%(config)s::regconfig, coalesce(
         (SELECT b.name FROM catalog_brand b WHERE b.id = p.brand_id), '')), 'B')
@@ -203,11 +205,14 @@ UPDATE catalog_product AS p SET search_vector =
          FROM catalog_product_tags pt
          JOIN catalog_tag t ON t.id = pt.tag_id WHERE pt.product_id = p.id), '')), 'B')
     || setweight(to_tsvector(%(config)s::regconfig, coalesce(p.description, '')), 'C')
+FROM catalog_product AS p
 WHERE p.id = ANY(%(ids)s)
+ON CONFLICT (product_id) DO UPDATE SET document = EXCLUDED.document
+    WHERE catalog_searchdocument.document IS DISTINCT FROM EXCLUDED.document
 """
 
 
-def _refresh_search_vectors(product_ids: list[int]) -> None:
+def _refresh_search_documents(product_ids: list[int]) -> None:
     if connection.vendor != "postgresql":
         return  # SQLite searches by substring and needs no document.
     with connection.cursor() as cursor:
@@ -265,7 +270,7 @@ def rebuild_search_index() -> int:
     """Recompute every product's search document and the "did you mean" words."""
     ids = list(Product.objects.values_list("pk", flat=True))
     for start in range(0, len(ids), 2000):
-        _refresh_search_vectors(ids[start : start + 2000])
+        _refresh_search_documents(ids[start : start + 2000])
     recount_search_terms()
     return len(ids)
 

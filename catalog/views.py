@@ -84,17 +84,19 @@ def search(request):
     query = selectors.clean_query(request.GET.get("q", ""))
     if not query:
         return render(request, "catalog/search.html", {"query": "", "search_query": ""})
-    # The matching products in order of relevance, once: whether any matched, then the
-    # listing's candidates (counted, filtered and paged in memory, the page's cards read then).
+    # The matching products with their relevance, once: whether any matched, then the
+    # listing's candidates (kept to the shown ones, counted, filtered, ordered and paged in
+    # memory, the page's cards read then). A query whose words only hidden products have is
+    # not corrected: its words are the catalog's.
     try:
-        found, order = selectors.search_ids(query)
+        found = selectors.search_ids(query)
         corrected = None
-        if not found:
+        if not len(found):
             suggestion = selectors.did_you_mean(query)
             if suggestion:
-                suggested, suggested_order = selectors.search_ids(suggestion)
-                if suggested:
-                    found, order, corrected = suggested, suggested_order, suggestion
+                suggested = selectors.search_ids(suggestion)
+                if len(suggested):
+                    found, corrected = suggested, suggestion
     except OperationalError as error:  # the statement timeout, as in _listing_page()
         if not _statement_timed_out(error):
             raise
@@ -111,8 +113,8 @@ def search(request):
             # Called by the template only when nothing was found.
             "popular_categories": selectors.popular_categories,
         },
-        relevance_order=order,
-        candidate_ids=found,
+        category_ids=selectors.category_tree().active_ids,
+        matches=found,
         cacheable=False,
     )
 
@@ -172,10 +174,9 @@ def _listing_page(
     template,
     extra,
     default_sort="relevance",
-    relevance_order=None,
     cacheable=True,
     category_ids=None,
-    candidate_ids=None,
+    matches=None,
 ):
     def read_form():
         option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
@@ -198,14 +199,13 @@ def _listing_page(
         filters = form.filters()
         page_size = form.page_size()
         listing = selectors.listing(
-            base=products(),
+            base=products,
             filters=filters,
             sort=sort,
             offset=(page_number - 1) * page_size,
             limit=page_size,
-            order=relevance_order if sort == "relevance" else None,
             category_ids=category_ids,
-            candidate_ids=candidate_ids,
+            matches=matches,
         )
         paginator = Paginator(range(listing.count), page_size)
         for chip in listing.active_filters:

@@ -8,6 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from catalog import cache
+from catalog.selectors import PageOfCards
 
 register = template.Library()
 
@@ -39,41 +40,40 @@ def stars(average) -> str:
 
 @register.simple_tag(takes_context=True)
 def product_cards(context, products) -> str:
-    """The products' cards, each an <li>, rendered once per product, picture, language and
-    catalog version and kept in the cache (one round trip for the page's cards).
+    """The cards of `products` (a list, or a listing's PageOfCards), each an <li>, rendered
+    once per product, preferred pictures, language and catalog version and kept in the cache
+    (one round trip for the page's cards); a listing's products are only read for the cards
+    not kept.
 
     A card is the same on every listing but for its name (a search highlights its words),
     its forms' "next" page and the CSRF token: those are markers in the kept HTML, filled in
-    here for this request. Rendering two dozen cards was most of an uncached listing's CPU
-    (about 1 ms a card); taking them from the cache costs one get_many. The key holds the
-    catalog's version, which every change to a product, its prices, stock, brand or pictures
-    moves (catalog.cache.products_changed), as it does the cached pages that show cards.
+    here for this request (the name is kept beside it). Rendering two dozen cards was most of
+    an uncached listing's CPU (about 1 ms a card); taking them from the cache costs one
+    get_many. The key holds the catalog's version, which every change to a product, its
+    prices, stock, brand or pictures moves (catalog.cache.products_changed), as it does the
+    cached pages that show cards; and the option values whose pictures a filtered listing
+    shows first (the red one), which choose the card's picture.
     """
-    products = list(products)
-    if not products:
+    if isinstance(products, PageOfCards):
+        ids, read, preferring = products.ids, products.read, products.preferring
+    else:
+        given = {product.pk: product for product in products}
+        ids, read, preferring = list(given), lambda wanted: given, ()
+    if not ids:
         return ""
     request = context.get("request")
     query = context.get("query") or ""
     version = cache.versions([cache.CATALOG])[cache.CATALOG]
-    keys = {}
-    for product in products:
-        images = product.images.all()
-        image_pk = images[0].pk if images else 0
-        keys[product.pk] = f"catalog:card:{get_language()}:{version}:{product.pk}:{image_pk}"
+    shows = ".".join(str(pk) for pk in preferring)
+    keys = {pk: f"catalog:cards:{get_language()}:{version}:{pk}:{shows}" for pk in ids}
     kept = page_cache.get_many(list(keys.values()))
-    fresh = {}
-    for product in products:
-        if keys[product.pk] not in kept:
-            fresh[keys[product.pk]] = render_to_string(
-                "catalog/_product_card.html",
-                {
-                    "product": product,
-                    "card_name": CARD_NAME,
-                    "card_next": CARD_NEXT,
-                    "csrf_token": cache.CSRF_PLACEHOLDER,
-                },
-            )
-    if fresh:
+    missing = [pk for pk in ids if keys[pk] not in kept]
+    if missing:
+        fresh = {
+            keys[pk]: (product.name, _card_html(product))
+            for pk, product in read(missing).items()
+            if pk in keys
+        }
         page_cache.set_many(fresh, timeout=cache.PAGE_TIMEOUT)
         kept.update(fresh)
     if "cards_next" in context:  # a section kept for many pages leaves its own marker
@@ -82,10 +82,25 @@ def product_cards(context, products) -> str:
         next_url = escape(request.get_full_path()) if request is not None else ""
     token = str(context.get("csrf_token") or "")
     cards = []
-    for product in products:
-        name = highlight(product.name, query) if query else escape(product.name)
-        html = kept[keys[product.pk]].replace(CARD_NAME, name).replace(CARD_NEXT, next_url)
+    for pk in ids:
+        if keys[pk] not in kept:
+            continue  # no longer shown (unpublished since the page was chosen)
+        name, html = kept[keys[pk]]
+        name = highlight(name, query) if query else escape(name)
+        html = html.replace(CARD_NAME, name).replace(CARD_NEXT, next_url)
         cards.append(f"<li>{html.replace(cache.CSRF_PLACEHOLDER, token)}</li>")
     # The cards were rendered by their template (autoescaped); the name and the page are
     # escaped above, the token is Django's own.
     return mark_safe("\n".join(cards))  # noqa: S308 # nosec
+
+
+def _card_html(product) -> str:
+    return render_to_string(
+        "catalog/_product_card.html",
+        {
+            "product": product,
+            "card_name": CARD_NAME,
+            "card_next": CARD_NEXT,
+            "csrf_token": cache.CSRF_PLACEHOLDER,
+        },
+    )

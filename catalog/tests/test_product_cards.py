@@ -78,3 +78,20 @@ def test_a_changed_price_shows_on_the_next_search(client, django_capture_on_comm
         services.refresh_products(product_ids=[lamp.pk])
     after = card_of(client.get("/search/", {"q": "lamp"}).content.decode(), "Lamp")
     assert '<span class="price__now">$35.75</span>' in after
+
+
+@pytest.mark.django_db
+def test_a_page_of_kept_cards_reads_no_product(client, django_assert_num_queries):
+    """A listing's products are read for the cards the cache does not keep, only: a search
+    asked again is its ids and the index's journal."""
+    for n in range(30):
+        ProductFactory(name=f"Desk Lamp {n}")
+    first = client.get("/search/", {"q": "lamp"}).content.decode()
+    with django_assert_num_queries(2):
+        again = client.get("/search/", {"q": "lamp"}).content.decode()
+    assert without_tokens(again) == without_tokens(first)
+    assert again.count('class="product-card"') == 24
+    # Page 2 has cards never shown: read, six of them.
+    with django_assert_num_queries(4):
+        second = client.get("/search/", {"q": "lamp", "page": 2}).content.decode()
+    assert second.count('class="product-card"') == 6

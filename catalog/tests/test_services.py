@@ -109,8 +109,8 @@ def test_search_document_weights_the_name_above_the_description(postgres_only):
     described = ProductFactory(name="Teapot", description="a kettle companion")
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT id, ts_rank(search_vector, to_tsquery('english', 'kettle')) "
-            "FROM catalog_product WHERE id IN (%s, %s)",
+            "SELECT product_id, ts_rank(document, to_tsquery('english', 'kettle')) "
+            "FROM catalog_searchdocument WHERE product_id IN (%s, %s)",
             [named.pk, described.pk],
         )
         ranks = dict(cursor.fetchall())

@@ -422,21 +422,21 @@ def test_a_search_over_the_statement_timeout_gives_a_page(client, monkeypatch):
     from catalog import selectors
 
     ProductFactory(name="Lamp")
-    real = selectors.ranked_ids
+    real = selectors.search_ids
 
-    def slow(queryset, order):
+    def slow(query):
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_sleep(10)")
-        return real(queryset, order)
+        return real(query)
 
-    monkeypatch.setattr(selectors, "ranked_ids", slow)
+    monkeypatch.setattr(selectors, "search_ids", slow)
     with connection.cursor() as cursor:
         cursor.execute("SET statement_timeout = 200")
     try:
         response = client.get("/search/", {"q": "lamp"})
         assert response.status_code == 503
         assert response["Retry-After"] == "30"
-        monkeypatch.setattr(selectors, "ranked_ids", real)
+        monkeypatch.setattr(selectors, "search_ids", real)
         assert "<mark>Lamp</mark>" in client.get("/search/", {"q": "lamp"}).content.decode()
     finally:
         with connection.cursor() as cursor:
