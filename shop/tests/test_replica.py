@@ -12,7 +12,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from catalog.models import Category, Product, Variant
+from catalog.models import Category, Product, SearchDocument, Variant
 from catalog.tests.factories import ProductFactory
 from catalog.tests.test_views import LISTING_BUDGET, SEARCH_BUDGET
 from orders.models import Order
@@ -41,7 +41,7 @@ def lamp():
         variants__price=Decimal("20.00"),
         variants__stock=5,
     )
-    for model in (Category, Product, Variant):
+    for model in (Category, Product, Variant, SearchDocument):
         model.objects.using("replica").bulk_create(model.objects.using("default").all())
     Product.objects.using("replica").filter(pk=product.pk).update(name="Replica Lamp")
     return product
