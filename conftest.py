@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.backends.postgresql.creation import DatabaseCreation as PostgresCreation
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgresOperations
+from django.db.backends.sqlite3.creation import DatabaseCreation as SQLiteCreation
 from django.utils import translation
 
 from catalog import facets
@@ -89,6 +91,55 @@ def _clone_migrated_template(self, verbosity=1, autoclobber=False, serialize=Tru
 
 
 PostgresCreation.create_test_db = _clone_migrated_template
+
+_migrate_sqlite_test_db = SQLiteCreation.create_test_db
+
+
+def _copy_migrated_sqlite(self, verbosity=1, autoclobber=False, serialize=True, keepdb=False):
+    """The same for SQLite's in-memory test databases: the first worker migrates its own and
+    saves a copy to a file for this run; the others load that file (SQLite's backup API)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    name = self._get_test_db_name()
+    if (
+        keepdb
+        or not worker
+        or self.connection.alias != DEFAULT_DB_ALIAS
+        or self.connection.settings_dict["TEST"].get("MIGRATE") is False
+        or not self.is_in_memory_db(name)
+    ):
+        return _migrate_sqlite_test_db(self, verbosity, autoclobber, serialize, keepdb)
+    run = os.environ["PYTEST_XDIST_TESTRUNUID"]
+    template = Path(tempfile.gettempdir()) / f"shop-test-db-{run}.sqlite3"
+    with open(template.with_suffix(".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        lock.seek(0)
+        copied = lock.read().split()  # the workers that have their database
+        if not copied:
+            _migrate_sqlite_test_db(self, verbosity, autoclobber, serialize=False)
+            with sqlite3.connect(template) as saved:
+                self.connection.connection.backup(saved)
+            saved.close()
+        else:
+            self.connection.close()
+            settings.DATABASES[self.connection.alias]["NAME"] = name
+            self.connection.settings_dict["NAME"] = name
+            self.connection.ensure_connection()
+            saved = sqlite3.connect(template)
+            saved.backup(self.connection.connection)
+            saved.close()
+        copied.append(worker)
+        lock.seek(0)
+        lock.truncate()
+        lock.write("\n".join(copied))
+        if len(copied) == int(os.environ["PYTEST_XDIST_WORKER_COUNT"]):
+            template.unlink()
+            template.with_suffix(".lock").unlink()
+    if serialize:
+        self.connection._test_serialized_contents = self.serialize_db_to_string()
+    return name
+
+
+SQLiteCreation.create_test_db = _copy_migrated_sqlite
 
 
 @pytest.fixture(autouse=True)
