@@ -10,8 +10,8 @@ PASSWORD = "correct-horse-battery-42"
 
 @cache
 def hashed_password() -> str:
-    """PASSWORD hashed once (Argon2, as in production): hashing it per user made a test that
-    needs 100 shoppers take half a minute."""
+    """PASSWORD hashed once (Argon2; production's cost took half a minute for a test that
+    needs 100 shoppers when hashed per user)."""
     return make_password(PASSWORD)
 
 

@@ -7,14 +7,6 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
-from insights.tests.fixtures import ZONE, build_shop
-
-
-@pytest.fixture
-def shop(db, settings):
-    settings.TIME_ZONE = ZONE
-    return build_shop()
-
 
 def run(*args) -> str:
     out = io.StringIO()

@@ -3,21 +3,13 @@
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from insights import selectors
 from insights.periods import Period
-from insights.tests.fixtures import ZONE, build_shop
 from orders.models import TRANSFER_DUE_SOON
 
 D = Decimal
-
-
-@pytest.fixture
-def shop(db, settings):
-    settings.TIME_ZONE = ZONE
-    return build_shop()
 
 
 def figures(comparison):

@@ -10,19 +10,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
-from insights.tests.fixtures import ZONE, build_shop
 from orders.models import Order
 
 URL = "/admin/"
 #: session, user, 8 to-do counts, 3 for the figures by day, 2 for the top lists, the recent
 #: actions (15); 2 more for a staff user's permissions, none per order.
 BUDGET = 17
-
-
-@pytest.fixture
-def shop(db, settings):
-    settings.TIME_ZONE = ZONE
-    return build_shop()
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def test_production_settings_are_secure():
     assert found["SECURE_SSL_REDIRECT"] is True
     assert found["SECURE_HSTS_SECONDS"] >= 31536000
     assert found["SECURE_PROXY_SSL_HEADER"] is None
-    assert found["PASSWORD_HASHERS"][0].endswith("Argon2PasswordHasher")
+    assert found["PASSWORD_HASHERS"][0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
     assert found["ALLOWED_HOSTS"] == ["shop.example.com"]
     assert found["CSRF_TRUSTED_ORIGINS"] == ["https://shop.example.com"]
 
