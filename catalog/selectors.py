@@ -612,7 +612,7 @@ def search_ids(query: str) -> SearchMatches:
     sql, params = found.query.sql_with_params()
     # The ORM's own statement, its values as parameters: nothing typed is in the text.
     aggregated = (
-        "SELECT string_agg(product_id::text, ' '), "  # noqa: S608
+        "SELECT string_agg(product_id::text, ' '), "  # noqa: S608 # nosec B608
         f"string_agg((rank::float8 * {_RANK_SCALE})::bigint::text, ' ') FROM ({sql}) found"
     )
     # The queryset's own database: a replica when the router sends catalog reads there.
