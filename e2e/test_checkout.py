@@ -38,7 +38,11 @@ def add_to_cart(page, base_url, product):
 
 def choose_country(page, code: str, *, js: bool = True) -> None:
     """Pick the country first; the fields follow it: in place with JavaScript (address.js),
-    through "Update" without."""
+    through "Update" without. With JavaScript, the page's deferred scripts must have run
+    first: a country chosen before address.js listens would change nothing (a click that
+    leads here returns before the new page has loaded)."""
+    if js:
+        page.wait_for_load_state()
     page.get_by_label("Country").select_option(code)
     if not js:
         page.get_by_role("button", name="Update the fields for this country").click()
