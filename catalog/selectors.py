@@ -174,7 +174,6 @@ class ActiveFilter:
 
 
 @dataclass
-@dataclass
 class PageOfCards:
     """A page's products by id, in order, for their cards (catalog_tags.product_cards): the
     rows are read only for the cards the cache does not keep, or when code asks for

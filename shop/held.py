@@ -16,14 +16,16 @@ T = TypeVar("T")
 
 #: name -> (version, value): the last value of each name this process read.
 _held: dict[str, tuple[int | str, object]] = {}
+#: What nobody has built yet (a built value may be None: "no free-shipping threshold").
+_NOT_BUILT = object()
 
 
 def held_per_version(name: str, version: int | str, build: Callable[[], T], *, timeout: int) -> T:
     """The value of `name` at `version`: this process's copy, else the cache's, else
     `build()` (stored in the cache for `timeout` seconds, a safety net behind the version).
     Callers must treat the value as read-only: it is shared between requests."""
-    value = held_if_built(name, version)
-    if value is None:
+    value = _lookup(name, version, ask_cache=True)
+    if value is _NOT_BUILT:
         value = build()
         cache.set(_key(name, version), value, timeout=timeout)
         _held[name] = (version, value)
@@ -34,13 +36,18 @@ def held_if_built(name: str, version: int | str, *, ask_cache: bool = True) -> o
     """The value of `name` at `version` if this process (or, with `ask_cache`, the cache)
     has it, else None: never built here (for a reader that must not query, e.g. the
     layout's header)."""
+    value = _lookup(name, version, ask_cache=ask_cache)
+    return None if value is _NOT_BUILT else value
+
+
+def _lookup(name: str, version: int | str, *, ask_cache: bool) -> object:
     held = _held.get(name)
     if held is not None and held[0] == version:
         return held[1]
     if not ask_cache:
-        return None
-    value = cache.get(_key(name, version))
-    if value is not None:
+        return _NOT_BUILT
+    value = cache.get(_key(name, version), _NOT_BUILT)
+    if value is not _NOT_BUILT:
         _held[name] = (version, value)
     return value
 
