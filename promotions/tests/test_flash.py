@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.test import override_settings
@@ -57,6 +58,33 @@ def buy(sale, *, email="ada@example.com", user=None, quantity=1):
         CartLine.objects.filter(cart=cart).delete()
         CartLineFactory(cart=cart, variant=sale.variant, quantity=quantity)
     return place(cart, user=user, email=email)
+
+
+def quoted_order_of(sale):
+    """A shopper's cart of the sale's variant, quoted as the review page does; returns what
+    places it (the tests change the sale in between)."""
+    user = shopper()
+    cart = cart_with((sale.variant, 1), user=user)
+    method = ShippingMethodFactory()
+    quote = order_services.quote_checkout(
+        cart=cart,
+        user=user,
+        email=user.email,
+        country=ADDRESS.country,
+        region=ADDRESS.region,
+        shipping_method=method,
+    )
+    return partial(
+        order_services.place_order,
+        cart=cart,
+        user=user,
+        email=user.email,
+        address=ADDRESS,
+        shipping_method_id=method.pk,
+        payment_method="manual",
+        idempotency_key=order_services.new_idempotency_key(),
+        fingerprint=quote.fingerprint,
+    )
 
 
 # --- Pricing ----------------------------------------------------------------------------
@@ -192,17 +220,7 @@ def test_an_order_priced_at_the_flash_price_as_the_sale_ends_has_its_claim(monke
     the order is judged at one moment, so it is either at the flash price with its claim
     or refused, never at the flash price with no unit taken."""
     sale = flash_sale(cap=3)
-    user = shopper()
-    cart = cart_with((sale.variant, 1), user=user)
-    method = ShippingMethodFactory()
-    quote = order_services.quote_checkout(
-        cart=cart,
-        user=user,
-        email=user.email,
-        country=ADDRESS.country,
-        region=ADDRESS.region,
-        shipping_method=method,
-    )
+    place_quoted = quoted_order_of(sale)
     real_now, priced = timezone.now, flash.flash_priced
     after_the_end = sale.ends_at + timedelta(milliseconds=1)
     clock = {"now": None}
@@ -218,16 +236,7 @@ def test_an_order_priced_at_the_flash_price_as_the_sale_ends_has_its_claim(monke
     monkeypatch.setattr(timezone, "now", now)
     monkeypatch.setattr(flash, "flash_priced", flash_priced)
     try:
-        order = order_services.place_order(
-            cart=cart,
-            user=user,
-            email=user.email,
-            address=ADDRESS,
-            shipping_method_id=method.pk,
-            payment_method="manual",
-            idempotency_key=order_services.new_idempotency_key(),
-            fingerprint=quote.fingerprint,
-        )
+        order = place_quoted()
     except OrderError:
         assert not Order.objects.exists()
         return
@@ -244,17 +253,7 @@ def test_a_sale_switched_off_as_the_order_is_priced_leaves_no_flash_price_withou
     gate, pricing and claim judge one schedule, so it is refused, never placed at the flash
     price with no unit taken."""
     sale = flash_sale(cap=3)
-    user = shopper()
-    cart = cart_with((sale.variant, 1), user=user)
-    method = ShippingMethodFactory()
-    quote = order_services.quote_checkout(
-        cart=cart,
-        user=user,
-        email=user.email,
-        country=ADDRESS.country,
-        region=ADDRESS.region,
-        shipping_method=method,
-    )
+    place_quoted = quoted_order_of(sale)
     priced = flash.flash_priced
 
     def flash_priced(lines, *, now):
@@ -266,16 +265,7 @@ def test_a_sale_switched_off_as_the_order_is_priced_leaves_no_flash_price_withou
 
     monkeypatch.setattr(flash, "flash_priced", flash_priced)
     with pytest.raises(OrderError):
-        order_services.place_order(
-            cart=cart,
-            user=user,
-            email=user.email,
-            address=ADDRESS,
-            shipping_method_id=method.pk,
-            payment_method="manual",
-            idempotency_key=order_services.new_idempotency_key(),
-            fingerprint=quote.fingerprint,
-        )
+        place_quoted()
     assert not Order.objects.exists() and not FlashClaim.objects.exists()
 
 
