@@ -35,6 +35,7 @@ import re
 import signal
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,7 @@ import psycopg2
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
+import flash_timeline  # bench/flash_timeline.py: the rush's timeline (--timeline)
 import purchase  # bench/purchase.py: Guest, ADDRESS
 import run  # bench/run.py: server_env, start_gunicorn, wait_until_up
 
@@ -145,6 +147,9 @@ def make_buyers(count: int, port: int, timeout: float) -> list["purchase.Guest"]
         buyer = purchase.Guest(port, timeout=timeout)
         buyer.cookies[settings.SESSION_COOKIE_NAME] = signed_in_session(user)
         buyer.user_id = user.pk
+        buyer.index = index
+        buyer.timeline = None  # a list of the requests' times with --timeline
+        buyer.last_answer = None  # (method, path, status, body): an error's explanation
         buyers.append(buyer)
     return buyers
 
@@ -156,24 +161,31 @@ def prepare(buyer: "purchase.Guest", product_path: str) -> bool:
 
 
 async def request(
-    buyer: "purchase.Guest", method: str, path: str, data: dict | None = None
+    buyer: "purchase.Guest", method: str, path: str, data: dict | None = None, *, step: str
 ) -> tuple[int, str, str]:
     """buyer.request() over asyncio's streams: one connection per request (as a browser's
     form post, and as gunicorn's sync workers serve), HTTP/1.0 (read to the end, never
-    chunked). Raises OSError or TimeoutError as the socket does."""
+    chunked). Raises OSError or TimeoutError as the socket does. With --timeline the request's
+    times go to buyer.timeline (bench/flash_timeline.py), its X-Bench-Id to gunicorn's."""
     headers, body = buyer.outgoing(path, data)
     headers["Host"] = f"127.0.0.1:{buyer.port}"
     if body is not None:
         headers["Content-Length"] = str(len(body))
+    timed = {"step": step, "asked": time.monotonic()}
+    if buyer.timeline is not None:
+        timed["id"] = headers["X-Bench-Id"] = f"{buyer.index}-{step}"
+        buyer.timeline.append(timed)
     head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
     reader, writer = await asyncio.wait_for(
         asyncio.open_connection("127.0.0.1", buyer.port), buyer.timeout
     )
+    timed["connected"] = time.monotonic()
     try:
         writer.write(f"{method} {path} HTTP/1.0\r\n{head}\r\n".encode() + (body or b""))
         raw = await asyncio.wait_for(reader.read(), buyer.timeout)
     finally:
         writer.close()
+    timed["done"] = time.monotonic()
     head, _blank, html = raw.decode().partition("\r\n\r\n")
     status_line, *lines = head.split("\r\n")
     if not status_line.startswith("HTTP/"):
@@ -181,7 +193,9 @@ async def request(
     fields = [line.split(":", 1) for line in lines if ":" in line]
     location = next((v.strip() for k, v in fields if k.lower() == "location"), "")
     cookies = [v.strip() for k, v in fields if k.lower() == "set-cookie"]
-    return buyer.answered(int(status_line.split()[1]), location, cookies, html)
+    timed["status"] = status = int(status_line.split()[1])
+    buyer.last_answer = (method, path, status, html)
+    return buyer.answered(status, location, cookies, html)
 
 
 async def rush(buyers: list["purchase.Guest"], buy_path: str, back: str) -> list[dict]:
@@ -196,13 +210,21 @@ async def press(buyer: "purchase.Guest", buy_path: str, back: str) -> dict:
     started = time.perf_counter()
     try:
         return await _press(buyer, buy_path, back, started)
-    except (OSError, TimeoutError):  # connection refused or reset, no answer in time
+    except (OSError, TimeoutError) as error:  # connection refused or reset, no answer in time
         elapsed = (time.perf_counter() - started) * 1000
-        return {"buy_ms": elapsed, "path_ms": None, "outcome": "timeout", "guest": buyer}
+        return {
+            "buy_ms": elapsed,
+            "path_ms": None,
+            "outcome": "timeout",
+            "guest": buyer,
+            "why": f"{type(error).__name__}: {error}",
+        }
 
 
 async def _press(buyer: "purchase.Guest", buy_path: str, back: str, started: float) -> dict:
-    status, location, html = await request(buyer, "POST", buy_path, {"quantity": 1, "next": back})
+    status, location, html = await request(
+        buyer, "POST", buy_path, {"quantity": 1, "next": back}, step="buy"
+    )
     buy_ms = (time.perf_counter() - started) * 1000
     result = {"buy_ms": buy_ms, "path_ms": None, "guest": buyer, "held": status == 302}
     result["status"] = status
@@ -210,19 +232,19 @@ async def _press(buyer: "purchase.Guest", buy_path: str, back: str, started: flo
         return {**result, "outcome": "sold_out" if "Sold out" in html else "refused"}
     if status != 302 or not location.endswith("/checkout/"):
         return {**result, "outcome": "error"}
-    _status, _location, html = await request(buyer, "GET", "/checkout/")
+    _status, _location, html = await request(buyer, "GET", "/checkout/", step="checkout")
     method = re.search(r'name="shipping_method" value="(\d+)"', html)
     if not method:
         return {**result, "outcome": "error"}
     fields = {**purchase.ADDRESS, "shipping_method": method.group(1), "payment_method": "manual"}
-    status, _location, _html = await request(buyer, "POST", "/checkout/", fields)
-    status, location, html = await request(buyer, "GET", "/checkout/review/")
+    status, _location, _html = await request(buyer, "POST", "/checkout/", fields, step="details")
+    status, location, html = await request(buyer, "GET", "/checkout/review/", step="review")
     key = re.search(r'name="idempotency_key" value="([^"]+)"', html)
     fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', html)
     if status != 200 or not key or not fingerprint:
         return {**result, "outcome": "error"}
     fields = {"idempotency_key": key.group(1), "fingerprint": fingerprint.group(1)}
-    status, location, _html = await request(buyer, "POST", "/checkout/place/", fields)
+    status, location, _html = await request(buyer, "POST", "/checkout/place/", fields, step="place")
     path_ms = (time.perf_counter() - started) * 1000
     if purchase.placed(status, location):
         outcome = "placed"
@@ -231,6 +253,27 @@ async def _press(buyer: "purchase.Guest", buy_path: str, back: str, started: flo
     else:
         outcome = "error"
     return {**result, "path_ms": path_ms, "outcome": outcome}
+
+
+def report_errors(gate: str, outcomes: list[dict]) -> str:
+    """Print a line per buyer who got an error (or no answer), and the first one's whole
+    answer (status and body), so that it can be explained; returns that first one."""
+    first = ""
+    for outcome in outcomes:
+        if outcome["outcome"] not in ("error", "refused", "timeout"):
+            continue
+        answer = outcome["guest"].last_answer
+        if outcome["outcome"] == "timeout":
+            said = f"no answer ({outcome['why']}) after {answer[:3] if answer else 'nothing'}"
+        else:
+            method, path, status, _body = answer
+            said = f"{method} {path} answered {status}"
+        print(f"[{gate}] {outcome['outcome']}: Buy now answered {outcome.get('status')}; {said}")
+        if not first:
+            first = said
+            if answer and outcome["outcome"] != "timeout":
+                print(f"[{gate}] the first error's answer, whole:\n{answer[3]}\n[end]", flush=True)
+    return first
 
 
 def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 300) -> dict[str, float]:
@@ -290,13 +333,17 @@ def cpu_per_sold_out_answer(*, sale, gate: str, count: int = 300) -> dict[str, f
         return {"django": per_answer(django_app), "gate": per_answer(FlashSoldOutGate(django_app))}
 
 
+def server_children(pid: int) -> list[str]:
+    """gunicorn's workers: the children of its master `pid` (Linux /proc)."""
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def process_cpu(pid: int) -> float:
     """Seconds of CPU (user + system) used so far by gunicorn's master `pid` and its
     workers (Linux /proc)."""
     tick = os.sysconf("SC_CLK_TCK")
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     total = 0.0
-    for process in [str(pid), *children]:
+    for process in [str(pid), *server_children(pid)]:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / tick
@@ -384,7 +431,16 @@ def one_run(args, *, gate: str) -> dict:
     database = args.database.rsplit("/", 1)[1]
     dsn = args.database.rsplit("/", 1)[0] + "/postgres"
     run.set_port(args.port)
-    server = run.start_gunicorn(env, args.workers, app=APPS[args.app], threads=args.threads)
+    timeline_dir = Path(tempfile.mkdtemp(prefix="flash-timeline-")) if args.timeline else None
+    if timeline_dir:
+        env["FLASH_TIMELINE"] = str(timeline_dir)
+    server = run.start_gunicorn(
+        env,
+        args.workers,
+        app=APPS[args.app],
+        threads=args.threads,
+        config="bench/flash_timeline.py" if timeline_dir else "",
+    )
     try:
         run.wait_until_up(f"http://127.0.0.1:{args.port}/livez")
         product, variant, sale = make_sale(units=args.units, buyers=args.buyers)
@@ -398,6 +454,15 @@ def one_run(args, *, gate: str) -> dict:
         if not all(ready):
             raise SystemExit(f"{ready.count(False)} buyers could not open the product page")
         buy_path = f"/flash/{sale.pk}/buy/"
+        if timeline_dir:
+            for buyer in buyers:
+                buyer.timeline = []
+            for old in timeline_dir.glob("*.jsonl"):  # the product pages: not the rush's
+                old.unlink()
+            cpu = flash_timeline.CpuSampler([server.pid, *server_children(server.pid)])
+            cpu_stop = threading.Event()
+            cpu_thread = threading.Thread(target=cpu.run, args=(cpu_stop,), daemon=True)
+            cpu_thread.start()
         sampler = Sampler(dsn, database)
         before = database_stats(dsn, database)
         print(f"[{gate}] rush: {args.buyers} buyers for {args.units} units", flush=True)
@@ -406,16 +471,23 @@ def one_run(args, *, gate: str) -> dict:
         server_cpu, client_cpu = process_cpu(server.pid), time.process_time()
         # A crowd arrives in no order: not each account's browsers one after the other.
         crowd = random.Random(args.buyers).sample(buyers, len(buyers))  # noqa: S311 # nosec B311
-        began = time.perf_counter()
+        began, began_at = time.perf_counter(), time.monotonic()
         outcomes = asyncio.run(rush(crowd, buy_path, path))
         wall = time.perf_counter() - began
-        for outcome in outcomes:
-            if outcome["outcome"] in ("error", "refused"):
-                print(
-                    f"[{gate}] {outcome['outcome']}: Buy now answered {outcome.get('status')}, "
-                    f"then {outcome['guest'].last_location or 'no redirect'}",
-                    flush=True,
-                )
+        first_error = report_errors(gate, outcomes)
+        if timeline_dir:
+            cpu_stop.set()
+            cpu_thread.join()
+            time.sleep(0.2)  # the workers write a request's line once its connection closed
+            report = flash_timeline.analyse(
+                client=[timed for buyer in buyers for timed in buyer.timeline],
+                server=flash_timeline.read_server(timeline_dir),
+                cpu=cpu,
+                began=began_at,
+            )
+            print(report, flush=True)
+            if args.timeline != "-":
+                Path(args.timeline).write_text(report + "\n")
         server_cpu = process_cpu(server.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
         sampler.stop.set()
@@ -429,6 +501,7 @@ def one_run(args, *, gate: str) -> dict:
     checked["cpu_ms"] = cpu_ms
     checked["server_cpu"], checked["client_cpu"] = server_cpu, client_cpu
     checked["load_rush"] = load_rush
+    checked["first_error"] = first_error
     return summarise(f"{gate}, {args.app}", outcomes, wall, sampler, before, after, checked)
 
 
@@ -534,6 +607,9 @@ def render(args, rows: list[dict], load_before, load_after) -> str:
             f"{db['deadlocks']} |"
         )
     lines.append("")
+    for r in rows:
+        if r["first_error"]:
+            lines += [f"{r['gate']}: the first buyer's error: {r['first_error']}.", ""]
     return "\n".join(lines)
 
 
@@ -555,6 +631,12 @@ def main() -> int:
         help="what gunicorn serves: the shop (cart.flash_gate in front of Django) or Django alone",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--timeline",
+        default="",
+        help="print the rush's timeline (bench/flash_timeline.py) and write it to this file "
+        "('-': print only)",
+    )
     parser.add_argument("--database", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", ""))
     parser.add_argument("--products", type=int, default=200, help="demo catalog size")

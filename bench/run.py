@@ -148,13 +148,19 @@ def prepare_database(env: dict[str, str], *, products: int) -> None:
 
 
 def start_gunicorn(
-    env: dict[str, str], workers: int, app: str = "shop.wsgi", threads: int = 1
+    env: dict[str, str],
+    workers: int,
+    app: str = "shop.wsgi",
+    threads: int = 1,
+    config: str = "",
 ) -> subprocess.Popen:
+    """gunicorn serving `app`; `config` a settings file instead of the shop's gunicorn.conf.py."""
     gunicorn = Path(sys.executable).with_name("gunicorn")
     return subprocess.Popen(
         [
             str(gunicorn),
             app,
+            *(["--config", config] if config else []),
             "--workers",
             str(workers),
             "--threads",
