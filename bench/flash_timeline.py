@@ -155,6 +155,19 @@ def analyse(*, client: list[dict], server: list[dict], cpu, began: float) -> str
             f"{statistics.median(cpu_each) * 1000:.1f} | {sum(cpu_each):.2f} |"
         )
     accepted = sorted((r for r in joined if "s_accept" in r), key=lambda r: r["s_accept"])
+    firsts = {}
+    for r in accepted:
+        if kind_of(r) == "buy sold out" and "s_end" in r:
+            firsts.setdefault(r["s_pid"], r)
+    lines += [
+        "",
+        "Each worker's first sold-out answer: accepted at / answered at (ms), its CPU (ms): "
+        + "; ".join(
+            f"{pid}: {ms(r['s_accept'] - began)} / {ms(r['s_end'] - began)}, "
+            f"{r['s_cpu'] * 1000:.0f}"
+            for pid, r in sorted(firsts.items())
+        ),
+    ]
     buys = [r for r in accepted if r["step"] == "buy"]
     by_connect = {r["id"]: i for i, r in enumerate(sorted(buys, key=lambda r: r["connected"]))}
     out_of_order = sum(abs(by_connect[r["id"]] - i) > 5 for i, r in enumerate(buys))
