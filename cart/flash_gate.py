@@ -14,9 +14,10 @@ For POST /[language/]flash/<sale>/buy/ only, the gate asks, without a query:
 - flash.sold_out_to(): every unit taken and this customer holds none (one Lua call, exact:
   a hold that lapsed a moment ago is swept first, so its unit is offered again at once).
 When all three say "sold out", it answers the page Django would (the same template, back
-link and headers); otherwise, or when anything is unsure (a sale not in the schedule or not
-running, Redis away, a host Django refuses, plain HTTP where the shop redirects to HTTPS,
-a query string), the request goes to Django unchanged, which answers as before: a holder
+link and headers) and logs it as Django would (a django.request warning); otherwise, or
+when anything is unsure (a sale not in the schedule or not running, Redis away, a host
+Django refuses, plain HTTP where the shop redirects to HTTPS, a query string), the request
+goes to Django unchanged, which answers as before: a holder
 pressing again goes on to checkout, units left are held there, Redis down falls back to
 the database path (never oversold).
 
@@ -29,7 +30,9 @@ tells anyone. Every request that could change something goes through Django and 
 import io
 import time
 from functools import lru_cache
+from http import HTTPStatus
 from importlib import import_module
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
@@ -39,10 +42,11 @@ from django.core.handlers.base import BaseHandler
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.urls import Resolver404, resolve, reverse
 from django.utils import translation
 from django.utils.html import escape
+from django.utils.log import log_response
 
 from cart.views import safe_next
 from promotions import flash
@@ -56,6 +60,8 @@ SALE_SECONDS = 1.0
 BACK = "__flash_back__"
 #: Pages kept per (sale, language); a process starts afresh past this many (sales edited).
 KEPT_PAGES = 64
+#: The page cart.views.buy_flash renders for a refusal.
+REFUSED_TEMPLATE = "promotions/flash_refused.html"
 
 
 class FlashSoldOutGate:
@@ -64,6 +70,12 @@ class FlashSoldOutGate:
 
     def __init__(self, app):
         self.app = app
+        #: settings.MIDDLEWARE around an empty 409, made here (as the worker starts) because
+        #: making it costs what making Django's handler costs: about 0.4 s of CPU, nearly all
+        #: WhiteNoise reading the static files. Made at a worker's first refusal, it held
+        #: every worker at once when a sale sold out, just as the crowd was to be answered.
+        self._middleware = _Middleware()
+        get_template(REFUSED_TEMPLATE)  # compiled now too (the cached loader keeps it)
         #: sale id -> (read at, Sale or None), per SALE_SECONDS.
         self._sales: dict[int, tuple[float, flash.Sale | None]] = {}
         #: (sale, language) -> (page with BACK, the language's /flash/).
@@ -106,6 +118,7 @@ class FlashSoldOutGate:
         except (SuspiciousOperation, MultiPartParserError):  # a body Django would refuse
             back = default_back
         body = page.replace(BACK, escape(back)).encode()
+        log_refused(request)
         return [*headers, ("Content-Length", str(len(body)))], body
 
     def sale(self, sale_id: int) -> flash.Sale | None:
@@ -129,7 +142,7 @@ class FlashSoldOutGate:
                     "back": BACK,
                     "shop_name": settings.SHOP_NAME,
                 }
-                html = render_to_string("promotions/flash_refused.html", context)
+                html = render_to_string(REFUSED_TEMPLATE, context)
                 kept = self._pages[(sale, language)] = (html, reverse("promotions:flash"))
         return kept
 
@@ -139,7 +152,7 @@ class FlashSoldOutGate:
         a copy: CSP, Permissions-Policy, private no-store, language, Vary)."""
         key = (language, secure)
         if key not in self._headers:
-            self._headers[key] = _middleware_headers(environ)
+            self._headers[key] = _middleware_headers(self._middleware, environ)
         return self._headers[key]
 
 
@@ -172,6 +185,16 @@ def session_user_id(request) -> str | None:
     return None if data is None else data.get(SESSION_KEY, "")
 
 
+def log_refused(request) -> None:
+    """Log the refusal as Django's handler logs every 4xx it answers (django.request, a
+    warning "Conflict: <path>" with the status code and the request), through Django's own
+    log_response: the crowd's refusals stay in the log, whoever answered them."""
+    refused = SimpleNamespace(status_code=HTTPStatus.CONFLICT.value)
+    log_response(
+        "%s: %s", HTTPStatus.CONFLICT.phrase, request.path, response=refused, request=request
+    )
+
+
 class _Middleware(BaseHandler):
     """settings.MIDDLEWARE around an empty 409 instead of URL resolving and a view, as the
     refused page goes through it (the view reads the session: Vary: Cookie)."""
@@ -183,15 +206,17 @@ class _Middleware(BaseHandler):
     def _get_response(self, request):
         request.resolver_match = resolve(request.path_info)
         request.session.get(SESSION_KEY)
-        return HttpResponse(status=409)
+        response = HttpResponse(status=409)
+        response._has_been_logged = True  # only its headers are wanted: no shopper's request
+        return response
 
 
-def _middleware_headers(environ) -> list[tuple[str, str]]:
+def _middleware_headers(middleware: _Middleware, environ) -> list[tuple[str, str]]:
     """The headers Django's middleware gives the refused page for a request like `environ`
     (its host, scheme and path; no cookie, no body: nothing of the shopper's is read and no
     cookie set), but Content-Length, which is the body's."""
     quiet = {k: v for k, v in environ.items() if k not in ("HTTP_COOKIE", "CONTENT_LENGTH")}
     quiet["wsgi.input"] = io.BytesIO()
     with translation.override(settings.LANGUAGE_CODE):
-        response = _Middleware().get_response(WSGIRequest(quiet))
+        response = middleware.get_response(WSGIRequest(quiet))
     return [(k, v) for k, v in response.items() if k != "Content-Length"]

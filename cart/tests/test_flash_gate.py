@@ -2,6 +2,7 @@
 Buy now kept, through the real WSGI handler, Redis and database (tests of the gate's own
 answer skip without REDIS_URL: with no Redis it never answers, Django does)."""
 
+import logging
 from urllib.parse import urlencode
 
 import pytest
@@ -157,6 +158,22 @@ def test_the_gate_answers_djangos_page_with_djangos_headers(language):
     assert "Content-Security-Policy" in headers and "Strict-Transport-Security" in headers
     with translation.override(code):
         assert f'href="{reverse("promotions:flash")}"' in html  # the page's own language
+
+
+def test_the_gate_logs_its_refusal_as_django_logs_it(gate, django_app, caplog):
+    needs_redis()
+    sale = sold_out()
+    session = session_of(shopper())
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        buy_now(django_app, sale, session=session)
+        buy_now(gate, sale, session=session)
+    assert django_app.paths == [f"/flash/{sale.pk}/buy/"]  # Django answered the first only
+    by_django, by_gate = [r for r in caplog.records if r.name == "django.request"]
+    assert by_django.getMessage() == f"Conflict: /flash/{sale.pk}/buy/"
+    for field in ("levelname", "status_code"):
+        assert getattr(by_gate, field) == getattr(by_django, field)
+    assert by_gate.getMessage() == by_django.getMessage()
+    assert by_gate.request.path == by_django.request.path
 
 
 def test_a_holder_pressing_again_goes_on_to_django_and_checkout(gate, django_app):
