@@ -19,6 +19,19 @@ def touch_cart_for_update(*, pk: int) -> None:
     Cart.objects.filter(pk=pk).update(updated_at=timezone.now())
 
 
+def own_cart_for_update(*, user) -> int:
+    """The signed-in `user`'s cart, made if they have none or else marked changed (its
+    `updated_at`), and locked as cart_for_update() does, in one statement (INSERT ... ON
+    CONFLICT DO UPDATE: two shoppers' browsers at once make one cart). Returns its pk."""
+    (cart,) = Cart.objects.bulk_create(
+        [Cart(user=user)],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=["updated_at"],
+    )
+    return cart.pk
+
+
 def lines_for_update(*, cart: Cart, pks) -> QuerySet[CartLine]:
     """Lock the cart's lines `pks` (their rows only: not their variants', which every cart
     holding the variant and every checkout of it would otherwise queue behind), with what a

@@ -177,7 +177,7 @@ def buy_flash(request, sale_id: int):
         return _flash_refused(request, sale, message=rejected.message, back=back, status=409)
     try:
         services.put_flash_line(
-            cart=services.cart_of(user=request.user),
+            user=request.user,
             variant=selectors.variant_to_buy(pk=sale.variant_id),
             quantity=held.quantity,
         )

@@ -186,3 +186,59 @@ def test_clear_stale_carts_removes_only_old_guest_carts(shopper, capsys):
     call_command("clear_stale_carts", "--days", "30")
     assert set(Cart.objects.values_list("pk", flat=True)) == {fresh_guest.pk, old_shopper.pk}
     assert "Deleted 1" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_a_flash_line_is_the_only_ticked_line_of_a_cart_made_on_the_spot(
+    shopper, django_assert_max_num_queries
+):
+    variant = VariantFactory(price=Decimal("20.00"), stock=5)
+    # Made, the other lines unticked, the line made: in one transaction of three statements.
+    with django_assert_max_num_queries(5):  # + the test's savepoint and its release
+        services.put_flash_line(user=shopper, variant=variant, quantity=1)
+    cart = Cart.objects.get(user=shopper)
+    line = cart.lines.get()
+    assert (line.variant, line.quantity, line.is_selected, line.seen_price) == (
+        variant,
+        1,
+        True,
+        Decimal("20.00"),
+    )
+
+
+@pytest.mark.django_db
+def test_a_flash_line_takes_over_the_variants_line_and_unticks_the_others(shopper):
+    cart = CartFactory(user=shopper)
+    other = CartLineFactory(cart=cart, quantity=2)
+    variant = VariantFactory(price=Decimal("20.00"), stock=5)
+    was = CartLineFactory(cart=cart, variant=variant, quantity=3, is_selected=False, group_id=7)
+    before = Cart.objects.get(pk=cart.pk).updated_at
+    services.put_flash_line(user=shopper, variant=variant, quantity=1)
+    line = CartLine.objects.get(pk=was.pk)  # the same line, where it was in the cart
+    assert (line.quantity, line.is_selected, line.group_id, line.added_at) == (
+        1,
+        True,
+        None,
+        was.added_at,
+    )
+    other.refresh_from_db()
+    assert not other.is_selected and other.quantity == 2
+    assert Cart.objects.get(pk=cart.pk).updated_at > before  # marked changed (the page cache)
+    assert Cart.objects.filter(user=shopper).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"is_active": False}, services.Unavailable),
+        ({"stock": 0}, services.OutOfStock),
+    ],
+)
+def test_a_flash_line_of_a_variant_not_sold_or_out_of_stock_is_refused_and_writes_nothing(
+    shopper, change, error
+):
+    variant = VariantFactory(**change)
+    with pytest.raises(error):
+        services.put_flash_line(user=shopper, variant=variant, quantity=1)
+    assert not Cart.objects.filter(user=shopper).exists()
