@@ -159,11 +159,11 @@ def analyse(*, client: list[dict], server: list[dict], cpu, began: float) -> str
     for r in accepted:
         if kind_of(r) == "buy sold out" and "s_end" in r:
             firsts.setdefault(r["s_pid"], r)
-    last_refusal = max((r["s_end"] for r in joined if kind_of(r) == "buy sold out"), default=0)
-    ahead = [r for r in accepted if r["step"] != "buy" and r["s_accept"] < last_refusal]
+    last_buy = max((r["s_accept"] for r in buys), default=0)
+    ahead = [r for r in accepted if r["step"] != "buy" and r["s_accept"] < last_buy]
     lines += [
         "",
-        f"Winners' checkout steps accepted before the last sold-out answer was written: "
+        f"Winners' checkout steps accepted before the crowd's last Buy now (ahead of it): "
         f"{len(ahead)}, their worker CPU {sum(r.get('s_cpu', 0) for r in ahead) * 1000:.0f} ms.",
         "",
         "Each worker's first sold-out answer: accepted at / answered at (ms), its CPU (ms): "
