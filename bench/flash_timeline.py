@@ -159,7 +159,7 @@ def analyse(*, client: list[dict], server: list[dict], cpu, began: float) -> str
     for r in accepted:
         if kind_of(r) == "buy sold out" and "s_end" in r:
             firsts.setdefault(r["s_pid"], r)
-    last_buy = max((r["s_accept"] for r in buys), default=0)
+    last_buy = max((r["s_accept"] for r in accepted if r["step"] == "buy"), default=0)
     ahead = [r for r in accepted if r["step"] != "buy" and r["s_accept"] < last_buy]
     lines += [
         "",
