@@ -18,6 +18,12 @@ network, no queue).
 Checked: exactly M orders with flash units, every one at the flash price, no customer (an
 account) over the limit, the variant's stock down by M; everyone else told "sold out".
 
+A buyer who gets an error (or no answer) is printed with the last answer they got, and the
+first one's whole answer (status and body), so that it can be explained. `--timeline FILE`
+adds the rush's timeline (bench/flash_timeline.py): per request the worker, when it was
+accepted, read, answered and closed, its CPU, and the client's side, to see where the first
+second goes.
+
 Run once per gate: `--gate redis` (the Lua hold in front of the database) and
 `--gate database` (FLASH_REDIS_URL empty: nothing held, the conditional UPDATE alone).
 
@@ -32,6 +38,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import statistics
 import sys
@@ -488,6 +495,7 @@ def one_run(args, *, gate: str) -> dict:
             print(report, flush=True)
             if args.timeline != "-":
                 Path(args.timeline).write_text(report + "\n")
+            shutil.rmtree(timeline_dir)
         server_cpu = process_cpu(server.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
         sampler.stop.set()
