@@ -17,9 +17,9 @@ When all three say "sold out", it answers the page Django would (the same templa
 link and headers) and logs it as Django would (a django.request warning); otherwise, or
 when anything is unsure (a sale not in the schedule or not running, Redis away, a host
 Django refuses, plain HTTP where the shop redirects to HTTPS, a query string), the request
-goes to Django unchanged, which answers as before: a holder
-pressing again goes on to checkout, units left are held there, Redis down falls back to
-the database path (never oversold).
+goes to Django unchanged, which answers as before: a holder pressing again goes on to
+checkout, units left are held there, Redis down falls back to the database path (never
+oversold).
 
 CSRF: the gate answers without the CSRF check Django's middleware makes on a POST. That is
 safe because a "sold out" refusal changes nothing: no hold, no cart line, no session or
