@@ -26,6 +26,12 @@ from taxes import conf as tax_conf
 FORM_TEMPLATE = "orders/_checkout_form.html"
 
 
+def sees_first_form(*, user, saved: dict, cart) -> bool:
+    """Whether this shopper's checkout starts from the first form: a guest with nothing
+    entered in this checkout (`saved`, the session's details) and no coupon on the cart."""
+    return not user.is_authenticated and not saved and not cart.coupon_code
+
+
 def first_form(request, *, build: Callable[[], object]) -> SafeString:
     """The HTML of a guest's first checkout form (`build()` makes the form when it is not
     kept yet), with this visitor's CSRF token."""

@@ -96,8 +96,7 @@ def checkout(request):
     user = request.user
     saved = request.session.get(SESSION_KEY) or {}
     form, form_html, status = None, "", 200
-    if request.method == "GET" and not user.is_authenticated and not saved and not cart.coupon_code:
-        # A guest's first visit: the form every such guest sees, kept as HTML.
+    if request.method == "GET" and page_cache.sees_first_form(user=user, saved=saved, cart=cart):
         form_html = page_cache.first_form(
             request, build=partial(_unbound_form, saved, [], cart, user, balance=0)
         )
