@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import AddressForm
 from orders.errors import ShippingUnavailable
 from orders.models import CARRIERS, FapiaoRequest, ReturnRequest, ShippingMethod
-from orders.selectors import payment_methods
+from orders.selectors import active_shipping_methods, payment_methods
 from promotions.points import worth as points_worth
 from promotions.pricing import format_money
 from taxes import conf as tax_conf
@@ -14,8 +14,19 @@ from taxes import vat
 NEW_ADDRESS = "new"
 
 
-class ShippingMethodChoice(forms.ModelChoiceField):
-    def label_from_instance(self, method: ShippingMethod) -> str:
+class ShippingMethodChoice(forms.ChoiceField):
+    """One of the active shipping methods (orders.selectors.active_shipping_methods, held per
+    catalog version): its radios and its check read no rows; cleaned to the method."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.methods = {}
+
+    def offer(self, methods: list[ShippingMethod]) -> None:
+        self.methods = {str(method.pk): method for method in methods}
+        self.choices = [(pk, self.label_of(m)) for pk, m in self.methods.items()]
+
+    def label_of(self, method: ShippingMethod) -> str:
         parts = [method.name, format_money(method.price)]
         if method.free_above is not None:
             parts.append(
@@ -26,6 +37,21 @@ class ShippingMethodChoice(forms.ModelChoiceField):
         if method.countries:
             parts.append(str(_("ships to %(codes)s")) % {"codes": ", ".join(method.countries)})
         return " · ".join(parts)
+
+    def to_python(self, value) -> ShippingMethod | None:
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        if value not in self.methods:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return self.methods[value]
+
+    def validate(self, value) -> None:
+        forms.Field.validate(self, value)  # "required"; to_python took only offered methods
 
 
 class CheckoutForm(forms.Form):
@@ -47,9 +73,7 @@ class CheckoutForm(forms.Form):
     )
     shipping_method = ShippingMethodChoice(
         label=_("Shipping method"),
-        queryset=ShippingMethod.objects.active(),
         widget=forms.RadioSelect,
-        empty_label=None,
         error_messages={
             "required": _("Choose a shipping method."),
             "invalid_choice": _("That shipping method is not available: choose another."),
@@ -151,6 +175,7 @@ class CheckoutForm(forms.Form):
             for name in ("fapiao_kind", "fapiao_title", "fapiao_taxpayer_number"):
                 del self.fields[name]
         self.fields["payment_method"].choices = payment_methods()
+        self.fields["shipping_method"].offer(active_shipping_methods())
         # Bound only when a new address is typed: a saved one chosen leaves its fields alone
         # (no "required" errors under fields the shopper did not need). The browser checks
         # them only when there is no saved address to choose instead.

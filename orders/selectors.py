@@ -13,6 +13,7 @@ from django.http import Http404
 from django.utils.crypto import constant_time_compare
 
 from cart.models import Cart, CartLine
+from catalog import cache as catalog_cache
 from catalog.models import OptionValue, Product
 from catalog.selectors import first_image, with_first_image
 from orders import delivery
@@ -64,6 +65,23 @@ def checkout_lines(*, cart: Cart) -> list[CartLine]:
         )
         .order_by("added_at", "pk")
     )
+
+
+def active_shipping_methods() -> list[ShippingMethod]:
+    """The active shipping methods in the shop's order, kept per catalog version in each
+    process (catalog.cache.shared: any change of a method moves that version when it commits,
+    orders.receivers), so the checkout's steps read them without a query. Read-only: the
+    list is shared between requests. place_order reads its method again under its locks."""
+    return catalog_cache.shared("active-shipping-methods", _active_shipping_methods)
+
+
+def _active_shipping_methods() -> list[ShippingMethod]:
+    return list(ShippingMethod.objects.active())
+
+
+def active_shipping_method(*, pk) -> ShippingMethod | None:
+    """The active method `pk` (as active_shipping_methods() holds it), or None."""
+    return next((method for method in active_shipping_methods() if method.pk == pk), None)
 
 
 def shipping_methods_for(*, country: str | None) -> list[ShippingMethod]:

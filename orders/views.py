@@ -2,6 +2,7 @@
 services decide, selectors read."""
 
 import contextlib
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,7 +23,7 @@ from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
 from catalog.selectors import first_image
-from orders import delivery, documents, selectors, services
+from orders import delivery, documents, page_cache, selectors, services
 from orders.errors import (
     CheckoutChanged,
     EmptyCheckout,
@@ -31,7 +32,7 @@ from orders.errors import (
     StockChanged,
 )
 from orders.forms import NEW_ADDRESS, CheckoutForm, PlaceOrderForm, ReturnRequestForm
-from orders.models import FapiaoRequest, ShippingMethod
+from orders.models import FapiaoRequest
 from orders.tracking import TrackingError, kuaidi100
 from promotions import selectors as points_selectors
 
@@ -40,12 +41,19 @@ SESSION_KEY = "checkout"
 ADDRESS_FIELDS = ("full_name", "phone", "line1", "line2", "city", "region", "postcode", "country")
 
 
-def _cart_or_redirect(request):
-    cart = cart_selectors.cart_for(user=request.user, session=request.session)
-    if cart is None or not cart.lines.filter(is_selected=True).exists():
-        messages.info(request, _("Your cart has nothing ticked to buy."))
-        return None
-    return cart
+def _nothing_to_buy(request):
+    messages.info(request, _("Your cart has nothing ticked to buy."))
+    return redirect("cart:detail")
+
+
+def _has_ticked_lines(cart, lines) -> bool:
+    """Whether the cart has a line ticked to buy: read from `lines` when the page has read
+    them (its summary), else asked (1 query)."""
+    if cart is None:
+        return False
+    if lines is None:
+        return cart.lines.filter(is_selected=True).exists()
+    return any(line.is_selected for line in lines)
 
 
 def _destination(saved: dict | None):
@@ -60,8 +68,9 @@ def _destination(saved: dict | None):
     )
 
 
-def _summary(request, cart, saved=None):
-    lines = cart_selectors.lines_for_page(cart=cart)
+def _summary(request, cart, saved=None, lines=None):
+    if lines is None:
+        lines = cart_selectors.lines_for_page(cart=cart)
     cart_services.reconcile_lines(lines=lines)
     price = cart_selectors.price_lines(
         cart=cart,
@@ -79,47 +88,61 @@ def _summary(request, cart, saved=None):
 
 @require_http_methods(["GET", "POST"])
 def checkout(request):
-    cart = _cart_or_redirect(request)
-    if cart is None:
-        return redirect("cart:detail")
+    cart = cart_selectors.cart_for(user=request.user, session=request.session)
+    # A GET reads the lines for its summary: whether one is ticked is read from them.
+    lines = cart_selectors.lines_for_page(cart=cart) if cart and request.method == "GET" else None
+    if not _has_ticked_lines(cart, lines):
+        return _nothing_to_buy(request)
     user = request.user
-    addresses = list(addresses_for_user(user=user)) if user.is_authenticated else []
     saved = request.session.get(SESSION_KEY) or {}
-    balance = points_selectors.points_balance(user=user)
-    if request.method == "POST" and AddressForm.UPDATE_COUNTRY in request.POST:
-        form = CheckoutForm.for_new_country(
-            request.POST, user=user, addresses=addresses, points_balance=balance
+    form, form_html, status = None, "", 200
+    if request.method == "GET" and page_cache.sees_first_form(user=user, saved=saved, cart=cart):
+        form_html = page_cache.first_form(
+            request, build=partial(_unbound_form, saved, [], cart, user, balance=0)
         )
-        status = 200
-    elif request.method == "POST":
-        form = CheckoutForm(request.POST, user=user, addresses=addresses, points_balance=balance)
-        if form.is_valid():
-            return _save_details(request, cart, form)
-        messages.error(request, _("Please correct the fields marked below."))
-        status = 400
     else:
-        initial = _initial(saved, addresses, cart, user)
-        typed = initial.get("address", NEW_ADDRESS) == NEW_ADDRESS
-        form = CheckoutForm(
-            user=user,
-            addresses=addresses,
-            points_balance=balance,
-            initial=initial,
-            address_initial=dict(saved.get("address") or {}) if typed else None,
-        )
-        status = 200
-    lines, price = _summary(request, cart, saved)
+        addresses = list(addresses_for_user(user=user)) if user.is_authenticated else []
+        balance = points_selectors.points_balance(user=user)
+        if request.method == "POST" and AddressForm.UPDATE_COUNTRY in request.POST:
+            form = CheckoutForm.for_new_country(
+                request.POST, user=user, addresses=addresses, points_balance=balance
+            )
+        elif request.method == "POST":
+            form = CheckoutForm(
+                request.POST, user=user, addresses=addresses, points_balance=balance
+            )
+            if form.is_valid():
+                return _save_details(request, cart, form)
+            messages.error(request, _("Please correct the fields marked below."))
+            status = 400
+        else:
+            form = _unbound_form(saved, addresses, cart, user, balance=balance)
+    lines, price = _summary(request, cart, saved, lines)
     return render(
         request,
         "orders/checkout.html",
         {
             "form": form,
-            "address_form": form.address_form,
+            "form_html": form_html,
+            "address_form": form.address_form if form else None,
             "lines": lines,
             "price": price,
             "cart": cart,
         },
         status=status,
+    )
+
+
+def _unbound_form(saved: dict, addresses, cart, user, *, balance: int) -> CheckoutForm:
+    """The form as the shopper left it in this checkout (`saved`), or as it starts."""
+    initial = _initial(saved, addresses, cart, user)
+    typed = initial.get("address", NEW_ADDRESS) == NEW_ADDRESS
+    return CheckoutForm(
+        user=user,
+        addresses=addresses,
+        points_balance=balance,
+        initial=initial,
+        address_initial=dict(saved.get("address") or {}) if typed else None,
     )
 
 
@@ -135,7 +158,7 @@ def _initial(saved: dict, addresses, cart, user) -> dict:
     }
     if addresses:
         initial["address"] = str(_preselected_address(saved, addresses, user))
-    methods = list(ShippingMethod.objects.active()[:2])
+    methods = selectors.active_shipping_methods()
     if len(methods) == 1:
         initial.setdefault("shipping_method", methods[0].pk)
     return initial
@@ -195,13 +218,13 @@ def _details(request):
 
 @require_GET
 def review(request):
-    cart = _cart_or_redirect(request)
+    cart = cart_selectors.cart_for(user=request.user, session=request.session)
     if cart is None:
-        return redirect("cart:detail")
+        return _nothing_to_buy(request)
     saved = _details(request)
     if saved is None:
         return redirect("orders:checkout")
-    method = ShippingMethod.objects.active().filter(pk=saved["shipping_method_id"]).first()
+    method = selectors.active_shipping_method(pk=saved["shipping_method_id"])
     if method is None:
         messages.error(request, _("That shipping method is not available: choose another."))
         return redirect("orders:checkout")
@@ -216,6 +239,8 @@ def review(request):
             shipping_method=method,
             points=saved.get("points", 0),
         )
+    except EmptyCheckout:  # nothing ticked (quote_checkout read the lines)
+        return _nothing_to_buy(request)
     except (StockChanged, FlashUnavailable) as error:
         messages.error(request, error.message)
         return redirect("cart:detail")
