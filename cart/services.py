@@ -197,7 +197,7 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
     Lines of another cart are ignored. A quantity above the stock or the line maximum makes
     the whole change fail, with the reason for each line, so the shopper can correct it.
     """
-    lines = list(locks.lines_for_update(cart=cart, pks=changes))
+    lines = [line for line in locks.lines_for_update(cart=cart) if line.pk in changes]
     errors = {}
     for line in lines:
         quantity = changes[line.pk].quantity
