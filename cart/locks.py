@@ -19,6 +19,22 @@ def touch_cart_for_update(*, pk: int) -> None:
     Cart.objects.filter(pk=pk).update(updated_at=timezone.now())
 
 
+_LINE_FOR_UPDATE = Prepared(
+    lambda cart_id, variant_id: CartLine.objects.select_for_update().filter(
+        cart_id=cart_id, variant_id=variant_id
+    )[:1],
+    "cart_id",
+    "variant_id",
+)
+
+
+def line_for_update(*, cart: Cart, variant_id: int) -> CartLine | None:
+    """Lock the cart's line of a variant, if it has one (the statement built once,
+    shop.prepared: every add to a cart reads it). The cart's row is locked first
+    (touch_cart_for_update), so two adds of a variant not yet in the cart queue there."""
+    return _LINE_FOR_UPDATE.first(cart_id=cart.pk, variant_id=variant_id)
+
+
 _LINES_FOR_UPDATE = Prepared(
     lambda cart_id: (
         CartLine.objects.select_for_update(of=("self",))

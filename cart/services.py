@@ -92,7 +92,7 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
     # The cart's row first: with no line to lock yet, two adds of a new variant would both
     # create it and the second would fail on the unique (cart, variant) constraint.
     locks.touch_cart_for_update(pk=cart.pk)
-    line = CartLine.objects.select_for_update().filter(cart=cart, variant=variant).first()
+    line = locks.line_for_update(cart=cart, variant_id=variant.pk)
     held = line.quantity if line else 0
     limit = line_limit(variant)
     if held >= limit:
