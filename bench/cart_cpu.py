@@ -108,23 +108,22 @@ def scenarios() -> dict:
     for lines in (3, 20):
         guest = cart_of(lines)
         found[f"cart-{lines}"] = ("GET", "/cart/", cookie_of(guest), None)
+
+    def adds_of(guest):
+        """Bodies adding one of the variants in turn, with `guest`'s CSRF token."""
+        token = guest.token
+
+        def body(n: int) -> bytes:
+            data = {"quantity": 1, "next": "/cart/", "variant": variants[n % len(variants)]}
+            return urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}).encode()
+
+        return body
+
     adder = bench_profile.Guest()
     adder.get("/cart/")
-    token = adder.token
-
-    def add_body(n: int) -> bytes:
-        data = {"quantity": 1, "next": "/cart/", "variant": variants[n % len(variants)]}
-        return urllib.parse.urlencode({**data, "csrfmiddlewaretoken": token}).encode()
-
-    found["add"] = ("POST", "/cart/add/", cookie_of(adder), add_body)
+    found["add"] = ("POST", "/cart/add/", cookie_of(adder), adds_of(adder))
     holder = cart_of(3)
-    holder_token = holder.token
-
-    def add_to_cart_body(n: int) -> bytes:
-        data = {"quantity": 1, "next": "/cart/", "variant": variants[n % len(variants)]}
-        return urllib.parse.urlencode({**data, "csrfmiddlewaretoken": holder_token}).encode()
-
-    found["add-to-cart"] = ("POST", "/cart/add/", cookie_of(holder), add_to_cart_body)
+    found["add-to-cart"] = ("POST", "/cart/add/", cookie_of(holder), adds_of(holder))
     updater = cart_of(3)
     html = updater.get("/cart/").content.decode()
     line_ids = re.findall(r'name="quantity-(\d+)"', html)

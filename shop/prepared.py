@@ -53,20 +53,26 @@ class Prepared(Generic[M]):
             raise ValueError(f"{self.build}: known related objects or annotations")
         return queryset, compiler, sql, order, is_models
 
-    def _run(self, values: dict) -> tuple:
+    def _run(self, values: dict, *, models: bool) -> tuple:
         using = router.db_for_read(self._model())
         key = (using, get_language())
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = self._compile(using)
         queryset, compiler, sql, order, is_models = compiled
+        if is_models != models:
+            raise TypeError(
+                "a statement of model instances: call objects()"
+                if is_models
+                else "a values_list() statement: call rows()"
+            )
         connection = connections[using]
         if queryset.query.select_for_update and not connection.in_atomic_block:
             raise TransactionManagementError("a locking statement runs inside a transaction")
         with connection.cursor() as cursor:
             cursor.execute(sql, [values[name] for name in order])
             fetched = cursor.fetchall()
-        return using, compiler, compiler.results_iter(results=[fetched]), is_models
+        return using, compiler, compiler.results_iter(results=[fetched])
 
     def _model(self) -> type[Model]:
         """The statement's model, which the router asks about (built once)."""
@@ -79,17 +85,13 @@ class Prepared(Generic[M]):
 
     def rows(self, **values) -> list[tuple]:
         """The statement's rows, for a values_list() queryset."""
-        _using, _compiler, rows, is_models = self._run(values)
-        if is_models:
-            raise TypeError("a statement of model instances: call objects()")
+        _using, _compiler, rows = self._run(values, models=False)
         return [tuple(row) for row in rows]
 
     def objects(self, **values) -> list[M]:
         """The statement's model instances, with their select_related rows, as the ORM
         makes them (django.db.models.query.ModelIterable)."""
-        using, compiler, rows, is_models = self._run(values)
-        if not is_models:
-            raise TypeError("a values_list() statement: call rows()")
+        using, compiler, rows = self._run(values, models=True)
         select, klass_info = compiler.select, compiler.klass_info
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
