@@ -1,7 +1,8 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from cart.selectors import variants_to_add
+from cart.selectors import variant_to_add, variants_to_add
 from cart.services import MAX_LINE_QUANTITY, LineChange
 
 QUANTITY_ERRORS = {
@@ -12,8 +13,29 @@ QUANTITY_ERRORS = {
 }
 
 
+class VariantField(forms.ModelChoiceField):
+    """A variant to add, read with cart.selectors.variant_to_add (a statement built once)
+    rather than by building the queryset's get() on every add; the same answers and errors
+    as ModelChoiceField's."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            variant = variant_to_add(pk=int(value))
+        except (TypeError, ValueError):
+            variant = None
+        if variant is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return variant
+
+
 class AddToCartForm(forms.Form):
-    variant = forms.ModelChoiceField(
+    variant = VariantField(
         queryset=variants_to_add(),
         error_messages={
             "required": _("Choose an option first."),

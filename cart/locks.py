@@ -1,9 +1,9 @@
 """Every row lock of the cart app, in one place."""
 
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from cart.models import Cart, CartLine
+from shop.prepared import Prepared
 
 
 def cart_for_update(*, pk: int) -> Cart | None:
@@ -32,14 +32,38 @@ def own_cart_for_update(*, user) -> int:
     return cart.pk
 
 
-def lines_for_update(*, cart: Cart, pks) -> QuerySet[CartLine]:
-    """Lock the cart's lines `pks` (their rows only: not their variants', which every cart
-    holding the variant and every checkout of it would otherwise queue behind), with what a
-    change of quantity reads: the quantity, the tick, the group buy and the variant's stock."""
-    return (
+_LINE_FOR_UPDATE = Prepared(
+    lambda cart_id, variant_id: CartLine.objects.select_for_update().filter(
+        cart_id=cart_id, variant_id=variant_id
+    )[:1],
+    "cart_id",
+    "variant_id",
+)
+
+
+def line_for_update(*, cart: Cart, variant_id: int) -> CartLine | None:
+    """Lock the cart's line of a variant, if it has one (the statement built once,
+    shop.prepared: every add to a cart reads it). The cart's row is locked first
+    (touch_cart_for_update), so two adds of a variant not yet in the cart queue there."""
+    return _LINE_FOR_UPDATE.first(cart_id=cart.pk, variant_id=variant_id)
+
+
+_LINES_FOR_UPDATE = Prepared(
+    lambda cart_id: (
         CartLine.objects.select_for_update(of=("self",))
-        .filter(cart=cart, pk__in=pks)
+        .filter(cart_id=cart_id)
         .select_related("variant")
         .only("quantity", "is_selected", "group_id", "variant__stock")
         .order_by("pk")
-    )
+    ),
+    "cart_id",
+)
+
+
+def lines_for_update(*, cart: Cart) -> list[CartLine]:
+    """Lock the cart's lines (their rows only: not their variants', which every cart
+    holding the variant and every checkout of it would otherwise queue behind), with what a
+    change of quantity reads: the quantity, the tick, the group buy and the variant's stock.
+    All of them, in one statement built once (shop.prepared): a change of quantities posts
+    every line of the cart."""
+    return _LINES_FOR_UPDATE.objects(cart_id=cart.pk)

@@ -39,6 +39,7 @@ from cart.services import MAX_LINE_QUANTITY
 from catalog import cache as catalog_cache
 from promotions import flash
 from promotions import selectors as promotions_selectors
+from shop.prepared import Prepared
 from taxes import conf as tax_conf
 from taxes import selectors as tax_selectors
 
@@ -79,10 +80,20 @@ class Key:
     states: tuple[tuple, ...]
 
 
+_LINE_STATES = Prepared(
+    lambda cart_id: (
+        CartLine.objects.filter(cart_id=cart_id)
+        .order_by("added_at", "pk")
+        .values_list(*STATE_FIELDS)
+    ),
+    "cart_id",
+)
+
+
 def line_states(*, cart: Cart) -> tuple[tuple, ...]:
-    """Each line's state (STATE_FIELDS) in the page's order: one query, no model rows."""
-    lines = CartLine.objects.filter(cart=cart).order_by("added_at", "pk")
-    return tuple(lines.values_list(*STATE_FIELDS))
+    """Each line's state (STATE_FIELDS) in the page's order: one query, no model rows,
+    built once (shop.prepared)."""
+    return tuple(_LINE_STATES.rows(cart_id=cart.pk))
 
 
 def state_of(line: CartLine) -> tuple:

@@ -15,6 +15,7 @@ from catalog.models import OptionValue, Variant
 from catalog.selectors import with_first_image
 from promotions.pricing import CartPrice, LineInput
 from promotions.services import price_cart
+from shop.prepared import Prepared
 
 #: Where a guest's cart id lives in their session. The session is server-side, so the id
 #: cannot be forged, and it survives the session key rotating on sign-in.
@@ -40,10 +41,18 @@ def free_shipping_threshold() -> Decimal | None:
     return catalog_cache.shared("free-shipping-threshold", _free_shipping_source)
 
 
+#: The statements that find a visitor's cart, built once (shop.prepared): every cart page
+#: and cart action reads one, and building it cost the ORM more than running it.
+_SHOPPERS_CART = Prepared(lambda user_id: Cart.objects.filter(user_id=user_id)[:1], "user_id")
+_GUESTS_CART = Prepared(
+    lambda cart_id: Cart.objects.filter(pk=cart_id, user__isnull=True)[:1], "cart_id"
+)
+
+
 def cart_for(*, user, session) -> Cart | None:
     """The visitor's cart, or None if they have none yet."""
     if user.is_authenticated:
-        return Cart.objects.filter(user=user).first()
+        return _SHOPPERS_CART.first(user_id=user.pk)
     return guest_cart(session=session)
 
 
@@ -52,7 +61,7 @@ def guest_cart(*, session) -> Cart | None:
     cart_id = session.get(CART_SESSION_KEY)
     if not isinstance(cart_id, int):
         return None
-    return Cart.objects.filter(pk=cart_id, user__isnull=True).first()
+    return _GUESTS_CART.first(cart_id=cart_id)
 
 
 def item_count(*, user, session) -> int:
@@ -90,9 +99,15 @@ def _units_sql(using: str, owner: str) -> str:
     )
 
 
+_LINE_IDS = Prepared(
+    lambda cart_id: CartLine.objects.filter(cart_id=cart_id).order_by().values_list("pk"),
+    "cart_id",
+)
+
+
 def line_ids(*, cart: Cart) -> list[int]:
     """The ids of the cart's lines: what the cart's form is built from (no rows read)."""
-    return list(CartLine.objects.filter(cart=cart).order_by().values_list("pk", flat=True))
+    return [pk for (pk,) in _LINE_IDS.rows(cart_id=cart.pk)]
 
 
 def unshown_fields(product: str) -> list[str]:
@@ -185,6 +200,18 @@ def variants_to_add() -> QuerySet[Variant]:
         "product__is_published",
         "product__category__is_active",
     )
+
+
+_VARIANT_TO_ADD = Prepared(lambda pk: variants_to_add().filter(pk=pk)[:1], "pk")
+#: The largest id a PostgreSQL bigint holds: a larger one names no variant (and PostgreSQL
+#: would refuse it as a parameter).
+MAX_ID = 2**63 - 1
+
+
+def variant_to_add(*, pk: int) -> Variant | None:
+    """The variant with id `pk` as variants_to_add() reads it, or None: the statement built
+    once (shop.prepared), as every add reads it."""
+    return _VARIANT_TO_ADD.first(pk=pk) if 0 < pk <= MAX_ID else None
 
 
 def variant_to_buy(*, pk: int) -> Variant:

@@ -1,4 +1,8 @@
-"""Every change to a cart. Prices are read from the database here, never from the browser."""
+"""Every change to a cart. Prices are read from the database here, never from the browser.
+
+A shopper's own changes (add, quantities, remove, empty) commit without waiting for the disk
+(shop.transactions): on their own, they held the cart's rows for the disk's write, which was
+most of a quantity update's time; inside a larger transaction they keep its commit."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -15,6 +19,7 @@ from cart.models import Cart, CartLine
 from catalog.models import Variant
 from promotions import flash
 from promotions.pricing import format_money
+from shop.transactions import atomic_without_waiting_for_disk
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
 MAX_LINE_QUANTITY = settings.CART_MAX_LINE_QUANTITY
@@ -83,7 +88,7 @@ def _check_addable(variant: Variant, quantity: int) -> None:
         )
 
 
-@transaction.atomic
+@atomic_without_waiting_for_disk()
 def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
     """Put `quantity` of `variant` in the cart (added to what is there), up to the stock and
     the line maximum. Returns what the shopper is told; raises when nothing could be added.
@@ -92,7 +97,7 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
     # The cart's row first: with no line to lock yet, two adds of a new variant would both
     # create it and the second would fail on the unique (cart, variant) constraint.
     locks.touch_cart_for_update(pk=cart.pk)
-    line = CartLine.objects.select_for_update().filter(cart=cart, variant=variant).first()
+    line = locks.line_for_update(cart=cart, variant_id=variant.pk)
     held = line.quantity if line else 0
     limit = line_limit(variant)
     if held >= limit:
@@ -111,7 +116,7 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
     return _added_message(variant, asked=quantity, added=added, limit=limit)
 
 
-@transaction.atomic
+@atomic_without_waiting_for_disk()
 def add_to_new_guest_cart(*, variant: Variant, quantity: int) -> tuple[Cart, str]:
     """A guest's first add: their cart made with its first line, in one transaction (two
     INSERTs and one commit, where a cart made first took a commit of its own and add_line
@@ -209,14 +214,14 @@ class LineChange:
     selected: bool
 
 
-@transaction.atomic
+@atomic_without_waiting_for_disk()
 def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
     """Set quantities and ticks of the cart's lines, all or nothing.
 
     Lines of another cart are ignored. A quantity above the stock or the line maximum makes
     the whole change fail, with the reason for each line, so the shopper can correct it.
     """
-    lines = list(locks.lines_for_update(cart=cart, pks=changes))
+    lines = [line for line in locks.lines_for_update(cart=cart) if line.pk in changes]
     errors = {}
     for line in lines:
         quantity = changes[line.pk].quantity
@@ -252,13 +257,13 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
 
 
-@transaction.atomic
+@atomic_without_waiting_for_disk()
 def remove_line(*, cart: Cart, line_id: int) -> bool:
     deleted, _rows = CartLine.objects.filter(cart=cart, pk=line_id).delete()
     return bool(deleted)
 
 
-@transaction.atomic
+@atomic_without_waiting_for_disk()
 def empty_cart(*, cart: Cart) -> None:
     CartLine.objects.filter(cart=cart).delete()
     Cart.objects.filter(pk=cart.pk).update(coupon_code="", updated_at=timezone.now())

@@ -1,5 +1,5 @@
 """CSRF tokens for the forms of cached pages: Django's tokens, made with one read of the
-system's random source instead of sixty-four.
+system's random source instead of sixty-four (and random_string() for a new session's key).
 
 Django's get_token draws each of a token's characters with `secrets.choice` (one `os.urandom`
 call each): 32 for a new visitor's secret and 32 for the mask of every token, a seventh of a
@@ -11,24 +11,31 @@ as likely as with Django's.
 """
 
 import os
+from functools import cache
 
 from django.middleware import csrf
 
 _CHARS = csrf.CSRF_ALLOWED_CHARS
 _INDEX = {char: index for index, char in enumerate(_CHARS)}
-#: Bytes from here up are dropped, so that `byte % 62` favours no character.
-_LIMIT = 256 - 256 % len(_CHARS)
-#: byte -> its character (`byte % 62`), for bytes.translate(): the bytes drawn become
-#: characters in C, not one by one in Python; bytes from _LIMIT up are deleted.
-_TO_CHARS = bytes(ord(_CHARS[byte % len(_CHARS)]) for byte in range(256))
-_DROPPED = bytes(range(_LIMIT, 256))
 
 
-def random_string(length: int) -> str:
-    """`length` characters of CSRF_ALLOWED_CHARS, uniformly drawn from the system's source."""
+@cache
+def _tables(chars: str) -> tuple[bytes, bytes]:
+    """byte -> its character (`byte % len(chars)`), for bytes.translate(): the bytes drawn
+    become characters in C, not one by one in Python; and the bytes dropped (from the
+    largest multiple of len(chars) up), so that no character is favoured."""
+    limit = 256 - 256 % len(chars)
+    return bytes(ord(chars[byte % len(chars)]) for byte in range(256)), bytes(range(limit, 256))
+
+
+def random_string(length: int, chars: str = _CHARS) -> str:
+    """`length` characters of `chars` (ASCII; CSRF_ALLOWED_CHARS unless given), uniformly
+    drawn from the system's source in one read (Django's get_random_string reads it once a
+    character)."""
+    to_chars, dropped = _tables(chars)
     drawn = b""
-    while len(drawn) < length:  # a byte is dropped 1 time in 32: one read nearly always does
-        drawn += os.urandom(2 * length).translate(_TO_CHARS, _DROPPED)
+    while len(drawn) < length:  # few bytes are dropped: one read nearly always does
+        drawn += os.urandom(2 * length).translate(to_chars, dropped)
     return drawn[:length].decode("ascii")
 
 

@@ -1,6 +1,7 @@
 import re
 
 import pytest
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
 from django.middleware import csrf as django_csrf
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -31,6 +32,12 @@ def test_a_visitor_with_a_secret_keeps_it():
 def test_random_strings_draw_every_character_and_only_those():
     drawn = "".join(csrf.random_string(32) for _ in range(400))
     assert set(drawn) == set(django_csrf.CSRF_ALLOWED_CHARS)
+
+
+def test_random_strings_of_other_characters_a_sessions_key():
+    drawn = [csrf.random_string(32, VALID_KEY_CHARS) for _ in range(400)]
+    assert {len(key) for key in drawn} == {32} and len(set(drawn)) == 400
+    assert set("".join(drawn)) == set(VALID_KEY_CHARS)
 
 
 @pytest.mark.django_db

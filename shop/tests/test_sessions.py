@@ -31,3 +31,19 @@ def test_a_taken_key_is_never_shared_another_is_drawn():
     assert bob.session_key == fresh
     assert SessionStore(session_key=taken)["cart_id"] == 1
     assert Session.objects.count() == 2
+
+
+def test_a_new_session_is_written_to_the_cache_once(django_assert_num_queries):
+    session = SessionStore()
+    session["cart_id"] = 7
+    with mock.patch.object(session._cache, "set", wraps=session._cache.set) as cache_set:
+        session.save()
+    assert cache_set.call_count == 1
+    # Read back from the cache alone (no query), as every later request reads it.
+    with django_assert_num_queries(0):
+        assert SessionStore(session_key=session.session_key)["cart_id"] == 7
+    # A later change is written through to the database and the cache, as before.
+    session["cart_id"] = 8
+    session.save()
+    assert Session.objects.get().get_decoded()["cart_id"] == 8
+    assert SessionStore(session_key=session.session_key)["cart_id"] == 8

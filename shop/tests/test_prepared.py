@@ -1,0 +1,107 @@
+"""shop.prepared: a statement built once reads what the ORM's own queryset reads."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+from django.db.transaction import TransactionManagementError
+from django.utils import translation
+
+from cart.models import Cart, CartLine
+from cart.tests.factories import CartLineFactory
+from catalog.models import Variant
+from catalog.tests.factories import VariantFactory
+from shop.prepared import Prepared
+
+pytestmark = pytest.mark.django_db
+
+
+def lines_of(cart_id):
+    return (
+        CartLine.objects.filter(cart_id=cart_id)
+        .order_by("pk")
+        .values_list("pk", "quantity", "is_selected", "seen_price", "variant__price")
+    )
+
+
+def test_rows_are_the_querysets_own_converted_as_the_orm_converts_them():
+    line = CartLineFactory(quantity=2, seen_price=Decimal("9.90"), is_selected=False)
+    CartLineFactory(cart=line.cart)
+    CartLineFactory()  # another cart's line: not read
+    prepared = Prepared(lines_of, "cart_id")
+    rows = prepared.rows(cart_id=line.cart_id)
+    assert rows == list(lines_of(line.cart_id))
+    # Decimals and booleans as the ORM gives them (SQLite stores neither as such).
+    assert rows[0][2:4] == (False, Decimal("9.90"))
+    assert isinstance(rows[0][4], Decimal)
+    assert prepared.rows(cart_id=line.cart_id + 1000) == []
+
+
+def test_objects_carry_their_select_related_rows_and_deferred_fields(
+    django_assert_num_queries,
+):
+    variant = VariantFactory(price=Decimal("12.50"), stock=4)
+    prepared = Prepared(
+        lambda pk: (
+            Variant.objects.select_related("product__category")
+            .only("price", "stock", "product__name", "product__category__is_active")
+            .filter(pk=pk)[:1]
+        ),
+        "pk",
+    )
+    with django_assert_num_queries(1):
+        found = prepared.first(pk=variant.pk)
+        assert (found.pk, found.price, found.stock) == (variant.pk, Decimal("12.50"), 4)
+        assert found.product.name == variant.product.name
+        assert found.product.category.is_active is True
+    assert prepared.first(pk=variant.pk + 1000) is None
+
+
+def test_each_value_goes_where_its_name_is_whatever_the_order():
+    ann, bob = Cart.objects.create(), Cart.objects.create()
+    prepared = Prepared(
+        lambda first, second: Cart.objects.filter(pk__gte=first, pk__lte=second).order_by("pk"),
+        "second",
+        "first",
+    )
+    assert [cart.pk for cart in prepared.objects(first=ann.pk, second=bob.pk)] == [ann.pk, bob.pk]
+    assert prepared.objects(first=bob.pk, second=ann.pk) == []
+
+
+def test_a_statement_with_a_value_not_named_is_refused():
+    # `quantity=1` would be compiled into the statement as a parameter of its own.
+    prepared = Prepared(
+        lambda cart_id: CartLine.objects.filter(cart_id=cart_id, quantity=1), "cart_id"
+    )
+    with pytest.raises(ValueError, match="not exactly"):
+        prepared.objects(cart_id=1)
+
+
+def test_rows_and_objects_are_not_mixed_up():
+    with pytest.raises(TypeError):
+        Prepared(lambda pk: Cart.objects.filter(pk=pk), "pk").rows(pk=1)
+    with pytest.raises(TypeError):
+        Prepared(lambda pk: Cart.objects.filter(pk=pk).values_list("pk"), "pk").objects(pk=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_statement_runs_only_inside_a_transaction():
+    line = CartLineFactory()
+    prepared = Prepared(
+        lambda cart_id: CartLine.objects.select_for_update().filter(cart_id=cart_id), "cart_id"
+    )
+    with transaction.atomic():
+        assert [found.pk for found in prepared.objects(cart_id=line.cart_id)] == [line.pk]
+    with pytest.raises(TransactionManagementError):
+        prepared.objects(cart_id=line.cart_id)
+
+
+def test_built_per_language():
+    """modeltranslation writes a translated field's column by the active language: each
+    language has its statement."""
+    variant = VariantFactory()
+    prepared = Prepared(lambda pk: Variant.objects.filter(pk=pk).values_list("pk"), "pk")
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            assert prepared.rows(pk=variant.pk) == [(variant.pk,)]
+    assert len(prepared._compiled) == 2

@@ -1,0 +1,60 @@
+"""shop.transactions: a cart's own write commits without waiting for the disk; a larger
+transaction it is part of keeps its own commit."""
+
+import pytest
+from django.db import connection, transaction
+
+from shop.transactions import atomic_without_waiting_for_disk
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def waiting_for_disk():
+    """The test database's connection does not wait for the disk (settings, TESTING): here
+    it does, as the shop's does."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO on")
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+def test_the_outermost_block_commits_without_waiting_and_only_it():
+    with atomic_without_waiting_for_disk():
+        assert synchronous_commit() == "off"
+    assert synchronous_commit() == "on"  # SET LOCAL: gone with the transaction
+
+
+def test_inside_a_larger_transaction_the_larger_ones_commit_is_kept():
+    with transaction.atomic():
+        with atomic_without_waiting_for_disk():
+            assert synchronous_commit() == "on"
+        assert synchronous_commit() == "on"
+
+
+def test_a_refused_change_rolls_back_whole(django_user_model):
+    with pytest.raises(RuntimeError), atomic_without_waiting_for_disk():
+        django_user_model.objects.create(email="ann@example.com")
+        raise RuntimeError
+    assert not django_user_model.objects.exists()
+    assert synchronous_commit() == "on"
+
+
+@atomic_without_waiting_for_disk()
+def decorated() -> str:
+    return synchronous_commit()
+
+
+def test_as_a_decorator_each_call_is_a_transaction_of_its_own():
+    assert decorated() == "off"
+    assert decorated() == "off"
+    assert synchronous_commit() == "on"
