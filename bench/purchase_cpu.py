@@ -13,6 +13,11 @@ least disturbed by what else the machine runs. DEBUG off, as the bench serves. W
 In-process CPU leaves out gunicorn, the socket and the database's own work: it says what
 the shop's Python costs a request, which is what bounds orders/s on a machine whose cores
 the workers share with PostgreSQL.
+
+The placed mail: without a broker (CELERY_BROKER_URL unset, as bench/run.py serves) its task
+runs inline on commit, inside the place-order request; its share of that request is printed
+on a line of its own. With CELERY_BROKER_URL set (and no worker) the request only queues it,
+and that line is empty: a worker would spend it, on the same cores.
 """
 
 import argparse
@@ -34,6 +39,8 @@ _spec.loader.exec_module(bench_profile)
 import purchase as purchase_bench  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from orders import mails  # noqa: E402
+
 STEPS = (
     "product page",
     "add to cart",
@@ -43,6 +50,30 @@ STEPS = (
     "place order",
     "confirmation",
 )
+
+
+#: CPU seconds and queries of each order mail sent inline (the placed mail), in the order sent.
+MAILS: list[tuple[float, int]] = []
+
+
+def _timed_mail(send):
+    def timed(**kwargs):
+        count = [0]
+
+        def note(execute, sql, params, many, context):
+            count[0] += 1
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(note):
+            started = time.process_time()
+            sent = send(**kwargs)
+            MAILS.append((time.process_time() - started, count[0]))
+        return sent
+
+    return timed
+
+
+mails.send_queued_mail = _timed_mail(mails.send_queued_mail)
 
 
 class TimedGuest(bench_profile.PurchasingGuest):
@@ -70,6 +101,7 @@ class TimedGuest(bench_profile.PurchasingGuest):
 
 
 def batch(paths: list[str], purchases: int, first: int, confirmation: bool):
+    MAILS.clear()
     cpu: list[list[float]] = [[] for _ in STEPS]
     queries: list[list[int]] = [[] for _ in STEPS]
     done = 0
@@ -105,17 +137,25 @@ def main() -> int:
     _cpu, _queries, n = batch(paths, 3, 0, args.confirmation)  # warm: loaders, connections
     best: list[float] | None = None
     best_queries: list[float] = []
+    best_mail = (0.0, 0.0)
     for _ in range(args.batches):
         cpu, queries, n = batch(paths, args.purchases, n, args.confirmation)
         means = [sum(cpu[s]) / len(cpu[s]) * 1000 for s in range(steps)]
         if best is None or sum(means) < sum(best):
             best = means
             best_queries = [sum(queries[s]) / len(queries[s]) for s in range(steps)]
+            # Per order placed (a sold-out attempt sends none).
+            best_mail = (
+                sum(spent for spent, _q in MAILS) / args.purchases * 1000,
+                sum(q for _spent, q in MAILS) / args.purchases,
+            )
     assert best is not None
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"{args.label} load {load}: ms CPU (queries) per step, best batch of {args.batches}")
     for s in range(steps):
         print(f"  {STEPS[s]:<15} {best[s]:7.2f} ms  {best_queries[s]:5.1f} q")
+        if STEPS[s] == "place order":
+            print(f"  {'  its mail':<15} {best_mail[0]:7.2f} ms  {best_mail[1]:5.1f} q  (inline)")
     print(f"  {'whole purchase':<15} {sum(best[:6]):7.2f} ms  {sum(best_queries[:6]):5.1f} q")
     return 0
 

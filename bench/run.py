@@ -67,6 +67,14 @@ def main() -> int:
     parser.add_argument(
         "--keep-readme", action="store_true", help="do not rewrite the README's table"
     )
+    parser.add_argument(
+        "--celery-worker",
+        metavar="BROKER_URL",
+        default="",
+        help="queue the shop's tasks on this broker and run one Celery worker process beside "
+        "gunicorn, as production does: the order mails are then rendered by the worker (on "
+        "the same cores) instead of inline in the request that placed the order",
+    )
     args = parser.parse_args()
     set_port(args.port)
 
@@ -76,6 +84,7 @@ def main() -> int:
     workers = 2 * (os.cpu_count() or 1) + 1
     load_before = os.getloadavg()
     server = start_gunicorn(env, workers)
+    worker = start_celery_worker(env) if args.celery_worker else None
     try:
         wait_until_up(f"http://127.0.0.1:{PORT}/livez")
         rows = [measure(name, path, args) for name, path in [BASELINE, *pages()]]
@@ -88,6 +97,9 @@ def main() -> int:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=30)
     table = render_table(rows)
     conditions = [setup_line(args, workers), load_line((load_before, os.getloadavg()))]
     report = render(conditions, table, memory) + "\n" + purchase_bench.render(bought)
@@ -124,8 +136,23 @@ def server_env(args) -> dict[str, str]:
         REDIS_URL=args.redis,
         LOG_LEVEL="WARNING",
     )
+    # Without a broker, tasks run inline (settings.CELERY_TASK_ALWAYS_EAGER).
     env.pop("CELERY_BROKER_URL", None)
+    if getattr(args, "celery_worker", ""):
+        env["CELERY_BROKER_URL"] = args.celery_worker
     return env
+
+
+def start_celery_worker(env: dict[str, str]) -> subprocess.Popen:
+    """One worker process (prefork, concurrency 1): it shares the machine's cores with
+    gunicorn, PostgreSQL and the load generator, as it would on a 2-core production host."""
+    celery = Path(sys.executable).with_name("celery")
+    return subprocess.Popen(
+        [str(celery), "-A", "shop", "worker", "--concurrency", "1", "--loglevel", "warning"],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def prepare_database(env: dict[str, str], *, products: int) -> None:
@@ -504,7 +531,12 @@ def setup_line(args, workers: int) -> str:
         f"{when}; {os.cpu_count()} cores, Python {platform.python_version()}; gunicorn with "
         f"{workers} sync workers on PostgreSQL + Redis, DEBUG off; "
         f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback; "
-        f"demo catalog of {args.products:,} products."
+        f"demo catalog of {args.products:,} products; "
+        + (
+            "one Celery worker process renders the order mails."
+            if args.celery_worker
+            else "no Celery broker: the order mails are rendered inline in the request."
+        )
     )
 
 

@@ -63,10 +63,13 @@ def order_link(order) -> str:
 def render_and_send(*, order_id: int, name: str, shipment_id: int | None = None) -> bool:
     from orders.models import Order
 
+    # Only a "shipped" mail names a parcel: the others (the placed mail on every order) read
+    # no shipments.
+    parcels = ("shipments",) if name == "shipped" else ()
     order = (
         Order.objects.filter(pk=order_id)
         .select_related("shipping_method")
-        .prefetch_related("lines", "shipments", "tax_lines")
+        .prefetch_related("lines", "tax_lines", *parcels)
         .first()
     )
     if order is None or not order.email:

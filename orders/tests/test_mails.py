@@ -74,3 +74,14 @@ def test_each_parcel_gets_its_own_shipped_mail(django_capture_on_commit_callback
     for queued in shipped:
         assert not mails.send_queued_mail(mail_id=queued.pk)
     assert len(mail.outbox) == 2
+
+
+def test_the_placed_mail_reads_the_order_its_lines_and_tax_in_three_queries(
+    django_assert_num_queries,
+):
+    """Sent for every order (inline where no broker runs): no parcels to read at placing."""
+    order, _variant = order_of()
+    with django_assert_num_queries(3):  # the order with its method, its lines, its tax rows
+        assert mails.render_and_send(order_id=order.pk, name="placed")
+    [placed] = mail.outbox
+    assert order.number in placed.subject and order.lines.get().product_name in placed.body
