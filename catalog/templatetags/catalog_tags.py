@@ -3,6 +3,7 @@ import re
 from django import template
 from django.core.cache import cache as page_cache
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
@@ -69,8 +70,9 @@ def product_cards(context, products) -> str:
     kept = page_cache.get_many(list(keys.values()))
     missing = [pk for pk in ids if keys[pk] not in kept]
     if missing:
+        cart_add_url = reverse("cart:add")  # the same for every card: reversed once
         fresh = {
-            keys[pk]: (product.name, _card_html(product))
+            keys[pk]: (product.name, _card_html(product, cart_add_url))
             for pk, product in read(missing).items()
             if pk in keys
         }
@@ -94,11 +96,12 @@ def product_cards(context, products) -> str:
     return mark_safe("\n".join(cards))  # noqa: S308 # nosec
 
 
-def _card_html(product) -> str:
+def _card_html(product, cart_add_url: str) -> str:
     return render_to_string(
         "catalog/_product_card.html",
         {
             "product": product,
+            "cart_add_url": cart_add_url,
             "card_name": CARD_NAME,
             "card_next": CARD_NEXT,
             "csrf_token": cache.CSRF_PLACEHOLDER,
