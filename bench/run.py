@@ -87,10 +87,11 @@ def main() -> int:
     worker = start_celery_worker(env) if args.celery_worker else None
     try:
         wait_until_up(f"http://127.0.0.1:{PORT}/livez")
+        memory_at_start = worker_memory_mib(server.pid)
         rows = [measure(name, path, args) for name, path in [BASELINE, *pages()]]
         rows += [unseen_searches(args)]
         rows += cart_rows(args)
-        memory = worker_memory_mib(server.pid)
+        memory = (memory_at_start, worker_memory_mib(server.pid))
         bought = purchase_bench.measure(
             port=PORT, seconds=2 * args.duration, shoppers=max(1, args.connections // 2)
         )
@@ -478,13 +479,28 @@ def errors(output: str) -> int:
     return count
 
 
-def worker_memory_mib(master_pid: int) -> float:
-    """Resident memory of the largest gunicorn worker after the load, in MiB."""
-    largest = 0
+def worker_memory_mib(master_pid: int) -> dict[int, float]:
+    """Resident memory of each gunicorn worker now, in MiB, by process id."""
+    memory = {}
     for child in Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split():
-        status = Path(f"/proc/{child}/status").read_text()
-        largest = max(largest, int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)))
-    return largest / 1024
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except FileNotFoundError:  # a worker replaced just now
+            continue
+        memory[int(child)] = int(re.search(r"VmRSS:\s+(\d+) kB", status).group(1)) / 1024
+    return memory
+
+
+def memory_line(start: dict[int, float], end: dict[int, float]) -> str:
+    """Each worker's resident memory when the server came up and after the run; a worker
+    missing at either end was replaced (gunicorn restarts a worker that died)."""
+    workers = ", ".join(
+        f"{start[pid]:.0f} → {end[pid]:.0f}" if pid in start else f"(new) {end[pid]:.0f}"
+        for pid in sorted(end)
+    )
+    gone = len(set(start) - set(end))
+    replaced = f"; {gone} worker(s) of the start gone" if gone else ""
+    return f"Workers' resident memory (MiB), start → end of the run: {workers}{replaced}."
 
 
 def render_table(rows: list[dict]) -> str:
@@ -510,19 +526,10 @@ def load_line(load) -> str:
     )
 
 
-def render(conditions: list[str], table: str, memory: float) -> str:
-    return "\n".join(
-        [
-            "# Benchmark",
-            "",
-            *conditions,
-            "",
-            table,
-            "",
-            f"Largest worker's resident memory after the run: {memory:.0f} MiB.",
-            "",
-        ]
-    )
+def render(
+    conditions: list[str], table: str, memory: tuple[dict[int, float], dict[int, float]]
+) -> str:
+    return "\n".join(["# Benchmark", "", *conditions, "", table, "", memory_line(*memory), ""])
 
 
 def setup_line(args, workers: int) -> str:

@@ -193,8 +193,8 @@ class PageOfCards:
         """The products of `ids` that the queryset holds (still shown), by id."""
         rows = self.queryset()
         if self.preferring:
-            # The cards' pictures again, those showing a chosen value (the red one) first.
-            rows = rows.prefetch_related(None).prefetch_related(_card_images(self.preferring))
+            # The cards' picture again, one showing a chosen value (the red one) first.
+            rows = with_first_image(rows, product="pk", preferring=self.preferring)
         return {product.pk: product for product in rows.filter(pk__in=list(ids))}
 
     @cached_property
@@ -227,11 +227,23 @@ class SearchMatches:
         return len(self.ids)
 
 
-def with_first_image(queryset: QuerySet, *, product: str) -> QuerySet:
+def with_first_image(
+    queryset: QuerySet, *, product: str, preferring: tuple[int, ...] = ()
+) -> QuerySet:
     """Annotate each row with the first picture of the product at lookup `product`, in the
-    same query: `first_image` then gives its thumbnails (see first_image()).
+    same query: `first_image` then gives its thumbnails (see first_image()). With
+    `preferring` (option values a listing is filtered on, e.g. Colour: Red), the first of
+    the pictures showing one of them, if any.
     """
-    images = ProductImage.objects.filter(product=OuterRef(product)).order_by("position", "pk")
+    images = ProductImage.objects.filter(product=OuterRef(product))
+    order = ["position", "pk"]
+    if preferring:
+        shows = ProductImage.option_values.through.objects.filter(
+            productimage_id=OuterRef("pk"), optionvalue_id__in=preferring
+        )
+        images = images.annotate(preferred=Exists(shows))
+        order = ["-preferred", *order]
+    images = images.order_by(*order)
     return queryset.annotate(
         first_image_name=Subquery(images.values("image")[:1]),
         first_image_thumbnails=Subquery(images.values("thumbnails")[:1]),
@@ -251,35 +263,22 @@ def first_image(row, size: str) -> Thumbnail | None:
     return Thumbnail(default_storage.url(row.first_image_name), None, None)
 
 
-def _card_images(preferring: tuple[int, ...] = ()) -> Prefetch:
-    """A card's pictures in the merchant's order; with `preferring` (option values a listing
-    is filtered on, e.g. Colour: Red), the pictures showing one of them first, so that the
-    card shows the red one. Still one query for the whole page."""
-    images = ProductImage.objects.all()
-    order = ["position", "pk"]
-    if preferring:
-        shows = ProductImage.option_values.through.objects.filter(
-            productimage_id=OuterRef("pk"), optionvalue_id__in=preferring
-        )
-        images = images.annotate(preferred=Exists(shows))
-        order = ["-preferred", *order]
-    return Prefetch("images", queryset=images.order_by(*order))
-
-
 def card_queryset() -> QuerySet[Product]:
-    """Products with what a card shows, images in one more query for the whole page.
+    """Products with what a card shows, its picture included: one query for a page of cards
+    (the first picture in the same statement rather than every picture in a second one: a
+    card shows one, and a round trip to the database is a wait for a core under load).
 
     `sole_variant_id` is set for a product sold in one variant only: its card can add it to
     the cart directly.
     """
     active = Variant.objects.active().filter(product=OuterRef("pk")).order_by()
     sole = active.values("product").annotate(n=Count("pk"), pk_=Min("pk")).filter(n=1)
-    return (
+    return with_first_image(
         Product.objects.published()
         .select_related("brand")
         .defer("description")
-        .annotate(sole_variant_id=Subquery(sole.values("pk_")))
-        .prefetch_related(_card_images())
+        .annotate(sole_variant_id=Subquery(sole.values("pk_"))),
+        product="pk",
     )
 
 

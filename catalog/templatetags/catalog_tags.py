@@ -3,12 +3,14 @@ import re
 from django import template
 from django.core.cache import cache as page_cache
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.formats import localize
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from catalog import cache
-from catalog.selectors import PageOfCards
+from catalog.selectors import PageOfCards, first_image
 
 register = template.Library()
 
@@ -69,8 +71,9 @@ def product_cards(context, products) -> str:
     kept = page_cache.get_many(list(keys.values()))
     missing = [pk for pk in ids if keys[pk] not in kept]
     if missing:
+        cart_add_url = reverse("cart:add")  # the same for every card: reversed once
         fresh = {
-            keys[pk]: (product.name, _card_html(product))
+            keys[pk]: (product.name, _card_html(product, cart_add_url))
             for pk, product in read(missing).items()
             if pk in keys
         }
@@ -94,11 +97,38 @@ def product_cards(context, products) -> str:
     return mark_safe("\n".join(cards))  # noqa: S308 # nosec
 
 
-def _card_html(product) -> str:
+@register.simple_tag
+def facet_choices(facet) -> str:
+    """A facet's values as checkboxes, each an <li>. Built here rather than by a loop in the
+    template: a broad search shows some sixty values, and the template's nodes for them
+    were about a sixth of its CPU (2 ms of 13 at 10,000 products)."""
+    param = escape(facet.param)
+    items = []
+    for value in facet.values:
+        slug = escape(value.slug)
+        checked = " checked" if value.selected else ""
+        swatch = (
+            '<svg class="swatch" viewBox="0 0 20 20" aria-hidden="true" focusable="false">'
+            f'<circle cx="10" cy="10" r="9" fill="{escape(value.swatch)}"/></svg>'
+            if value.swatch
+            else ""
+        )
+        items.append(
+            f'<li><input type="checkbox" id="f-{param}-{slug}" name="{param}" value="{slug}"'
+            f'{checked}><label for="f-{param}-{slug}">{swatch}{escape(value.label)} '
+            f'<span class="filters__count">({escape(localize(value.count))})</span></label></li>'
+        )
+    # Every value above is escaped; the markup is this function's own.
+    return mark_safe("\n".join(items))  # noqa: S308 # nosec
+
+
+def _card_html(product, cart_add_url: str) -> str:
     return render_to_string(
         "catalog/_product_card.html",
         {
             "product": product,
+            "picture": first_image(product, "card"),
+            "cart_add_url": cart_add_url,
             "card_name": CARD_NAME,
             "card_next": CARD_NEXT,
             "csrf_token": cache.CSRF_PLACEHOLDER,
