@@ -224,9 +224,11 @@ def products_changed(*, product_ids: Iterable[int], category_paths: Iterable[str
     bump(scopes)
 
 
-def categories_changed() -> None:
-    """A category's name, place or visibility changed: the menu, listings and home show it."""
-    bump([CATALOG])
+def categories_changed(*, category_ids: Iterable[int]) -> None:
+    """A category's name, place or visibility changed: the menu, listings and home show it.
+    Every category's listing too (`category_ids`: all of them): each is kept under its own
+    version, with the menu in its header."""
+    bump([CATALOG, *(category_scope(pk) for pk in category_ids)])
 
 
 #: Parts of a page that differ between visitors, left as markers in the cached HTML and

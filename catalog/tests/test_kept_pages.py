@@ -9,7 +9,7 @@ from django.core.cache import cache as django_cache
 from django.test import Client
 
 from catalog import cache, services
-from catalog.models import Variant
+from catalog.models import Category, Variant
 from catalog.tests.factories import CategoryFactory, ProductFactory
 
 #: What a cached page costs a visitor with no cookie once it is kept, whether this process
@@ -168,3 +168,18 @@ def test_a_filled_page_has_the_visitors_parts_and_one_token(rf):
     tokens = re.findall(r"[A-Za-z0-9]{64}", filled)
     assert len(tokens) == 3 and len(set(tokens)) == 1  # one token a request, as Django's tag
     assert filled == f"<b>{tokens[0]}</b>{tokens[0]}|{tokens[0]}<!--hole:unknown-->"
+
+
+@pytest.mark.django_db
+def test_a_renamed_category_shows_in_every_listings_menu_at_once(
+    shop, django_capture_on_commit_callbacks
+):
+    """Failed before: a category's listing, kept under its own version only, showed the old
+    name in its header's menu until it timed out (15 minutes)."""
+    assert "Hats" in Client().get(shop["category"]).content.decode()  # Shirts, kept
+    hats = Category.objects.get(name="Hats")
+    hats.name = "Caps"
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_category(category=hats)
+    html = Client().get(shop["category"]).content.decode()
+    assert "Caps" in html and "Hats" not in html
