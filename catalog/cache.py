@@ -15,14 +15,20 @@ A cached page costs one cache round trip: the versions it depends on and the pag
 come in one MGET, the page's entry holding the versions it was rendered at (served only while
 they are the current ones). Within a request the versions read are kept (a request shows one
 moment of the catalog), so the category tree, the option types and the page share one read.
+A process holds the pages it served last: for those the round trip asks the versions alone.
+
+A page is kept as UTF-8 bytes cut where each visitor's parts go (its holes, the CSRF
+token): serving it joins bytes, without searching, decoding or encoding the page.
 
 Versions move when a write commits (bump() defers to transaction.on_commit), so every write
 path that calls bump(), products_changed() or categories_changed() invalidates on commit.
 """
 
 import hashlib
+import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import TypeVar
@@ -35,7 +41,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import get_language
 
 from shop.csrf import get_token
-from shop.held import held_per_version
+from shop.held import held_per_version, last_held
 
 #: A safety net behind the versions: nothing cached lives longer than this (seconds).
 PAGE_TIMEOUT = 15 * 60
@@ -156,11 +162,19 @@ def shared(name: str, build: Callable[[], T]) -> T:
     translates, read in the active language.
     """
     return held_per_version(
-        f"catalog:shared:{name}:{get_language() or ''}",
-        versions([CATALOG])[CATALOG],
-        build,
-        timeout=PAGE_TIMEOUT,
+        _shared_name(name), versions([CATALOG])[CATALOG], build, timeout=PAGE_TIMEOUT
     )
+
+
+def _shared_name(name: str) -> str:
+    return f"catalog:shared:{name}:{get_language() or ''}"
+
+
+def held_shared(name: str) -> tuple[object, int] | None:
+    """The value shared() last gave this process for `name` (in the active language) and
+    the catalog's version it was for, or None: without asking the cache."""
+    held = last_held(_shared_name(name))
+    return None if held is None else (held[1], held[0])
 
 
 def cached_data(name: str, *, scopes: Iterable[str], build: Callable[[], T], timeout: int) -> T:
@@ -210,9 +224,11 @@ def products_changed(*, product_ids: Iterable[int], category_paths: Iterable[str
     bump(scopes)
 
 
-def categories_changed() -> None:
-    """A category's name, place or visibility changed: the menu, listings and home show it."""
-    bump([CATALOG])
+def categories_changed(*, category_ids: Iterable[int]) -> None:
+    """A category's name, place or visibility changed: the menu, listings and home show it.
+    Every category's listing too (`category_ids`: all of them): each is kept under its own
+    version, with the menu in its header."""
+    bump([CATALOG, *(category_scope(pk) for pk in category_ids)])
 
 
 #: Parts of a page that differ between visitors, left as markers in the cached HTML and
@@ -223,12 +239,87 @@ SITE_HOLES = {
     "site-actions": "shop.holes.site_actions",
     "messages": "shop.holes.messages",
 }
-#: The page's entries are kept under this prefix: an entry is (versions, HTML).
-PAGE_PREFIX = "catalog:page-entry:"
+#: Holes of the product page that higher apps fill (promotions: its flash sales), name ->
+#: function(request, product_id) -> HTML, added by product_hole() when the app is ready:
+#: catalog imports none of them. A marker nobody fills stays an HTML comment.
+PRODUCT_HOLES: dict[str, Callable[..., str]] = {}
+
+
+def product_hole(name: str, fill: Callable[..., str]) -> None:
+    """Fill every product page's `<!--hole:NAME-->` with `fill(request, product_id)`."""
+    PRODUCT_HOLES[name] = fill
+
+
+#: The page's entries are kept under this prefix: an entry is (versions, Parts). Not the
+#: "catalog:page-entry:" of the earlier (versions, HTML) entries, so that processes of two
+#: releases sharing a cache never read each other's.
+PAGE_PREFIX = "catalog:page-parts:"
+#: A page as kept: its UTF-8 bytes between the places each visitor's parts go, named by str
+#: items (a hole's name, or CSRF_PLACEHOLDER for the token).
+Parts = tuple[bytes | str, ...]
+_CUTS = re.compile(r"<!--hole:([\w-]+)-->|" + CSRF_PLACEHOLDER)
+#: Bytes of pages each process holds (the pages it served last): about 300 pages of 25 to
+#: 40 KB, the hot ones (home, the top categories, the best sellers); a page it no longer
+#: holds costs the bytes in the round trip, as before.
+HELD_PAGES_BYTES = 8 * 2**20
 
 
 def _site_hole(name: str) -> Callable:
     return import_string(SITE_HOLES[name])
+
+
+def cut(html: str) -> Parts:
+    """`html` as kept: UTF-8 bytes cut at its hole markers and CSRF placeholders."""
+    parts: list[bytes | str] = []
+    start = 0
+    for found in _CUTS.finditer(html):
+        parts += [html[start : found.start()].encode(), found.group(1) or CSRF_PLACEHOLDER]
+        start = found.end()
+    parts.append(html[start:].encode())
+    return tuple(parts)
+
+
+class _HeldPages:
+    """The pages this process served last, by key: (the entry, when it was kept), at most
+    HELD_PAGES_BYTES of them, the least recently served given up first. An entry is served
+    only while its versions are the current ones, as the cache's is, and no longer than
+    PAGE_TIMEOUT after it was kept (the same safety net)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.size = 0
+        self.entries: OrderedDict[str, tuple[tuple, Parts, float]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[tuple, Parts] | None:
+        held = self.entries.get(key)
+        if held is None or time.monotonic() - held[2] > PAGE_TIMEOUT:
+            return None
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+        return held[0], held[1]
+
+    def keep(self, key: str, stamp: tuple, parts: Parts) -> None:
+        size = _bytes_of(parts)
+        with self.lock:
+            self._forget(key)
+            self.entries[key] = (stamp, parts, time.monotonic())
+            self.size += size
+            while self.size > self.limit and self.entries:
+                self._forget(next(iter(self.entries)))
+
+    def _forget(self, key: str) -> None:
+        held = self.entries.pop(key, None)
+        if held is not None:
+            self.size -= _bytes_of(held[1])
+
+
+def _bytes_of(page: Parts) -> int:
+    return sum(len(part) for part in page if part.__class__ is bytes)
+
+
+_held_pages = _HeldPages(HELD_PAGES_BYTES)
 
 
 def cached_page(
@@ -249,10 +340,11 @@ def cached_page(
     hot, so that made-up query strings cannot fill the cache; a context with UNCACHED true
     is rendered and not kept.
 
-    One cache round trip on a hit: the page's entry and the versions this request has not
-    read yet, in one get_many. The entry's key names the page, not its versions; the entry
-    holds the versions it was rendered at and is served only while they are all current, so
-    a change still reaches the page at once (the next request renders and replaces it).
+    One cache round trip on a hit: the versions this request has not read yet, with the
+    page's entry unless this process holds it, in one get_many. The entry's key names the
+    page, not its versions; the entry holds the versions it was rendered at and is served
+    only while they are all current, so a change still reaches the page at once (the next
+    request renders and replaces it, or takes what another process put in its place).
 
     `confirm(versions)`, when given, is asked once the versions are read, before anything is
     served or rendered: False (the scopes were a guess those versions disprove) returns None.
@@ -260,30 +352,68 @@ def cached_page(
     scopes = sorted(set(scopes))
     parts = [template, request.path, get_language() or "", vary, *scopes]
     key = PAGE_PREFIX + hashlib.sha256("|".join(parts).encode()).hexdigest()
-    entry, current = read_with_versions(key, scopes)
+    held = _held_pages.get(key)
+    if held is not None:
+        entry, current = held, versions(scopes)
+    else:
+        entry, current = read_with_versions(key, scopes)
     if confirm is not None and not confirm(current):
         return None
     stamp = tuple(current[scope] for scope in scopes)
+    if held is not None and held[0] != stamp:
+        entry = cache.get(key)  # another process may have rendered it at these versions
     if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
-        html = entry[1]
+        page = entry[1]
+        if entry is not held:
+            _held_pages.keep(key, stamp, page)
     else:
         shared = {**context(), "cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
-        html = render_to_string(template, shared, request=request)
+        page = cut(render_to_string(template, shared, request=request))
         if not shared.get(UNCACHED):
-            cache.set(key, (stamp, html), timeout=PAGE_TIMEOUT)
-    return HttpResponse(fill_holes(request, html, holes=holes))
+            cache.set(key, (stamp, page), timeout=PAGE_TIMEOUT)
+            _held_pages.keep(key, stamp, page)
+    return HttpResponse(fill(request, page, holes=holes))
+
+
+def fill(request, page: Parts, *, holes: dict[str, Callable[[], str]] | None = None) -> bytes:
+    """`page` kept for every visitor, with this visitor's parts: the layout's holes
+    (SITE_HOLES) and `holes` filled, and the CSRF placeholder (in the page or in what the
+    holes gave) swapped for their token, made once."""
+    fillers = _fillers(request, holes)
+    token = None
+    filled: dict[str, bytes] = {}
+    out = []
+    for part in page:
+        if part.__class__ is bytes:
+            out.append(part)
+        elif part == CSRF_PLACEHOLDER:
+            token = token or get_token(request)
+            out.append(token.encode())
+        elif part in filled:
+            out.append(filled[part])
+        elif part in fillers:
+            html = fillers[part]()
+            if CSRF_PLACEHOLDER in html:
+                token = token or get_token(request)
+                html = html.replace(CSRF_PLACEHOLDER, token)
+            out.append(filled.setdefault(part, html.encode()))
+        else:  # a marker nothing fills is left as it was printed
+            out.append(f"<!--hole:{part}-->".encode())
+    return b"".join(out)
 
 
 def fill_holes(request, html: str, *, holes: dict[str, Callable[[], str]] | None = None) -> str:
-    """`html` kept for every visitor, with this visitor's parts: the layout's holes
-    (SITE_HOLES) and `holes` filled, and the CSRF placeholder (in the page or in what the
-    holes gave) swapped for their token, made once."""
-    fillers = {name: partial(_site_hole(name), request) for name in SITE_HOLES}
-    fillers.update(holes or {})
-    for name, fill in fillers.items():
+    """`html` kept for every visitor (as a str: the cart's layout), filled as fill() does."""
+    for name, fill_hole in _fillers(request, holes).items():
         marker = f"<!--hole:{name}-->"
         if marker in html:
-            html = html.replace(marker, fill())
+            html = html.replace(marker, fill_hole())
     if CSRF_PLACEHOLDER in html:
         html = html.replace(CSRF_PLACEHOLDER, get_token(request))
     return html
+
+
+def _fillers(request, holes: dict[str, Callable[[], str]] | None) -> dict[str, Callable]:
+    fillers = {name: partial(_site_hole(name), request) for name in SITE_HOLES}
+    fillers.update(holes or {})
+    return fillers

@@ -87,6 +87,12 @@ def category_tree() -> CategoryTree:
     return cache.shared("category-tree", _build_category_tree)
 
 
+def held_category_tree() -> tuple[CategoryTree, int] | None:
+    """The category tree this process read last and the catalog's version it was for: a
+    guess, right while that version stands (None before this process read one)."""
+    return cache.held_shared("category-tree")
+
+
 def _build_category_tree() -> CategoryTree:
     rows = list(Category.objects.active().order_by("path", "position", "name"))
     active_ids = {c.pk for c in rows}

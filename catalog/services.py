@@ -86,7 +86,7 @@ def save_category(*, category: Category) -> Category:
     category.save()
     if old_subtree and old_subtree != category.subtree_path:
         _move_subtree(old_prefix=old_subtree, new_prefix=category.subtree_path)
-    cache.categories_changed()
+    cache.categories_changed(category_ids=Category.objects.values_list("pk", flat=True))
     return category
 
 

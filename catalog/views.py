@@ -1,5 +1,5 @@
 import logging
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from django.conf import settings
 from django.contrib import messages
@@ -52,12 +52,29 @@ def home(request):
 
 
 def category(request, slug):
-    tree = selectors.category_tree()
+    # A listing's own address, the most read: the category tree this process read last is
+    # taken on trust for the page's one round trip, and confirmed by the catalog's version
+    # read with it (every request's first round trip reads it); else (or if the version
+    # moved since) the tree is read first.
+    held = selectors.held_category_tree()
+    if held is not None and not request.GET and slug in held[0].by_slug:
+        tree, version = held
+
+        def confirm(_read):
+            return cache.versions([cache.CATALOG])[cache.CATALOG] == version
+
+        response = _category_page(request, tree, slug, confirm=confirm)
+        if response is not None:
+            return response
+    return _category_page(request, selectors.category_tree(), slug)
+
+
+def _category_page(request, tree, slug, confirm=None):
     category = selectors.get_category(slug, tree)
     return _listing_page(
         request,
         products=lambda: selectors.products_in_category(category, tree),
-        category_ids=tree.subtree_ids(category),
+        category_ids=lambda: tree.subtree_ids(category),
         scopes=[cache.category_scope(category.pk)],
         template="catalog/category.html",
         extra={
@@ -65,6 +82,7 @@ def category(request, slug):
             "breadcrumbs": tree.ancestors(category),
             "subcategories": tree.children.get(category.pk, []),
         },
+        confirm=confirm,
     )
 
 
@@ -72,7 +90,7 @@ def all_products(request):
     return _listing_page(
         request,
         products=selectors.card_queryset,
-        category_ids=selectors.category_tree().active_ids,
+        category_ids=lambda: selectors.category_tree().active_ids,
         scopes=[cache.CATALOG],
         template="catalog/products.html",
         extra={},
@@ -113,7 +131,7 @@ def search(request):
             # Called by the template only when nothing was found.
             "popular_categories": selectors.popular_categories,
         },
-        category_ids=selectors.category_tree().active_ids,
+        category_ids=lambda: selectors.category_tree().active_ids,
         matches=found,
         cacheable=False,
     )
@@ -170,13 +188,14 @@ def _listing_page(
     request,
     *,
     products,  # a callable giving the queryset: built only on a cache miss (it costs ~1 ms)
+    category_ids,  # a callable giving the categories listed, called on a miss too
     scopes,
     template,
     extra,
     default_sort="relevance",
     cacheable=True,
-    category_ids=None,
     matches=None,
+    confirm=None,  # see cache.cached_page
 ):
     def read_form():
         option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
@@ -204,7 +223,7 @@ def _listing_page(
             sort=sort,
             offset=(page_number - 1) * page_size,
             limit=page_size,
-            category_ids=category_ids,
+            category_ids=category_ids(),
             matches=matches,
         )
         paginator = Paginator(range(listing.count), page_size)
@@ -247,6 +266,7 @@ def _listing_page(
                 scopes=scopes,
                 context=context,
                 vary=f"sort={sort}&page={page_number}",
+                confirm=confirm,
             )
         return render(request, template, context())
     except OperationalError as error:
@@ -344,11 +364,12 @@ def product_detail(request, slug):
             holes={
                 "wishlist": lambda: _wishlist_button(request, product_id),
                 "recently-viewed": lambda: _recently_viewed(request, exclude=[product_id]),
-                # Flash sales (promotions, through its template tag): countdown and what is
-                # left are right on every request.
-                "flash": lambda: _hole(
-                    request, "promotions/flash_hole.html", {"product_id": product_id}
-                ),
+                # Higher apps' (promotions' flash sales: the countdown and what is left are
+                # right on every request).
+                **{
+                    name: partial(fill, request, product_id)
+                    for name, fill in cache.PRODUCT_HOLES.items()
+                },
             },
             # The day too: the delivery estimate names dates.
             vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",

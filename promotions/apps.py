@@ -10,11 +10,12 @@ class PromotionsConfig(AppConfig):
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from catalog import cache as catalog_cache
-        from promotions import flash, receivers
+        from promotions import flash, holes, receivers
         from promotions.models import Offer, SpendTier
 
         # The header's link to the flash sales reads their version on every page.
         catalog_cache.read_with_every_request(flash.SCHEDULE_SCOPE)
+        catalog_cache.product_hole("flash", holes.flash_block)
 
         # Every write of an offer, its tiers or its scope moves the offers' schedule.
         for model in (Offer, SpendTier):

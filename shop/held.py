@@ -40,6 +40,11 @@ def held_if_built(name: str, version: int | str, *, ask_cache: bool = True) -> o
     return None if value is _NOT_BUILT else value
 
 
+def last_held(name: str) -> tuple[int | str, object] | None:
+    """(version, value) of `name` as this process last held it, or None."""
+    return _held.get(name)
+
+
 def _lookup(name: str, version: int | str, *, ask_cache: bool) -> object:
     held = _held.get(name)
     if held is not None and held[0] == version:

@@ -18,9 +18,13 @@ from shop.middleware import may_have_messages
 
 def site_actions(request) -> str:
     """The header's account links and cart count (shop/_account_links.html through the
-    site_actions tag: a guest's rendered once per language and count in each process)."""
+    site_actions tag: a guest's rendered once per language and count in each process, and
+    taken from there without a template around them)."""
+    from shop.templatetags.shop_tags import guest_links
     from shop.templatetags.shop_tags import site_actions as tag
 
+    if not request.user.is_authenticated:
+        return guest_links(cart_count=_cart_count(request))
     context = Context(
         {
             "request": request,

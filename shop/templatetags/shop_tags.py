@@ -3,7 +3,7 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
-from django.template import Context
+from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, translate_url
 from django.utils import timezone
@@ -118,17 +118,30 @@ def site_actions(context) -> str:
     link: rendered on every request. A guest's hold no form and nothing of theirs but the
     count, so they are the same for every guest with as many items in the cart: rendered
     once per language and count in each process (on every page, cached ones included)."""
-    template = context.template.engine.get_template("shop/_account_links.html")
     user = context.get("user")
-    # A link to /flash/ while a flash sale runs or is to come: read from the cached schedule
-    # (one cache read, never a query: until a product page, a cart or /flash/ loads the
-    # schedule into a cold cache, the header goes without the link).
-    flash_on = any(sale.ends_at > timezone.now() for sale in flash.cached_schedule())
     if user is not None and user.is_authenticated:
-        with context.push(flash_on=flash_on):
+        template = context.template.engine.get_template(ACCOUNT_LINKS)
+        with context.push(flash_on=_flash_on()):
             return template.render(context)
+    return guest_links(cart_count=context.get("cart_count", ""))
+
+
+ACCOUNT_LINKS = "shop/_account_links.html"
+
+
+def guest_links(*, cart_count) -> str:
+    """A guest's account links and cart count, from this process's copy (cached pages'
+    header hole takes them straight from here, without rendering a template around them)."""
+    template = engines["django"].engine.get_template(ACCOUNT_LINKS)
     key = (get_language(), get_script_prefix())  # what the texts and links are read in
-    return _guest_links(template, key, str(context.get("cart_count", "")), flash_on)
+    return _guest_links(template, key, str(cart_count), _flash_on())
+
+
+def _flash_on() -> bool:
+    """A link to /flash/ while a flash sale runs or is to come: read from the cached schedule
+    (one cache read, never a query: until a product page, a cart or /flash/ loads the
+    schedule into a cold cache, the header goes without the link)."""
+    return any(sale.ends_at > timezone.now() for sale in flash.cached_schedule())
 
 
 @lru_cache(maxsize=512)  # two languages times the counts guests' carts have, flash or not
