@@ -21,6 +21,7 @@ and that line is empty: a worker would spend it, on the same cores.
 """
 
 import argparse
+import contextlib
 import importlib.util
 import os
 import sys
@@ -56,18 +57,26 @@ STEPS = (
 MAILS: list[tuple[float, int]] = []
 
 
+@contextlib.contextmanager
+def _measured():
+    """The block's CPU seconds and statements: `spent["cpu"]`, `spent["queries"]` on exit."""
+    spent = {"cpu": 0.0, "queries": 0}
+
+    def note(execute, sql, params, many, context):
+        spent["queries"] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        started = time.process_time()
+        yield spent
+        spent["cpu"] = time.process_time() - started
+
+
 def _timed_mail(send):
     def timed(**kwargs):
-        count = [0]
-
-        def note(execute, sql, params, many, context):
-            count[0] += 1
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(note):
-            started = time.process_time()
+        with _measured() as spent:
             sent = send(**kwargs)
-            MAILS.append((time.process_time() - started, count[0]))
+        MAILS.append((spent["cpu"], spent["queries"]))
         return sent
 
     return timed
@@ -84,18 +93,10 @@ class TimedGuest(bench_profile.PurchasingGuest):
         self.cpu, self.queries, self.step = cpu, queries, 0
 
     def request(self, method, path, data=None):
-        count = [0]
-
-        def note(execute, sql, params, many, context):
-            count[0] += 1
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(note):
-            started = time.process_time()
+        with _measured() as spent:
             answer = super().request(method, path, data)
-            spent = time.process_time() - started
-        self.cpu[self.step].append(spent)
-        self.queries[self.step].append(count[0])
+        self.cpu[self.step].append(spent["cpu"])
+        self.queries[self.step].append(spent["queries"])
         self.step += 1
         return answer
 
