@@ -1,6 +1,7 @@
 """Input validation of the account pages. Every message is translatable and shown inline."""
 
 import re
+from functools import cache
 
 from django import forms
 from django.conf import settings
@@ -8,9 +9,13 @@ from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm, SetPasswordMixin
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.core.exceptions import ValidationError
+from django.db.models import BLANK_CHOICE_DASH
 from django.urls import reverse
+from django.utils.choices import BaseChoiceIterator
+from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django_countries import countries
 
 from accounts import address_rules, services
 from accounts.errors import LoginThrottled
@@ -297,12 +302,51 @@ def _flat_choices(choices):
             yield str(value), str(label)
 
 
+class CountryChoices(BaseChoiceIterator):
+    """django-countries' list in the active language, the blank choice first, as a model
+    form offers a CountryField: made once per language (countries_in). Django's lazy
+    choices went through the 250 countries again, normalising each, whenever the form was
+    copied, rendered or validated: most of a posted checkout's CPU."""
+
+    def __iter__(self):
+        return iter(countries_in(get_language()))
+
+    def __deepcopy__(self, memo):
+        return self  # nothing of a form's own: every copy reads the same lists
+
+
+@cache
+def countries_in(language: str | None) -> tuple[tuple[str, str], ...]:
+    """The country choices in `language` (the active one: django-countries translates and
+    sorts by it)."""
+    return (*BLANK_CHOICE_DASH, *((code, name) for code, name in countries))
+
+
+@cache
+def country_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in countries)
+
+
+class CountryChoiceField(forms.TypedChoiceField):
+    """A country code, checked against django-countries' codes by one set lookup."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=CountryChoices(), **kwargs)
+
+    def valid_value(self, value) -> bool:
+        return str(value) in country_codes()
+
+
 class AddressForm(forms.ModelForm):
     """An address as the post of its country wants it (accounts.address_rules): the region
     is a list of that country's states or provinces, or not asked where the post has none,
     and the postcode must have the country's shape. Country comes first: the other fields
     follow it (re-rendered for the country chosen, see `updating_country`)."""
 
+    country = CountryChoiceField(
+        label=capfirst(Address._meta.get_field("country").verbose_name),
+        widget=KeptSelect(attrs={"autocomplete": "country", "data-address-country": ""}),
+    )
     phone = PhoneField(
         label=_("Phone number"), help_text=_("For the courier, with the country code.")
     )
@@ -321,7 +365,6 @@ class AddressForm(forms.ModelForm):
             "line2": forms.TextInput(attrs={"autocomplete": "address-line2"}),
             "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
             "postcode": forms.TextInput(attrs={"autocomplete": "postal-code"}),
-            "country": KeptSelect(attrs={"autocomplete": "country", "data-address-country": ""}),
         }
         labels = {"line2": _("Apartment, suite, etc.")}
         help_texts = {"line1": _("Street and house number, or PO box.")}
@@ -337,6 +380,11 @@ class AddressForm(forms.ModelForm):
         self.country_code = self._country_code()
         self.rules = address_rules.rules_for(self.country_code, get_language() or "en")
         self._follow_rules()
+
+    def _get_validation_exclusions(self):
+        # The country was checked by its form field against the same codes: the model
+        # field would go through its 250 choices again.
+        return {*super()._get_validation_exclusions(), "country"}
 
     def _country_code(self) -> str:
         if self.is_bound:

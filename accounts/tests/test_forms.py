@@ -1,4 +1,6 @@
 import pytest
+from django.utils import translation
+from django_countries import countries
 
 from accounts.forms import AddressForm, CodeForm, RegistrationForm
 
@@ -43,6 +45,10 @@ def test_a_valid_address_is_cleaned_to_one_spelling():
         ({"postcode": ""}, "postcode"),
         ({"region": ""}, "region"),  # China needs the province
         ({"country": "ZZ"}, "country"),
+        ({"country": "cn"}, "country"),  # codes as the list has them, as Django's choices
+        ({"country": "CHN"}, "country"),
+        ({"country": "C\x00N"}, "country"),
+        ({"country": ""}, "country"),
         ({"line1": ""}, "line1"),
         ({"city": ""}, "city"),
         ({"phone": "138"}, "phone"),
@@ -61,6 +67,27 @@ def test_bad_addresses_are_refused_on_the_right_field(changes, field):
     form = AddressForm({**ADDRESS, **changes})
     assert not form.is_valid()
     assert field in form.errors
+
+
+def test_the_country_list_is_django_countries_in_the_page_language_and_each_is_accepted():
+    offered = list(AddressForm()["country"].field.choices)
+    assert offered == [("", "---------"), *countries]
+    with translation.override("zh-hans"):
+        chinese = list(AddressForm()["country"].field.choices)
+        assert chinese == [("", "---------"), *countries]
+    assert chinese != offered and {code for code, _name in chinese} == {c for c, _n in offered}
+    for code, _name in offered[1:]:
+        form = AddressForm({**ADDRESS, "country": code})
+        form.is_valid()
+        assert "country" not in form.errors, code
+
+
+def test_a_refused_country_is_told_on_its_field():
+    form = AddressForm({**ADDRESS, "country": "ZZ"})
+    assert not form.is_valid()
+    assert form.errors["country"] == [
+        "Select a valid choice. ZZ is not one of the available choices."
+    ]
 
 
 def test_postcode_is_optional_where_the_post_has_none():
