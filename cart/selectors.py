@@ -1,12 +1,13 @@
 """Reading carts: which cart a visitor has, its lines as the cart page shows them, prices."""
 
+from collections import defaultdict
 from collections.abc import Callable
 from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
 from django.db import connections, router
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
@@ -15,7 +16,7 @@ from catalog.models import OptionValue, Variant
 from catalog.selectors import with_first_image
 from promotions.pricing import CartPrice, LineInput
 from promotions.services import price_cart
-from shop.prepared import Prepared
+from shop.prepared import Prepared, set_prefetched
 
 #: Where a guest's cart id lives in their session. The session is server-side, so the id
 #: cannot be forged, and it survives the session key rotating on sign-in.
@@ -128,26 +129,49 @@ def unshown_fields(product: str) -> list[str]:
 UNSHOWN_FIELDS = unshown_fields("variant__product")
 
 
+#: A cart's lines with their variant, product and category, and the first picture: built
+#: once (shop.prepared), as the cart page, the mini cart and checkout read it.
+_LINES_FOR_PAGE = Prepared(
+    lambda cart_id: with_first_image(
+        CartLine.objects.filter(cart_id=cart_id)
+        .select_related("variant__product__category")
+        .defer(*UNSHOWN_FIELDS)
+        .order_by("added_at", "pk"),
+        product="variant__product",
+    ),
+    "cart_id",
+)
+#: The option values of a cart's variants with their option types, in option order.
+_LINE_OPTIONS = Prepared(
+    lambda cart_id: (
+        Variant.option_values.through.objects.filter(
+            variant_id__in=CartLine.objects.filter(cart_id=cart_id).values("variant_id")
+        )
+        .select_related("optionvalue__option_type")
+        .order_by(
+            "optionvalue__option_type__position",
+            "optionvalue__option_type__name",
+            "optionvalue__position",
+            "optionvalue_id",
+        )
+    ),
+    "cart_id",
+)
+
+
 def lines_for_page(*, cart: Cart) -> list[CartLine]:
-    """Lines with their variant, product, options and first picture: three queries in all.
+    """Lines with their variant, product, options and first picture: two queries in all,
+    each built once (the options are each variant's `option_values.all()`).
 
     The product's category is for pricing (offers on a category); the long texts no cart
     or checkout shows (descriptions, the search vector) stay in the database."""
-    queryset = (
-        CartLine.objects.filter(cart=cart)
-        .select_related("variant__product__category")
-        .defer(*UNSHOWN_FIELDS)
-        .prefetch_related(
-            Prefetch(
-                "variant__option_values",
-                queryset=OptionValue.objects.select_related("option_type").order_by(
-                    "option_type__position", "option_type__name", "position"
-                ),
-            )
-        )
-        .order_by("added_at", "pk")
-    )
-    return list(with_first_image(queryset, product="variant__product"))
+    lines = _LINES_FOR_PAGE.objects(cart_id=cart.pk)
+    options = defaultdict(list)
+    for link in _LINE_OPTIONS.objects(cart_id=cart.pk):
+        options[link.variant_id].append(link.optionvalue)
+    for line in lines:
+        set_prefetched(line.variant, "option_values", options[line.variant_id], OptionValue)
+    return lines
 
 
 def price_lines(

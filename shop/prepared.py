@@ -11,7 +11,8 @@ converters (so SQLite's decimals and booleans read as PostgreSQL's do), as model
 The markers are checked when the statement is compiled: each must be one of the compiled
 statement's parameters, exactly once, and nothing else may be a parameter, so a value can
 never land in the wrong place. Only statements whose SQL does not change with the values
-can be prepared (no `__in` of a list, no value that adds a join).
+can be prepared (no `__in` of a list, no value that adds a join), and no prefetch: the related
+rows can be a second statement, set on the instances with `set_prefetched`.
 """
 
 from collections.abc import Callable
@@ -49,8 +50,8 @@ class Prepared(Generic[M]):
         if len(order) != len(params) or sorted(order) != sorted(self.names):
             raise ValueError(f"{self.build}: parameters {params} are not exactly {self.names}")
         is_models = queryset._iterable_class is ModelIterable
-        if is_models and (queryset._known_related_objects or compiler.annotation_col_map):
-            raise ValueError(f"{self.build}: known related objects or annotations")
+        if is_models and queryset._known_related_objects:
+            raise ValueError(f"{self.build}: known related objects")
         return queryset, compiler, sql, order, is_models
 
     def _run(self, values: dict, *, models: bool) -> tuple:
@@ -89,10 +90,11 @@ class Prepared(Generic[M]):
         return [tuple(row) for row in rows]
 
     def objects(self, **values) -> list[M]:
-        """The statement's model instances, with their select_related rows, as the ORM
-        makes them (django.db.models.query.ModelIterable)."""
+        """The statement's model instances, with their select_related rows and their
+        annotations, as the ORM makes them (django.db.models.query.ModelIterable)."""
         using, compiler, rows = self._run(values, models=True)
         select, klass_info = compiler.select, compiler.klass_info
+        annotations = compiler.annotation_col_map.items()
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
         init_list = [column[0].target.attname for column in select[start:end]]
         populators = get_related_populators(klass_info, select, using)
@@ -102,9 +104,22 @@ class Prepared(Generic[M]):
             obj = model.from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, obj)
+            for name, position in annotations:
+                setattr(obj, name, row[position])
             found.append(obj)
         return found
 
     def first(self, **values) -> M | None:
         found = self.objects(**values)
         return found[0] if found else None
+
+
+def set_prefetched(instance: Model, name: str, related: list[Model], model: type[Model]) -> None:
+    """Make `instance.<name>.all()` the rows `related` (of `model`), read by a statement of
+    one's own, without a query: where prefetch_related() keeps them (Django's
+    prefetch_one_level, which needs its own statement built on every call)."""
+    rows = QuerySet(model)
+    rows._result_cache, rows._prefetch_done = related, True
+    if not hasattr(instance, "_prefetched_objects_cache"):
+        instance._prefetched_objects_cache = {}
+    instance._prefetched_objects_cache[name] = rows

@@ -4,14 +4,15 @@ from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.db.models import F
 from django.db.transaction import TransactionManagementError
 from django.utils import translation
 
 from cart.models import Cart, CartLine
 from cart.tests.factories import CartLineFactory
-from catalog.models import Variant
-from catalog.tests.factories import VariantFactory
-from shop.prepared import Prepared
+from catalog.models import OptionValue, Variant
+from catalog.tests.factories import OptionValueFactory, VariantFactory
+from shop.prepared import Prepared, set_prefetched
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +106,23 @@ def test_built_per_language():
         with translation.override(language):
             assert prepared.rows(pk=variant.pk) == [(variant.pk,)]
     assert len(prepared._compiled) == 2
+
+
+def test_objects_carry_their_annotations_as_the_orm_sets_them():
+    line = CartLineFactory(quantity=3)
+    build = lambda cart_id: CartLine.objects.filter(cart_id=cart_id).annotate(  # noqa: E731
+        twice=F("quantity") + F("quantity"), sku=F("variant__sku")
+    )
+    (found,) = Prepared(build, "cart_id").objects(cart_id=line.cart_id)
+    (orms,) = build(line.cart_id)
+    assert (found.twice, found.sku) == (orms.twice, orms.sku) == (6, line.variant.sku)
+
+
+def test_set_prefetched_rows_are_the_relations_all_without_a_query(django_assert_num_queries):
+    variant = VariantFactory(option_values=[])
+    red = OptionValueFactory(value="Red")
+    with django_assert_num_queries(0):
+        set_prefetched(variant, "option_values", [red], OptionValue)
+        assert list(variant.option_values.all()) == [red]
+        assert variant.options_label == "Red"
+    assert list(Variant.objects.get(pk=variant.pk).option_values.all()) == []
