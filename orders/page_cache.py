@@ -1,4 +1,10 @@
-"""The checkout form a guest starts from, kept as HTML.
+"""What the checkout's pages keep as HTML: the layout of each step, and the form a guest
+starts from.
+
+A checkout step's page (checkout, review) is its layout (head, header, title, steps, footer:
+the same for every visitor of its address and language) around the visitor's own part, its
+body. The layout is rendered once per catalog version in each process with holes for the
+messages and the body (page()); rendering it was a third of the review page's template work.
 
 A guest's first checkout page (nothing entered in this checkout yet, no coupon on the cart)
 shows every guest of a language the same form: the same empty fields, the shop's country
@@ -13,6 +19,7 @@ coupon, a signed-in shopper, a form posted back) is rendered for its request.
 
 import hashlib
 from collections.abc import Callable
+from functools import partial
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -55,3 +62,21 @@ def _render(request, form) -> str:
         "csrf_token": catalog_cache.CSRF_PLACEHOLDER,
     }
     return render_to_string(FORM_TEMPLATE, context, request=request)
+
+
+def page(request, *, template: str, hole: str, body: str) -> str:
+    """The whole page of a checkout step: `template`'s layout, kept for its address and
+    language (catalog.cache.shared), with this visitor's messages, their `body` in
+    `<!--hole:HOLE-->` and one CSRF token filled in. A query string (the language links keep
+    it) is rendered each time, never kept."""
+    if request.GET:
+        layout = _layout(request, template)
+    else:
+        build = partial(_layout, request, template)
+        layout = catalog_cache.shared(f"{template}:{request.path}", build)
+    return catalog_cache.fill_holes(request, layout, holes={hole: lambda: body})
+
+
+def _layout(request, template: str) -> str:
+    context = {"cached_render": True, "csrf_token": catalog_cache.CSRF_PLACEHOLDER}
+    return render_to_string(template, context, request=request)

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -22,6 +23,7 @@ from accounts.models import Address
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
+from catalog import cache as catalog_cache
 from catalog.selectors import first_image
 from orders import delivery, documents, page_cache, selectors, services
 from orders.errors import (
@@ -118,9 +120,8 @@ def checkout(request):
         else:
             form = _unbound_form(saved, addresses, cart, user, balance=balance)
     lines, price = _summary(request, cart, saved, lines)
-    return render(
-        request,
-        "orders/checkout.html",
+    body = render_to_string(
+        "orders/_checkout_body.html",
         {
             "form": form,
             "form_html": form_html,
@@ -128,9 +129,17 @@ def checkout(request):
             "lines": lines,
             "price": price,
             "cart": cart,
+            "csrf_token": catalog_cache.CSRF_PLACEHOLDER,  # the page's one token (page_cache)
         },
-        status=status,
+        request=request,
     )
+    return _checkout_page(request, "orders/checkout.html", "checkout-body", body, status=status)
+
+
+def _checkout_page(request, template: str, hole: str, body: str, *, status: int = 200):
+    """A checkout step's page: `body` in `template`'s kept layout (orders.page_cache)."""
+    html = page_cache.page(request, template=template, hole=hole, body=body)
+    return HttpResponse(html, status=status)
 
 
 def _unbound_form(saved: dict, addresses, cart, user, *, balance: int) -> CheckoutForm:
@@ -263,9 +272,8 @@ def review(request):
     priced = {line.key: line for line in quote.price.lines}
     for line in quote.lines:
         line.price = priced[line.pk]
-    return render(
-        request,
-        "orders/review.html",
+    body = render_to_string(
+        "orders/_review_body.html",
         {
             "quote": quote,
             "price": quote.price,
@@ -279,8 +287,11 @@ def review(request):
             "buyer": saved.get("buyer") or {},
             "fapiao": saved.get("fapiao"),
             "fapiao_kinds": dict(FapiaoRequest.Kind.choices),
+            "csrf_token": catalog_cache.CSRF_PLACEHOLDER,
         },
+        request=request,
     )
+    return _checkout_page(request, "orders/review.html", "review-body", body)
 
 
 def _address_lines(address) -> list[str]:

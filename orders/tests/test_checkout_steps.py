@@ -163,3 +163,43 @@ def test_a_guests_three_steps_read_the_same_few_rows_whatever_the_lines(
         assert details(client, method).status_code == 302
     with django_assert_max_num_queries(REVIEW_BUDGET):
         assert client.get(reverse("orders:review")).status_code == 200
+
+
+def tokens_of(html: str) -> set[str]:
+    return set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
+
+
+def test_the_kept_layout_holds_no_shoppers_body_messages_or_token():
+    method = ShippingMethodFactory()
+    ann, bob = Client(), Client()
+    add(ann, VariantFactory(product__name="Ann lamp"))
+    add(bob, VariantFactory(product__name="Bob kettle"))
+    first = ann.get(reverse("orders:checkout")).content.decode()
+    refused = details(bob, method, **{"ship-postcode": "NOT A CODE"})
+    page = refused.content.decode()
+    assert refused.status_code == 400 and "Please correct the fields marked below." in page
+    assert "Bob kettle" in page and "Ann lamp" not in page
+    assert "Bob kettle" not in first and len(tokens_of(page)) == 1  # footer and form: Bob's
+    assert not tokens_of(page) & tokens_of(first)
+    again = ann.get(reverse("orders:checkout")).content.decode()
+    assert "Please correct" not in again and "Ann lamp" in again
+    assert details(ann, method).status_code == 302
+    details(bob, method, email="bob@example.com")
+    ann_review = ann.get(reverse("orders:review")).content.decode()
+    bob_review = bob.get(reverse("orders:review")).content.decode()
+    assert "guest@example.com" in ann_review and "bob@example.com" not in ann_review
+    assert "bob@example.com" in bob_review and "Ann lamp" not in bob_review
+    assert not tokens_of(ann_review) & tokens_of(bob_review)
+
+
+def test_each_language_and_query_string_gets_its_own_layout(client):
+    add(client, VariantFactory())
+    ShippingMethodFactory()
+    english = client.get(reverse("orders:checkout")).content.decode()
+    chinese = client.get("/zh-hans/checkout/").content.decode()
+    assert '<html lang="en">' in english and '<html lang="zh-Hans">' in chinese
+    assert "<title>Checkout" in english and "<title>Checkout" not in chinese
+    odd = client.get(reverse("orders:checkout") + '?x="><script>1</script>')
+    html = odd.content.decode()
+    assert odd.status_code == 200 and "<script>1</script>" not in html
+    assert client.get(reverse("orders:checkout")).content.decode().count("<script>1") == 0
