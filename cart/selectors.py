@@ -111,6 +111,18 @@ def line_ids(*, cart: Cart) -> list[int]:
     return [pk for (pk,) in _LINE_IDS.rows(cart_id=cart.pk)]
 
 
+_TICKS = Prepared(
+    lambda cart_id: CartLine.objects.filter(cart_id=cart_id).order_by().values_list("is_selected"),
+    "cart_id",
+)
+
+
+def has_ticked_line(*, cart: Cart) -> bool:
+    """Whether a line of the cart is ticked to buy: one statement built once (each posted
+    checkout asks), its lines' ticks read (a literal True cannot be a prepared parameter)."""
+    return any(ticked for (ticked,) in _TICKS.rows(cart_id=cart.pk))
+
+
 def unshown_fields(product: str) -> list[str]:
     """Long columns of the product at lookup `product` and of its category that no cart or
     checkout page reads: left in the database (fetching and decoding them cost more than the

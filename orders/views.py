@@ -54,7 +54,7 @@ def _has_ticked_lines(cart, lines) -> bool:
     if cart is None:
         return False
     if lines is None:
-        return cart.lines.filter(is_selected=True).exists()
+        return cart_selectors.has_ticked_line(cart=cart)
     return any(line.is_selected for line in lines)
 
 

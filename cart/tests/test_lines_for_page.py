@@ -1,5 +1,5 @@
-"""cart.selectors.lines_for_page: two statements built once (shop.prepared) read what the
-cart and checkout show, each variant's options as its own `option_values.all()`."""
+"""cart.selectors.lines_for_page and has_ticked_line: statements built once (shop.prepared)
+read what the cart and checkout show, each variant's options as its own `option_values.all()`."""
 
 import pytest
 
@@ -63,3 +63,16 @@ def test_lines_come_in_the_order_they_were_added_with_their_first_picture(settin
 def test_a_cart_without_lines_or_another_carts_id_reads_nothing():
     CartLineFactory()
     assert selectors.lines_for_page(cart=CartFactory()) == []
+
+
+def test_a_cart_has_a_ticked_line_only_while_one_is_ticked(django_assert_num_queries):
+    cart = CartFactory()
+    assert not selectors.has_ticked_line(cart=cart)
+    line = CartLineFactory(cart=cart, is_selected=False)
+    CartLineFactory(is_selected=True)  # another cart's
+    with django_assert_num_queries(1):
+        assert not selectors.has_ticked_line(cart=cart)
+    CartLineFactory(cart=cart, is_selected=True)
+    assert selectors.has_ticked_line(cart=cart)
+    line.delete()
+    assert selectors.has_ticked_line(cart=cart)
