@@ -8,6 +8,7 @@ call runs the same SQL with the values given, and the rows go through the ORM's 
 converters (so SQLite's decimals and booleans read as PostgreSQL's do), as model instances
 (with their select_related rows) or as tuples of a values_list().
 
+Values are ids, numbers or text (a text column's lookup compiles its marker as text).
 The markers are checked when the statement is compiled: each must be one of the compiled
 statement's parameters, exactly once, and nothing else may be a parameter, so a value can
 never land in the wrong place. Only statements whose SQL does not change with the values
@@ -45,7 +46,13 @@ class Prepared(Generic[M]):
         queryset = self.build(**markers)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        order = [name for value in params for name, marker in markers.items() if value == marker]
+        # A text column's lookup compiles its marker as text ("7340003000001").
+        order = [
+            name
+            for value in params
+            for name, marker in markers.items()
+            if value in (marker, str(marker))
+        ]
         if len(order) != len(params) or sorted(order) != sorted(self.names):
             raise ValueError(f"{self.build}: parameters {params} are not exactly {self.names}")
         is_models = queryset._iterable_class is ModelIterable

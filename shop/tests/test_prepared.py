@@ -68,6 +68,16 @@ def test_each_value_goes_where_its_name_is_whatever_the_order():
     assert prepared.objects(first=bob.pk, second=ann.pk) == []
 
 
+def test_a_text_value_goes_where_its_name_is():
+    Cart.objects.create(coupon_code="OTHER")
+    cart = Cart.objects.create(coupon_code="SPRING")
+    prepared = Prepared(
+        lambda code: Cart.objects.filter(coupon_code=code).values_list("pk"), "code"
+    )
+    assert prepared.rows(code="SPRING") == [(cart.pk,)]
+    assert prepared.rows(code="spring") == []
+
+
 def test_a_statement_with_a_value_not_named_is_refused():
     # `quantity=1` would be compiled into the statement as a parameter of its own.
     prepared = Prepared(
