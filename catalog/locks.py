@@ -9,23 +9,34 @@ from collections.abc import Iterable
 from django.db import connection
 
 from catalog.models import Product, ProductRecommendation, Variant
+from shop.prepared import Prepared
+
+#: The two locks every order takes, built once per number of rows (shop.prepared).
+_VARIANTS_FOR_UPDATE = Prepared(
+    lambda ids: Variant.objects.select_for_update().filter(pk__in=ids).order_by("pk"), "ids"
+)
+_PRODUCT_STOCK_FOR_UPDATE = Prepared(
+    lambda ids: (
+        Product.objects.select_for_update()
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", "stock")
+    ),
+    "ids",
+)
 
 
 def variants_for_update(*, ids: Iterable[int]) -> dict[int, Variant]:
     """Lock these variants until the transaction ends; returns them by primary key."""
-    rows = Variant.objects.select_for_update().filter(pk__in=sorted(set(ids))).order_by("pk")
+    ids = sorted(set(ids))
+    rows = _VARIANTS_FOR_UPDATE.objects(ids=ids) if ids else []
     return {variant.pk: variant for variant in rows}
 
 
 def product_stock_for_update(*, ids: Iterable[int]) -> dict[int, int]:
     """Lock these products' rows until the transaction ends; returns their stock by id."""
-    rows = (
-        Product.objects.select_for_update()
-        .filter(pk__in=sorted(set(ids)))
-        .order_by("pk")
-        .values_list("pk", "stock")
-    )
-    return dict(rows)
+    ids = sorted(set(ids))
+    return dict(_PRODUCT_STOCK_FOR_UPDATE.rows(ids=ids)) if ids else {}
 
 
 def products_for_update(*, ids: Iterable[int]) -> list[int]:

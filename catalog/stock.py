@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Case, F, IntegerField, PositiveIntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext as _
 
@@ -361,7 +361,12 @@ def _user(actor):
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
-def _per_variant(values: dict[int, int]) -> Case:
+def _per_variant(values: dict[int, int]) -> Case | Value:
+    """Each row's value in an UPDATE of exactly the rows of `values` (primary key -> value):
+    a CASE on the primary key, or the value itself for one row (most orders move one
+    variant of one product, and building the CASE cost the ORM more than running it)."""
+    if len(values) == 1:
+        return Value(next(iter(values.values())))
     return Case(
         *(When(pk=pk, then=Value(value)) for pk, value in values.items()),
         default=Value(0),
@@ -383,11 +388,7 @@ def _move(
     moving = {pk: delta for pk, delta in deltas.items() if delta}
     if moving:
         # stock >= what is taken: true under the lock; the database makes sure of it anyway.
-        needed = Case(
-            *(When(pk=pk, then=Value(-d)) for pk, d in moving.items() if d < 0),
-            default=Value(0),
-            output_field=PositiveIntegerField(),
-        )
+        needed = _per_variant({pk: -d for pk, d in moving.items()})
         updated = Variant.objects.filter(pk__in=list(moving), stock__gte=needed).update(
             stock=F("stock") + _per_variant(moving)
         )

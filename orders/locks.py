@@ -6,11 +6,17 @@ from datetime import datetime
 
 from cart.models import Cart
 from orders.models import Order, OrderMail, OrderStatus, PaymentStatus
+from shop.prepared import Prepared
+
+_CART_FOR_UPDATE = Prepared(
+    lambda pk: Cart.objects.select_for_update().filter(pk=pk).order_by("pk")[:1], "pk"
+)
 
 
 def cart_for_update(*, pk: int) -> Cart | None:
-    """Lock the cart being checked out: two submits of one checkout queue here."""
-    return Cart.objects.select_for_update().filter(pk=pk).order_by("pk").first()
+    """Lock the cart being checked out: two submits of one checkout queue here (the
+    statement built once, shop.prepared: every order takes this lock)."""
+    return _CART_FOR_UPDATE.first(pk=pk)
 
 
 def order_for_update(*, pk: int) -> Order:

@@ -8,11 +8,14 @@ call runs the same SQL with the values given, and the rows go through the ORM's 
 converters (so SQLite's decimals and booleans read as PostgreSQL's do), as model instances
 (with their select_related rows) or as tuples of a values_list().
 
-The markers are checked when the statement is compiled: each must be one of the compiled
-statement's parameters, exactly once, and nothing else may be a parameter, so a value can
-never land in the wrong place. Only statements whose SQL does not change with the values
-can be prepared (no `__in` of a list, no value that adds a join), and no prefetch: the related
-rows can be a second statement, set on the instances with `set_prefetched`.
+Values are ids, numbers or text (a text column's lookup compiles its marker as text), or
+lists of them for an `__in` lookup: a list's statement is built once per length (short
+lists, such as an order's variants; never an empty one). The markers are checked when
+the statement is compiled: each must be one of the compiled statement's parameters, exactly
+once, and nothing else may be a parameter, so a value can never land in the wrong place.
+Only statements whose SQL does not change with the values (but for a list's length) can be
+prepared (no value that adds a join), and no prefetch: the related rows can be a second
+statement, set on the instances with `set_prefetched`.
 """
 
 from collections.abc import Callable
@@ -30,6 +33,14 @@ M = TypeVar("M", bound=Model)
 _FIRST_MARKER = 7_340_003_000_001
 
 
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 class Prepared(Generic[M]):
     """`build(**markers)` returns the queryset; `Prepared(build, "cart_id", ...)` names its
     parameters. `rows(cart_id=5)` runs it for a values_list() queryset, `objects(cart_id=5)`
@@ -39,15 +50,22 @@ class Prepared(Generic[M]):
         self.build = build
         self.names = names
         self.model: type[Model] | None = None
-        self._compiled: dict[tuple[str, str | None], tuple] = {}
+        self._compiled: dict[tuple, tuple] = {}
 
-    def _compile(self, using: str):
-        markers = self._markers()
+    def _compile(self, using: str, lengths: tuple[int | None, ...]):
+        markers = self._markers(lengths)
         queryset = self.build(**markers)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-        order = [name for value in params for name, marker in markers.items() if value == marker]
-        if len(order) != len(params) or sorted(order) != sorted(self.names):
+        # Where each parameter's value is: (name, None), or (name, index) in a list. A text
+        # column's lookup compiles its marker as text ("7340003000001").
+        where = {}
+        for name, marker in markers.items():
+            for index, one in enumerate(marker) if isinstance(marker, list) else [(None, marker)]:
+                where[one] = where[str(one)] = (name, index)
+        order = [where[value] for value in params if _hashable(value) and value in where]
+        markers_in_all = len(where) // 2
+        if not len(params) == len(order) == len(set(order)) == markers_in_all:
             raise ValueError(f"{self.build}: parameters {params} are not exactly {self.names}")
         is_models = queryset._iterable_class is ModelIterable
         if is_models and queryset._known_related_objects:
@@ -55,11 +73,17 @@ class Prepared(Generic[M]):
         return queryset, compiler, sql, order, is_models
 
     def _run(self, values: dict, *, models: bool) -> tuple:
-        using = router.db_for_read(self._model())
-        key = (using, get_language())
+        lengths = tuple(
+            len(values[name]) if isinstance(values[name], list | tuple) else None
+            for name in self.names
+        )
+        if 0 in lengths:
+            raise ValueError(f"{self.build}: an empty list")
+        using = router.db_for_read(self._model(lengths))
+        key = (using, get_language(), lengths)
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = self._compile(using)
+            compiled = self._compiled[key] = self._compile(using, lengths)
         queryset, compiler, sql, order, is_models = compiled
         if is_models != models:
             raise TypeError(
@@ -71,18 +95,30 @@ class Prepared(Generic[M]):
         if queryset.query.select_for_update and not connection.in_atomic_block:
             raise TransactionManagementError("a locking statement runs inside a transaction")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [values[name] for name in order])
+            cursor.execute(
+                sql,
+                [values[name] if index is None else values[name][index] for name, index in order],
+            )
             fetched = cursor.fetchall()
         return using, compiler, compiler.results_iter(results=[fetched])
 
-    def _model(self) -> type[Model]:
+    def _model(self, lengths: tuple[int | None, ...]) -> type[Model]:
         """The statement's model, which the router asks about (built once)."""
         if self.model is None:
-            self.model = self.build(**self._markers()).model
+            self.model = self.build(**self._markers(lengths)).model
         return self.model
 
-    def _markers(self) -> dict[str, int]:
-        return {name: _FIRST_MARKER + i for i, name in enumerate(self.names)}
+    def _markers(self, lengths: tuple[int | None, ...]) -> dict[str, int | list[int]]:
+        """A marker for each value, a list of markers for each list of values."""
+        markers: dict[str, int | list[int]] = {}
+        next_marker = _FIRST_MARKER
+        for name, length in zip(self.names, lengths, strict=True):
+            if length is None:
+                markers[name], next_marker = next_marker, next_marker + 1
+            else:
+                markers[name] = list(range(next_marker, next_marker + length))
+                next_marker += length
+        return markers
 
     def rows(self, **values) -> list[tuple]:
         """The statement's rows, for a values_list() queryset."""

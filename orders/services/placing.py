@@ -47,6 +47,8 @@ from taxes.selectors import Destination
 
 #: Crockford's base32: no I, L, O, U, so a number read over the phone is not misheard.
 NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+#: Numbers tried for one order: two taken numbers in a row is already next to impossible.
+ORDER_NUMBER_ATTEMPTS = 3
 
 
 def new_order_number() -> str:
@@ -273,34 +275,44 @@ def place_order(
     # The key answers only for the cart it was issued to: another cart submitting it (a
     # copied form) places its own order instead of receiving someone else's.
     idempotency_key = f"{cart.pk}:{idempotency_key}"[:64]
-    flash_held: list[flash.Reservation] = []
-    try:
-        with flash.one_schedule():  # the flash sales' gate, pricing and claim agree
-            return _place_order(
-                cart=cart,
-                user=user,
-                email=email,
-                address=address,
-                shipping_method_id=shipping_method_id,
-                payment_method=payment_method,
-                idempotency_key=idempotency_key,
-                fingerprint=fingerprint,
-                buyer=buyer or Buyer(),
-                fapiao=fapiao,
-                points=points,
-                flash_held=flash_held,
-            )
-    except IntegrityError:
-        # A concurrent submit of the same checkout won the race to the unique key.
-        flash.cancel_reservations(flash_held)
-        existing = Order.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
+    # 32^10 numbers: a collision is rare enough that placing the order again with another
+    # number suffices (the unique constraint makes sure of it), without a savepoint on
+    # every order.
+    for attempt in range(ORDER_NUMBER_ATTEMPTS):
+        number = new_order_number()
+        flash_held: list[flash.Reservation] = []
+        try:
+            with flash.one_schedule():  # the flash sales' gate, pricing and claim agree
+                return _place_order(
+                    cart=cart,
+                    user=user,
+                    email=email,
+                    address=address,
+                    shipping_method_id=shipping_method_id,
+                    payment_method=payment_method,
+                    idempotency_key=idempotency_key,
+                    number=number,
+                    fingerprint=fingerprint,
+                    buyer=buyer or Buyer(),
+                    fapiao=fapiao,
+                    points=points,
+                    flash_held=flash_held,
+                )
+        except IntegrityError:
+            # Rolled back whole. A concurrent submit of the same checkout won the race to
+            # the unique key, or the number was taken.
+            flash.cancel_reservations(flash_held)
+            existing = selectors.order_with_key(idempotency_key=idempotency_key)
+            if existing is not None:
+                return existing
+            taken = Order.objects.filter(number=number).exists()
+            if not taken or attempt == ORDER_NUMBER_ATTEMPTS - 1:
+                raise
+        except BaseException:
+            # Not placed (refused, rolled back): the flash units reserved go back to the crowd.
+            flash.cancel_reservations(flash_held)
             raise
-        return existing
-    except BaseException:
-        # Not placed (refused, rolled back): the flash units reserved go back to the crowd.
-        flash.cancel_reservations(flash_held)
-        raise
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
@@ -313,6 +325,7 @@ def _place_order(
     shipping_method_id,
     payment_method,
     idempotency_key,
+    number,
     fingerprint,
     buyer,
     fapiao,
@@ -320,7 +333,7 @@ def _place_order(
     flash_held,
 ) -> Order:
     locks.cart_for_update(pk=cart.pk)
-    existing = Order.objects.filter(idempotency_key=idempotency_key).first()
+    existing = selectors.order_with_key(idempotency_key=idempotency_key)
     if existing is not None:
         return existing
     lines = selectors.checkout_lines(cart=cart)
@@ -347,7 +360,7 @@ def _place_order(
             short.append(line.variant.product.name)
     if short:
         raise StockChanged(names=short)
-    method = ShippingMethod.objects.active().filter(pk=shipping_method_id).first()
+    method = selectors.active_shipping_method_now(pk=shipping_method_id)
     if method is None or not method.serves(address.country):
         raise ShippingUnavailable
     user = user if user is not None and user.is_authenticated else None
@@ -381,6 +394,7 @@ def _place_order(
         price=price,
         payment_method=payment_method,
         idempotency_key=idempotency_key,
+        number=number,
         coupon_code=cart.coupon_code if price.coupon_code else "",
         buyer=buyer,
         destination=destination,
@@ -507,60 +521,52 @@ def _create_order(
     price,
     payment_method,
     idempotency_key,
+    number,
     coupon_code,
     buyer,
     destination,
     on_hold,
 ) -> Order:
-    fields = {
-        "user": user,
-        "email": email,
-        "payment_method": payment_method,
-        "payment_deadline": deadline_for(payment_method=payment_method, placed_at=timezone.now()),
-        "idempotency_key": idempotency_key,
-        "language": translation.get_language() or settings.LANGUAGE_CODE,
-        "ship_name": address.full_name,
-        "ship_phone": address.phone,
-        "ship_line1": address.line1,
-        "ship_line2": address.line2,
-        "ship_city": address.city,
-        "ship_region": address.region,
-        "ship_postcode": address.postcode,
-        "ship_country": address.country,
-        "shipping_method": method,
-        "shipping_method_name": method.name,
-        "coupon_code": coupon_code,
-        "currency": settings.SHOP_CURRENCY,
-        "subtotal": price.subtotal,
-        "discount": price.discount,
-        "shipping": price.shipping or ZERO,
-        "shipping_discount": price.shipping_discount,
-        "total": price.total,
-        "prices_include_tax": price.prices_include_tax,
-        "tax": price.tax,
-        "tax_removed": price.tax_removed,
-        "tax_not_charged": price.tax_not_charged,
-        "tax_country": price.tax_country,
-        "tax_region": price.tax_region[:100],
-        "shipping_tax": price.shipping_tax,
-        "shipping_tax_rate": price.shipping_tax_rate,
-        "shipping_tax_class": price.shipping_tax_class[:80],
-        "buyer_company": buyer.company[:200],
-        "buyer_vat_number": destination.vat_number or vat.compact(buyer.vat_number)[:20],
-        "reverse_charge": price.tax_not_charged == REVERSE_CHARGE,
+    return Order.objects.create(
+        number=number,
+        user=user,
+        email=email,
+        payment_method=payment_method,
+        payment_deadline=deadline_for(payment_method=payment_method, placed_at=timezone.now()),
+        idempotency_key=idempotency_key,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+        ship_name=address.full_name,
+        ship_phone=address.phone,
+        ship_line1=address.line1,
+        ship_line2=address.line2,
+        ship_city=address.city,
+        ship_region=address.region,
+        ship_postcode=address.postcode,
+        ship_country=address.country,
+        shipping_method=method,
+        shipping_method_name=method.name,
+        coupon_code=coupon_code,
+        currency=settings.SHOP_CURRENCY,
+        subtotal=price.subtotal,
+        discount=price.discount,
+        shipping=price.shipping or ZERO,
+        shipping_discount=price.shipping_discount,
+        total=price.total,
+        prices_include_tax=price.prices_include_tax,
+        tax=price.tax,
+        tax_removed=price.tax_removed,
+        tax_not_charged=price.tax_not_charged,
+        tax_country=price.tax_country,
+        tax_region=price.tax_region[:100],
+        shipping_tax=price.shipping_tax,
+        shipping_tax_rate=price.shipping_tax_rate,
+        shipping_tax_class=price.shipping_tax_class[:80],
+        buyer_company=buyer.company[:200],
+        buyer_vat_number=destination.vat_number or vat.compact(buyer.vat_number)[:20],
+        reverse_charge=price.tax_not_charged == REVERSE_CHARGE,
         # A group buy's order ships only once its group fills (the group buys app releases it).
-        "on_hold": on_hold,
-    }
-    # 32^10 numbers: a collision is rare enough that one retry in a savepoint suffices, and
-    # the unique constraint makes sure of it.
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                return Order.objects.create(number=new_order_number(), **fields)
-        except IntegrityError:
-            if attempt == 2 or Order.objects.filter(idempotency_key=idempotency_key).exists():
-                raise
-    raise AssertionError("unreachable")
+        on_hold=on_hold,
+    )
 
 
 @transaction.atomic

@@ -69,6 +69,31 @@ def test_each_value_goes_where_its_name_is_whatever_the_order():
     assert prepared.objects(first=bob.pk, second=ann.pk) == []
 
 
+def test_a_text_value_goes_where_its_name_is():
+    Cart.objects.create(coupon_code="OTHER")
+    cart = Cart.objects.create(coupon_code="SPRING")
+    prepared = Prepared(
+        lambda code: Cart.objects.filter(coupon_code=code).values_list("pk"), "code"
+    )
+    assert prepared.rows(code="SPRING") == [(cart.pk,)]
+    assert prepared.rows(code="spring") == []
+
+
+def test_a_list_is_built_once_per_length_and_each_value_goes_where_it_is():
+    carts = [Cart.objects.create() for _ in range(4)]
+    prepared = Prepared(
+        lambda ids, low: Cart.objects.filter(pk__in=ids, pk__gte=low).order_by("pk"), "ids", "low"
+    )
+    first, second, third, fourth = (cart.pk for cart in carts)
+    found = prepared.objects(ids=[third, first], low=first)
+    assert [cart.pk for cart in found] == [first, third]
+    assert [cart.pk for cart in prepared.objects(ids=[fourth, second], low=third)] == [fourth]
+    assert [cart.pk for cart in prepared.objects(ids=[second], low=first)] == [second]
+    assert len(prepared._compiled) == 2
+    with pytest.raises(ValueError, match="empty"):
+        prepared.objects(ids=[], low=first)
+
+
 def test_a_statement_with_a_value_not_named_is_refused():
     # `quantity=1` would be compiled into the statement as a parameter of its own.
     prepared = Prepared(
