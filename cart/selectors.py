@@ -177,9 +177,14 @@ def lines_for_page(*, cart: Cart) -> list[CartLine]:
 
     The product's category is for pricing (offers on a category); the long texts no cart
     or checkout shows (descriptions, the search vector) stay in the database."""
-    lines = _LINES_FOR_PAGE.objects(cart_id=cart.pk)
+    return with_options(_LINES_FOR_PAGE.objects(cart_id=cart.pk), cart_id=cart.pk)
+
+
+def with_options(lines: list[CartLine], *, cart_id: int) -> list[CartLine]:
+    """`lines` of cart `cart_id` with each variant's `option_values.all()` (in option
+    order) read in one statement built once, as a prefetch would set them."""
     options = defaultdict(list)
-    for link in _LINE_OPTIONS.objects(cart_id=cart.pk):
+    for link in _LINE_OPTIONS.objects(cart_id=cart_id):
         options[link.variant_id].append(link.optionvalue)
     for line in lines:
         set_prefetched(line.variant, "option_values", options[line.variant_id], OptionValue)

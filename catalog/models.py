@@ -7,7 +7,6 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from catalog.facet_rows import VARIANTS_PER_CHUNK  # noqa: F401  (documented there)
@@ -369,11 +368,9 @@ class Variant(models.Model):
     def on_sale(self) -> bool:
         return self.compare_at_price is not None and self.compare_at_price > self.price
 
-    @cached_property
+    @property
     def options_label(self) -> str:
-        """ "Red / M", from option values prefetched in option order. Kept on the instance:
-        a selector that reads the labels in a statement of its own sets it
-        (orders.selectors.checkout_lines)."""
+        """ "Red / M", from option values prefetched in option order."""
         return " / ".join(value.value for value in self.option_values.all())
 
     @property

@@ -13,9 +13,9 @@ from django.http import Http404
 from django.utils.crypto import constant_time_compare
 
 from cart.models import Cart, CartLine
-from cart.selectors import UNSHOWN_FIELDS
+from cart.selectors import UNSHOWN_FIELDS, with_options
 from catalog import cache as catalog_cache
-from catalog.models import Product, Variant
+from catalog.models import Product
 from catalog.selectors import first_image, with_first_image
 from orders import delivery
 from orders.models import (
@@ -61,36 +61,16 @@ def _ticked_lines(cart_id):
     )
 
 
-def _ticked_options(cart_id):
-    ticked = CartLine.objects.filter(cart_id=cart_id, is_selected=True).values("variant_id")
-    return (
-        Variant.option_values.through.objects.filter(variant_id__in=ticked)
-        .order_by(
-            "optionvalue__option_type__position",
-            "optionvalue__option_type__name",
-            "optionvalue__position",
-        )
-        .values_list("variant_id", "optionvalue__value")
-    )
-
-
-#: The checkout's two reads of a cart's ticked lines, built once (shop.prepared): the review
-#: page and place_order read them on every order, and building them (the options' prefetch
-#: above all) cost the ORM several times what running them did.
+#: The checkout's read of a cart's ticked lines, built once (shop.prepared): the review page
+#: and place_order read them on every order, and building them (the options' prefetch above
+#: all) cost the ORM several times what running them did.
 _TICKED_LINES = Prepared(_ticked_lines, "cart_id")
-_TICKED_OPTIONS = Prepared(_ticked_options, "cart_id")
 
 
 def checkout_lines(*, cart: Cart) -> list[CartLine]:
-    """The ticked lines of a cart with variant, product, category and each variant's
-    `options_label` ("Red / M", in option order): 2 queries."""
-    lines = _TICKED_LINES.objects(cart_id=cart.pk)
-    labels: dict[int, list[str]] = {}
-    for variant_id, value in _TICKED_OPTIONS.rows(cart_id=cart.pk):
-        labels.setdefault(variant_id, []).append(value)
-    for line in lines:
-        line.variant.options_label = " / ".join(labels.get(line.variant_id, ()))
-    return lines
+    """The ticked lines of a cart with variant, product, category and each variant's option
+    values (its `options_label`, "Red / M"): 2 queries."""
+    return with_options(_TICKED_LINES.objects(cart_id=cart.pk), cart_id=cart.pk)
 
 
 _ORDER_WITH_KEY = Prepared(lambda key: Order.objects.filter(idempotency_key=key)[:1], "key")
