@@ -7,9 +7,10 @@ most of a quantity update's time; inside a larger transaction they keep its comm
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -19,7 +20,7 @@ from cart.models import Cart, CartLine
 from catalog.models import Variant
 from promotions import flash
 from promotions.pricing import format_money
-from shop.transactions import atomic_without_waiting_for_disk
+from shop.transactions import atomic_without_waiting_for_disk, execute_without_waiting_for_disk
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
 MAX_LINE_QUANTITY = settings.CART_MAX_LINE_QUANTITY
@@ -116,19 +117,58 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
     return _added_message(variant, asked=quantity, added=added, limit=limit)
 
 
-@atomic_without_waiting_for_disk()
-def add_to_new_guest_cart(*, variant: Variant, quantity: int) -> tuple[Cart, str]:
-    """A guest's first add: their cart made with its first line, in one transaction (two
-    INSERTs and one commit, where a cart made first took a commit of its own and add_line
-    two more statements), and only when something is added, so a refused add leaves no
-    empty cart. No other request can see the new cart yet: nothing to lock. Returns the
-    cart and what the shopper is told."""
+def add_to_new_guest_cart(*, variant: Variant, quantity: int) -> tuple[int, str]:
+    """A guest's first add: their cart made with its first line, in one transaction, and only
+    when something is added, so a refused add leaves no empty cart. No other request can see
+    the new cart yet: nothing to lock. Returns the cart's id and what the shopper is told."""
     _check_addable(variant, quantity)
-    cart = Cart.objects.create()
     limit = line_limit(variant)
     added = min(quantity, limit)
-    CartLine.objects.create(cart=cart, variant=variant, quantity=added, seen_price=variant.price)
-    return cart, _added_message(variant, asked=quantity, added=added, limit=limit)
+    cart_id = _new_cart_with_line(variant=variant, quantity=added)
+    return cart_id, _added_message(variant, asked=quantity, added=added, limit=limit)
+
+
+def _new_cart_with_line(*, variant: Variant, quantity: int) -> int:
+    """A new cart holding `quantity` of `variant`, its commit not waiting for the disk; its id.
+    On PostgreSQL one statement in one round trip (shop.transactions), where the ORM's two
+    INSERTs in a transaction took five round trips and three times the CPU; elsewhere the
+    ORM's."""
+    using = router.db_for_write(Cart)
+    if connections[using].vendor != "postgresql":
+        with atomic_without_waiting_for_disk():
+            cart = Cart.objects.create()
+            CartLine.objects.create(
+                cart=cart, variant=variant, quantity=quantity, seen_price=variant.price
+            )
+        return cart.pk
+    now = timezone.now()
+    (cart_id,) = execute_without_waiting_for_disk(
+        _new_cart_sql(using),
+        [now, now, variant.pk, quantity, variant.price, now],
+        using=using,
+    )
+    return cart_id
+
+
+@cache
+def _new_cart_sql(using: str) -> str:
+    """INSERT a cart (no shopper, no coupon), then its line (ticked, no group buy), in one
+    statement: the models' own table and column names, every value a parameter."""
+    quote = connections[using].ops.quote_name
+
+    def columns(model, names: str) -> str:
+        return ", ".join(quote(model._meta.get_field(name).column) for name in names.split())
+
+    carts, lines = quote(Cart._meta.db_table), quote(CartLine._meta.db_table)
+    cart_columns = columns(Cart, "coupon_code created_at updated_at")
+    line_columns = columns(CartLine, "cart variant quantity is_selected seen_price added_at")
+    return (
+        f"WITH new_cart AS (INSERT INTO {carts} ({cart_columns}) "  # noqa: S608 # nosec B608
+        f"VALUES ('', %s, %s) RETURNING {quote('id')}) "
+        f"INSERT INTO {lines} ({line_columns}) "
+        f"SELECT {quote('id')}, %s, %s, TRUE, %s, %s FROM new_cart "
+        f"RETURNING {quote(CartLine._meta.get_field('cart').column)}"
+    )
 
 
 def _added_message(variant: Variant, *, asked: int, added: int, limit: int) -> str:
