@@ -40,6 +40,25 @@ def test_adding_more_than_the_stock_adds_what_there_is_and_says_so():
 
 
 @pytest.mark.django_db
+def test_a_guests_first_add_makes_their_cart_with_the_line_as_an_add_to_a_cart_would():
+    variant = VariantFactory(stock=3, price=Decimal("12.50"))
+    before = timezone.now()
+    cart_id, notice = services.add_to_new_guest_cart(variant=variant, quantity=5)
+    cart = Cart.objects.get(pk=cart_id)
+    assert (cart.user, cart.coupon_code) == (None, "")
+    assert before <= cart.created_at <= cart.updated_at <= timezone.now()
+    line = cart.lines.get()
+    assert (line.variant, line.quantity, line.seen_price) == (variant, 3, Decimal("12.50"))
+    assert (line.is_selected, line.group_id) == (True, None)
+    assert before <= line.added_at <= timezone.now()
+    assert "Only 3" in notice
+    # Each guest's first add makes a cart of its own.
+    other_id, _notice = services.add_to_new_guest_cart(variant=variant, quantity=1)
+    assert other_id != cart_id
+    assert Cart.objects.get(pk=other_id).lines.get().quantity == 1
+
+
+@pytest.mark.django_db
 def test_a_line_never_holds_more_than_the_line_maximum():
     cart, variant = CartFactory(), VariantFactory(stock=1000)
     notice = services.add_line(cart=cart, variant=variant, quantity=MAX_LINE_QUANTITY + 5)
