@@ -4,7 +4,6 @@ A shopper's own changes (add, quantities, remove, empty) commit without waiting 
 (shop.transactions): on their own, they held the cart's rows for the disk's write, which was
 most of a quantity update's time; inside a larger transaction they keep its commit."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -24,9 +23,6 @@ from shop.transactions import atomic_without_waiting_for_disk, execute_without_w
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
 MAX_LINE_QUANTITY = settings.CART_MAX_LINE_QUANTITY
-#: update_lines() writes each new (quantity, tick) of its lines with a plain UPDATE up to
-#: this many of them (the usual change: one or two lines), and with one bulk_update past it.
-MAX_PLAIN_UPDATES = 3
 
 
 class CartError(Exception):
@@ -278,23 +274,56 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
             )
     if errors:
         raise InvalidQuantities(errors)
-    # Only the lines that change are written, one plain UPDATE per new (quantity, tick):
-    # a shopper changes one or two lines at a time, and a plain UPDATE is far cheaper to
-    # build than bulk_update's CASE per line; past MAX_PLAIN_UPDATES groups, bulk_update.
-    groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
     changed = []
     for line in lines:
         change = changes[line.pk]
         if (line.quantity, line.is_selected) != (change.quantity, change.selected):
             line.quantity, line.is_selected = change.quantity, change.selected
-            groups[change.quantity, change.selected].append(line.pk)
             changed.append(line)
-    if len(groups) > MAX_PLAIN_UPDATES:
-        CartLine.objects.bulk_update(changed, ["quantity", "is_selected"])
-    else:
-        for (quantity, selected), pks in groups.items():
-            CartLine.objects.filter(pk__in=pks).update(quantity=quantity, is_selected=selected)
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    _write_quantities(cart=cart, lines=changed)
+
+
+def _write_quantities(*, cart: Cart, lines: list[CartLine]) -> None:
+    """Write the lines' new quantities and ticks (only the lines that change) and mark the
+    cart changed. On PostgreSQL one statement, the same whatever the lines (their values as
+    arrays): the ORM built an UPDATE per new (quantity, tick) and one for the cart, a fifth
+    of a quantity update's CPU. Elsewhere the ORM's bulk_update."""
+    using = router.db_for_write(CartLine)
+    now = timezone.now()
+    if connections[using].vendor == "postgresql":
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                _quantities_sql(using),
+                [
+                    [line.pk for line in lines],
+                    [line.quantity for line in lines],
+                    [line.is_selected for line in lines],
+                    cart.pk,
+                    now,
+                    cart.pk,
+                ],
+            )
+        return
+    if lines:
+        CartLine.objects.bulk_update(lines, ["quantity", "is_selected"])
+    Cart.objects.filter(pk=cart.pk).update(updated_at=now)
+
+
+@cache
+def _quantities_sql(using: str) -> str:
+    """UPDATE the cart's lines named in the arrays to their quantity and tick, then mark the
+    cart: the models' own table and column names, every value a parameter."""
+    quote = connections[using].ops.quote_name
+    lines, carts = quote(CartLine._meta.db_table), quote(Cart._meta.db_table)
+    pk, quantity, selected = quote("id"), quote("quantity"), quote("is_selected")
+    cart_id, updated_at = quote(CartLine._meta.get_field("cart").column), quote("updated_at")
+    return (
+        f"WITH changed AS (UPDATE {lines} SET {quantity} = new.quantity, "  # noqa: S608 # nosec B608
+        f"{selected} = new.selected "
+        "FROM unnest(%s::bigint[], %s::integer[], %s::boolean[]) AS new(pk, quantity, selected) "
+        f"WHERE {lines}.{pk} = new.pk AND {lines}.{cart_id} = %s) "
+        f"UPDATE {carts} SET {updated_at} = %s WHERE {pk} = %s"
+    )
 
 
 @atomic_without_waiting_for_disk()

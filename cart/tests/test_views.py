@@ -34,10 +34,10 @@ FIRST_ADD_BUDGET = 4 if connection.vendor == "postgresql" else 7
 #: An add to a guest's cart: the variant, the cart (the session's id), the cart's mark (its
 #: lock), the line (locked) and its insert or update, plus the savepoint and its release.
 ADD_BUDGET = 5 + 2
-#: The cart's quantities posted: the cart, its lines' ids (the form), the lines (locked),
-#: one UPDATE per new (quantity, tick) (one here), the cart's mark, plus the savepoint and
-#: its release.
-UPDATE_BUDGET = 5 + 2
+#: The cart's quantities posted: the cart, its lines' ids (the form), the lines (locked), the
+#: changed lines written with the cart's mark (one statement on PostgreSQL, cart.services;
+#: elsewhere a bulk_update and the mark), plus the savepoint and its release.
+UPDATE_BUDGET = (4 if connection.vendor == "postgresql" else 5) + 2
 
 
 def add(client, variant, quantity=1, **extra):
