@@ -4,12 +4,12 @@ A shopper's own changes (add, quantities, remove, empty) commit without waiting 
 (shop.transactions): on their own, they held the cart's rows for the disk's write, which was
 most of a quantity update's time; inside a larger transaction they keep its commit."""
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -19,13 +19,10 @@ from cart.models import Cart, CartLine
 from catalog.models import Variant
 from promotions import flash
 from promotions.pricing import format_money
-from shop.transactions import atomic_without_waiting_for_disk
+from shop.transactions import atomic_without_waiting_for_disk, execute_without_waiting_for_disk
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
 MAX_LINE_QUANTITY = settings.CART_MAX_LINE_QUANTITY
-#: update_lines() writes each new (quantity, tick) of its lines with a plain UPDATE up to
-#: this many of them (the usual change: one or two lines), and with one bulk_update past it.
-MAX_PLAIN_UPDATES = 3
 
 
 class CartError(Exception):
@@ -116,19 +113,58 @@ def add_line(*, cart: Cart, variant: Variant, quantity: int) -> str:
     return _added_message(variant, asked=quantity, added=added, limit=limit)
 
 
-@atomic_without_waiting_for_disk()
-def add_to_new_guest_cart(*, variant: Variant, quantity: int) -> tuple[Cart, str]:
-    """A guest's first add: their cart made with its first line, in one transaction (two
-    INSERTs and one commit, where a cart made first took a commit of its own and add_line
-    two more statements), and only when something is added, so a refused add leaves no
-    empty cart. No other request can see the new cart yet: nothing to lock. Returns the
-    cart and what the shopper is told."""
+def add_to_new_guest_cart(*, variant: Variant, quantity: int) -> tuple[int, str]:
+    """A guest's first add: their cart made with its first line, in one transaction, and only
+    when something is added, so a refused add leaves no empty cart. No other request can see
+    the new cart yet: nothing to lock. Returns the cart's id and what the shopper is told."""
     _check_addable(variant, quantity)
-    cart = Cart.objects.create()
     limit = line_limit(variant)
     added = min(quantity, limit)
-    CartLine.objects.create(cart=cart, variant=variant, quantity=added, seen_price=variant.price)
-    return cart, _added_message(variant, asked=quantity, added=added, limit=limit)
+    cart_id = _new_cart_with_line(variant=variant, quantity=added)
+    return cart_id, _added_message(variant, asked=quantity, added=added, limit=limit)
+
+
+def _new_cart_with_line(*, variant: Variant, quantity: int) -> int:
+    """A new cart holding `quantity` of `variant`, its commit not waiting for the disk; its id.
+    On PostgreSQL one statement in one round trip (shop.transactions), where the ORM's two
+    INSERTs in a transaction took five round trips and three times the CPU; elsewhere the
+    ORM's."""
+    using = router.db_for_write(Cart)
+    if connections[using].vendor != "postgresql":
+        with atomic_without_waiting_for_disk():
+            cart = Cart.objects.create()
+            CartLine.objects.create(
+                cart=cart, variant=variant, quantity=quantity, seen_price=variant.price
+            )
+        return cart.pk
+    now = timezone.now()
+    (cart_id,) = execute_without_waiting_for_disk(
+        _new_cart_sql(using),
+        [now, now, variant.pk, quantity, variant.price, now],
+        using=using,
+    )
+    return cart_id
+
+
+@cache
+def _new_cart_sql(using: str) -> str:
+    """INSERT a cart (no shopper, no coupon), then its line (ticked, no group buy), in one
+    statement: the models' own table and column names, every value a parameter."""
+    quote = connections[using].ops.quote_name
+
+    def columns(model, names: str) -> str:
+        return ", ".join(quote(model._meta.get_field(name).column) for name in names.split())
+
+    carts, lines = quote(Cart._meta.db_table), quote(CartLine._meta.db_table)
+    cart_columns = columns(Cart, "coupon_code created_at updated_at")
+    line_columns = columns(CartLine, "cart variant quantity is_selected seen_price added_at")
+    return (
+        f"WITH new_cart AS (INSERT INTO {carts} ({cart_columns}) "  # noqa: S608 # nosec B608
+        f"VALUES ('', %s, %s) RETURNING {quote('id')}) "
+        f"INSERT INTO {lines} ({line_columns}) "
+        f"SELECT {quote('id')}, %s, %s, TRUE, %s, %s FROM new_cart "
+        f"RETURNING {quote(CartLine._meta.get_field('cart').column)}"
+    )
 
 
 def _added_message(variant: Variant, *, asked: int, added: int, limit: int) -> str:
@@ -238,23 +274,56 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
             )
     if errors:
         raise InvalidQuantities(errors)
-    # Only the lines that change are written, one plain UPDATE per new (quantity, tick):
-    # a shopper changes one or two lines at a time, and a plain UPDATE is far cheaper to
-    # build than bulk_update's CASE per line; past MAX_PLAIN_UPDATES groups, bulk_update.
-    groups: dict[tuple[int, bool], list[int]] = defaultdict(list)
     changed = []
     for line in lines:
         change = changes[line.pk]
         if (line.quantity, line.is_selected) != (change.quantity, change.selected):
             line.quantity, line.is_selected = change.quantity, change.selected
-            groups[change.quantity, change.selected].append(line.pk)
             changed.append(line)
-    if len(groups) > MAX_PLAIN_UPDATES:
-        CartLine.objects.bulk_update(changed, ["quantity", "is_selected"])
-    else:
-        for (quantity, selected), pks in groups.items():
-            CartLine.objects.filter(pk__in=pks).update(quantity=quantity, is_selected=selected)
-    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    _write_quantities(cart=cart, lines=changed)
+
+
+def _write_quantities(*, cart: Cart, lines: list[CartLine]) -> None:
+    """Write the lines' new quantities and ticks (only the lines that change) and mark the
+    cart changed. On PostgreSQL one statement, the same whatever the lines (their values as
+    arrays): the ORM built an UPDATE per new (quantity, tick) and one for the cart, a fifth
+    of a quantity update's CPU. Elsewhere the ORM's bulk_update."""
+    using = router.db_for_write(CartLine)
+    now = timezone.now()
+    if connections[using].vendor == "postgresql":
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                _quantities_sql(using),
+                [
+                    [line.pk for line in lines],
+                    [line.quantity for line in lines],
+                    [line.is_selected for line in lines],
+                    cart.pk,
+                    now,
+                    cart.pk,
+                ],
+            )
+        return
+    if lines:
+        CartLine.objects.bulk_update(lines, ["quantity", "is_selected"])
+    Cart.objects.filter(pk=cart.pk).update(updated_at=now)
+
+
+@cache
+def _quantities_sql(using: str) -> str:
+    """UPDATE the cart's lines named in the arrays to their quantity and tick, then mark the
+    cart: the models' own table and column names, every value a parameter."""
+    quote = connections[using].ops.quote_name
+    lines, carts = quote(CartLine._meta.db_table), quote(Cart._meta.db_table)
+    pk, quantity, selected = quote("id"), quote("quantity"), quote("is_selected")
+    cart_id, updated_at = quote(CartLine._meta.get_field("cart").column), quote("updated_at")
+    return (
+        f"WITH changed AS (UPDATE {lines} SET {quantity} = new.quantity, "  # noqa: S608 # nosec B608
+        f"{selected} = new.selected "
+        "FROM unnest(%s::bigint[], %s::integer[], %s::boolean[]) AS new(pk, quantity, selected) "
+        f"WHERE {lines}.{pk} = new.pk AND {lines}.{cart_id} = %s) "
+        f"UPDATE {carts} SET {updated_at} = %s WHERE {pk} = %s"
+    )
 
 
 @atomic_without_waiting_for_disk()

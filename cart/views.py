@@ -46,8 +46,8 @@ def _add(request, *, variant, quantity: int) -> str:
     if request.user.is_authenticated:
         cart = services.cart_of(user=request.user)
     elif (cart := _cart(request)) is None:
-        cart, notice = services.add_to_new_guest_cart(variant=variant, quantity=quantity)
-        request.session[selectors.CART_SESSION_KEY] = cart.pk
+        cart_id, notice = services.add_to_new_guest_cart(variant=variant, quantity=quantity)
+        request.session[selectors.CART_SESSION_KEY] = cart_id
         return notice
     return services.add_line(cart=cart, variant=variant, quantity=quantity)
 

@@ -13,7 +13,7 @@ it is.
 
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import NotSupportedError, connections, transaction
 
 
 @contextmanager
@@ -28,3 +28,20 @@ def atomic_without_waiting_for_disk():
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
         yield
+
+
+def execute_without_waiting_for_disk(sql: str, params: list, *, using: str) -> tuple | None:
+    """Run one statement on PostgreSQL as a transaction whose commit does not wait for the
+    disk, in one round trip where atomic_without_waiting_for_disk() takes four (BEGIN, the
+    SET, the statement, COMMIT): PostgreSQL runs the statements of one query as one
+    transaction, so `SET LOCAL synchronous_commit TO OFF; <statement>` sets that
+    statement's commit alone. Inside an atomic block, the statement alone: the block's
+    commit is left as it is. Returns the statement's first row, if it returns rows."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        raise NotSupportedError("a query of several statements is PostgreSQL's")
+    if not connection.in_atomic_block:
+        sql = f"SET LOCAL synchronous_commit TO OFF; {sql}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone() if cursor.description else None

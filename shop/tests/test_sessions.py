@@ -13,8 +13,8 @@ pytestmark = pytest.mark.django_db
 def test_a_new_session_is_one_insert_without_a_lookup(django_assert_num_queries):
     session = SessionStore()
     session["cart_id"] = 7
-    # The INSERT and the savepoint around it (tests run inside a transaction).
-    with django_assert_num_queries(3):
+    # The INSERT alone: no savepoint around it (a taken key writes no row, raises nothing).
+    with django_assert_num_queries(1):
         session.save()
     assert SessionStore(session_key=session.session_key)["cart_id"] == 7
 
@@ -47,3 +47,15 @@ def test_a_new_session_is_written_to_the_cache_once(django_assert_num_queries):
     session.save()
     assert Session.objects.get().get_decoded()["cart_id"] == 8
     assert SessionStore(session_key=session.session_key)["cart_id"] == 8
+
+
+def test_a_new_session_saved_before_anything_is_read_is_written_as_it_is(
+    django_assert_num_queries,
+):
+    """As the test client and a sign-in make one: saved before any of it is read, with no
+    lookup of a session that cannot exist yet."""
+    session = SessionStore()
+    with django_assert_num_queries(1):
+        session.save()
+    assert Session.objects.filter(session_key=session.session_key).exists()
+    assert SessionStore(session_key=session.session_key).load() == {}

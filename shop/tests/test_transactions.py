@@ -4,7 +4,7 @@ transaction it is part of keeps its own commit."""
 import pytest
 from django.db import connection, transaction
 
-from shop.transactions import atomic_without_waiting_for_disk
+from shop.transactions import atomic_without_waiting_for_disk, execute_without_waiting_for_disk
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -58,3 +58,21 @@ def test_as_a_decorator_each_call_is_a_transaction_of_its_own():
     assert decorated() == "off"
     assert decorated() == "off"
     assert synchronous_commit() == "on"
+
+
+def current_setting(*, using="default") -> str:
+    (setting,) = execute_without_waiting_for_disk(
+        "SELECT current_setting('synchronous_commit')", [], using=using
+    )
+    return setting
+
+
+def test_one_statement_commits_without_waiting_and_only_it():
+    assert current_setting() == "off"
+    assert synchronous_commit() == "on"
+
+
+def test_one_statement_inside_a_larger_transaction_keeps_the_larger_ones_commit():
+    with transaction.atomic():
+        assert current_setting() == "on"
+        assert synchronous_commit() == "on"
