@@ -29,7 +29,6 @@ from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -192,20 +191,14 @@ def keep(key: Key, body: Body, *, lines: list[CartLine]) -> None:
 
 def page(request, *, body: Body) -> str:
     """The whole cart page for this visitor: the layout around the body (header, category
-    menu, footer: the same for every visitor of the page's address and language, with the
-    layout's holes for the header's links and count and the messages) kept per catalog
-    version in each process (catalog.cache.shared), and this visitor's parts filled in:
-    the header, the messages, the cart's body, the recommendations, one CSRF token.
+    menu, footer: catalog.cache.kept_layout, with the layout's holes for the header's links
+    and count and the messages), and this visitor's parts filled in: the header, the
+    messages, the cart's body, the recommendations, one CSRF token.
 
-    Rendering the layout was half of a kept cart page's work. A query string (the language
-    links keep it) is rendered each time, never kept."""
-    if request.GET:
-        layout = _layout(request)
-    else:
-        layout = catalog_cache.shared(f"cart-page:{request.path}", partial(_layout, request))
+    Rendering the layout was half of a kept cart page's work."""
     return catalog_cache.fill_holes(
         request,
-        layout,
+        catalog_cache.kept_layout(request, "cart/detail.html"),
         holes={
             "cart-body": lambda: body.html,
             "cart-recommendations": partial(
@@ -213,8 +206,3 @@ def page(request, *, body: Body) -> str:
             ),
         },
     )
-
-
-def _layout(request) -> str:
-    context = {"cached_render": True, "csrf_token": catalog_cache.CSRF_PLACEHOLDER}
-    return render_to_string("cart/detail.html", context, request=request)

@@ -402,6 +402,22 @@ def fill(request, page: Parts, *, holes: dict[str, Callable[[], str]] | None = N
     return b"".join(out)
 
 
+def kept_layout(request, template: str) -> str:
+    """`template` rendered as the layout of a page whose body is a visitor's own (the cart,
+    a checkout step): the same for every visitor of its address and language, kept per
+    catalog version in each process (shared()) with its holes and the CSRF placeholder for
+    fill_holes(). A query string (the language links keep it) is rendered each time, never
+    kept."""
+    if request.GET:
+        return _layout(request, template)
+    return shared(f"layout:{template}:{request.path}", partial(_layout, request, template))
+
+
+def _layout(request, template: str) -> str:
+    context = {"cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
+    return render_to_string(template, context, request=request)
+
+
 def fill_holes(request, html: str, *, holes: dict[str, Callable[[], str]] | None = None) -> str:
     """`html` kept for every visitor (as a str: the cart's layout), filled as fill() does."""
     for name, fill_hole in _fillers(request, holes).items():

@@ -19,7 +19,6 @@ coupon, a signed-in shopper, a form posted back) is rendered for its request.
 
 import hashlib
 from collections.abc import Callable
-from functools import partial
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -65,18 +64,8 @@ def _render(request, form) -> str:
 
 
 def page(request, *, template: str, hole: str, body: str) -> str:
-    """The whole page of a checkout step: `template`'s layout, kept for its address and
-    language (catalog.cache.shared), with this visitor's messages, their `body` in
-    `<!--hole:HOLE-->` and one CSRF token filled in. A query string (the language links keep
-    it) is rendered each time, never kept."""
-    if request.GET:
-        layout = _layout(request, template)
-    else:
-        build = partial(_layout, request, template)
-        layout = catalog_cache.shared(f"{template}:{request.path}", build)
+    """The whole page of a checkout step: `template`'s layout (catalog.cache.kept_layout)
+    with this visitor's messages, their `body` in `<!--hole:HOLE-->` and one CSRF token
+    filled in."""
+    layout = catalog_cache.kept_layout(request, template)
     return catalog_cache.fill_holes(request, layout, holes={hole: lambda: body})
-
-
-def _layout(request, template: str) -> str:
-    context = {"cached_render": True, "csrf_token": catalog_cache.CSRF_PLACEHOLDER}
-    return render_to_string(template, context, request=request)
