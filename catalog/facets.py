@@ -550,10 +550,12 @@ def _answer(index: Index, q: Question) -> Answer:
     size = len(products)
     # Products in view, under price: every count starts here.
     if q.candidate_ids is not None:
-        in_view = np.zeros(size, dtype=bool)
-        in_view[index.slots_of(q.candidate_ids)] = True
+        slots = index.slots_of(q.candidate_ids)
         if q.category_ids is not None:
-            in_view &= np.isin(products.category, q.category_ids)
+            # The candidates' categories only, not every product's.
+            slots = slots[np.isin(products.category[slots], q.category_ids)]
+        in_view = np.zeros(size, dtype=bool)
+        in_view[slots] = True
     else:
         in_view = np.isin(products.category, q.category_ids or ())
     in_view &= products.live
