@@ -7,6 +7,10 @@ compared (the faster of the two, so that a disturbed baseline cannot flatter the
 
     make bench                                   # defaults below
     make bench BENCH_ARGS="--duration 5 --products 1000"
+    make bench BENCH_ARGS="--searches --seeded --database postgres://…/shop_100k"
+
+`--searches` measures the searches alone (issue 19's goals), each with one connection (solo)
+and under the load of --connections, and writes bench/results/searches-latest.md.
 """
 
 import argparse
@@ -72,6 +76,18 @@ def main() -> int:
         "--keep-readme", action="store_true", help="do not rewrite the README's table"
     )
     parser.add_argument(
+        "--searches",
+        action="store_true",
+        help="measure the searches only, solo and under load, beside the bare view (the "
+        "catalog's size is the database's): bench/results/searches-latest.md, README untouched",
+    )
+    parser.add_argument(
+        "--seeded",
+        action="store_true",
+        help="the database holds its catalog already (e.g. a copy of a 100,000-product "
+        "one): migrate only, no seeding",
+    )
+    parser.add_argument(
         "--celery-worker",
         metavar="BROKER_URL",
         default="",
@@ -84,7 +100,9 @@ def main() -> int:
 
     ensure_wrk()
     env = server_env(args)
-    prepare_database(env, products=args.products)
+    prepare_database(env, products=None if args.seeded else args.products)
+    if args.searches:
+        return searches_only(args, env)
     workers = 2 * (os.cpu_count() or 1) + 1
     load_before = os.getloadavg()
     server = start_gunicorn(env, workers)
@@ -161,7 +179,9 @@ def start_celery_worker(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def prepare_database(env: dict[str, str], *, products: int) -> None:
+def prepare_database(env: dict[str, str], *, products: int | None) -> None:
+    """Migrated, seeded with `products` demo products (None: as it is), static files
+    collected, vacuumed and analysed."""
     name = env["DATABASE_URL"].rsplit("/", 1)[1]
     created = subprocess.run(
         ["createdb", "-h", "127.0.0.1", "-U", "postgres", name], capture_output=True, text=True
@@ -169,8 +189,8 @@ def prepare_database(env: dict[str, str], *, products: int) -> None:
     if created.returncode != 0 and "already exists" not in created.stderr:
         raise SystemExit(created.stderr)
     manage = [sys.executable, "manage.py"]
-    seed = ["seed_demo", "--products", str(products)]
-    for command in (["migrate", "--noinput"], seed, ["collectstatic", "--noinput"]):
+    seed = [["seed_demo", "--products", str(products)]] if products is not None else []
+    for command in (["migrate", "--noinput"], *seed, ["collectstatic", "--noinput"]):
         print("manage.py", " ".join(command), flush=True)
         subprocess.run(
             manage + command, cwd=BASE_DIR, env=env, check=True, stdout=subprocess.DEVNULL
@@ -448,10 +468,11 @@ def search_queries(count: int, get: Callable[[str], str] | None = None) -> list[
     return list(queries)[:count]
 
 
-def unseen_searches(args) -> dict:
-    """Searches rotating through UNSEEN_SEARCHES distinct queries, each wrk thread from its
-    own place in the list, so that no two requests ask the same while the run lasts."""
-    queries = search_queries(UNSEEN_SEARCHES)
+def unseen_searches(args, queries: list[str] | None = None) -> dict:
+    """Searches rotating through UNSEEN_SEARCHES distinct queries (or `queries`), each wrk
+    thread from its own place in the list, so that no two requests ask the same while the
+    run lasts."""
+    queries = queries or search_queries(UNSEEN_SEARCHES)
     RESULTS.mkdir(exist_ok=True)
     script = RESULTS / "unseen-searches.lua"
     script.write_text(
@@ -479,6 +500,67 @@ def unseen_searches(args) -> dict:
     )
     script.unlink()
     return row
+
+
+def searches_only(args, env: dict[str, str]) -> int:
+    """The search rows and the never-asked searches, solo (one connection: the latency
+    goals) then under the load of --connections (the rate), each run with the bare view
+    before and after it. The two runs of never-asked searches take different halves of
+    2 x UNSEEN_SEARCHES queries: neither asks what the other asked."""
+    solo = argparse.Namespace(**{**vars(args), "threads": 1, "connections": 1})
+    searches = [(name, path) for name, path in pages() if path.startswith("/search/")]
+    workers = 2 * (os.cpu_count() or 1) + 1
+    load_before = os.getloadavg()
+    server = start_gunicorn(env, workers)
+    tables = []
+    try:
+        wait_until_up(f"http://127.0.0.1:{PORT}/livez")
+        queries = search_queries(2 * UNSEEN_SEARCHES)
+        halves = (queries[: len(queries) // 2], queries[len(queries) // 2 :])
+        for run, unseen in zip((solo, args), halves, strict=True):
+            rows = [measure(name, path, run) for name, path in [BASELINE, *searches]]
+            rows += [unseen_searches(run, unseen), measure(*BASELINE_AGAIN, run)]
+            title = "one connection" if run is solo else f"{run.connections} connections"
+            tables += [
+                f"### `wrk -t{run.threads} -c{run.connections}` ({title})",
+                "",
+                render_table(rows),
+                "",
+            ]
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = "\n".join(
+        [
+            "# Searches, solo and under load",
+            "",
+            f"{when}; {os.cpu_count()} cores; gunicorn with {workers} sync workers on "
+            f"PostgreSQL + Redis, DEBUG off; {published_products(env):,} published products; "
+            f"wrk on loopback, {args.duration} s a row.",
+            load_line((load_before, os.getloadavg())),
+            "",
+            *tables,
+        ]
+    )
+    (RESULTS / "searches-latest.md").write_text(report)
+    print(report)
+    return 0
+
+
+def published_products(env: dict[str, str]) -> int:
+    count = subprocess.run(
+        [
+            "psql",
+            env["DATABASE_URL"],
+            "-Atc",
+            "SELECT count(*) FROM catalog_product WHERE is_published",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(count.stdout)
 
 
 def latency_ms(output: str, percentile: str) -> float:

@@ -143,3 +143,52 @@ def test_old_journal_rows_are_pruned():
     ProductChange.objects.filter(pk=old.pk).update(changed_at="2020-01-01T00:00:00Z")
     assert services.prune_product_changes() == 1
     assert list(ProductChange.objects.values_list("product_id", flat=True)) == [1]
+
+
+@pytest.mark.django_db
+def test_a_search_of_few_products_counts_from_their_own_rows_as_from_every_row(monkeypatch):
+    category = CategoryFactory(name="Shirts")
+    colours = [OptionValueFactory(option_type__name="Colour", value=v) for v in ("Red", "Blue")]
+    sizes = [OptionValueFactory(option_type__name="Size", value=v) for v in ("S", "M", "L")]
+    brands = [BrandFactory(name="Acme"), BrandFactory(name="Fjell")]
+    tag = TagFactory(name="Gift")
+    products = []
+    for n in range(12):
+        product = ProductFactory(
+            name=f"Shirt {n}", category=category, brand=brands[n % 2], variants=False
+        )
+        for i, size in enumerate(sizes[: 1 + n % 3]):
+            VariantFactory(
+                product=product,
+                price=Decimal(10 + n),
+                stock=(n + i) % 3,
+                option_values=[colours[(n + i) % 2], size],
+            )
+        if n % 4 == 0:
+            product.tags.add(tag)
+        products.append(product)
+    services.refresh_products(product_ids=[p.pk for p in products])
+    red_or_blue = facets.OptionChoice(colours[0].option_type_id, tuple(c.pk for c in colours))
+    questions = [
+        {},
+        {"in_stock": True},
+        {"options": (facets.OptionChoice(sizes[0].option_type_id, (sizes[1].pk,)),)},
+        {"options": (red_or_blue,), "brand_ids": (brands[0].pk,), "price_max": Decimal(18)},
+        {"tag_ids": (tag.pk,), "sort": "price"},
+    ]
+
+    def answers(few: int, candidates: list[Product]) -> list[facets.Answer]:
+        monkeypatch.setattr(facets, "FEW_CANDIDATES", few)
+        ids = [p.pk for p in candidates]
+        return [
+            facets.answer(
+                facets.Question(category_ids=(category.pk,), candidate_ids=ids, **question)
+            )
+            for question in questions
+        ]
+
+    for candidates in (products[:1], products[3:5], products[::5], products[7:]):
+        own_rows = answers(1, candidates)  # any number under the whole catalog is few
+        every_row = answers(10**9, candidates)  # never few: every row, as before
+        assert own_rows == every_row
+        assert own_rows[0].total == len(candidates) and own_rows[0].options
