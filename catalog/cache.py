@@ -30,6 +30,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from functools import cache as once
 from functools import partial
 from typing import TypeVar
 
@@ -39,6 +40,8 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.utils.module_loading import import_string
 from django.utils.translation import get_language
+from django_redis.client import DefaultClient
+from redis.exceptions import RedisError
 
 from shop.csrf import get_token
 from shop.held import held_per_version, last_held
@@ -113,9 +116,7 @@ def versions(scopes: Iterable[str]) -> dict[str, int]:
     scopes = list(scopes)
     kept = _kept()
     unread = _unread(scopes, kept)
-    found = (
-        _read_versions(unread, cache.get_many([_version_key(s) for s in unread])) if unread else {}
-    )
+    found = _read_versions(unread, _get_many([_version_key(s) for s in unread])) if unread else {}
     if kept is None:
         return found
     kept.update(found)
@@ -128,12 +129,42 @@ def read_with_versions(key: str, scopes: Iterable[str]) -> tuple[object, dict[st
     scopes = sorted(set(scopes))
     kept = _kept()
     unread = _unread(scopes, kept)
-    found = cache.get_many([key, *(_version_key(scope) for scope in unread)])
+    found = _get_many([key, *(_version_key(scope) for scope in unread)])
     current = _read_versions(unread, found)
     if kept is not None:
         kept.update(current)
         current = {scope: kept[scope] for scope in scopes}
     return found.get(key), current
+
+
+def _get_many(keys: list[str]) -> dict:
+    """cache.get_many(keys), the one round trip of a cached page: with django-redis, one MGET
+    sent on a connection of its pool. Around that MGET, django-redis's get_many and redis-py's
+    command path (retries, metrics hooks) cost three times the MGET itself (80 against 25 us
+    of CPU a call at load 9). Any error goes the library's way instead (it retries, then
+    IGNORE_EXCEPTIONS reads it as a miss), so an outage still degrades to uncached pages."""
+    client = getattr(cache, "client", None)
+    if type(client) is not DefaultClient:
+        return cache.get_many(keys)
+    made = {client.make_key(key): key for key in keys}
+    pool = client.get_client(write=False).connection_pool
+    try:
+        connection = pool.get_connection()
+    except RedisError:
+        return cache.get_many(keys)
+    try:
+        connection.send_command("MGET", *made)
+        values = connection.read_response()
+    except RedisError:
+        connection.disconnect()  # an answer half read must not reach the next command
+        return cache.get_many(keys)
+    finally:
+        pool.release(connection)
+    return {
+        key: client.decode(value)
+        for key, value in zip(made.values(), values, strict=True)
+        if value is not None
+    }
 
 
 def _read_versions(scopes: list[str], found: dict) -> dict[str, int]:
@@ -264,6 +295,7 @@ _CUTS = re.compile(r"<!--hole:([\w-]+)-->|" + CSRF_PLACEHOLDER)
 HELD_PAGES_BYTES = 8 * 2**20
 
 
+@once  # the dotted paths are the shop's, fixed: imported once, not on every request
 def _site_hole(name: str) -> Callable:
     return import_string(SITE_HOLES[name])
 

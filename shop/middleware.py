@@ -15,11 +15,13 @@ from django.http import HttpResponseBadRequest
 from django.middleware import locale
 from django.urls import reverse
 from django.utils import translation
-from django.utils.cache import patch_cache_control
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext as _
 
 NUL = "\x00"
+#: What a request holds before LocaleMiddleware has read its path's language.
+NOT_READ = object()
 
 
 class RefuseNulBytes:
@@ -86,6 +88,7 @@ class LocaleMiddleware(locale.LocaleMiddleware):
             path_language = translation.get_language_from_path(request.path_info)
             translation.activate(path_language or settings.LANGUAGE_CODE)
             request.LANGUAGE_CODE = translation.get_language()
+            request._language_from_path = path_language
         else:
             super().process_request(request)
         if self.admin_prefix is None:
@@ -93,6 +96,18 @@ class LocaleMiddleware(locale.LocaleMiddleware):
         if request.path_info.startswith(self.admin_prefix):
             translation.activate(translation.get_language_from_request(request))
             request.LANGUAGE_CODE = translation.get_language()
+
+    def process_response(self, request, response):
+        """Django's, without reading the path's language a second time: for URLs whose
+        English is unprefixed Django's answer is only its two headers (it redirects a 404
+        to a prefixed address only when the default language is prefixed too)."""
+        language_from_path = getattr(request, "_language_from_path", NOT_READ)
+        if language_from_path is NOT_READ:
+            return super().process_response(request, response)
+        if not language_from_path:
+            patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
+        return response
 
 
 class LazyMessages(MessageMiddleware):

@@ -97,3 +97,33 @@ def test_a_rolled_back_change_bumps_nothing():
         cache.bump([cache.CATALOG])
         raise RuntimeError("rolled back")
     assert cache.versions([cache.CATALOG]) == before
+
+
+@pytest.fixture
+def redis_cache():
+    from django.core.cache import cache as django_cache
+    from django_redis.client import DefaultClient
+
+    if type(getattr(django_cache, "client", None)) is not DefaultClient:
+        pytest.skip("needs Redis (REDIS_URL)")
+    return django_cache
+
+
+def test_the_round_trip_reads_what_the_cache_holds(redis_cache):
+    """A cached page's one MGET (cache._get_many) reads exactly what django-redis's
+    get_many does: numbers, pickled entries, and nothing for a key not there."""
+    values = {"version": 1_733_000_000_123_456_789, "entry": ((1, 2), (b"<p>", "csrf", b"</p>"))}
+    redis_cache.set_many(values, timeout=60)
+    keys = ["version", "entry", "never-set"]
+    assert cache._get_many(keys) == redis_cache.get_many(keys) == values
+
+
+def test_the_round_trip_survives_a_dropped_connection(redis_cache):
+    """A pooled connection Redis has dropped (a restart, a killed client) goes the library's
+    way: reconnected, and the page reads the current values, not a miss."""
+    redis_cache.set("version", 7, timeout=60)
+    assert cache._get_many(["version"]) == {"version": 7}
+    client = redis_cache.client.get_client(write=False)
+    client.client_kill_filter(_type="normal", skipme=False)
+    assert cache._get_many(["version"]) == {"version": 7}
+    assert cache._get_many(["version"]) == {"version": 7}
