@@ -12,6 +12,7 @@ from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import DatabaseError, connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from orders import locks, mails, services
 from orders.models import Order, OrderMail
@@ -77,6 +78,20 @@ def test_each_parcel_gets_its_own_shipped_mail(django_capture_on_commit_callback
     for queued in shipped:
         assert not mails.send_queued_mail(mail_id=queued.pk)
     assert len(mail.outbox) == 2
+
+
+def test_a_mail_about_an_anonymised_order_goes_nowhere_and_is_done():
+    order, _variant = order_of()  # the test's transaction never commits: queued, not sent
+    Order.objects.filter(pk=order.pk).update(email="")  # its account was deleted
+    queued = OrderMail.objects.get(order=order, name="placed")
+    before = timezone.now()
+
+    assert not mails.send_queued_mail(mail_id=queued.pk)
+
+    assert mail.outbox == []
+    queued.refresh_from_db()
+    assert before <= queued.sent_at <= timezone.now()  # not left for a retry
+    assert not mails.send_queued_mail(mail_id=queued.pk)
 
 
 def test_the_placed_mail_is_sent_in_four_statements():
