@@ -23,11 +23,23 @@ def order_for_update(*, pk: int) -> Order:
     return Order.objects.select_for_update().get(pk=pk)
 
 
+_UNSENT_MAIL_FOR_UPDATE = Prepared(
+    lambda pk: (
+        OrderMail.objects.select_for_update(of=("self",))
+        .filter(pk=pk, sent_at__isnull=True)
+        .select_related("order__shipping_method")[:1]
+    ),
+    "pk",
+)
+
+
 def unsent_mail_for_update(*, pk: int) -> OrderMail | None:
     """The queued order mail `pk`, locked until its sending commits; None once it was sent
     (or its order deleted). Two deliveries of one task queue here, and the second finds it
-    sent."""
-    return OrderMail.objects.select_for_update().filter(pk=pk, sent_at__isnull=True).first()
+    sent. Read with its order and the order's shipping method, which the mail shows (their
+    rows are not locked: a mail must not hold up a payment of its order), in one statement
+    built once (shop.prepared): every order placed sends a mail."""
+    return _UNSENT_MAIL_FOR_UPDATE.first(pk=pk)
 
 
 def expired_order_for_update(*, pk: int, now: datetime) -> Order | None:

