@@ -3,6 +3,7 @@
 from unittest import mock
 
 import pytest
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.models import Session
 
 from shop.sessions import SessionStore
@@ -59,3 +60,29 @@ def test_a_new_session_saved_before_anything_is_read_is_written_as_it_is(
         session.save()
     assert Session.objects.filter(session_key=session.session_key).exists()
     assert SessionStore(session_key=session.session_key).load() == {}
+
+
+def test_a_changed_session_is_one_update_and_reaches_the_cache(django_assert_num_queries):
+    session = SessionStore()
+    session["cart_id"] = 7
+    session.save()
+    session["cart_id"] = 8
+    # The UPDATE alone: no transaction or savepoint of its own around it.
+    with django_assert_num_queries(1):
+        session.save()
+    assert Session.objects.get().get_decoded()["cart_id"] == 8
+    with django_assert_num_queries(0):
+        assert SessionStore(session_key=session.session_key)["cart_id"] == 8
+
+
+def test_a_session_deleted_meanwhile_is_not_written_again():
+    """Signed out in another tab (or cleared) while this request ran: Django's UpdateError,
+    which its middleware answers with SessionInterrupted, and no row comes back."""
+    session = SessionStore()
+    session["cart_id"] = 7
+    session.save()
+    Session.objects.all().delete()
+    session["cart_id"] = 8
+    with pytest.raises(UpdateError):
+        session.save()
+    assert not Session.objects.exists()
