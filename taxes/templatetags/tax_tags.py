@@ -39,10 +39,14 @@ def tax_row_label(row) -> str:
 
 @register.filter
 def tax_place(price_or_order) -> str:
-    """Where the rates of a price or an order come from: "California, United States"."""
+    """Where the rates of a price or an order come from: "California, United States".
+
+    The country's name by its code (an ISO code, as Destination keeps it): a dict of the
+    whole list, sorted and translated, was built for each call (a fifth of a millisecond,
+    on every checkout step and cart page)."""
     country = str(getattr(price_or_order, "tax_country", "") or "")
     region = getattr(price_or_order, "tax_region", "") or ""
-    name = str(dict(countries).get(country, country))
+    name = str(countries.name(country) or country)
     code = region_code(country, region)
     if code:
         return f"{region_name(country, code)}, {name}"
