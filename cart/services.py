@@ -341,11 +341,35 @@ def empty_cart(*, cart: Cart) -> None:
 @transaction.atomic(savepoint=False)
 def remove_bought_lines(*, cart: Cart, line_ids: list[int]) -> None:
     """Take what was just ordered out of the cart, with its coupon (used up by the order);
-    unticked lines stay for another day. Two statements whatever the number of lines, and
-    no savepoint of its own: it runs inside place_order's transaction, which rolls back
-    as a whole if either fails."""
-    CartLine.objects.filter(cart=cart, pk__in=line_ids).delete()
-    Cart.objects.filter(pk=cart.pk).update(coupon_code="", updated_at=timezone.now())
+    unticked lines stay for another day. No savepoint of its own: it runs inside
+    place_order's transaction, which rolls back as a whole if it fails. On PostgreSQL one
+    statement whatever the number of lines (the ORM's DELETE and UPDATE were two, a tenth of
+    place_order's CPU); elsewhere those two."""
+    using = router.db_for_write(Cart)
+    if connections[using].vendor != "postgresql":
+        CartLine.objects.filter(cart=cart, pk__in=line_ids).delete()
+        Cart.objects.filter(pk=cart.pk).update(coupon_code="", updated_at=timezone.now())
+        return
+    with connections[using].cursor() as cursor:
+        cursor.execute(_remove_lines_sql(using), [cart.pk, list(line_ids), timezone.now(), cart.pk])
+
+
+@cache
+def _remove_lines_sql(using: str) -> str:
+    """DELETE the cart's lines among some ids, then clear the cart's coupon and mark it
+    changed, in one statement: the models' own table and column names, every value a
+    parameter. A line of another cart is never deleted (its cart in the WHERE)."""
+    quote = connections[using].ops.quote_name
+    carts, lines = quote(Cart._meta.db_table), quote(CartLine._meta.db_table)
+    line_cart = quote(CartLine._meta.get_field("cart").column)
+    coupon, updated = (
+        quote(Cart._meta.get_field(name).column) for name in ("coupon_code", "updated_at")
+    )
+    return (
+        f"WITH removed AS (DELETE FROM {lines} "  # noqa: S608 # nosec B608
+        f"WHERE {line_cart} = %s AND {quote('id')} = ANY(%s)) "
+        f"UPDATE {carts} SET {coupon} = '', {updated} = %s WHERE {quote('id')} = %s"
+    )
 
 
 @transaction.atomic

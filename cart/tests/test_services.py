@@ -270,3 +270,22 @@ def test_a_flash_line_of_a_variant_not_sold_or_out_of_stock_is_refused_and_write
     with pytest.raises(error):
         services.put_flash_line(user=shopper, variant=variant, quantity=1)
     assert not Cart.objects.filter(user=shopper).exists()
+
+
+@pytest.mark.django_db
+def test_bought_lines_leave_their_cart_with_its_coupon_and_nothing_else_moves(
+    django_assert_num_queries,
+):
+    cart = CartFactory(coupon_code="SAVE10")
+    bought, kept = CartLineFactory(cart=cart), CartLineFactory(cart=cart)
+    other = CartLineFactory(cart=CartFactory(coupon_code="MINE"))
+    before = Cart.objects.get(pk=cart.pk).updated_at
+    # One statement on PostgreSQL (the lines and the cart), the ORM's two elsewhere. A line
+    # of another cart among the ids (a stale or forged list) is never deleted.
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):
+        services.remove_bought_lines(cart=cart, line_ids=[bought.pk, other.pk])
+    assert list(CartLine.objects.filter(cart=cart)) == [kept]
+    assert CartLine.objects.filter(pk=other.pk).exists()
+    cart.refresh_from_db()
+    assert cart.coupon_code == "" and cart.updated_at > before
+    assert Cart.objects.get(pk=other.cart_id).coupon_code == "MINE"
