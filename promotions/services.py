@@ -191,8 +191,8 @@ def _taxed(
     """The discounted price with tax on each line and on shipping (taxes.calculation)."""
     estimated = destination is None
     destination = destination or tax_selectors.default_destination()
-    rules = tax_selectors.rules_for(destination, now=now)
     table = tax_selectors.tax_table()
+    rules = tax_selectors.rules_for(destination, now=now, table=table)
     classes = {line.key: table.class_of(line.tax_class_id) for line in lines}
     items = [
         tax_calculation.Item(

@@ -3,6 +3,7 @@ shipping, by the destination's rules)."""
 
 from dataclasses import replace
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 
@@ -142,3 +143,15 @@ def test_per_total_rounding_differs_from_per_line_by_a_cent(us, settings):
 def test_without_rates_nothing_changes():
     result = price([line(1, "10.00", 2)], shipping=D("4.50"))
     assert (result.tax, result.total) == (D("0.00"), D("24.50"))
+
+
+def test_a_price_reads_the_tax_tables_version_once(us):
+    """The table's version is a cache round trip: the rules are made from the table the
+    price already holds (every checkout step and place_order prices)."""
+    from taxes import selectors as tax_selectors
+
+    price([line(1, "19.99")], destination=Destination("US", "NY"))  # the table held
+    with mock.patch.object(tax_selectors, "_version", wraps=tax_selectors._version) as read:
+        result = price([line(1, "19.99")], destination=Destination("US", "NY"))
+    assert read.call_count == 1
+    assert result.tax == D("0.80")
