@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
-from django.utils.html import escape
+from django.utils.html import escape, escapejs
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -327,9 +327,11 @@ def product_detail(request, slug):
     if not (variant_param.isdigit() and len(variant_param) <= 12):
         variant_param = ""
 
+    read = {}  # the variants a rendering read: the stock labels need no query of their own
+
     def context():
         product = selectors.product_for_page(slug=slug)
-        variants = list(product.variants.all())
+        variants = read["variants"] = list(product.variants.all())
         chosen = next((v for v in variants if str(v.pk) == variant_param), None)
         unknown = bool(variant_param) and chosen is None
         chosen = chosen or next((v for v in variants if v.stock > 0), None)
@@ -374,6 +376,14 @@ def product_detail(request, slug):
             # The day too: the delivery estimate names dates.
             vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
             confirm=confirm,
+            # Each variant's stock label, moved by most sales while the page stands.
+            fragment=cache.Fragment(
+                name=f"stock:{product_id}",
+                scopes=(cache.stock_scope(product_id),),
+                build=lambda: _stock_holes(
+                    read.get("variants") or selectors.variant_stocks(product_id=product_id)
+                ),
+            ),
         )
 
     # The id this process found for the slug, if any, is taken on trust for the page's one
@@ -388,6 +398,23 @@ def product_detail(request, slug):
         response = page(product_id)
     recently_viewed.remember_view(request, response, product_id=product_id)
     return response
+
+
+def _stock_holes(variants) -> dict[str, str]:
+    """The product page's stock holes for each of its `variants` (their stock alone: one
+    small query, selectors.variant_stocks, when the page was not rendered with them): the
+    level ("out", "low", "in": the label's class and product.js's data), the label ("Only 3
+    left") and the label as JavaScript string text. Whether a variant is in stock at all is
+    printed in the page (the default variant, sold-out options, the button): a variant
+    selling out or coming back moves the product's own version (catalog.stock)."""
+    template = engines["django"].engine.get_template("catalog/_stock_label.html")
+    holes = {}
+    for variant in variants:
+        label = template.render(Context({"variant": variant}))
+        holes[f"stock-level-{variant.pk}"] = variant.stock_level
+        holes[f"stock-label-{variant.pk}"] = label
+        holes[f"stock-label-js-{variant.pk}"] = escapejs(label)
+    return holes
 
 
 def _wanted_options(params) -> dict[int, int]:
