@@ -296,9 +296,10 @@ def product_hole(name: str, fill: Callable[..., str]) -> None:
 
 
 #: The page's entries are kept under this prefix: an entry is (versions, Parts). Not the
-#: "catalog:page-entry:" of the earlier (versions, HTML) entries, so that processes of two
-#: releases sharing a cache never read each other's.
-PAGE_PREFIX = "catalog:page-parts:"
+#: "catalog:page-entry:" of the earlier (versions, HTML) entries, nor the "catalog:page-parts:"
+#: of product pages with their stock labels in them (kept under the product's version only),
+#: so that processes of two releases sharing a cache never read each other's.
+PAGE_PREFIX = "catalog:pages:"
 #: A page as kept: its UTF-8 bytes between the places each visitor's parts go, named by str
 #: items (a hole's name, or CSRF_PLACEHOLDER for the token).
 Parts = tuple[bytes | str, ...]
