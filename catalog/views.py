@@ -27,6 +27,7 @@ from catalog.models import Product
 from catalog.seo import product_structured_data
 from catalog.templatetags.catalog_tags import CARD_NEXT
 from shop.csrf import get_token
+from shop.middleware import sessionless_guest
 from shop.money import format_money
 
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
@@ -454,7 +455,7 @@ def _hole(request, template_name: str, context: dict) -> str:
 
 def _wishlist_button(request, product_id: int) -> str:
     next_path = request.get_full_path()
-    if not request.user.is_authenticated:
+    if sessionless_guest(request) or not request.user.is_authenticated:
         return _guest_wishlist_button(get_language(), get_script_prefix(), next_path)
     saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
     context = {"product_id": product_id, "saved": saved, "next_path": next_path}

@@ -299,3 +299,20 @@ def test_a_variant_selling_out_renders_its_page_again(
     assert "https://schema.org/OutOfStock" in html
     red = Client().get(tee.url, {"variant": tee.red.pk}).content.decode()
     assert re.search(r'class="button buy-form__submit"[^>]* disabled>Sold out</button>', red)
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["home", "category", "product"])
+def test_a_first_visit_gets_the_guests_header_without_its_user_made(shop, page, monkeypatch):
+    """A visitor with no session is a guest with an empty cart: the header (and the wishlist
+    button) are the guest's without making the user; the page still varies on Cookie."""
+    url = url_of(shop, page)
+    Client().get(url)  # rendered and kept
+
+    def made(request):
+        raise AssertionError("the user was made")
+
+    monkeypatch.setattr("django.contrib.auth.get_user", made)
+    response = Client().get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "data-cart-count>0<" in html and "/accounts/login/" in html
+    assert "Cookie" in response["Vary"]
