@@ -299,6 +299,8 @@ def test_a_variant_selling_out_renders_its_page_again(
     assert "https://schema.org/OutOfStock" in html
     red = Client().get(tee.url, {"variant": tee.red.pk}).content.decode()
     assert re.search(r'class="button buy-form__submit"[^>]* disabled>Sold out</button>', red)
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("page", ["home", "category", "product"])
 def test_a_first_visit_gets_the_guests_header_without_its_user_made(shop, page, monkeypatch):
