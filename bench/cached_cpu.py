@@ -42,6 +42,7 @@ _spec.loader.exec_module(bench_profile)
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 
+from catalog import cache as catalog_cache  # noqa: E402
 from shop.wsgi import application  # noqa: E402
 
 PAGES = {
@@ -102,24 +103,38 @@ def returning_cookie() -> str:
 
 
 class Counted:
-    """Queries and cache round trips of one request."""
+    """Queries and cache round trips of one request: connections taken from django-redis's
+    pool, and the cached pages' own MGET (catalog.cache._get_many, on a connection of its
+    own; a failed one that goes to the pool is counted once)."""
 
     def __init__(self):
         self.queries = 0
         self.round_trips = 0
+        self.inside = False
 
     def __enter__(self):
         client = cache.client.get_client() if hasattr(cache, "client") else None
         self.patched = client.connection_pool if client is not None else None
+        counter = self
         if self.patched is not None:
             original = type(self.patched).get_connection
-            counter = self
 
             def get_connection(pool, *args, **kwargs):
-                counter.round_trips += 1
+                counter.round_trips += not counter.inside
                 return original(pool, *args, **kwargs)
 
             self.patched.get_connection = get_connection.__get__(self.patched)
+        self.get_many = catalog_cache._get_many
+
+        def get_many(keys):
+            counter.round_trips += 1
+            counter.inside = True
+            try:
+                return self.get_many(keys)
+            finally:
+                counter.inside = False
+
+        catalog_cache._get_many = get_many
         self.wrapper = connection.execute_wrapper(self.note)
         self.wrapper.__enter__()
         return self
@@ -130,6 +145,7 @@ class Counted:
 
     def __exit__(self, *exc):
         self.wrapper.__exit__(*exc)
+        catalog_cache._get_many = self.get_many
         if self.patched is not None:
             del self.patched.get_connection
 

@@ -25,11 +25,13 @@ path that calls bump(), products_changed() or categories_changed() invalidates o
 """
 
 import hashlib
+import os
 import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache as once
 from functools import partial
 from typing import TypeVar
@@ -62,6 +64,13 @@ def product_scope(product_id: int) -> str:
 
 def category_scope(category_id: int) -> str:
     return f"category:{category_id}"
+
+
+def stock_scope(product_id: int) -> str:
+    """The product's stock labels ("Only 3 left"): moved by a sale that relabels a variant
+    without selling it out or bringing it back (catalog.stock), read by the product page's
+    stock holes only, so that such a sale keeps the page itself."""
+    return f"stock:{product_id}"
 
 
 def _version_key(scope: str) -> str:
@@ -126,45 +135,66 @@ def versions(scopes: Iterable[str]) -> dict[str, int]:
 def read_with_versions(key: str, scopes: Iterable[str]) -> tuple[object, dict[str, int]]:
     """The cache's value at `key` (None if none) and the current versions of `scopes`, in
     one round trip (the versions this request has read are not asked again)."""
+    found, current = _read_many_with_versions([key], scopes)
+    return found.get(key), current
+
+
+def _read_many_with_versions(keys: list[str], scopes: Iterable[str]) -> tuple[dict, dict[str, int]]:
+    """read_with_versions() for several keys: {key: value} of those the cache has."""
     scopes = sorted(set(scopes))
     kept = _kept()
     unread = _unread(scopes, kept)
-    found = _get_many([key, *(_version_key(scope) for scope in unread)])
+    found = _get_many([*keys, *(_version_key(scope) for scope in unread)])
     current = _read_versions(unread, found)
     if kept is not None:
         kept.update(current)
         current = {scope: kept[scope] for scope in scopes}
-    return found.get(key), current
+    return {key: found[key] for key in keys if key in found}, current
 
 
 def _get_many(keys: list[str]) -> dict:
     """cache.get_many(keys), the one round trip of a cached page: with django-redis, one MGET
-    sent on a connection of its pool. Around that MGET, django-redis's get_many and redis-py's
-    command path (retries, metrics hooks) cost three times the MGET itself (80 against 25 us
-    of CPU a call at load 9). Any error goes the library's way instead (it retries, then
-    IGNORE_EXCEPTIONS reads it as a miss), so an outage still degrades to uncached pages."""
+    sent on this thread's own connection (made with the pool's settings, kept for the
+    thread). Around that MGET, django-redis's get_many and redis-py's command path (retries,
+    metrics hooks) cost three times the MGET itself (80 against 25 us of CPU a call at load
+    9), and taking a connection from the pool and giving it back (its metrics, a poll of the
+    socket for data left unread) was another sixth of the round trip. Nothing is ever left
+    unread on the thread's connection: any failure disconnects it. A Redis error goes the
+    library's way instead (it retries, then IGNORE_EXCEPTIONS reads it as a miss), so an
+    outage still degrades to uncached pages."""
     client = getattr(cache, "client", None)
     if type(client) is not DefaultClient:
         return cache.get_many(keys)
     made = {client.make_key(key): key for key in keys}
-    pool = client.get_client(write=False).connection_pool
-    try:
-        connection = pool.get_connection()
-    except RedisError:
-        return cache.get_many(keys)
+    connection = _own_connection(client.get_client(write=False).connection_pool)
     try:
         connection.send_command("MGET", *made)
         values = connection.read_response()
     except RedisError:
         connection.disconnect()  # an answer half read must not reach the next command
         return cache.get_many(keys)
-    finally:
-        pool.release(connection)
+    except BaseException:
+        connection.disconnect()  # interrupted (a worker's timeout): nothing left unread
+        raise
     return {
         key: client.decode(value)
         for key, value in zip(made.values(), values, strict=True)
         if value is not None
     }
+
+
+#: This thread's connection for _get_many: (the pool it copies, the process, the connection).
+_own = threading.local()
+
+
+def _own_connection(pool):
+    """This thread's connection to the server of `pool`, made with its settings (connected
+    on first use); a new one after a fork (the parent's socket is never shared) or when
+    django-redis made a new pool."""
+    held = getattr(_own, "held", None)
+    if held is None or held[0] is not pool or held[1] != os.getpid():
+        held = _own.held = (pool, os.getpid(), pool.connection_class(**pool.connection_kwargs))
+    return held[2]
 
 
 def _read_versions(scopes: list[str], found: dict) -> dict[str, int]:
@@ -282,9 +312,10 @@ def product_hole(name: str, fill: Callable[..., str]) -> None:
 
 
 #: The page's entries are kept under this prefix: an entry is (versions, Parts). Not the
-#: "catalog:page-entry:" of the earlier (versions, HTML) entries, so that processes of two
-#: releases sharing a cache never read each other's.
-PAGE_PREFIX = "catalog:page-parts:"
+#: "catalog:page-entry:" of the earlier (versions, HTML) entries, nor the "catalog:page-parts:"
+#: of product pages with their stock labels in them (kept under the product's version only),
+#: so that processes of two releases sharing a cache never read each other's.
+PAGE_PREFIX = "catalog:pages:"
 #: A page as kept: its UTF-8 bytes between the places each visitor's parts go, named by str
 #: items (a hole's name, or CSRF_PLACEHOLDER for the token).
 Parts = tuple[bytes | str, ...]
@@ -315,10 +346,12 @@ class _HeldPages:
     """The pages this process served last, by key: (the entry, when it was kept), at most
     HELD_PAGES_BYTES of them, the least recently served given up first. An entry is served
     only while its versions are the current ones, as the cache's is, and no longer than
-    PAGE_TIMEOUT after it was kept (the same safety net)."""
+    PAGE_TIMEOUT after it was kept (the same safety net). Fragments are held the same way,
+    their size counted by `size`."""
 
-    def __init__(self, limit: int):
+    def __init__(self, limit: int, size: Callable[[object], int] | None = None):
         self.limit = limit
+        self.size_of = size or _bytes_of
         self.size = 0
         self.entries: OrderedDict[str, tuple[tuple, Parts, float]] = OrderedDict()
         self.lock = threading.Lock()
@@ -333,7 +366,7 @@ class _HeldPages:
         return held[0], held[1]
 
     def keep(self, key: str, stamp: tuple, parts: Parts) -> None:
-        size = _bytes_of(parts)
+        size = self.size_of(parts)
         with self.lock:
             self._forget(key)
             self.entries[key] = (stamp, parts, time.monotonic())
@@ -344,7 +377,7 @@ class _HeldPages:
     def _forget(self, key: str) -> None:
         held = self.entries.pop(key, None)
         if held is not None:
-            self.size -= _bytes_of(held[1])
+            self.size -= self.size_of(held[1])
 
 
 def _bytes_of(page: Parts) -> int:
@@ -352,6 +385,32 @@ def _bytes_of(page: Parts) -> int:
 
 
 _held_pages = _HeldPages(HELD_PAGES_BYTES)
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """Holes of a cached page that move more often than the page (a product's stock
+    labels): one small value, hole name -> HTML, built by `build()` (a small query) and kept
+    for the versions of the page's scopes and of its own `scopes`, in the cache and in each
+    process, as pages are. When only its own scopes move, the page is kept and only this is
+    built again. `name` names it among the fragments (a product's id)."""
+
+    name: str
+    scopes: tuple[str, ...]
+    build: Callable[[], dict[str, str]]
+
+
+FRAGMENT_PREFIX = "catalog:fragment:"
+#: Bytes of fragments each process holds: a product's stock labels are some 100 to 300
+#: bytes, so a few thousand products' (the pages it holds, and more).
+HELD_FRAGMENTS_BYTES = 2**20
+
+
+def _fragment_bytes(holes: dict[str, bytes]) -> int:
+    return sum(len(name) + len(html) for name, html in holes.items())
+
+
+_held_fragments = _HeldPages(HELD_FRAGMENTS_BYTES, size=_fragment_bytes)
 
 
 def cached_page(
@@ -363,6 +422,7 @@ def cached_page(
     holes: dict[str, Callable[[], str]] | None = None,
     vary: str,
     confirm: Callable[[dict[str, int]], bool] | None = None,
+    fragment: Fragment | None = None,
 ) -> HttpResponse | None:
     """Render `template`, or take it from the cache while the versions of `scopes` stand.
 
@@ -380,40 +440,80 @@ def cached_page(
 
     `confirm(versions)`, when given, is asked once the versions are read, before anything is
     served or rendered: False (the scopes were a guess those versions disprove) returns None.
+
+    `fragment`'s holes are filled from its value (see Fragment), whose versions and, when
+    this process does not hold it, entry come in the same round trip.
     """
     scopes = sorted(set(scopes))
-    parts = [template, request.path, get_language() or "", vary, *scopes]
+    language = get_language() or ""
+    parts = [template, request.path, language, vary, *scopes]
     key = PAGE_PREFIX + hashlib.sha256("|".join(parts).encode()).hexdigest()
     held = _held_pages.get(key)
-    if held is not None:
-        entry, current = held, versions(scopes)
-    else:
-        entry, current = read_with_versions(key, scopes)
+    wanted = [] if held is not None else [key]
+    read = scopes
+    if fragment is not None:
+        read = sorted({*scopes, *fragment.scopes})
+        fragment_key = (
+            FRAGMENT_PREFIX + hashlib.sha256(f"{fragment.name}|{language}".encode()).hexdigest()
+        )
+        held_fragment = _held_fragments.get(fragment_key)
+        if held_fragment is None:
+            wanted.append(fragment_key)
+    found, current = _read_many_with_versions(wanted, read) if wanted else ({}, versions(read))
     if confirm is not None and not confirm(current):
         return None
     stamp = tuple(current[scope] for scope in scopes)
-    if held is not None and held[0] != stamp:
-        entry = cache.get(key)  # another process may have rendered it at these versions
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
-        page = entry[1]
-        if entry is not held:
-            _held_pages.keep(key, stamp, page)
-    else:
+    page = _kept_value(_held_pages, key, stamp, held, found.get(key))
+    if page is None:
         shared = {**context(), "cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
         page = cut(render_to_string(template, shared, request=request))
         if not shared.get(UNCACHED):
-            cache.set(key, (stamp, page), timeout=PAGE_TIMEOUT)
-            _held_pages.keep(key, stamp, page)
-    return HttpResponse(fill(request, page, holes=holes))
+            _keep(_held_pages, key, stamp, page)
+    filled = None
+    if fragment is not None:
+        fragment_stamp = tuple(current[scope] for scope in read)
+        filled = _kept_value(
+            _held_fragments, fragment_key, fragment_stamp, held_fragment, found.get(fragment_key)
+        )
+        if filled is None:
+            filled = {name: html.encode() for name, html in fragment.build().items()}
+            _keep(_held_fragments, fragment_key, fragment_stamp, filled)
+    return HttpResponse(fill(request, page, holes=holes, filled=filled))
 
 
-def fill(request, page: Parts, *, holes: dict[str, Callable[[], str]] | None = None) -> bytes:
+def _kept_value(held_here: _HeldPages, key: str, stamp: tuple, held, found):
+    """The value kept at `key` for `stamp`, else None: this process's (`held`, what
+    held_here had), the one read with the versions (`found`), or, when what this process
+    holds is of other versions, the cache's (another process may have made it at these)."""
+    entry = held if held is not None else found
+    if held is not None and held[0] != stamp:
+        entry = cache.get(key)
+    if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp):
+        return None
+    if entry is not held:
+        held_here.keep(key, stamp, entry[1])
+    return entry[1]
+
+
+def _keep(held_here: _HeldPages, key: str, stamp: tuple, value) -> None:
+    cache.set(key, (stamp, value), timeout=PAGE_TIMEOUT)
+    held_here.keep(key, stamp, value)
+
+
+def fill(
+    request,
+    page: Parts,
+    *,
+    holes: dict[str, Callable[[], str]] | None = None,
+    filled: dict[str, bytes] | None = None,
+) -> bytes:
     """`page` kept for every visitor, with this visitor's parts: the layout's holes
     (SITE_HOLES) and `holes` filled, and the CSRF placeholder (in the page or in what the
-    holes gave) swapped for their token, made once."""
+    holes gave) swapped for their token, made once. `filled`: holes whose HTML is ready (a
+    fragment's: the same for every visitor, no token in it)."""
     fillers = _fillers(request, holes)
     token = None
-    filled: dict[str, bytes] = {}
+    filled = dict(filled or {})
     out = []
     for part in page:
         if part.__class__ is bytes:

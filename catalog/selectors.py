@@ -756,6 +756,12 @@ def product_for_page(*, slug: str) -> Product:
     )
 
 
+def variant_stocks(*, product_id: int) -> list[Variant]:
+    """The stock of each variant the product's page shows (its active ones): the page's
+    stock labels, read apart from the page (catalog.views._stock_holes)."""
+    return list(Variant.objects.active().filter(product_id=product_id).only("pk", "stock"))
+
+
 def gallery_for(images: list[ProductImage], variant: Variant | None) -> list[ProductImage]:
     """The product's pictures with those of `variant` (its colour, say) first, each group in
     the merchant's order; all in their order when none shows it or no variant is chosen."""

@@ -6,10 +6,12 @@ Every write goes the same way (`_move`): lock the variant rows in primary-key or
 (catalog.locks), check the new levels under the lock, change `Variant.stock` with a
 conditional UPDATE (it never goes below zero, whatever the concurrency), write one movement
 per variant with the stock after it, move the products' stock summary by the same units,
-and invalidate only the cached pages whose stock label changed (catalog.models.stock_label):
-a sale that leaves "In stock" as it was keeps every cached page; one that makes a product
-sell out (or come back) invalidates that product, its categories and the catalog-wide pages
-whose cards say "Sold out".
+and invalidate only what shows a stock label that changed (catalog.models.stock_label):
+a sale that leaves "In stock" as it was keeps every cached page; one that changes a label
+without selling the variant out moves only the product page's stock labels; one that sells
+a variant out (or brings it back) invalidates its product's page, and one that makes a
+product sell out (or come back) its categories and the catalog-wide pages whose cards say
+"Sold out" too.
 
 So the sum of a variant's movements equals its stock after any sequence of these calls, and
 a form loaded before a sale can never write back the stock it showed: the merchant enters an
@@ -454,26 +456,32 @@ def _move_product_stock(
 def _invalidate(
     *, locked: dict[int, Variant], deltas: dict[int, int], products: dict[int, tuple[int, int]]
 ) -> None:
-    """Bump the cache versions of the pages whose stock label changed (on commit).
+    """Bump the cache versions of what shows a changed stock label (on commit).
 
-    A product page shows each active variant's label ("Sold out", "Only 3 left", "In stock");
-    cards, listings (their "in stock" filter), the home page and related products show only
-    whether the product is in stock at all.
+    A product page shows each active variant's label ("Sold out", "Only 3 left", "In stock")
+    in holes of its own (cache.stock_scope): a label that changes on the same side of zero
+    ("Only 3 left" to "Only 2 left", most sales of the last units) moves only those. Whether
+    a variant is in stock at all is in the page itself (its default variant, options marked
+    sold out, the button, the structured data): a variant selling out or coming back moves
+    the product's version. Cards, listings (their "in stock" filter), the home page and
+    related products show only whether the product is in stock at all.
     """
-    relabelled = {
-        locked[pk].product_id
-        for pk, delta in deltas.items()
-        if locked[pk].is_active
-        and stock_label(locked[pk].stock) != stock_label(locked[pk].stock + delta)
-    }
+    relabelled, crossed = set(), set()
+    for pk, delta in deltas.items():
+        variant = locked[pk]
+        if variant.is_active and stock_label(variant.stock) != stock_label(variant.stock + delta):
+            relabelled.add(variant.product_id)
+            if (variant.stock > 0) != (variant.stock + delta > 0):
+                crossed.add(variant.product_id)
     flipped = {pk for pk, (old, new) in products.items() if (old > 0) != (new > 0)}
     if flipped:
         paths = (
             Category.objects.filter(products__pk__in=flipped).distinct().values_list("path", "pk")
         )
         cache.products_changed(
-            product_ids=flipped | relabelled,
-            category_paths=[f"{path}{pk}/" for path, pk in paths],
+            product_ids=flipped, category_paths=[f"{path}{pk}/" for path, pk in paths]
         )
-    elif relabelled:
-        cache.bump(cache.product_scope(pk) for pk in relabelled)
+    cache.bump(
+        [cache.product_scope(pk) for pk in crossed - flipped]
+        + [cache.stock_scope(pk) for pk in relabelled - crossed]
+    )

@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
-from django.utils.html import escape
+from django.utils.html import escape, escapejs
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from catalog.models import Product
 from catalog.seo import product_structured_data
 from catalog.templatetags.catalog_tags import CARD_NEXT
 from shop.csrf import get_token
+from shop.middleware import sessionless_guest
 from shop.money import format_money
 
 #: Only these first pages of a listing are cached; deeper pages are rarely read.
@@ -327,9 +328,11 @@ def product_detail(request, slug):
     if not (variant_param.isdigit() and len(variant_param) <= 12):
         variant_param = ""
 
+    read = {}  # the variants a rendering read: the stock labels need no query of their own
+
     def context():
         product = selectors.product_for_page(slug=slug)
-        variants = list(product.variants.all())
+        variants = read["variants"] = list(product.variants.all())
         chosen = next((v for v in variants if str(v.pk) == variant_param), None)
         unknown = bool(variant_param) and chosen is None
         chosen = chosen or next((v for v in variants if v.stock > 0), None)
@@ -374,6 +377,14 @@ def product_detail(request, slug):
             # The day too: the delivery estimate names dates.
             vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
             confirm=confirm,
+            # Each variant's stock label, moved by most sales while the page stands.
+            fragment=cache.Fragment(
+                name=f"stock:{product_id}",
+                scopes=(cache.stock_scope(product_id),),
+                build=lambda: _stock_holes(
+                    read.get("variants") or selectors.variant_stocks(product_id=product_id)
+                ),
+            ),
         )
 
     # The id this process found for the slug, if any, is taken on trust for the page's one
@@ -388,6 +399,23 @@ def product_detail(request, slug):
         response = page(product_id)
     recently_viewed.remember_view(request, response, product_id=product_id)
     return response
+
+
+def _stock_holes(variants) -> dict[str, str]:
+    """The product page's stock holes for each of its `variants` (their stock alone: one
+    small query, selectors.variant_stocks, when the page was not rendered with them): the
+    level ("out", "low", "in": the label's class and product.js's data), the label ("Only 3
+    left") and the label as JavaScript string text. Whether a variant is in stock at all is
+    printed in the page (the default variant, sold-out options, the button): a variant
+    selling out or coming back moves the product's own version (catalog.stock)."""
+    template = engines["django"].engine.get_template("catalog/_stock_label.html")
+    holes = {}
+    for variant in variants:
+        label = template.render(Context({"variant": variant}))
+        holes[f"stock-level-{variant.pk}"] = variant.stock_level
+        holes[f"stock-label-{variant.pk}"] = label
+        holes[f"stock-label-js-{variant.pk}"] = escapejs(label)
+    return holes
 
 
 def _wanted_options(params) -> dict[int, int]:
@@ -427,7 +455,7 @@ def _hole(request, template_name: str, context: dict) -> str:
 
 def _wishlist_button(request, product_id: int) -> str:
     next_path = request.get_full_path()
-    if not request.user.is_authenticated:
+    if sessionless_guest(request) or not request.user.is_authenticated:
         return _guest_wishlist_button(get_language(), get_script_prefix(), next_path)
     saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
     context = {"product_id": product_id, "saved": saved, "next_path": next_path}

@@ -13,7 +13,7 @@ from django.utils.functional import SimpleLazyObject
 
 from shop.context_processors import _cart_count
 from shop.csrf import get_token
-from shop.middleware import may_have_messages
+from shop.middleware import may_have_messages, sessionless_guest
 
 
 def site_actions(request) -> str:
@@ -23,6 +23,8 @@ def site_actions(request) -> str:
     from shop.templatetags.shop_tags import guest_links
     from shop.templatetags.shop_tags import site_actions as tag
 
+    if sessionless_guest(request):  # no session: no cart either
+        return guest_links(cart_count=getattr(request, "cart_item_count", 0))
     if not request.user.is_authenticated:
         return guest_links(cart_count=_cart_count(request))
     context = Context(

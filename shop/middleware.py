@@ -137,6 +137,22 @@ def may_have_messages(request) -> bool:
     return bool({CookieStorage.cookie_name, settings.SESSION_COOKIE_NAME} & set(request.COOKIES))
 
 
+def sessionless_guest(request) -> bool:
+    """Whether the visitor is a guest who brought no session and started none (every first
+    visit): known without making the user, which reads the session (a user comes only from
+    the session here: AuthenticationMiddleware's lazy user, not yet made). Making the lazy
+    user was about half of such a visitor's header. The session is marked read, as making
+    the user marks it: the page still varies on the Cookie header."""
+    session = getattr(request, "session", None)
+    user = getattr(request, "user", None)
+    if session is None or session.session_key is not None or session.modified:
+        return False
+    if not isinstance(user, SimpleLazyObject) or user._wrapped is not empty:
+        return False
+    session.accessed = True
+    return True
+
+
 #: Per setting (the policy, the report-only one): (header value, excluded path prefixes),
 #: built from the settings once; emptied when a test changes them.
 _built_policies: dict[str, tuple[str, tuple[str, ...]]] = {}

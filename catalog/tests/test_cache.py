@@ -127,3 +127,27 @@ def test_the_round_trip_survives_a_dropped_connection(redis_cache):
     client.client_kill_filter(_type="normal", skipme=False)
     assert cache._get_many(["version"]) == {"version": 7}
     assert cache._get_many(["version"]) == {"version": 7}
+
+
+def test_an_interrupted_round_trip_leaves_nothing_for_the_next(redis_cache, monkeypatch):
+    """The thread's own connection is disconnected when a read is interrupted (a worker's
+    timeout), so that its answer, still on the way, is never read as the next page's."""
+    redis_cache.set_many({"first": 1, "second": 2}, timeout=60)
+    connection = cache._own_connection(redis_cache.client.get_client().connection_pool)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(connection, "read_response", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            cache._get_many(["first"])
+    assert cache._get_many(["second"]) == {"second": 2}
+
+
+def test_a_forked_process_makes_its_own_connection(redis_cache, monkeypatch):
+    pool = redis_cache.client.get_client().connection_pool
+    parents = cache._own_connection(pool)
+    assert cache._own_connection(pool) is parents
+    monkeypatch.setattr(cache.os, "getpid", lambda: -1)
+    assert cache._own_connection(pool) is not parents

@@ -1,8 +1,10 @@
 """Cached pages as kept: UTF-8 bytes cut at each visitor's parts, held by the process that
 served them last, one cache round trip a page for a new visitor (catalog.cache)."""
 
+import json
 import re
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache as django_cache
@@ -10,7 +12,12 @@ from django.test import Client
 
 from catalog import cache, services
 from catalog.models import Category, Variant
-from catalog.tests.factories import CategoryFactory, ProductFactory
+from catalog.tests.factories import (
+    CategoryFactory,
+    OptionValueFactory,
+    ProductFactory,
+    VariantFactory,
+)
 
 #: What a cached page costs a visitor with no cookie once it is kept, whether this process
 #: holds it (the versions alone are asked) or not (the versions and the page, in one MGET).
@@ -61,6 +68,11 @@ def not_held(monkeypatch):
 
     def forget():
         monkeypatch.setattr(cache, "_held_pages", cache._HeldPages(cache.HELD_PAGES_BYTES))
+        monkeypatch.setattr(
+            cache,
+            "_held_fragments",
+            cache._HeldPages(cache.HELD_FRAGMENTS_BYTES, size=cache._fragment_bytes),
+        )
 
     return forget
 
@@ -184,3 +196,125 @@ def test_a_renamed_category_shows_in_every_listings_menu_at_once(
         services.save_category(category=hats)
     html = Client().get(shop["category"]).content.decode()
     assert "Caps" in html and "Hats" not in html
+
+
+# --- A product's stock labels: holes kept per its stock version, not the page's -----------
+
+
+@pytest.fixture
+def renders(monkeypatch):
+    """The templates cached_page rendered (a page kept is served without any)."""
+    rendered = []
+    original = cache.render_to_string
+
+    def counted(template, *args, **kwargs):
+        rendered.append(template)
+        return original(template, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "render_to_string", counted)
+    return rendered
+
+
+@pytest.fixture
+def tee():
+    """A product of two colours: red (3 left, the default variant) and blue (in stock)."""
+    product = ProductFactory(name="Tee", variants=False)
+    red = VariantFactory(product=product, stock=3, option_values=[OptionValueFactory(value="Red")])
+    blue = VariantFactory(
+        product=product, stock=7, option_values=[OptionValueFactory(value="Blue")]
+    )
+    return SimpleNamespace(product=product, red=red, blue=blue, url=product.get_absolute_url())
+
+
+def stock_shown(html: str) -> tuple[str, dict[int, tuple[str, str]]]:
+    """The chosen variant's label as the page shows it, and each variant's level and label
+    as product.js reads them."""
+    chosen = re.search(r'<p id="chosen-stock" class="([^"]+)">\s*(.*?)\s*</p>', html, re.S)
+    data = json.loads(re.search(r'id="variant-data">(.*?)</script>', html, re.S).group(1))
+    shown = {variant["id"]: (variant["level"], variant["stock"].strip()) for variant in data}
+    return f"{chosen.group(1)}: {chosen.group(2)}", shown
+
+
+@pytest.mark.django_db
+def test_a_sale_that_relabels_a_variant_shows_on_the_next_view_without_rendering_the_page(
+    tee, renders, round_trips, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    assert stock_shown(Client().get(tee.url).content.decode()) == (
+        "stock stock--low: Only 3 left",
+        {tee.red.pk: ("low", "Only 3 left"), tee.blue.pk: ("in", "In stock")},
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.take_stock(quantities={tee.red.pk: 1, tee.blue.pk: 2})
+    renders.clear()
+    round_trips.clear()
+    with django_assert_num_queries(1):  # the variants' stock, not the page's 10 or more
+        html = Client().get(tee.url).content.decode()
+    assert renders == []
+    assert stock_shown(html) == (
+        "stock stock--low: Only 2 left",
+        {tee.red.pk: ("low", "Only 2 left"), tee.blue.pk: ("low", "Only 5 left")},
+    )
+    # The versions (stale labels held), then the labels' entry (another process may have
+    # made it), then the new labels kept.
+    assert [name for name, _key in round_trips] == ["_get_many", "get", "set"]
+    with django_assert_num_queries(0):
+        again = Client().get(tee.url).content.decode()
+    assert without_tokens(again) == without_tokens(html)
+
+
+@pytest.mark.django_db
+def test_relabelled_stock_made_by_one_process_is_served_by_another_in_one_round_trip(
+    tee, not_held, round_trips, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    Client().get(tee.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.take_stock(quantities={tee.red.pk: 1})
+    html = Client().get(tee.url).content.decode()  # this process makes the new labels
+    not_held()
+    round_trips.clear()
+    with django_assert_num_queries(0):
+        elsewhere = Client().get(tee.url).content.decode()
+    assert len(round_trips) == ROUND_TRIPS, round_trips
+    assert without_tokens(elsewhere) == without_tokens(html)
+    assert "Only 2 left" in elsewhere and "Only 3 left" not in elsewhere
+
+
+@pytest.mark.django_db
+def test_a_variant_selling_out_renders_its_page_again(
+    tee, renders, django_capture_on_commit_callbacks
+):
+    """Whether a variant is in stock is in the page itself: the default variant (the first
+    in stock), the options marked sold out, the button, the structured data."""
+    Client().get(tee.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.take_stock(quantities={tee.red.pk: 3})
+    renders.clear()
+    html = Client().get(tee.url).content.decode()
+    assert renders == ["catalog/product.html"]
+    assert stock_shown(html) == (
+        "stock stock--in: In stock",  # blue is the default variant now
+        {tee.red.pk: ("out", "Sold out"), tee.blue.pk: ("in", "In stock")},
+    )
+    assert f'name="variant" value="{tee.blue.pk}"' in html
+    assert "https://schema.org/OutOfStock" in html
+    red = Client().get(tee.url, {"variant": tee.red.pk}).content.decode()
+    assert re.search(r'class="button buy-form__submit"[^>]* disabled>Sold out</button>', red)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["home", "category", "product"])
+def test_a_first_visit_gets_the_guests_header_without_its_user_made(shop, page, monkeypatch):
+    """A visitor with no session is a guest with an empty cart: the header (and the wishlist
+    button) are the guest's without making the user; the page still varies on Cookie."""
+    url = url_of(shop, page)
+    Client().get(url)  # rendered and kept
+
+    def made(request):
+        raise AssertionError("the user was made")
+
+    monkeypatch.setattr("django.contrib.auth.get_user", made)
+    response = Client().get(url)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "data-cart-count>0<" in html and "/accounts/login/" in html
+    assert "Cookie" in response["Vary"]

@@ -179,6 +179,7 @@ def shop():
 def _scopes(shop) -> dict[str, str]:
     return {
         "shirt": cache.product_scope(shop.shirt.pk),
+        "shirt's labels": cache.stock_scope(shop.shirt.pk),
         "other": cache.product_scope(shop.other.pk),
         "novel": cache.product_scope(shop.novel.pk),
         "shirts": cache.category_scope(shop.shirts.pk),
@@ -208,18 +209,20 @@ def test_an_order_leaving_plenty_of_stock_keeps_every_cached_page(
     assert _bumped(shop, django_capture_on_commit_callbacks, sale) == set()
 
 
-def test_an_order_bringing_a_variant_to_its_last_units_invalidates_only_its_product_page(
+def test_an_order_bringing_a_variant_to_its_last_units_invalidates_only_its_stock_labels(
     shop, django_capture_on_commit_callbacks
 ):
+    """The product page is kept: its stock labels are holes kept per their own version."""
+
     def sale():
         services.take_stock(quantities={shop.variant.pk: 17})  # 20 -> 3: "Only 3 left"
 
-    assert _bumped(shop, django_capture_on_commit_callbacks, sale) == {"shirt"}
+    assert _bumped(shop, django_capture_on_commit_callbacks, sale) == {"shirt's labels"}
 
     def another():
         services.take_stock(quantities={shop.variant.pk: 1})  # "Only 2 left"
 
-    assert _bumped(shop, django_capture_on_commit_callbacks, another) == {"shirt"}
+    assert _bumped(shop, django_capture_on_commit_callbacks, another) == {"shirt's labels"}
 
 
 def test_an_order_that_sells_a_product_out_invalidates_it_its_categories_and_the_catalog(

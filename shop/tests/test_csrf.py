@@ -29,6 +29,25 @@ def test_a_visitor_with_a_secret_keeps_it():
     assert django_csrf._unmask_cipher_token(csrf.get_token(request)) == "a" * 32
 
 
+def test_every_pair_of_secret_and_mask_characters_unmasks_as_djangos(monkeypatch):
+    chars = django_csrf.CSRF_ALLOWED_CHARS
+    for key in chars:  # each mask character against every secret character
+        monkeypatch.setattr(csrf, "random_string", lambda length, key=key: key * length)
+        for secret in (chars[:32], chars[32:] + chars[:2]):
+            request = RequestFactory().get("/")
+            request.META["CSRF_COOKIE"] = secret
+            token = csrf.get_token(request)
+            assert token.startswith(key * 32)
+            assert django_csrf._unmask_cipher_token(token) == secret
+
+
+def test_a_new_visitors_secret_and_mask_are_drawn_apart():
+    request = RequestFactory().get("/")
+    token = csrf.get_token(request)
+    assert token[:32] != request.META["CSRF_COOKIE"] != token[32:]
+    assert django_csrf._unmask_cipher_token(token) == request.META["CSRF_COOKIE"]
+
+
 def test_random_strings_draw_every_character_and_only_those():
     drawn = "".join(csrf.random_string(32) for _ in range(400))
     assert set(drawn) == set(django_csrf.CSRF_ALLOWED_CHARS)

@@ -3,9 +3,13 @@
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.models import Session
+from django.utils.functional import empty
 
+from accounts.tests.factories import UserFactory
+from shop.middleware import sessionless_guest
 from shop.sessions import SessionStore
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +64,43 @@ def test_a_new_session_saved_before_anything_is_read_is_written_as_it_is(
         session.save()
     assert Session.objects.filter(session_key=session.session_key).exists()
     assert SessionStore(session_key=session.session_key).load() == {}
+
+
+def a_request(rf, *, session_key=None):
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    request = rf.get("/")
+    if session_key:
+        request.COOKIES[settings.SESSION_COOKIE_NAME] = session_key
+    SessionMiddleware(lambda r: None).process_request(request)
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+@pytest.mark.django_db
+def test_a_visitor_without_a_session_is_a_guest_known_without_reading_it(rf):
+    request = a_request(rf)
+    assert sessionless_guest(request)
+    assert request.session.accessed  # the answer depends on the session: Vary: Cookie
+    assert request.user._wrapped is empty  # the user was not made
+
+
+@pytest.mark.django_db
+def test_a_visitor_with_a_session_or_a_user_is_not_taken_for_a_sessionless_guest(rf):
+    session = SessionStore()
+    session["anything"] = 1
+    session.create()
+    assert not sessionless_guest(a_request(rf, session_key=session.session_key))
+    started = a_request(rf)
+    started.session["cart_id"] = 1  # a session started in this request
+    assert not sessionless_guest(started)
+    made = a_request(rf)
+    assert not made.user.is_authenticated  # the lazy user made: it is asked instead
+    assert not sessionless_guest(made)
+    given = a_request(rf)
+    given.user = UserFactory()  # set by a view (login): asked instead
+    assert not sessionless_guest(given)
 
 
 def test_a_changed_session_is_one_update_and_reaches_the_cache(django_assert_num_queries):
