@@ -2,12 +2,13 @@ import re
 
 from django import template
 from django.core.cache import cache as page_cache
+from django.template.defaulttags import querystring
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext
 
 from catalog import cache
 from catalog.selectors import PageOfCards, first_image
@@ -120,6 +121,70 @@ def facet_choices(facet) -> str:
         )
     # Every value above is escaped; the markup is this function's own.
     return mark_safe("\n".join(items))  # noqa: S308 # nosec
+
+
+#: Built here rather than by loops in the template, as facet_choices() is: the listing's
+#: sort menus, page sizes and page links were about a tenth of an uncached search's CPU
+#: (some 1.3 ms of 10 at 10,000 products). Each prints the bytes its loop printed, its
+#: indentation included, so that a page's HTML is unchanged.
+
+
+@register.simple_tag
+def sort_options(labels: dict, chosen: str) -> str:
+    """The <option>s of a sort menu: `labels` (value -> label), `chosen` selected."""
+    options = [
+        f'\n            <option value="{escape(value)}"{" selected" if value == chosen else ""}>'
+        f"{escape(label)}</option>\n          "
+        for value, label in labels.items()
+    ]
+    # Escaped above; the markup is this function's own.
+    return mark_safe("".join(options))  # noqa: S308 # nosec
+
+
+@register.simple_tag
+def page_size_options(sizes, chosen: int) -> str:
+    """The <option>s of the page-size menu, `chosen` selected."""
+    options = [
+        f'<option value="{escape(localize(size))}"{" selected" if size == chosen else ""}>'
+        f"{escape(localize(size))}</option>"
+        for size in sizes
+    ]
+    return mark_safe("".join(options))  # noqa: S308 # nosec
+
+
+@register.simple_tag
+def page_links(params, number: int, numbers, last: int, ellipsis) -> str:
+    """A listing's pagination items: "Previous", the pages of `numbers` (some of them
+    `ellipsis`, Paginator.ELLIPSIS), page `number` marked current, and "Next" unless
+    `number` is `last`; each link is `params` (the query string) on another page."""
+
+    def href(page: int) -> str:
+        return escape(querystring(None, params, page=page))
+
+    items = []
+    for shown in numbers:
+        if shown == ellipsis:
+            item = '<li><span aria-hidden="true">…</span></li>\n              '
+        elif shown == number:
+            item = (
+                f'<li><a aria-current="page" href="{href(shown)}">{escape(localize(shown))}'
+                "</a></li>\n              "
+            )
+        else:
+            item = f'<li><a href="{href(shown)}">{escape(localize(shown))}</a></li>'
+        items.append(f"\n              {item}\n            ")
+    previous = (
+        f'<li><a href="{href(number - 1)}" rel="prev">{escape(gettext("Previous"))}</a></li>'
+        if number > 1
+        else ""
+    )
+    following = (
+        f'<li><a href="{href(number + 1)}" rel="next">{escape(gettext("Next"))}</a></li>'
+        if number < last
+        else ""
+    )
+    # Escaped above; the markup is this function's own.
+    return mark_safe(f"{previous}\n            {''.join(items)}\n            {following}")  # noqa: S308 # nosec
 
 
 def _card_html(product, cart_add_url: str) -> str:
