@@ -36,6 +36,7 @@ TAGS = """{% load catalog_tags %}<select>
           </ul>"""
 
 
+@pytest.mark.parametrize("grouping", [False, True])
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 @pytest.mark.parametrize(
     ("count", "page_number", "query", "sort", "page_size"),
@@ -49,8 +50,9 @@ TAGS = """{% load catalog_tags %}<select>
     ],
 )
 def test_the_tags_print_what_the_loops_printed(
-    language, count, page_number, query, sort, page_size
+    settings, grouping, language, count, page_number, query, sort, page_size
 ):
+    settings.USE_THOUSAND_SEPARATOR = grouping  # page 1150 is "1,150"
     paginator = Paginator(range(count), page_size)
     context = {
         "sort_labels": SORT_LABELS,
@@ -71,3 +73,5 @@ def test_the_tags_print_what_the_loops_printed(
         ]
     assert rendered[0].split("<select>")[1] == rendered[1].split("<select>")[1]
     assert "…" in rendered[1] or count <= 100
+    english_grouped = grouping and language == "en" and page_number == 1_150
+    assert ("1,150" in rendered[1]) == english_grouped  # Chinese numbers are not grouped
