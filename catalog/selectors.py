@@ -597,17 +597,13 @@ def search_products(
     return matched.distinct(), None
 
 
-#: A document's rank (PostgreSQL's ts_rank, a float4 of at most 1) sent as an integer: times
-#: 2**60 is exact for every rank above 2**-36 (smaller ones tie), and integers are read
-#: off the text a hundred times faster than floats.
-_RANK_SCALE = 2**60
-
-
 def search_ids(query: str) -> SearchMatches:
     """The ids of the products matching `query` with their relevance: one query, on the
     search documents alone (PostgreSQL); published and shown products are kept, and the
-    order made, by the listing in memory (facets, with the ranks). The ids come as one
-    string each rather than a row each: a common word matches 33,000 products at 100,000.
+    order made, by the listing in memory (facets, with the ranks). The ids and the ranks
+    come as one binary string each rather than a row each (a common word matches 33,000
+    products at 100,000): PostgreSQL's own 8-byte integers and 4-byte floats (ts_rank's
+    float4, exact: the order its ORDER BY gave), read by numpy without parsing text.
 
     SQLite: the published products whose texts hold every word, no ranks.
     """
@@ -621,9 +617,11 @@ def search_ids(query: str) -> SearchMatches:
         cursor.execute(sql, [query if param is _QUERY else param for param in params])
         ids, ranks = cursor.fetchone()
     if not ids:
-        return SearchMatches(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        return SearchMatches(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+    # Network byte order (int8send, float4send), made native for the index's arithmetic.
     return SearchMatches(
-        np.fromstring(ids, dtype=np.int64, sep=" "), np.fromstring(ranks, dtype=np.int64, sep=" ")
+        np.frombuffer(ids, dtype=">i8").astype(np.int64),
+        np.frombuffer(ranks, dtype=">f4").astype(np.float32),
     )
 
 
@@ -644,10 +642,11 @@ def _search_statement(using: str) -> tuple[str, tuple]:
         .values_list("product_id", "rank")
     )
     sql, params = found.query.sql_with_params()
-    # The ORM's own statement, its values as parameters: nothing typed is in the text.
+    # The ORM's own statement, its values as parameters: nothing typed is in the text. Binary
+    # rather than text: formatting 19-digit integers was a fifth of the statement's time.
     aggregated = (
-        "SELECT string_agg(product_id::text, ' '), "  # noqa: S608 # nosec B608
-        f"string_agg((rank::float8 * {_RANK_SCALE})::bigint::text, ' ') FROM ({sql}) found"
+        "SELECT string_agg(int8send(product_id), ''), "  # noqa: S608 # nosec B608
+        f"string_agg(float4send(rank), '') FROM ({sql}) found"
     )
     return aggregated, tuple(_QUERY if param == marker else param for param in params)
 

@@ -1,6 +1,7 @@
 """What a search lists: the shown products matching the query, most relevant first, counted
 exactly; ranked by PostgreSQL, by substring on SQLite."""
 
+import numpy as np
 import pytest
 from django.db import connection
 
@@ -90,16 +91,33 @@ def test_other_sorts_of_a_search_keep_its_matches(client, kettles):
     assert ids(listing) == [p.pk for p in expected]
 
 
-def test_a_searchs_ranks_keep_their_order_as_integers(postgres_only):
-    """The ranks travel as integers (times 2**60): two ranks a float4 step apart stay apart."""
+def test_a_searchs_ranks_travel_exactly_as_postgresqls_float4(postgres_only):
+    """The ranks travel as PostgreSQL's float4 bytes (float4send): two ranks a float4 step
+    apart stay apart, and each is the very value ts_rank gave."""
+    given = [0.6079271, 0.60792714, 0.0000001, 1.0]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT (x::float8 * %s)::bigint FROM unnest(ARRAY[0.6079271::real, "
-            "0.60792714::real, 0.0000001::real, 1::real]) x",
-            [selectors._RANK_SCALE],
+            "SELECT string_agg(float4send(x), '' ORDER BY n) "
+            "FROM unnest(%s::real[]) WITH ORDINALITY AS t(x, n)",
+            [given],
         )
-        scaled = [row[0] for row in cursor.fetchall()]
-    assert scaled[0] < scaled[1] and 0 < scaled[2] < scaled[0] < scaled[3]
+        (sent,) = cursor.fetchone()
+    ranks = np.frombuffer(sent, dtype=">f4").astype(np.float32)
+    assert ranks.tolist() == np.array(given, dtype=np.float32).tolist()
+    assert ranks[0] < ranks[1] and 0 < ranks[2] < ranks[0] < ranks[3]
+
+
+def test_a_searchs_ids_and_ranks_are_those_of_the_database(kettles, postgres_only):
+    """search_ids() reads the binary strings back to the very ids and ranks ts_rank gave."""
+    shown, hidden = kettles
+    products, _order = selectors.search_products("kettle", base=Product.objects.all())
+    expected = {pk: np.float32(rank) for pk, rank in products.values_list("pk", "rank")}
+    found = selectors.search_ids("kettle")
+    assert set(expected) == {p.pk for p in [*shown, *hidden]}  # the listing hides some
+    assert dict(zip(found.ids.tolist(), found.ranks.tolist(), strict=True)) == expected
+    assert found.ids.dtype == np.int64 and found.ranks.dtype == np.float32
+    nothing = selectors.search_ids("zebra")
+    assert len(nothing) == 0 and len(nothing.ranks) == 0
 
 
 def test_the_search_document_follows_the_product_and_goes_with_it(client, postgres_only):
