@@ -51,10 +51,16 @@ from shop.held import held_per_version, last_held
 #: A safety net behind the versions: nothing cached lives longer than this (seconds).
 PAGE_TIMEOUT = 15 * 60
 CSRF_PLACEHOLDER = "__csrf_token_placeholder__"
+_CSRF_BYTES = CSRF_PLACEHOLDER.encode()
 #: A context key: true when this rendering must not be kept (it answers a made-up address).
 UNCACHED = "uncached"
 
 CATALOG = "catalog"
+#: The catalog's version but for products selling out or coming back (bumped with CATALOG by
+#: every other change): what shows no product's stock reads it (the category tree, the menu,
+#: the layouts, a product page's body), so that a sell-out, a storm of them in a flash sale,
+#: keeps them; what shows cards (listings, search, recommendations) reads CATALOG.
+CATALOG_EXCEPT_STOCK = "catalog-except-stock"
 T = TypeVar("T")
 
 
@@ -99,7 +105,7 @@ def _kept() -> dict[str, int] | None:
 #: Scopes nearly every request reads: the catalog's (the menu, the category tree) and those
 #: higher apps add (read_with_every_request). A request's first round trip for versions
 #: asks for all of them too, so that the later reads cost none.
-_EVERY_REQUEST = {CATALOG}
+_EVERY_REQUEST = {CATALOG, CATALOG_EXCEPT_STOCK}
 
 
 def read_with_every_request(scope: str) -> None:
@@ -222,9 +228,8 @@ def shared(name: str, build: Callable[[], T]) -> T:
     Kept per language: the value holds names (categories, tags, option values) the merchant
     translates, read in the active language.
     """
-    return held_per_version(
-        _shared_name(name), versions([CATALOG])[CATALOG], build, timeout=PAGE_TIMEOUT
-    )
+    version = versions([CATALOG_EXCEPT_STOCK])[CATALOG_EXCEPT_STOCK]
+    return held_per_version(_shared_name(name), version, build, timeout=PAGE_TIMEOUT)
 
 
 def _shared_name(name: str) -> str:
@@ -252,15 +257,19 @@ def cached_data(name: str, *, scopes: Iterable[str], build: Callable[[], T], tim
     return value
 
 
-def bump(scopes: Iterable[str]) -> None:
+def bump(scopes: Iterable[str], *, stock_only: bool = False) -> None:
     """Give these scopes new versions when the current transaction commits (at once outside
-    a transaction; never if it rolls back).
+    a transaction; never if it rolls back). CATALOG's bump moves CATALOG_EXCEPT_STOCK too,
+    unless the change is `stock_only` (products selling out or coming back).
 
     Not before the commit: a request between a bump and the commit would render the old rows
     and cache them under the new version, to be served until the page times out. After it,
     a page cached from the old rows is under a version nobody reads any more.
     """
-    scopes = sorted(set(scopes))
+    scopes = set(scopes)
+    if CATALOG in scopes and not stock_only:
+        scopes.add(CATALOG_EXCEPT_STOCK)
+    scopes = sorted(scopes)
     if scopes:
         # robust: a cache that fails must not turn a committed write into an error page.
         transaction.on_commit(partial(_new_versions, scopes), robust=True)
@@ -273,16 +282,19 @@ def _new_versions(scopes: list[str]) -> None:
         _in_request.versions = {}
 
 
-def products_changed(*, product_ids: Iterable[int], category_paths: Iterable[str]) -> None:
+def products_changed(
+    *, product_ids: Iterable[int], category_paths: Iterable[str], stock_only: bool = False
+) -> None:
     """Invalidate every page that shows these products.
 
     `category_paths` are the `subtree_path`s of the products' categories: the listing of each
-    of those categories and of all their ancestors shows the products.
+    of those categories and of all their ancestors shows the products. `stock_only`: only
+    whether they are in stock changed (see CATALOG_EXCEPT_STOCK).
     """
     scopes = {CATALOG, *(product_scope(pk) for pk in product_ids)}
     for path in category_paths:
         scopes.update(category_scope(int(pk)) for pk in path.strip("/").split("/") if pk)
-    bump(scopes)
+    bump(scopes, stock_only=stock_only)
 
 
 def categories_changed(*, category_ids: Iterable[int]) -> None:
@@ -390,7 +402,7 @@ _held_pages = _HeldPages(HELD_PAGES_BYTES)
 @dataclass(frozen=True)
 class Fragment:
     """Holes of a cached page that move more often than the page (a product's stock
-    labels): one small value, hole name -> HTML, built by `build()` (a small query) and kept
+    labels, its recommendations): one value, hole name -> HTML, built by `build()` and kept
     for the versions of the page's scopes and of its own `scopes`, in the cache and in each
     process, as pages are. When only its own scopes move, the page is kept and only this is
     built again. `name` names it among the fragments (a product's id)."""
@@ -422,7 +434,7 @@ def cached_page(
     holes: dict[str, Callable[[], str]] | None = None,
     vary: str,
     confirm: Callable[[dict[str, int]], bool] | None = None,
-    fragment: Fragment | None = None,
+    fragments: Iterable[Fragment] = (),
 ) -> HttpResponse | None:
     """Render `template`, or take it from the cache while the versions of `scopes` stand.
 
@@ -441,24 +453,28 @@ def cached_page(
     `confirm(versions)`, when given, is asked once the versions are read, before anything is
     served or rendered: False (the scopes were a guess those versions disprove) returns None.
 
-    `fragment`'s holes are filled from its value (see Fragment), whose versions and, when
-    this process does not hold it, entry come in the same round trip.
+    `fragments`' holes are filled from their values (see Fragment), whose versions and, when
+    this process does not hold them, entries come in the same round trip.
     """
     scopes = sorted(set(scopes))
+    fragments = tuple(fragments)
     language = get_language() or ""
     parts = [template, request.path, language, vary, *scopes]
     key = PAGE_PREFIX + hashlib.sha256("|".join(parts).encode()).hexdigest()
     held = _held_pages.get(key)
     wanted = [] if held is not None else [key]
-    read = scopes
-    if fragment is not None:
-        read = sorted({*scopes, *fragment.scopes})
+    read = {*scopes}
+    fragment_keys, held_fragments = [], []
+    for fragment in fragments:
+        read.update(fragment.scopes)
         fragment_key = (
             FRAGMENT_PREFIX + hashlib.sha256(f"{fragment.name}|{language}".encode()).hexdigest()
         )
         held_fragment = _held_fragments.get(fragment_key)
         if held_fragment is None:
             wanted.append(fragment_key)
+        fragment_keys.append(fragment_key)
+        held_fragments.append(held_fragment)
     found, current = _read_many_with_versions(wanted, read) if wanted else ({}, versions(read))
     if confirm is not None and not confirm(current):
         return None
@@ -469,15 +485,18 @@ def cached_page(
         page = cut(render_to_string(template, shared, request=request))
         if not shared.get(UNCACHED):
             _keep(_held_pages, key, stamp, page)
-    filled = None
-    if fragment is not None:
-        fragment_stamp = tuple(current[scope] for scope in read)
-        filled = _kept_value(
+    filled = {}
+    for fragment, fragment_key, held_fragment in zip(
+        fragments, fragment_keys, held_fragments, strict=True
+    ):
+        fragment_stamp = tuple(current[scope] for scope in sorted({*scopes, *fragment.scopes}))
+        holes_html = _kept_value(
             _held_fragments, fragment_key, fragment_stamp, held_fragment, found.get(fragment_key)
         )
-        if filled is None:
-            filled = {name: html.encode() for name, html in fragment.build().items()}
-            _keep(_held_fragments, fragment_key, fragment_stamp, filled)
+        if holes_html is None:
+            holes_html = {name: html.encode() for name, html in fragment.build().items()}
+            _keep(_held_fragments, fragment_key, fragment_stamp, holes_html)
+        filled.update(holes_html)
     return HttpResponse(fill(request, page, holes=holes, filled=filled))
 
 
@@ -510,7 +529,7 @@ def fill(
     """`page` kept for every visitor, with this visitor's parts: the layout's holes
     (SITE_HOLES) and `holes` filled, and the CSRF placeholder (in the page or in what the
     holes gave) swapped for their token, made once. `filled`: holes whose HTML is ready (a
-    fragment's: the same for every visitor, no token in it)."""
+    fragment's: the same for every visitor, its forms' tokens the placeholder)."""
     fillers = _fillers(request, holes)
     token = None
     filled = dict(filled or {})
@@ -522,7 +541,11 @@ def fill(
             token = token or get_token(request)
             out.append(token.encode())
         elif part in filled:
-            out.append(filled[part])
+            html = filled[part]
+            if _CSRF_BYTES in html:
+                token = token or get_token(request)
+                html = filled[part] = html.replace(_CSRF_BYTES, token.encode())
+            out.append(html)
         elif part in fillers:
             html = fillers[part]()
             if CSRF_PLACEHOLDER in html:

@@ -898,8 +898,8 @@ def published_product_id(*, slug: str) -> int:
     # (id, the catalog's version it was found at): not the bare id earlier code kept under
     # "catalog:product-id:", so that old and new processes sharing a cache never mix them.
     key = f"catalog:product-id-at:{slug}"
-    found, versions = cache.read_with_versions(key, [cache.CATALOG])
-    version = versions[cache.CATALOG]
+    found, versions = cache.read_with_versions(key, [cache.CATALOG_EXCEPT_STOCK])
+    version = versions[cache.CATALOG_EXCEPT_STOCK]
     if isinstance(found, tuple) and len(found) == 2 and found[1] == version:
         product_id = found[0]
     else:
@@ -930,6 +930,11 @@ def related_products(product: Product, *, limit: int = 4) -> list[Product]:
 class Recommendations:
     bought_together: list[Product]
     similar: list[Product]
+
+
+def product_with_category(*, product_id: int) -> Product:
+    """The product's id and category alone: what recommendations_for() reads of it."""
+    return Product.objects.only("pk", "category_id").get(pk=product_id)
 
 
 def recommendations_for(*, product: Product, limit: int = SHOWN) -> Recommendations:

@@ -479,7 +479,9 @@ def _invalidate(
             Category.objects.filter(products__pk__in=flipped).distinct().values_list("path", "pk")
         )
         cache.products_changed(
-            product_ids=flipped, category_paths=[f"{path}{pk}/" for path, pk in paths]
+            product_ids=flipped,
+            category_paths=[f"{path}{pk}/" for path, pk in paths],
+            stock_only=True,
         )
     cache.bump(
         [cache.product_scope(pk) for pk in crossed - flipped]

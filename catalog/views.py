@@ -62,7 +62,9 @@ def category(request, slug):
         tree, version = held
 
         def confirm(_read):
-            return cache.versions([cache.CATALOG])[cache.CATALOG] == version
+            return (
+                cache.versions([cache.CATALOG_EXCEPT_STOCK])[cache.CATALOG_EXCEPT_STOCK] == version
+            )
 
         response = _category_page(request, tree, slug, confirm=confirm)
         if response is not None:
@@ -328,10 +330,10 @@ def product_detail(request, slug):
     if not (variant_param.isdigit() and len(variant_param) <= 12):
         variant_param = ""
 
-    read = {}  # the variants a rendering read: the stock labels need no query of their own
+    read = {}  # what a rendering read: the stock labels and recommendations need no query
 
     def context():
-        product = selectors.product_for_page(slug=slug)
+        product = read["product"] = selectors.product_for_page(slug=slug)
         variants = read["variants"] = list(product.variants.all())
         chosen = next((v for v in variants if str(v.pk) == variant_param), None)
         unknown = bool(variant_param) and chosen is None
@@ -348,7 +350,6 @@ def product_detail(request, slug):
             # same way when another variant is picked).
             "gallery": selectors.gallery_for(images, chosen),
             "breadcrumbs": _breadcrumbs(product),
-            "recommendations": selectors.recommendations_for(product=product),
             "structured_data": product_structured_data(
                 product=product, variants=variants, images=images
             ),
@@ -362,7 +363,9 @@ def product_detail(request, slug):
         return cache.cached_page(
             request,
             template="catalog/product.html",
-            scopes=[cache.product_scope(product_id), cache.CATALOG],
+            # Not CATALOG: another product selling out keeps the page (its recommendations,
+            # which show other products, are a fragment kept per CATALOG's version).
+            scopes=[cache.product_scope(product_id), cache.CATALOG_EXCEPT_STOCK],
             context=context,
             holes={
                 "wishlist": lambda: _wishlist_button(request, product_id),
@@ -377,14 +380,22 @@ def product_detail(request, slug):
             # The day too: the delivery estimate names dates.
             vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
             confirm=confirm,
-            # Each variant's stock label, moved by most sales while the page stands.
-            fragment=cache.Fragment(
-                name=f"stock:{product_id}",
-                scopes=(cache.stock_scope(product_id),),
-                build=lambda: _stock_holes(
-                    read.get("variants") or selectors.variant_stocks(product_id=product_id)
+            fragments=[
+                # Each variant's stock label, moved by most sales while the page stands.
+                cache.Fragment(
+                    name=f"stock:{product_id}",
+                    scopes=(cache.stock_scope(product_id),),
+                    build=lambda: _stock_holes(
+                        read.get("variants") or selectors.variant_stocks(product_id=product_id)
+                    ),
                 ),
-            ),
+                # Other products, in stock now: moved by any of them selling out.
+                cache.Fragment(
+                    name=f"recommendations:{product_id}",
+                    scopes=(cache.CATALOG,),
+                    build=lambda: _recommendation_holes(request, read.get("product"), product_id),
+                ),
+            ],
         )
 
     # The id this process found for the slug, if any, is taken on trust for the page's one
@@ -393,7 +404,9 @@ def product_detail(request, slug):
     response = None
     if held := selectors.held_product_id(slug=slug):
         product_id, found_at = held
-        response = page(product_id, confirm=lambda read: read[cache.CATALOG] == found_at)
+        response = page(
+            product_id, confirm=lambda read: read[cache.CATALOG_EXCEPT_STOCK] == found_at
+        )
     if response is None:
         product_id = selectors.published_product_id(slug=slug)
         response = page(product_id)
@@ -416,6 +429,19 @@ def _stock_holes(variants) -> dict[str, str]:
         holes[f"stock-label-{variant.pk}"] = label
         holes[f"stock-label-js-{variant.pk}"] = escapejs(label)
     return holes
+
+
+def _recommendation_holes(request, product, product_id: int) -> dict[str, str]:
+    """The product page's recommendations (bought together, then similar products) for the
+    `product` the page was rendered with, else for `product_id` (its category read first)."""
+    product = product or selectors.product_with_category(product_id=product_id)
+    context = {
+        "recommendations": selectors.recommendations_for(product=product),
+        "cached_render": True,
+        "csrf_token": cache.CSRF_PLACEHOLDER,
+    }
+    html = render_to_string("catalog/_recommendations.html", context, request=request)
+    return {"recommendations": html}
 
 
 def _wanted_options(params) -> dict[int, int]:

@@ -318,3 +318,61 @@ def test_a_first_visit_gets_the_guests_header_without_its_user_made(shop, page, 
     assert response.status_code == 200
     assert "data-cart-count>0<" in html and "/accounts/login/" in html
     assert "Cookie" in response["Vary"]
+
+
+# --- Another product selling out: the page kept, its recommendations made again -------------
+
+
+@pytest.mark.django_db
+def test_another_product_selling_out_keeps_the_page_and_moves_its_recommendations(
+    tee, renders, django_capture_on_commit_callbacks
+):
+    """The page shows no other product's stock but in its recommendations (a fragment kept
+    per CATALOG's version): a sell-out elsewhere, many a minute in a flash sale, makes those
+    again and keeps the page. The cards' forms carry the visitor's own token."""
+    mug = ProductFactory(name="Mug", category=tee.product.category, variants__stock=1)
+    html = Client().get(tee.url).content.decode()
+    assert renders == ["catalog/product.html"]
+    assert re.search(r'<article class="product-card"[^>]*>.*?Mug.*?</article>', html, re.S)
+    assert "Sold out" not in _card_of(html, "Mug")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.take_stock(quantities={mug.variants.get().pk: 1})
+    renders.clear()
+    visitor = Client()
+    html = visitor.get(tee.url).content.decode()
+    assert renders == []
+    assert "Sold out" in _card_of(html, "Mug")
+    assert cache.CSRF_PLACEHOLDER not in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', _card_of(html, "Mug"))
+    page_token = re.search(
+        r'id="buy-form".*?name="csrfmiddlewaretoken" value="([^"]+)"', html, re.S
+    ).group(1)
+    assert token.group(1) == page_token  # one token a request, in the page and the cards
+    assert token.group(1) not in Client().get(tee.url).content.decode()  # not kept
+
+
+def _card_of(html: str, name: str) -> str:
+    section = html.split('id="similar-title"')[1]
+    cards = re.findall(r'<article class="product-card".*?</article>', section, re.S)
+    return next(card for card in cards if name in card)
+
+
+@pytest.mark.django_db
+def test_a_sell_out_moves_catalog_but_not_catalog_except_stock(
+    django_capture_on_commit_callbacks,
+):
+    with_stock = {}
+
+    def moved(**kwargs):
+        before = cache.versions([cache.CATALOG, cache.CATALOG_EXCEPT_STOCK])
+        with django_capture_on_commit_callbacks(execute=True):
+            cache.products_changed(product_ids=[1], category_paths=[], **kwargs)
+        after = cache.versions([cache.CATALOG, cache.CATALOG_EXCEPT_STOCK])
+        return {scope for scope in before if before[scope] != after[scope]}
+
+    with_stock["sold out"] = moved(stock_only=True)
+    with_stock["renamed"] = moved()
+    assert with_stock == {
+        "sold out": {cache.CATALOG},
+        "renamed": {cache.CATALOG, cache.CATALOG_EXCEPT_STOCK},
+    }
