@@ -88,21 +88,26 @@ def product_cards(context, products) -> str:
     an uncached listing's CPU (about 1 ms a card); taking them from the cache costs one
     get_many. The key holds the catalog's version, which every change to a product, its
     prices, stock, brand or pictures moves (catalog.cache.products_changed), as it does the
-    cached pages that show cards; and the option values whose pictures a filtered listing
-    shows first (the red one), which choose the card's picture.
+    cached pages that show cards (for products given already read, CATALOG_EXCEPT_STOCK's
+    and whether the product is in stock); and the option values whose pictures a filtered
+    listing shows first (the red one), which choose the card's picture.
     """
     if isinstance(products, PageOfCards):
         ids, read, preferring = products.ids, products.read, products.preferring
+        version = cache.versions([cache.CATALOG])[cache.CATALOG]
+        shows = dict.fromkeys(ids, ".".join(str(value) for value in preferring))
     else:
+        # Products already read: whether each is in stock is known, so their cards are kept
+        # per CATALOG_EXCEPT_STOCK's version, and another product selling out keeps them.
         given = {product.pk: product for product in products}
-        ids, read, preferring = list(given), lambda wanted: given, ()
+        ids, read = list(given), lambda wanted: given
+        version = cache.versions([cache.CATALOG_EXCEPT_STOCK])[cache.CATALOG_EXCEPT_STOCK]
+        shows = {pk: f"in-stock={product.in_stock}" for pk, product in given.items()}
     if not ids:
         return ""
     request = context.get("request")
     query = context.get("query") or ""
-    version = cache.versions([cache.CATALOG])[cache.CATALOG]
-    shows = ".".join(str(pk) for pk in preferring)
-    keys = {pk: f"catalog:cards:{get_language()}:{version}:{pk}:{shows}" for pk in ids}
+    keys = {pk: f"catalog:cards:{get_language()}:{version}:{pk}:{shows[pk]}" for pk in ids}
     kept = page_cache.get_many(list(keys.values()))
     missing = [pk for pk in ids if keys[pk] not in kept]
     if missing:
