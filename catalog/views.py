@@ -391,9 +391,11 @@ def product_detail(request, slug):
                 ),
                 # Other products, in stock now: moved by any of them selling out.
                 cache.Fragment(
-                    name=f"recommendations:{product_id}",
+                    name=f"recommendations:{product_id}:{variant_param}",
                     scopes=(cache.CATALOG,),
-                    build=lambda: _recommendation_holes(request, read.get("product"), product_id),
+                    build=lambda: _recommendation_holes(
+                        read.get("product"), product_id, page=_address(request, variant_param)
+                    ),
                 ),
             ],
         )
@@ -431,17 +433,24 @@ def _stock_holes(variants) -> dict[str, str]:
     return holes
 
 
-def _recommendation_holes(request, product, product_id: int) -> dict[str, str]:
+def _address(request, variant_param: str) -> str:
+    """The product page's own address, as its kept page is: at its `?variant=` if any."""
+    return request.path + (f"?variant={variant_param}" if variant_param else "")
+
+
+def _recommendation_holes(product, product_id: int, *, page: str) -> dict[str, str]:
     """The product page's recommendations (bought together, then similar products) for the
-    `product` the page was rendered with, else for `product_id` (its category read first)."""
+    `product` the page was rendered with, else for `product_id` (its category read first):
+    the same for every visitor, the cards' forms leading back to `page`. A plain Context:
+    the cards read nothing else, and the context processors cost more than they."""
     product = product or selectors.product_with_category(product_id=product_id)
+    template = engines["django"].engine.get_template("catalog/_recommendations.html")
     context = {
         "recommendations": selectors.recommendations_for(product=product),
-        "cached_render": True,
+        "cards_next": escape(page),
         "csrf_token": cache.CSRF_PLACEHOLDER,
     }
-    html = render_to_string("catalog/_recommendations.html", context, request=request)
-    return {"recommendations": html}
+    return {"recommendations": template.render(Context(context))}
 
 
 def _wanted_options(params) -> dict[int, int]:

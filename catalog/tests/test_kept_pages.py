@@ -376,3 +376,14 @@ def test_a_sell_out_moves_catalog_but_not_catalog_except_stock(
         "sold out": {cache.CATALOG},
         "renamed": {cache.CATALOG, cache.CATALOG_EXCEPT_STOCK},
     }
+
+
+@pytest.mark.django_db
+def test_the_recommendations_cards_lead_back_to_the_page_they_are_on(tee):
+    """Kept per the page's ?variant= as the page is: a card's forms return to that page."""
+    ProductFactory(name="Mug", category=tee.product.category)
+    with_variant = f"{tee.url}?variant={tee.blue.pk}"
+    pages = {url: Client().get(url).content.decode() for url in [with_variant, tee.url]}
+    for url, html in pages.items():
+        nexts = set(re.findall(r'name="next" value="([^"]*)"', _card_of(html, "Mug")))
+        assert nexts == {url.replace("&", "&amp;")}
