@@ -17,6 +17,7 @@ from catalog.selectors import with_first_image
 from promotions.pricing import CartPrice, LineInput
 from promotions.services import price_cart
 from shop.prepared import Prepared, set_prefetched
+from shop.sql import quoted
 
 #: Where a guest's cart id lives in their session. The session is server-side, so the id
 #: cannot be forged, and it survives the session key rotating on sign-in.
@@ -89,14 +90,14 @@ def _units_in_cart(*, owner: str, value: int) -> int:
 
 @cache
 def _units_sql(using: str, owner: str) -> str:
-    quote = connections[using].ops.quote_name
-    lines, carts = quote(CartLine._meta.db_table), quote(Cart._meta.db_table)
-    guest = f" AND {carts}.{quote('user_id')} IS NULL" if owner == "id" else ""
+    lines, quantity, line_cart = quoted(using, CartLine, "quantity", "cart")
+    carts, cart_id, user, owned_by = quoted(using, Cart, "id", "user", owner)
+    guest = f" AND {carts}.{user} IS NULL" if owner == "id" else ""
     # Only the models' own names and a column chosen above; the value is a parameter.
     return (
-        f"SELECT SUM({lines}.{quote('quantity')}) FROM {lines} INNER JOIN {carts} "  # noqa: S608 # nosec B608
-        f"ON ({lines}.{quote('cart_id')} = {carts}.{quote('id')}) "
-        f"WHERE {carts}.{quote(owner)} = %s{guest}"
+        f"SELECT SUM({lines}.{quantity}) FROM {lines} INNER JOIN {carts} "  # noqa: S608 # nosec B608
+        f"ON ({lines}.{line_cart} = {carts}.{cart_id}) "
+        f"WHERE {carts}.{owned_by} = %s{guest}"
     )
 
 

@@ -19,6 +19,7 @@ from cart.models import Cart, CartLine
 from catalog.models import Variant
 from promotions import flash
 from promotions.pricing import format_money
+from shop.sql import quoted
 from shop.transactions import atomic_without_waiting_for_disk, execute_without_waiting_for_disk
 
 #: Most units of one variant in a cart: stops one shopper emptying the shelf by mistake.
@@ -150,20 +151,18 @@ def _new_cart_with_line(*, variant: Variant, quantity: int) -> int:
 def _new_cart_sql(using: str) -> str:
     """INSERT a cart (no shopper, no coupon), then its line (ticked, no group buy), in one
     statement: the models' own table and column names, every value a parameter."""
-    quote = connections[using].ops.quote_name
-
-    def columns(model, names: str) -> str:
-        return ", ".join(quote(model._meta.get_field(name).column) for name in names.split())
-
-    carts, lines = quote(Cart._meta.db_table), quote(CartLine._meta.db_table)
-    cart_columns = columns(Cart, "coupon_code created_at updated_at")
-    line_columns = columns(CartLine, "cart variant quantity is_selected seen_price added_at")
+    carts, cart_id, *cart_columns = quoted(
+        using, Cart, "id", "coupon_code", "created_at", "updated_at"
+    )
+    lines, line_cart, *line_columns = quoted(
+        using, CartLine, "cart", "variant", "quantity", "is_selected", "seen_price", "added_at"
+    )
     return (
-        f"WITH new_cart AS (INSERT INTO {carts} ({cart_columns}) "  # noqa: S608 # nosec B608
-        f"VALUES ('', %s, %s) RETURNING {quote('id')}) "
-        f"INSERT INTO {lines} ({line_columns}) "
-        f"SELECT {quote('id')}, %s, %s, TRUE, %s, %s FROM new_cart "
-        f"RETURNING {quote(CartLine._meta.get_field('cart').column)}"
+        f"WITH new_cart AS (INSERT INTO {carts} ({', '.join(cart_columns)}) "  # noqa: S608 # nosec B608
+        f"VALUES ('', %s, %s) RETURNING {cart_id}) "
+        f"INSERT INTO {lines} ({', '.join([line_cart, *line_columns])}) "
+        f"SELECT {cart_id}, %s, %s, TRUE, %s, %s FROM new_cart "
+        f"RETURNING {line_cart}"
     )
 
 
@@ -313,10 +312,10 @@ def _write_quantities(*, cart: Cart, lines: list[CartLine]) -> None:
 def _quantities_sql(using: str) -> str:
     """UPDATE the cart's lines named in the arrays to their quantity and tick, then mark the
     cart: the models' own table and column names, every value a parameter."""
-    quote = connections[using].ops.quote_name
-    lines, carts = quote(CartLine._meta.db_table), quote(Cart._meta.db_table)
-    pk, quantity, selected = quote("id"), quote("quantity"), quote("is_selected")
-    cart_id, updated_at = quote(CartLine._meta.get_field("cart").column), quote("updated_at")
+    lines, pk, quantity, selected, cart_id = quoted(
+        using, CartLine, "id", "quantity", "is_selected", "cart"
+    )
+    carts, updated_at = quoted(using, Cart, "updated_at")
     return (
         f"WITH changed AS (UPDATE {lines} SET {quantity} = new.quantity, "  # noqa: S608 # nosec B608
         f"{selected} = new.selected "
@@ -359,16 +358,12 @@ def _remove_lines_sql(using: str) -> str:
     """DELETE the cart's lines among some ids, then clear the cart's coupon and mark it
     changed, in one statement: the models' own table and column names, every value a
     parameter. A line of another cart is never deleted (its cart in the WHERE)."""
-    quote = connections[using].ops.quote_name
-    carts, lines = quote(Cart._meta.db_table), quote(CartLine._meta.db_table)
-    line_cart = quote(CartLine._meta.get_field("cart").column)
-    coupon, updated = (
-        quote(Cart._meta.get_field(name).column) for name in ("coupon_code", "updated_at")
-    )
+    carts, cart_id, coupon, updated = quoted(using, Cart, "id", "coupon_code", "updated_at")
+    lines, line_id, line_cart = quoted(using, CartLine, "id", "cart")
     return (
         f"WITH removed AS (DELETE FROM {lines} "  # noqa: S608 # nosec B608
-        f"WHERE {line_cart} = %s AND {quote('id')} = ANY(%s)) "
-        f"UPDATE {carts} SET {coupon} = '', {updated} = %s WHERE {quote('id')} = %s"
+        f"WHERE {line_cart} = %s AND {line_id} = ANY(%s)) "
+        f"UPDATE {carts} SET {coupon} = '', {updated} = %s WHERE {cart_id} = %s"
     )
 
 

@@ -12,6 +12,7 @@ from django.db import DatabaseError, connections, router
 from django.db.models import Model
 
 from shop.csrf import random_string
+from shop.sql import quoted
 
 logger = logging.getLogger("django.contrib.sessions")
 
@@ -101,21 +102,11 @@ class SessionStore(CachedDbSessionStore):
             logger.exception("Error saving to cache (%s)", self._cache)
 
 
-def _names(using: str, session: type[Model]) -> tuple[str, list[str]]:
-    """The session model's quoted table and its key, data and expiry columns."""
-    quote = connections[using].ops.quote_name
-    columns = [
-        quote(session._meta.get_field(name).column)
-        for name in ("session_key", "session_data", "expire_date")
-    ]
-    return quote(session._meta.db_table), columns
-
-
 @cache
 def _insert_sql(using: str, session: type[Model]) -> str:
     """The session's INSERT, with the model's own table and column names (every value a
     parameter); PostgreSQL and SQLite both write nothing on a taken key."""
-    table, columns = _names(using, session)
+    table, *columns = quoted(using, session, "session_key", "session_data", "expire_date")
     return (
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES (%s, %s, %s) "  # noqa: S608 # nosec B608
         "ON CONFLICT DO NOTHING"
@@ -125,5 +116,7 @@ def _insert_sql(using: str, session: type[Model]) -> str:
 @cache
 def _update_sql(using: str, session: type[Model]) -> str:
     """The session's UPDATE of its data and expiry by its key."""
-    table, (key, data, expire_date) = _names(using, session)
+    table, key, data, expire_date = quoted(
+        using, session, "session_key", "session_data", "expire_date"
+    )
     return f"UPDATE {table} SET {data} = %s, {expire_date} = %s WHERE {key} = %s"  # noqa: S608 # nosec B608
