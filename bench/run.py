@@ -5,6 +5,13 @@ loopback for a bounded time per page. Every run also measures /livez, a bare Dja
 same server, first and again after the pages: the framework's ceiling, to which each page is
 compared (the faster of the two, so that a disturbed baseline cannot flatter the pages).
 
+Pages are asked as shoppers ask them, many different addresses rather than one repeated: the
+cached rows go round hundreds of pages of their kind (each asked once before, so that the run
+measures the kept page), the cold rows ask pages nobody asked before (what a crawler or a
+sale's first minute costs) and say how many they asked of how many distinct (fewer: none
+twice). The bench reads the addresses from the database, so it works at any catalog size,
+and empties its Redis database first: nothing is kept from an earlier run.
+
     make bench                                   # defaults below
     make bench BENCH_ARGS="--duration 5 --products 1000"
     make bench BENCH_ARGS="--searches --seeded --database postgres://…/shop_100k"
@@ -14,12 +21,14 @@ and under the load of --connections, and writes bench/results/searches-latest.md
 """
 
 import argparse
+import concurrent.futures
 import datetime
 import http.client
 import http.cookies
 import itertools
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -32,6 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import purchase as purchase_bench  # bench/purchase.py: the whole purchase as orders/second
+import redis  # django-redis's client, in the shop's requirements
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS = BASE_DIR / "bench" / "results"
@@ -47,13 +57,9 @@ BASELINE_AGAIN = ("baseline again, after the pages", "/livez")
 
 
 def pages() -> list[tuple[str, str]]:
-    """The pages measured, besides the baseline: (name, path)."""
+    """The pages measured at one address each, besides the baseline: (name, path)."""
     return [
-        ("home (cached)", "/"),
-        ("category, first page (cached)", "/c/clothing/"),
-        ("category, filtered (uncached)", "/c/clothing/?brand=fjell&colour=black&sort=price"),
         ("all products, page 40 (uncached)", "/products/?page=40"),
-        ("product (cached)", "/p/demo-000010/"),
         # "comfort" is in the descriptions of about a third of the demo catalog (3,400 of
         # 9,791 published products at 10,000): a broad search, as issue 19 asks.
         ("search, a third of the catalog (uncached)", "/search/?q=comfort"),
@@ -61,6 +67,124 @@ def pages() -> list[tuple[str, str]]:
         ("search with a typo (uncached)", "/search/?q=iphnoe"),
         ("health check", "/healthz"),
     ]
+
+
+#: The home page in each of the shop's languages (English unprefixed, Chinese under
+#: /zh-hans/, as shop/urls.py serves them).
+HOME_PATHS = ["/", "/zh-hans/"]
+#: The kept variations of each category's listing that shoppers ask: its own address, the
+#: two price sorts, the newest and the second page. Listings keep their first pages per sort
+#: (catalog.views.CACHED_PAGES); a page size or a filter is never kept, so it is not here.
+CATEGORY_VARIATIONS = ["", "?sort=price", "?sort=-price", "?sort=newest", "?page=2"]
+#: Product pages the cached row goes round, spread over the catalog; every third at a
+#: ?variant= (a shopper who picked another colour or size: a page kept of its own).
+PRODUCT_PAGES = 300
+#: Filter sets the uncached filtered row goes round, and the never-asked ones of the cold
+#: row (more than a run of this length asks).
+FILTER_SETS = 12
+COLD_FILTER_SETS = 5000
+SORTS = ["relevance", "price", "-price", "newest", "best-selling", "top-rated"]
+#: What the filtered rows show of their addresses.
+FILTERED_SHOWN = "/c/…/?brand=…&colour=…&price_min=…&sort=…"
+PRICE_BANDS = [("0", "50"), ("20", "100"), ("50", "200"), ("100", "500"), ("200", "")]
+
+
+def catalog_rows(database: str, sql: str) -> list[list[str]]:
+    """The rows `sql` reads from the bench's catalog, each a list of its columns' text."""
+    output = subprocess.run(
+        ["psql", database, "-AtF", "\t", "-c", sql], check=True, capture_output=True, text=True
+    ).stdout
+    return [line.split("\t") for line in output.splitlines()]
+
+
+def catalog_categories(database: str) -> list[str]:
+    """The slugs of the active categories, parents before their children."""
+    sql = "SELECT slug FROM catalog_category WHERE is_active ORDER BY path, position, id"
+    return [slug for (slug,) in catalog_rows(database, sql)]
+
+
+def catalog_products(database: str) -> list[tuple[str, str]]:
+    """Each published product's slug and its last variant's id ("" if it has none)."""
+    sql = (
+        "SELECT p.slug, coalesce(max(v.id)::text, '') FROM catalog_product p "
+        "LEFT JOIN catalog_variant v ON v.product_id = p.id WHERE p.is_published "
+        "GROUP BY p.id ORDER BY p.id"
+    )
+    return [(slug, variant) for slug, variant in catalog_rows(database, sql)]
+
+
+#: Each active category's listing and the products it lists (its own and its subcategories').
+LISTED = (
+    "FROM catalog_category a JOIN catalog_category c "
+    "ON c.id = a.id OR c.path LIKE a.path || a.id || '/%' "
+    "JOIN catalog_product p ON p.category_id = c.id AND p.is_published "
+)
+
+
+def catalog_facets(database: str) -> dict[str, dict[str, list[str]]]:
+    """What each active category's products can be filtered by, as its listing's parameters:
+    {category slug: {"brand": brand slugs, option type slug: its value slugs, ...}}."""
+    sql = (
+        f"SELECT a.slug, 'brand', b.slug {LISTED}"
+        "JOIN catalog_brand b ON b.id = p.brand_id WHERE a.is_active "
+        f"UNION SELECT a.slug, t.slug, o.slug {LISTED}"
+        "JOIN catalog_variant v ON v.product_id = p.id "
+        "JOIN catalog_variant_option_values vo ON vo.variant_id = v.id "
+        "JOIN catalog_optionvalue o ON o.id = vo.optionvalue_id "
+        "JOIN catalog_optiontype t ON t.id = o.option_type_id WHERE a.is_active "
+        "ORDER BY 1, 2, 3"
+    )
+    facets: dict[str, dict[str, list[str]]] = {}
+    for category, param, value in catalog_rows(database, sql):
+        facets.setdefault(category, {}).setdefault(param, []).append(value)
+    return facets
+
+
+def category_paths(categories: list[str]) -> list[str]:
+    """Every category's kept listing pages (CATEGORY_VARIATIONS)."""
+    return [f"/c/{slug}/{variation}" for slug in categories for variation in CATEGORY_VARIATIONS]
+
+
+def product_paths(products: list[tuple[str, str]], kept: int) -> tuple[list[str], list[str]]:
+    """The cached row's pages, `kept` products spread over the catalog (every third at its
+    last variant's ?variant=), and the cold row's: every other product once, in an order
+    fixed by a seed (a crawler or a sale's shoppers are not in the catalog's order)."""
+    chosen = products[:: max(1, len(products) // kept)][:kept]
+    cached = [
+        f"/p/{slug}/" + (f"?variant={variant}" if turn % 3 == 2 and variant else "")
+        for turn, (slug, variant) in enumerate(chosen)
+    ]
+    asked = {slug for slug, _variant in chosen}
+    cold = [f"/p/{slug}/" for slug, _variant in products if slug not in asked]
+    random.Random(19).shuffle(cold)  # noqa: S311  (reproducible bench addresses, not secrets)
+    return cached, cold
+
+
+def filter_sets(facets: dict[str, dict[str, list[str]]], count: int, *, seed: int) -> list[str]:
+    """Up to `count` distinct filtered listings as a shopper asks them: a category (each in
+    turn), one to three of what its products can be filtered by (brand, an option such as
+    colour or size, a price band), one value or two of each, and a sort or none."""
+    rng = random.Random(seed)  # noqa: S311  (reproducible bench addresses, not secrets)
+    categories = sorted(facets)
+    paths: dict[str, None] = {}
+    for turn in range(20 * count):
+        if len(paths) >= count or not categories:
+            break
+        category = categories[turn % len(categories)]
+        kinds = [*sorted(facets[category]), "price"]
+        params: list[tuple[str, str]] = []
+        for kind in sorted(rng.sample(kinds, k=rng.randint(1, min(3, len(kinds))))):
+            if kind == "price":
+                low, high = rng.choice(PRICE_BANDS)
+                params += [("price_min", low), *([("price_max", high)] if high else [])]
+            else:
+                values = facets[category][kind]
+                picked = rng.sample(values, k=min(len(values), rng.choice([1, 1, 2])))
+                params += [(kind, value) for value in sorted(picked)]
+        if sort := rng.choice([None, *SORTS]):
+            params.append(("sort", sort))
+        paths[f"/c/{category}/?{urllib.parse.urlencode(params)}"] = None
+    return list(paths)
 
 
 def main() -> int:
@@ -101,6 +225,7 @@ def main() -> int:
     ensure_wrk()
     env = server_env(args)
     prepare_database(env, products=None if args.seeded else args.products)
+    empty_cache(args.redis)
     if args.searches:
         return searches_only(args, env)
     workers = 2 * (os.cpu_count() or 1) + 1
@@ -110,8 +235,13 @@ def main() -> int:
     try:
         wait_until_up(f"http://127.0.0.1:{PORT}/livez")
         memory_at_start = worker_memory_mib(server.pid)
-        rows = [measure(name, path, args) for name, path in [BASELINE, *pages()]]
+        paths = shopper_paths(args.database)
+        rows = [measure(*BASELINE, args), *cached_rows(args, paths)]
+        rows += [measure(name, path, args) for name, path in pages()]
         rows += [unseen_searches(args)]
+        # Last of the pages: the pages they keep would push the cached rows' out of the
+        # workers' memory.
+        rows += cold_rows(args, paths)
         rows += cart_rows(args)
         rows += [measure(*BASELINE_AGAIN, args)]
         memory = (memory_at_start, worker_memory_mib(server.pid))
@@ -200,6 +330,12 @@ def prepare_database(env: dict[str, str], *, products: int | None) -> None:
     subprocess.run(["psql", env["DATABASE_URL"], "-qc", "VACUUM ANALYZE"], check=True)
 
 
+def empty_cache(redis_url: str) -> None:
+    """Empty the bench's Redis database: pages kept by an earlier run would make the cold rows
+    warm (the bench's database is a bench's own; sessions and carts are made afresh)."""
+    redis.Redis.from_url(redis_url).flushdb()
+
+
 def start_gunicorn(
     env: dict[str, str],
     workers: int,
@@ -276,6 +412,7 @@ def measure(
     return {
         "name": name,
         "path": shown or path,
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
         "p50": latency_ms(output, "50%"),
         "p99": latency_ms(output, "99%"),
@@ -501,37 +638,120 @@ def search_queries(count: int, get: Callable[[str], str] | None = None) -> list[
 
 
 def unseen_searches(args, queries: list[str] | None = None) -> dict:
-    """Searches rotating through UNSEEN_SEARCHES distinct queries (or `queries`), each wrk
-    thread from its own place in the list, so that no two requests ask the same while the
-    run lasts."""
+    """Searches going round UNSEEN_SEARCHES distinct queries (or `queries`), never asked
+    before."""
     queries = queries or search_queries(UNSEEN_SEARCHES)
+    return rotate(
+        "search, a query never asked before (uncached)",
+        [f"/search/?q={query}" for query in queries],
+        args,
+        shown="/search/?q=…",
+        warm=False,
+    )
+
+
+def shopper_paths(database: str) -> dict[str, list[str]]:
+    """The addresses the rotating rows ask, read from the catalog: the cached rows' and the
+    uncached filtered row's, and the cold rows' (products the cached row does not ask, filter
+    sets the filtered row does not ask)."""
+    products, cold_products = product_paths(catalog_products(database), PRODUCT_PAGES)
+    filtered = filter_sets(catalog_facets(database), FILTER_SETS + COLD_FILTER_SETS, seed=19)
+    return {
+        "categories": category_paths(catalog_categories(database)),
+        "filtered": filtered[:FILTER_SETS],
+        "products": products,
+        "cold products": cold_products,
+        "cold filtered": filtered[FILTER_SETS:],
+    }
+
+
+def cached_rows(args, paths: dict[str, list[str]]) -> list[dict]:
+    """The cached pages, each row going round many pages of its kind, and the uncached
+    filtered listing going round several filter sets."""
+    categories, filtered, products = paths["categories"], paths["filtered"], paths["products"]
+    return [
+        rotate("home, both languages (cached)", HOME_PATHS, args, shown="/, /zh-hans/"),
+        rotate(
+            f"category, {len(categories):,} first pages (cached)",
+            categories,
+            args,
+            shown="/c/…/?sort=…&page=…",
+        ),
+        rotate(
+            f"category, filtered, {len(filtered)} filter sets (uncached)",
+            filtered,
+            args,
+            shown=FILTERED_SHOWN,
+        ),
+        rotate(f"product, {len(products)} pages (cached)", products, args, shown="/p/…/?variant=…"),
+    ]
+
+
+def cold_rows(args, paths: dict[str, list[str]]) -> list[dict]:
+    """The first view of pages nobody asked before: no goal in issue 19, but what a crawler
+    or a sale's first minute costs."""
+    return [
+        rotate(
+            "product, first view of a page never asked (cold)",
+            paths["cold products"],
+            args,
+            shown="/p/…/",
+            warm=False,
+        ),
+        rotate(
+            "category with filters, first view of a set never asked (cold)",
+            paths["cold filtered"],
+            args,
+            shown=FILTERED_SHOWN,
+            warm=False,
+        ),
+    ]
+
+
+def rotate(name: str, paths: list[str], args, *, shown: str, warm: bool = True) -> dict:
+    """wrk going round `paths` (rotation_script). `warm`: each is asked once before, so that
+    the run measures the pages kept; else none was asked before, and the row says how many
+    were asked of how many, so that a reader sees whether any was asked twice."""
+    if warm:
+        ask_each_once(paths)
     RESULTS.mkdir(exist_ok=True)
-    script = RESULTS / "unseen-searches.lua"
-    script.write_text(
-        "local queries = {" + ",".join(f'"{q}"' for q in queries) + "}\n"
-        "local threads = 0\n"
+    script = RESULTS / "rotation.lua"
+    script.write_text(rotation_script(paths, threads=args.threads))
+    try:
+        row = measure(name, "/", args, extra=("-s", str(script)), shown=shown, warm=False)
+    finally:
+        script.unlink()
+    asked = f"{row['requests']:,} asked of " if not warm else ""
+    row["path"] = f"{shown} ({asked}{len(paths):,} distinct)"
+    return row
+
+
+def rotation_script(paths: list[str], *, threads: int) -> str:
+    """A wrk Lua script asking `paths` in turn, each of wrk's `threads` from its own place in
+    the list, so that no two requests ask the same page until the list is gone round."""
+    for path in paths:
+        if not re.fullmatch(r"/[\w/?&=+%.,~-]*", path):  # nothing to escape in a Lua string
+            raise ValueError(f"not a plain URL path: {path!r}")
+    return (
+        "local paths = {" + ",".join(f'"{path}"' for path in paths) + "}\n"
+        "local started = 0\n"
         "function setup(thread)\n"
-        "  thread:set('first', threads * math.floor(#queries / "
-        f"{args.threads}))\n"
-        "  threads = threads + 1\n"
+        f"  thread:set('first', started * math.floor(#paths / {threads}))\n"
+        "  started = started + 1\n"
         "end\n"
         "local asked = 0\n"
         "request = function()\n"
         "  asked = asked + 1\n"
-        "  local query = queries[(first + asked) % #queries + 1]\n"
-        "  return wrk.format('GET', '/search/?q=' .. query)\n"
+        "  return wrk.format('GET', paths[(first + asked) % #paths + 1])\n"
         "end\n"
     )
-    row = measure(
-        "search, a query never asked before (uncached)",
-        "/search/",
-        args,
-        extra=("-s", str(script)),
-        shown=f"/search/?q=… ({len(queries):,} distinct)",
-        warm=False,
-    )
-    script.unlink()
-    return row
+
+
+def ask_each_once(paths: list[str]) -> None:
+    """Ask each of `paths` once, four at a time, as a new visitor (the pages kept before a
+    measured run); an answer of 400 or more stops the bench."""
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda path: Shopper().get(path), paths))
 
 
 def searches_only(args, env: dict[str, str]) -> int:
