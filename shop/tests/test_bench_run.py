@@ -9,10 +9,15 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-sys.path.insert(0, str(BENCH))  # run.py imports bench/purchase.py as a sibling
 spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
 run = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(run)
+# run.py imports bench/purchase.py as a sibling; bench/ is not left on the path, where its
+# profile.py would shadow the standard library's for the tests that follow.
+sys.path.insert(0, str(BENCH))
+try:
+    spec.loader.exec_module(run)
+finally:
+    sys.path.remove(str(BENCH))
 
 FACETS = {
     "clothing": {"brand": ["fjell", "sable"], "colour": ["black", "red"], "size": ["m", "xl"]},
