@@ -15,6 +15,15 @@ Each figure is the mean CPU time (`time.process_time()`) of one request in the b
 In-process CPU leaves out gunicorn and the socket (the same for every page): it says what
 the shop's Python costs a request. The Test client is not used for the measured requests:
 its cookie handling and signals are not in a served request.
+
+With `--callgrind OUT` the figure is instructions a request instead, the same whatever else
+the machine runs: each batch is run inside `operator.call` (a C function nothing on a
+request's path calls), which callgrind collects alone and dumps on its exit to `OUT.<n>`:
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=_operator_call \
+        --dump-after=_operator_call --callgrind-out-file=/tmp/cg/out \
+        .venv/bin/python bench/cached_cpu.py --visitors new --requests 100 --batches 1 \
+        --callgrind /tmp/cg/out
 """
 
 import sys
@@ -29,15 +38,21 @@ import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
+import operator  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
+import re  # noqa: E402
 import time  # noqa: E402
+from functools import partial  # noqa: E402
 
 # bench/profile.py (it sets up Django, DEBUG off) by its path: `import profile` would find
 # the standard library's module of that name once cProfile has loaded it.
 _spec = importlib.util.spec_from_file_location("bench_profile", BASE_DIR / "bench" / "profile.py")
 bench_profile = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_profile)
+_spec = importlib.util.spec_from_file_location("gunicorn_conf", BASE_DIR / "gunicorn.conf.py")
+gunicorn_conf = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gunicorn_conf)
 
 from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -48,17 +63,26 @@ from shop.wsgi import application  # noqa: E402
 PAGES = {
     "bare": "/livez",
     "home": "/",
+    "home-zh": "/zh-hans/",
     "category": "/c/clothing/",
+    "price": "/c/clothing/?sort=price",
+    "-price": "/c/clothing/?sort=-price",
+    "newest": "/c/clothing/?sort=newest",
+    "page-2": "/c/clothing/?page=2",
+    "subcategory": "/c/men-shirts/",
+    "sub-zh": "/zh-hans/c/men-shirts/?sort=price",
     "product": "/p/demo-000010/",
 }
 
 
-def environ(path: str, cookie: str) -> dict:
-    """A GET of `path` as gunicorn hands it to the application."""
+def environ(address: str, cookie: str) -> dict:
+    """A GET of `address` (a path and maybe a query string) as gunicorn hands it to the
+    application."""
+    path, _, query = address.partition("?")
     return {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
-        "QUERY_STRING": "",
+        "QUERY_STRING": query,
         "SERVER_NAME": "testserver",
         "SERVER_PORT": "80",
         "SERVER_PROTOCOL": "HTTP/1.1",
@@ -157,6 +181,14 @@ def cpu_ms(path: str, cookie: str, requests: int) -> float:
     return (time.process_time() - started) / requests * 1000
 
 
+def instructions(path: str, cookie: str, requests: int, out: str) -> float:
+    """Millions of instructions a request, as callgrind counted them (see --callgrind)."""
+    dumps = set(Path(out).parent.glob(f"{Path(out).name}.*"))
+    operator.call(lambda: [ask(path, cookie) for _ in range(requests)])
+    (dump,) = set(Path(out).parent.glob(f"{Path(out).name}.*")) - dumps
+    return int(re.search(r"^totals: (\d+)", dump.read_text(), re.M).group(1)) / requests / 1e6
+
+
 def top(path: str, cookie: str, requests: int, lines: int) -> str:
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
@@ -174,10 +206,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--batches", type=int, default=3)
-    parser.add_argument("--only", default="", help="comma-separated pages")
+    parser.add_argument("--only", default="", help="comma-separated of: " + ",".join(PAGES))
     parser.add_argument("--visitors", default="new,returning")
     parser.add_argument("--profile", type=int, default=0, help="top N functions per page")
     parser.add_argument("--label", default=os.environ.get("BENCH_LABEL", ""))
+    parser.add_argument("--callgrind", metavar="OUT", help="instructions: run under callgrind")
     args = parser.parse_args()
     pages = {n: p for n, p in PAGES.items() if not args.only or n in args.only.split(",")}
     cookies = {"new": "", "returning": returning_cookie() if "returning" in args.visitors else ""}
@@ -186,16 +219,20 @@ def main() -> int:
         for cookie in cookies.values():
             for _ in range(20):
                 assert ask(path, cookie) == 200, path
+    gunicorn_conf.settle_collector()  # as a served worker's collector runs
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{args.label} load {load}: ms CPU a request (best batch of {args.batches})")
+    unit = "M instructions" if args.callgrind else "ms CPU"
+    measure = partial(instructions, out=args.callgrind) if args.callgrind else cpu_ms
+    print(f"{args.label} load {load}: {unit} a request (best batch of {args.batches})")
     for name, path in pages.items():
         for visitor in visitors:
             cookie = cookies[visitor]
             with Counted() as counted:
                 ask(path, cookie)
-            best = min(cpu_ms(path, cookie, args.requests) for _ in range(args.batches))
+            best = min(measure(path, cookie, args.requests) for _ in range(args.batches))
             print(
-                f"  {name:<9} {visitor:<10} {best:6.3f} ms  {counted.queries} queries  "
+                f"  {name:<11} {visitor:<10} {best:6.3f} {unit.split()[0]:<2}  "
+                f"{counted.queries} queries  "
                 f"{counted.round_trips} cache round trips",
                 flush=True,
             )
