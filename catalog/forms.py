@@ -91,6 +91,25 @@ class ListingForm(forms.Form):
         return self.cleaned_data.get("per_page") or PAGE_SIZES[0]
 
 
+def plain_sort_and_page(params, *, default_sort: str, last_page: int) -> tuple[str, int] | None:
+    """The sort and page of a listing's address that asks for a known sort or a page up to
+    `last_page` and nothing else (`?sort=price`, `?page=2`, each once, written plainly), read
+    without building ListingForm (a kept page's dearest part): what the form's chosen_sort()
+    and page_number() give for them. None for any other query string (filters, a page size,
+    an empty, unknown, repeated or otherwise written value): that is the form's to read, and
+    to explain."""
+    sort, page = default_sort, 1
+    for name, values in params.lists():
+        value = values[0] if len(values) == 1 else ""
+        if name == "sort" and value in SORT_LABELS and value in SORTS:  # valid, and applied
+            sort = value
+        elif name == "page" and value in [str(n) for n in range(1, last_page + 1)]:
+            page = int(value)
+        else:
+            return None
+    return sort, page
+
+
 # --- Stock entry in the merchant's forms (admin) -------------------------------------------
 
 

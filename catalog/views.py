@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from catalog import cache, recently_viewed, selectors, services
-from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm
+from catalog.forms import PAGE_SIZES, SORT_LABELS, ListingForm, plain_sort_and_page
 from catalog.models import Product
 from catalog.seo import product_structured_data
 from catalog.templatetags.catalog_tags import CARD_NEXT
@@ -53,12 +53,13 @@ def home(request):
 
 
 def category(request, slug):
-    # A listing's own address, the most read: the category tree this process read last is
-    # taken on trust for the page's one round trip, and confirmed by the catalog's version
-    # read with it (every request's first round trip reads it); else (or if the version
-    # moved since) the tree is read first.
+    # A kept listing page (its own address, a sort, one of the first pages), the most read:
+    # the category tree this process read last is taken on trust for the page's one round
+    # trip, and confirmed by the catalog's version read with it (every request's first round
+    # trip reads it); else (or if the version moved since, or the page is not one that is
+    # kept) the tree is read first.
     held = selectors.held_category_tree()
-    if held is not None and not request.GET and slug in held[0].by_slug:
+    if held is not None and slug in held[0].by_slug:
         tree, version = held
 
         def confirm(_read):
@@ -198,7 +199,7 @@ def _listing_page(
     default_sort="relevance",
     cacheable=True,
     matches=None,
-    confirm=None,  # see cache.cached_page
+    confirm=None,  # see cache.cached_page; None is returned for a page that is not kept
 ):
     def read_form():
         option_slugs = [choices.option_type.slug for choices in selectors.option_types()]
@@ -206,14 +207,22 @@ def _listing_page(
         form.is_valid()
         return form
 
-    if request.GET:
+    plain = (
+        plain_sort_and_page(request.GET, default_sort=default_sort, last_page=CACHED_PAGES)
+        if cacheable
+        else None
+    )
+    if plain is not None:
+        # A kept page (its own address, a sort, one of the first pages), the most read: the
+        # form (with the option types it reads, two fifths of a sorted page's instructions
+        # and a cache round trip of its own) is only read to render it, on a miss.
+        form = None
+        sort, page_number = plain
+    elif confirm is not None:
+        return None  # only a kept page is served on a guess its versions confirm
+    else:
         form = read_form()
         sort, page_number = form.chosen_sort(default=default_sort), form.page_number()
-    else:
-        # A listing's own address, the most read: its sort and page are the defaults, and
-        # the form (a quarter of a cached page's time) is only read to render it, on a miss.
-        form = None
-        sort, page_number = default_sort, 1
 
     def context():
         nonlocal form

@@ -5,9 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.http import QueryDict
 from django.urls import reverse
 
 from catalog import services
+from catalog.forms import ListingForm, plain_sort_and_page
 from catalog.models import Variant
 from catalog.tests.factories import (
     BrandFactory,
@@ -16,6 +18,7 @@ from catalog.tests.factories import (
     ProductFactory,
     VariantFactory,
 )
+from catalog.views import CACHED_PAGES
 from shop.tests.test_health import UNREACHABLE_REDIS
 
 #: Category page on a cold cache, in a worker that has not loaded its listing index yet: the
@@ -190,6 +193,46 @@ def test_bad_listing_parameters_give_a_page_never_a_500(client, category, params
     response = client.get(category.get_absolute_url(), params)
     assert response.status_code == 200
     assert "product-card" in response.content.decode() or "empty-state" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "kept"),
+    [
+        ("", ("relevance", 1)),
+        ("sort=price", ("price", 1)),
+        ("sort=-price&page=2", ("-price", 2)),
+        ("page=3&sort=newest", ("newest", 3)),
+        ("page=1", ("relevance", 1)),
+        ("sort=top-rated", ("top-rated", 1)),
+        ("page=4", None),  # past CACHED_PAGES: not kept
+        ("sort=bogus", None),
+        ("sort=PRICE", None),
+        ("sort=", None),
+        ("page=", None),
+        ("page=0", None),
+        ("page=02", None),
+        ("page=2.0", None),
+        ("page=+2", None),
+        ("page=%202", None),
+        ("page=%EF%BC%92", None),  # a full-width 2
+        ("sort=price&sort=newest", None),
+        ("page=2&page=3", None),
+        ("sort", None),
+        ("per_page=24", None),
+        ("colour=red&sort=price", None),
+        ("q=shirt", None),
+    ],
+)
+def test_a_kept_listing_page_is_known_without_the_form_as_the_form_reads_it(query, kept):
+    """plain_sort_and_page() answers only for the kept pages (catalog.views.CACHED_PAGES),
+    the sort and page the form gives; anything else is the form's to read and explain."""
+    params = QueryDict(query)
+    plain = plain_sort_and_page(params, default_sort="relevance", last_page=CACHED_PAGES)
+    assert plain == kept
+    if plain is not None:  # the page the full way keeps under the sort and page it reads
+        form = ListingForm(params, option_slugs=["colour"])
+        assert form.is_valid()
+        assert (form.chosen_sort(default="relevance"), form.page_number()) == plain
 
 
 @pytest.mark.django_db
