@@ -10,8 +10,9 @@ Signed and read as Django's get_signed_cookie()/set_signed_cookie() do, with a s
 once per process (_signer): the same cookie, either way.
 """
 
+import time
 from datetime import timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 from django.conf import settings
 from django.core import signing
@@ -32,11 +33,15 @@ class HeldKeySigner(signing.TimestampSigner):
     """Django's TimestampSigner with each key's HMAC set up once: Signer.signature() derives
     the HMAC key from the salt and the secret (a SHA-256) and sets up the HMAC on every call;
     here each signature copies the one set up for its key (salted_hmac() of no message), so
-    the signature is the same."""
+    the signature is the same. The timestamp (the second, in base 62) is written once a
+    second."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._keyed = {}
+
+    def timestamp(self):
+        return _base62(int(time.time()))
 
     def signature(self, value, key=None):
         key = key or self.key
@@ -48,6 +53,11 @@ class HeldKeySigner(signing.TimestampSigner):
         mac = keyed.copy()
         mac.update(force_bytes(value))
         return signing.b64_encode(mac.digest()).decode()
+
+
+@lru_cache(maxsize=2)  # this second's, and the last one's for a request crossing a second
+def _base62(seconds: int) -> str:
+    return signing.b62_encode(seconds)
 
 
 @cache

@@ -84,9 +84,13 @@ class CookieResponse(HttpResponse):
         items, (before, middle, after) = _template(key, max_age, *attributes)
         real, coded = self.cookies.value_encode(value)
         date = _expires(int(time()) + max_age)
-        morsel = _Written()
-        morsel.set(key, real, coded)
-        morsel.update({**items, "expires": date})
+        # Not Morsel() and its set() and update(), which check each name again (three
+        # quarters of the cost): the attributes were checked making the template, and the
+        # key and value are put in as an unpickled Morsel's are (its __setstate__).
+        morsel = _Written.__new__(_Written)
+        dict.update(morsel, items)
+        dict.__setitem__(morsel, "expires", date)
+        morsel.__setstate__({"key": key, "value": real, "coded_value": coded})
         morsel.line = before + coded + middle + date + after
         self.cookies[key] = morsel
         return None

@@ -17,9 +17,12 @@ NOW = 1_796_000_000
 
 @pytest.fixture
 def clock(monkeypatch):
-    """Django's signing clock, set by the test (signatures carry the time, and age)."""
+    """Django's signing clock and the cookie's, set by the test (signatures carry the time,
+    and age)."""
     now = {"time": NOW}
-    monkeypatch.setattr(signing, "time", SimpleNamespace(time=lambda: now["time"]))
+    clock = SimpleNamespace(time=lambda: now["time"])
+    monkeypatch.setattr(signing, "time", clock)
+    monkeypatch.setattr(recently_viewed, "time", clock)
     return now
 
 
