@@ -66,7 +66,7 @@ def _signer() -> HeldKeySigner:
     key, fallback keys, salt and algorithm), made once per process: making it was a third of
     a first visit's signing, deriving the HMAC key another. Leans on Django's private
     _cookie_signer_salt() (the salt set_signed_cookie gives the cookie), so that both sign
-    alike; test_recently_viewed_cookie checks it."""
+    alike; catalog/tests/test_recently_viewed.py checks it."""
     made = signing.get_cookie_signer(salt=signing._cookie_signer_salt(COOKIE, SALT))
     return HeldKeySigner(
         key=made.key,
