@@ -45,6 +45,7 @@ from django.utils.translation import get_language
 from django_redis.client import DefaultClient
 from redis.exceptions import RedisError
 
+from shop.cookies import CookieResponse
 from shop.csrf import get_token
 from shop.held import held_per_version, last_held
 
@@ -497,7 +498,7 @@ def cached_page(
             holes_html = {name: html.encode() for name, html in fragment.build().items()}
             _keep(_held_fragments, fragment_key, fragment_stamp, holes_html)
         filled.update(holes_html)
-    return HttpResponse(fill(request, page, holes=holes, filled=filled))
+    return CookieResponse(fill(request, page, holes=holes, filled=filled))
 
 
 def _kept_value(held_here: _HeldPages, key: str, stamp: tuple, held, found):

@@ -5,18 +5,96 @@ opening a session (a database and cache write, then a read on every request) for
 anonymous visitor who looks at a product would cost more than the list is worth. The cookie
 holds at most KEPT product ids (about 120 bytes with its signature); it is signed so that
 what comes back was written by us, and pages still show only published products from it.
+
+Signed and read as Django's get_signed_cookie()/set_signed_cookie() do, with a signer made
+once per process (_signer): the same cookie, either way.
 """
 
+import time
 from datetime import timedelta
+from functools import cache, lru_cache
 
 from django.conf import settings
+from django.core import signing
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
 
 COOKIE = "recently_viewed"
 SALT = "catalog.recently-viewed"
 KEPT = 12
 MAX_AGE = timedelta(days=30)
+
+
+class HeldKeySigner(signing.TimestampSigner):
+    """Django's TimestampSigner with each key's HMAC set up once: Signer.signature() derives
+    the HMAC key from the salt and the secret (a SHA-256) and sets up the HMAC on every call;
+    here each signature copies the one set up for its key (salted_hmac() of no message), so
+    the signature is the same. The timestamp (the second, in base 62) is written once a
+    second."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._keyed = {}
+
+    def timestamp(self):
+        return _base62(int(time.time()))
+
+    def signature(self, value, key=None):
+        key = key or self.key
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            keyed = self._keyed[key] = salted_hmac(
+                self.salt + "signer", b"", key, algorithm=self.algorithm
+            )
+        mac = keyed.copy()
+        mac.update(force_bytes(value))
+        return signing.b64_encode(mac.digest()).decode()
+
+
+@lru_cache(maxsize=2)  # this second's, and the last one's for a request crossing a second
+def _base62(seconds: int) -> str:
+    return signing.b62_encode(seconds)
+
+
+@cache
+def _signer() -> HeldKeySigner:
+    """The cookie's signer, as Django's set_signed_cookie() makes one for each cookie (its
+    key, fallback keys, salt and algorithm), made once per process: making it was a third of
+    a first visit's signing, deriving the HMAC key another. Leans on Django's private
+    _cookie_signer_salt() (the salt set_signed_cookie gives the cookie), so that both sign
+    alike; catalog/tests/test_recently_viewed.py checks it."""
+    made = signing.get_cookie_signer(salt=signing._cookie_signer_salt(COOKIE, SALT))
+    return HeldKeySigner(
+        key=made.key,
+        fallback_keys=list(made.fallback_keys),  # a map in Django's: read once only
+        salt=made.salt,
+        algorithm=made.algorithm,
+    )
+
+
+@receiver(setting_changed)
+def _forget_signer(setting, **kwargs) -> None:
+    if setting in {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "SIGNING_BACKEND"}:
+        _signer.cache_clear()
+
+
+def _unsigned(request: HttpRequest) -> str:
+    """The cookie's value, "" when missing, forged or expired. A signature the process's
+    signer refuses goes on to Django's get_signed_cookie(), which also reads cookies signed
+    before its salts changed (SIGNED_COOKIE_LEGACY_SALT_FALLBACK)."""
+    cookie = request.COOKIES.get(COOKIE)
+    if cookie is None:
+        return ""
+    try:
+        return _signer().unsign(cookie, max_age=MAX_AGE)
+    except signing.SignatureExpired:
+        return ""
+    except signing.BadSignature:
+        return request.get_signed_cookie(COOKIE, default="", salt=SALT, max_age=MAX_AGE)
 
 
 def viewed_product_ids(request: HttpRequest) -> list[int]:
@@ -26,7 +104,7 @@ def viewed_product_ids(request: HttpRequest) -> list[int]:
     read = getattr(request, "_recently_viewed", None)
     if read is not None and read[0] == cookie:
         return read[1]
-    raw = request.get_signed_cookie(COOKIE, default="", salt=SALT, max_age=MAX_AGE)
+    raw = _unsigned(request)
     ids = list(dict.fromkeys(int(part) for part in raw.split(".") if part.isdigit()))[:KEPT]
     request._recently_viewed = (cookie, ids)
     return ids
@@ -39,10 +117,9 @@ def remember_view(request: HttpRequest, response: HttpResponse, *, product_id: i
     if ids[:1] == [product_id]:
         return
     ids = [product_id, *(pk for pk in ids if pk != product_id)][:KEPT]
-    response.set_signed_cookie(
+    response.set_cookie(
         COOKIE,
-        ".".join(map(str, ids)),
-        salt=SALT,
+        _signer().sign(".".join(map(str, ids))),
         max_age=int(MAX_AGE.total_seconds()),
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,

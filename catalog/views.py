@@ -369,6 +369,7 @@ def product_detail(request, slug):
         }
 
     def page(product_id: int, confirm=None):
+        today = timezone.localdate(timezone=timezone.get_default_timezone())
         return cache.cached_page(
             request,
             template="catalog/product.html",
@@ -386,8 +387,9 @@ def product_detail(request, slug):
                     for name, fill in cache.PRODUCT_HOLES.items()
                 },
             },
-            # The day too: the delivery estimate names dates.
-            vary=f"variant={variant_param}&day={timezone.localdate().isoformat()}",
+            # The day too: the delivery estimate names dates. The shop's day (no time zone
+            # is ever activated: timezone.localdate()'s look for one was 2/3 of its cost).
+            vary=f"variant={variant_param}&day={today.isoformat()}",
             confirm=confirm,
             fragments=[
                 # Each variant's stock label, moved by most sales while the page stands.
