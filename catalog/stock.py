@@ -20,14 +20,17 @@ adjustment or a counted quantity, refused if the stock moved since the page was 
 
 from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache as once
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import cache, facets, locks
 from catalog.models import Category, Product, StockMovement, Variant, stock_label
+from shop.sql import quoted
 
 Reason = StockMovement.Reason
 
@@ -363,6 +366,99 @@ def _user(actor):
     return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
+def _add_stock(model: type[Variant] | type[Product], deltas: dict[int, int]) -> int:
+    """Add `deltas` (primary key -> signed units) to the `stock` of those rows, locked by the
+    caller; how many rows moved. A variant's stock never goes below zero (a row that would
+    is left as it is, and not counted: under the lock that cannot happen, and the database
+    makes sure of it anyway); a product's summary stops at zero.
+
+    On PostgreSQL one statement written once, whatever the rows (their ids and deltas as two
+    arrays): the ORM built its UPDATE (a CASE on the primary key for several rows) anew on
+    every order, which cost more than running it. Elsewhere the ORM's UPDATE."""
+    using = router.db_for_write(model)
+    if connections[using].vendor != "postgresql":
+        rows = model.objects.filter(pk__in=list(deltas))
+        added = F("stock") + _per_variant(deltas)
+        if model is Product:
+            return rows.update(stock=Greatest(added, Value(0)))
+        return rows.filter(stock__gte=_per_variant({pk: -d for pk, d in deltas.items()})).update(
+            stock=added
+        )
+    with connections[using].cursor() as cursor:
+        cursor.execute(_add_stock_sql(using, model), [list(deltas), list(deltas.values())])
+        return cursor.rowcount
+
+
+@once
+def _add_stock_sql(using: str, model: type[Variant] | type[Product]) -> str:
+    """The UPDATE of _add_stock(): the model's own table and columns, every value a
+    parameter (the ids, then the deltas, as arrays)."""
+    table, pk, stock = quoted(using, model, "id", "stock")
+    if model is Product:
+        new, condition = f"GREATEST({table}.{stock} + moved.delta, 0)", ""
+    else:
+        new = f"{table}.{stock} + moved.delta"
+        condition = f" AND {new} >= 0"
+    return (
+        f"UPDATE {table} SET {stock} = {new} "  # noqa: S608 # nosec B608
+        "FROM unnest(%s::bigint[], %s::integer[]) AS moved(id, delta) "
+        f"WHERE {table}.{pk} = moved.id{condition}"
+    )
+
+
+def _moved_with_movements(
+    using: str, deltas: dict[int, int], movement: StockMovement
+) -> list[StockMovement]:
+    """_add_stock() for variants and their movements (each with the stock after it, and
+    `movement`'s reason, reference, note and actor) in one statement on PostgreSQL: a
+    round trip and the ORM's INSERT fewer on every order. A variant whose stock would go
+    below zero is neither moved nor given a movement (and is missing from the list)."""
+    movement.created_at = timezone.now()
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            _moved_with_movements_sql(using),
+            [
+                list(deltas),
+                list(deltas.values()),
+                *(getattr(movement, name) for name in _MOVEMENT_GIVEN),
+            ],
+        )
+        rows = sorted(cursor.fetchall(), key=lambda row: row[1])
+    made = []
+    for pk, variant_id, quantity, stock_after in rows:
+        row = StockMovement(
+            pk=pk,
+            variant_id=variant_id,
+            quantity=quantity,
+            stock_after=stock_after,
+            **{name: getattr(movement, name) for name in _MOVEMENT_GIVEN},
+        )
+        row._state.adding, row._state.db = False, using
+        made.append(row)
+    return made
+
+
+#: The movement's columns given as they are (the others come from the UPDATE).
+_MOVEMENT_GIVEN = ("reason", "reference", "note", "actor_id", "created_at")
+
+
+@once
+def _moved_with_movements_sql(using: str) -> str:
+    """The UPDATE of _add_stock() for variants, its rows inserted as movements."""
+    update = _add_stock_sql(using, Variant)
+    table, pk, stock = quoted(using, Variant, "id", "stock")
+    movements, *columns = quoted(
+        using, StockMovement, "id", "variant", "quantity", "stock_after", *_MOVEMENT_GIVEN
+    )
+    given = ", ".join(["%s"] * len(_MOVEMENT_GIVEN))
+    return (
+        f"WITH taken AS ({update} RETURNING {table}.{pk}, moved.delta, {table}.{stock}) "  # noqa: S608 # nosec B608
+        f"INSERT INTO {movements} ({', '.join(columns[1:])}) "
+        f"SELECT taken.{pk}, taken.delta, taken.{stock}, {given} FROM taken "
+        f"ORDER BY taken.{pk} RETURNING {', '.join(columns[:4])}"
+    )
+
+
 def _per_variant(values: dict[int, int]) -> Case | Value:
     """Each row's value in an UPDATE of exactly the rows of `values` (primary key -> value):
     a CASE on the primary key, or the value itself for one row (most orders move one
@@ -388,29 +484,32 @@ def _move(
     """Apply signed `deltas` to variants already locked and checked by the caller: one
     conditional UPDATE, one movement per variant, the products' stock summary, the cache."""
     moving = {pk: delta for pk, delta in deltas.items() if delta}
-    if moving:
-        # stock >= what is taken: true under the lock; the database makes sure of it anyway.
-        needed = _per_variant({pk: -d for pk, d in moving.items()})
-        updated = Variant.objects.filter(pk__in=list(moving), stock__gte=needed).update(
-            stock=F("stock") + _per_variant(moving)
-        )
-        if updated != len(moving):  # cannot happen under the lock; never sell what is not there
-            raise InsufficientStock(short={pk: locked[pk].stock for pk in moving})
     actor = _user(actor)
-    movements = StockMovement.objects.bulk_create(
-        [
-            StockMovement(
-                variant_id=pk,
-                quantity=delta,
-                stock_after=locked[pk].stock + delta,
-                reason=reason,
-                reference=reference[:64],
-                note=note[:255],
-                actor=actor,
-            )
-            for pk, delta in sorted(deltas.items())
-        ]
-    )
+    movement = StockMovement(reason=reason, reference=reference[:64], note=note[:255], actor=actor)
+    using = router.db_for_write(Variant)
+    if moving and len(moving) == len(deltas) and connections[using].vendor == "postgresql":
+        movements = _moved_with_movements(using, moving, movement)
+    else:
+        # Every row moves under the lock; the database makes sure no stock goes below zero
+        # anyway, and a row it refused would never sell what is not there.
+        if moving and _add_stock(Variant, moving) != len(moving):
+            raise InsufficientStock(short={pk: locked[pk].stock for pk in moving})
+        movements = StockMovement.objects.bulk_create(
+            [
+                StockMovement(
+                    variant_id=pk,
+                    quantity=delta,
+                    stock_after=locked[pk].stock + delta,
+                    reason=movement.reason,
+                    reference=movement.reference,
+                    note=movement.note,
+                    actor=actor,
+                )
+                for pk, delta in sorted(deltas.items())
+            ]
+        )
+    if len(movements) != len(deltas):
+        raise InsufficientStock(short={pk: locked[pk].stock for pk in moving})
     products = _move_product_stock(locked=locked, deltas=moving)
     _invalidate(locked=locked, deltas=moving, products=products)
     # A variant selling out or coming back changes what the "in stock" filter and facet
@@ -447,9 +546,7 @@ def _move_product_stock(
     if not per_product:
         return {}
     before = locks.product_stock_for_update(ids=per_product)
-    Product.objects.filter(pk__in=list(before)).update(
-        stock=Greatest(F("stock") + _per_variant(per_product), Value(0))
-    )
+    _add_stock(Product, {pk: per_product[pk] for pk in before})
     return {pk: (stock, max(stock + per_product[pk], 0)) for pk, stock in before.items()}
 
 

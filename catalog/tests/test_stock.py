@@ -1,6 +1,7 @@
 """Stock moves only as movements (issue 12, item 8), and a sale invalidates only the cached
 pages whose stock label it changes (item 9)."""
 
+import contextlib
 import importlib
 import threading
 from decimal import Decimal
@@ -11,7 +12,7 @@ from django.apps import apps
 from django.db import connection, connections
 from django.db.models import Sum
 
-from catalog import cache, services
+from catalog import cache, services, stock
 from catalog.models import Product, StockMovement, Variant
 from catalog.tests.factories import CategoryFactory, ProductFactory, VariantFactory
 
@@ -46,6 +47,62 @@ def test_take_stock_writes_a_sale_movement_per_variant_with_the_order_number():
     assert _ledger(mug)[-1] == ("sale", -2, 0, "ORDER-1")
     assert Product.objects.get(pk=mug.product_id).stock == 0
     assert_ledger_adds_up(shirt, mug)
+
+
+@contextlib.contextmanager
+def _statements():
+    """The statements sent in the block, as written (values apart)."""
+    sent = []
+
+    def note(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        yield sent
+
+
+def _stock_updates(statements: list[str]) -> list[str]:
+    return [sql for sql in statements if 'SET "stock" =' in sql]
+
+
+@pytest.mark.postgres
+def test_the_stock_updates_are_the_same_statements_for_one_variant_and_for_several():
+    """Written once (catalog.stock._add_stock): the ORM built a value for one row and a
+    CASE for several, anew on every order."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgres://...)")
+    product = ProductFactory(variants=False)
+    one, two, three = (VariantFactory(product=product, stock=9, sku=f"S-{n}") for n in "123")
+    with _statements() as single:
+        services.take_stock(quantities={one.pk: 1}, reference="ORDER-1")
+    with _statements() as several:
+        services.take_stock(quantities={one.pk: 2, two.pk: 1, three.pk: 4}, reference="ORDER-2")
+    assert len(single) == len(several)
+    assert _stock_updates(single) == _stock_updates(several)
+    # The variants' with their movements, the product's.
+    assert len(_stock_updates(single)) == 2
+    assert "catalog_stockmovement" in _stock_updates(single)[0]
+    stocks = dict(Variant.objects.filter(product=product).values_list("sku", "stock"))
+    assert stocks == {"S-1": 6, "S-2": 8, "S-3": 5}
+    assert Product.objects.get(pk=product.pk).stock == 19
+    assert_ledger_adds_up(one, two, three)
+
+
+def test_the_stock_update_never_takes_a_variant_below_zero_even_unchecked():
+    """The UPDATE's own condition, behind the check made under the lock: a row whose stock
+    would go negative is not moved, and not counted as moved."""
+    plenty, scarce = VariantFactory(stock=5), VariantFactory(stock=1)
+    assert stock._add_stock(Variant, {plenty.pk: -2, scarce.pk: -2}) == 1
+    assert dict(
+        Variant.objects.filter(pk__in=[plenty.pk, scarce.pk]).values_list("pk", "stock")
+    ) == {
+        plenty.pk: 3,
+        scarce.pk: 1,
+    }
+    product = Product.objects.get(pk=scarce.product_id)
+    stock._add_stock(Product, {product.pk: -(product.stock + 7)})
+    assert Product.objects.get(pk=product.pk).stock == 0
 
 
 def test_take_stock_that_falls_short_writes_nothing():

@@ -7,11 +7,13 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from catalog import cache as catalog_cache
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from promotions import services
 from promotions.errors import CouponRejected
 from promotions.models import Coupon
 from promotions.pricing import ZERO
+from promotions.selectors import offers_version
 from promotions.tests.factories import (
     CouponFactory,
     MembershipTierFactory,
@@ -316,3 +318,20 @@ def test_an_offer_saved_in_a_transaction_that_rolls_back_is_never_kept():
         price(lines, now=NOW)
         raise RuntimeError
     assert price(lines, now=NOW).discount == ZERO
+
+
+def test_the_offers_version_comes_with_a_requests_first_read_of_versions(monkeypatch):
+    """Every priced page (checkout, review, placing the order) reads the offers' version: it
+    comes in the request's first round trip for versions, not in one of its own."""
+    reads = []
+    get_many = catalog_cache._get_many
+    monkeypatch.setattr(
+        catalog_cache, "_get_many", lambda keys: reads.append(keys) or get_many(keys)
+    )
+    catalog_cache.request_started()
+    try:
+        catalog_cache.versions([catalog_cache.CATALOG_EXCEPT_STOCK])  # the layout's first read
+        offers_version()
+    finally:
+        catalog_cache.request_finished()
+    assert len(reads) == 1, reads
