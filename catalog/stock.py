@@ -25,7 +25,6 @@ from functools import cache as once
 from django.db import connections, router, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.db.models.functions import Greatest
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from catalog import cache, facets, locks
@@ -406,59 +405,6 @@ def _add_stock_sql(using: str, model: type[Variant] | type[Product]) -> str:
     )
 
 
-def _moved_with_movements(
-    using: str, deltas: dict[int, int], movement: StockMovement
-) -> list[StockMovement]:
-    """_add_stock() for variants and their movements (each with the stock after it, and
-    `movement`'s reason, reference, note and actor) in one statement on PostgreSQL: a
-    round trip and the ORM's INSERT fewer on every order. A variant whose stock would go
-    below zero is neither moved nor given a movement (and is missing from the list)."""
-    movement.created_at = timezone.now()
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            _moved_with_movements_sql(using),
-            [
-                list(deltas),
-                list(deltas.values()),
-                *(getattr(movement, name) for name in _MOVEMENT_GIVEN),
-            ],
-        )
-        rows = sorted(cursor.fetchall(), key=lambda row: row[1])
-    made = []
-    for pk, variant_id, quantity, stock_after in rows:
-        row = StockMovement(
-            pk=pk,
-            variant_id=variant_id,
-            quantity=quantity,
-            stock_after=stock_after,
-            **{name: getattr(movement, name) for name in _MOVEMENT_GIVEN},
-        )
-        row._state.adding, row._state.db = False, using
-        made.append(row)
-    return made
-
-
-#: The movement's columns given as they are (the others come from the UPDATE).
-_MOVEMENT_GIVEN = ("reason", "reference", "note", "actor_id", "created_at")
-
-
-@once
-def _moved_with_movements_sql(using: str) -> str:
-    """The UPDATE of _add_stock() for variants, its rows inserted as movements."""
-    update = _add_stock_sql(using, Variant)
-    table, pk, stock = quoted(using, Variant, "id", "stock")
-    movements, *columns = quoted(
-        using, StockMovement, "id", "variant", "quantity", "stock_after", *_MOVEMENT_GIVEN
-    )
-    given = ", ".join(["%s"] * len(_MOVEMENT_GIVEN))
-    return (
-        f"WITH taken AS ({update} RETURNING {table}.{pk}, moved.delta, {table}.{stock}) "  # noqa: S608 # nosec B608
-        f"INSERT INTO {movements} ({', '.join(columns[1:])}) "
-        f"SELECT taken.{pk}, taken.delta, taken.{stock}, {given} FROM taken "
-        f"ORDER BY taken.{pk} RETURNING {', '.join(columns[:4])}"
-    )
-
-
 def _per_variant(values: dict[int, int]) -> Case | Value:
     """Each row's value in an UPDATE of exactly the rows of `values` (primary key -> value):
     a CASE on the primary key, or the value itself for one row (most orders move one
@@ -484,32 +430,25 @@ def _move(
     """Apply signed `deltas` to variants already locked and checked by the caller: one
     conditional UPDATE, one movement per variant, the products' stock summary, the cache."""
     moving = {pk: delta for pk, delta in deltas.items() if delta}
-    actor = _user(actor)
-    movement = StockMovement(reason=reason, reference=reference[:64], note=note[:255], actor=actor)
-    using = router.db_for_write(Variant)
-    if moving and len(moving) == len(deltas) and connections[using].vendor == "postgresql":
-        movements = _moved_with_movements(using, moving, movement)
-    else:
-        # Every row moves under the lock; the database makes sure no stock goes below zero
-        # anyway, and a row it refused would never sell what is not there.
-        if moving and _add_stock(Variant, moving) != len(moving):
-            raise InsufficientStock(short={pk: locked[pk].stock for pk in moving})
-        movements = StockMovement.objects.bulk_create(
-            [
-                StockMovement(
-                    variant_id=pk,
-                    quantity=delta,
-                    stock_after=locked[pk].stock + delta,
-                    reason=movement.reason,
-                    reference=movement.reference,
-                    note=movement.note,
-                    actor=actor,
-                )
-                for pk, delta in sorted(deltas.items())
-            ]
-        )
-    if len(movements) != len(deltas):
+    # Every row moves under the lock; the database makes sure no stock goes below zero anyway,
+    # and a row it refused would never sell what is not there.
+    if moving and _add_stock(Variant, moving) != len(moving):
         raise InsufficientStock(short={pk: locked[pk].stock for pk in moving})
+    actor = _user(actor)
+    movements = StockMovement.objects.bulk_create(
+        [
+            StockMovement(
+                variant_id=pk,
+                quantity=delta,
+                stock_after=locked[pk].stock + delta,
+                reason=reason,
+                reference=reference[:64],
+                note=note[:255],
+                actor=actor,
+            )
+            for pk, delta in sorted(deltas.items())
+        ]
+    )
     products = _move_product_stock(locked=locked, deltas=moving)
     _invalidate(locked=locked, deltas=moving, products=products)
     # A variant selling out or coming back changes what the "in stock" filter and facet

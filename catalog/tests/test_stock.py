@@ -63,7 +63,7 @@ def _statements():
 
 
 def _stock_updates(statements: list[str]) -> list[str]:
-    return [sql for sql in statements if 'SET "stock" =' in sql]
+    return [sql for sql in statements if sql.startswith("UPDATE") and '"stock"' in sql]
 
 
 @pytest.mark.postgres
@@ -80,9 +80,7 @@ def test_the_stock_updates_are_the_same_statements_for_one_variant_and_for_sever
         services.take_stock(quantities={one.pk: 2, two.pk: 1, three.pk: 4}, reference="ORDER-2")
     assert len(single) == len(several)
     assert _stock_updates(single) == _stock_updates(several)
-    # The variants' with their movements, the product's.
-    assert len(_stock_updates(single)) == 2
-    assert "catalog_stockmovement" in _stock_updates(single)[0]
+    assert len(_stock_updates(single)) == 2  # the variants', the product's
     stocks = dict(Variant.objects.filter(product=product).values_list("sku", "stock"))
     assert stocks == {"S-1": 6, "S-2": 8, "S-3": 5}
     assert Product.objects.get(pk=product.pk).stock == 19
