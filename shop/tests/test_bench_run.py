@@ -78,3 +78,31 @@ def test_rotation_script_names_every_path_and_gives_each_thread_its_own_start():
 def test_rotation_script_refuses_what_would_need_escaping_in_lua(path):
     with pytest.raises(ValueError, match="not a plain URL path"):
         run.rotation_script(["/", path], threads=2)
+
+
+def test_each_page_is_a_share_of_the_bare_view_asked_right_before_it():
+    """The machine's speed drifts within a run: a page is compared with its own bare-view run,
+    the baseline rows with the faster of the two."""
+
+    def row(name, path, rps, bare=None):
+        return {"name": name, "path": path, "rps": rps, "bare rps": bare, "p50": 1.0}
+
+    rows = [
+        row("baseline", "/livez", 3000.0),
+        row("home", "/", 1200.0, bare=2000.0),
+        row("product", "/p/…/", 1500.0, bare=2500.0),
+        row("baseline again", "/livez", 2000.0),
+    ]
+    for each in rows:
+        each.update(p99=2.0, errors=0)
+    shares = {
+        line.split(" | ")[0].strip("| "): line.split(" | ")[6]
+        for line in run.render_table(rows).splitlines()[2:]
+    }
+    assert shares == {
+        "baseline": "1.00",
+        "home": "0.60",
+        "product": "0.60",
+        "baseline again": "0.67",
+    }
+    assert "| 2000 | 0.60 |" in run.render_table(rows)
