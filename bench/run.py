@@ -1,10 +1,11 @@
 """Load-test the shop as it runs in production and write the figures to bench/results/latest.md.
 
 gunicorn (2 x cores + 1 sync workers, DEBUG off) on PostgreSQL and Redis, driven by wrk on
-loopback for a bounded time per page. /livez, a bare Django view on the same server, is the
-framework's ceiling to which each page is compared: it is asked for PAIRED_SECONDS right
-before each page, and the page's share is of that run (the machine's speed drifts within a
-run), and on its own first and again after the pages.
+loopback for a bounded time per page. Every run also measures /livez, a bare Django view on the
+same server, first and again after the pages: the framework's ceiling, to which each page is
+compared (the faster of the two, so that a disturbed baseline cannot flatter the pages). It
+is also asked for PAIRED_SECONDS right before each page, shown beside it: how far the
+machine's speed moved during the run.
 
 Pages are asked as shoppers ask them, many different addresses rather than one repeated: the
 cached rows go round hundreds of pages of their kind (each asked once before, so that the run
@@ -412,9 +413,10 @@ def measure(
     }
 
 
-#: Seconds of the bare view asked right before each row: the machine's speed drifts (by a
-#: third within a minute, seen on this shared 2-core host), so a share is of the bare view
-#: measured in the same minute, not of one measured minutes before.
+#: Seconds of the bare view asked right before each row, shown beside it: the machine's
+#: speed drifts (seen on this shared 2-core host: 2,221 to 4,194 req/s within one quiet run),
+#: which a reader of the shares must know. Too noisy to divide by (a 5 s run can be high or
+#: low by a third), so the shares stay of the run's first and last bare views.
 PAIRED_SECONDS = 5
 
 
@@ -877,10 +879,11 @@ def memory_line(start: dict[int, float], end: dict[int, float]) -> str:
 
 
 def render_table(rows: list[dict]) -> str:
-    """Each page beside the bare view asked right before it (PAIRED_SECONDS), the share
-    being of that one: shares hold on any machine. The baseline rows' shares are of the
-    faster of the two."""
-    run_baseline = max(row["rps"] for row in rows if row["path"] == BASELINE[1])
+    """Each page's share of the bare view of the same run (the faster of its first and last
+    measurements, so that a disturbed baseline cannot flatter the pages): shares hold on any
+    machine. Beside it, the bare view asked right before the page (PAIRED_SECONDS): how far
+    the machine's speed moved while the run lasted."""
+    baseline = max(row["rps"] for row in rows if row["path"] == BASELINE[1])
     lines = [
         "| page | path | requests/s | p50 ms | p99 ms | bare view just before, requests/s "
         "| share of the bare view | errors |",
@@ -891,7 +894,7 @@ def render_table(rows: list[dict]) -> str:
         lines.append(
             f"| {row['name']} | `{row['path']}` | {row['rps']:.0f} | {row['p50']:.1f} | "
             f"{row['p99']:.1f} | {f'{bare:.0f}' if bare else ''} | "
-            f"{row['rps'] / (bare or run_baseline):.2f} | {row['errors']} |"
+            f"{row['rps'] / baseline:.2f} | {row['errors']} |"
         )
     return "\n".join(lines)
 
