@@ -124,9 +124,16 @@ def test_the_round_trip_survives_a_dropped_connection(redis_cache):
     redis_cache.set("version", 7, timeout=60)
     assert cache._get_many(["version"]) == {"version": 7}
     client = redis_cache.client.get_client(write=False)
-    client.client_kill_filter(_type="normal", skipme=False)
+    own = cache._own_connection(client.connection_pool)
+    own.send_command("CLIENT", "ID")
+    # Only this thread's connection: killing every client would drop the other test
+    # workers' connections in the middle of their tests.
+    killed = own.read_response()
+    assert client.client_kill_filter(_id=killed) == 1
     assert cache._get_many(["version"]) == {"version": 7}
     assert cache._get_many(["version"]) == {"version": 7}
+    own.send_command("CLIENT", "ID")
+    assert own.read_response() != killed  # connected again
 
 
 def test_an_interrupted_round_trip_leaves_nothing_for_the_next(redis_cache, monkeypatch):
