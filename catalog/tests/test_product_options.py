@@ -300,9 +300,13 @@ def test_the_merchant_sets_a_swatch_colour_and_a_wrong_one_is_explained(admin_cl
 def test_the_cached_page_names_new_dates_the_next_day(client, jacket, monkeypatch):
     product, _variants, _values = jacket
     ShippingMethodFactory(price=Decimal("4.95"), delivery_days_min=3, delivery_days_max=5)
-    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: date(2026, 12, 3))
+    monkeypatch.setattr(
+        "django.utils.timezone.localdate", lambda *args, **kwargs: date(2026, 12, 3)
+    )
     html = client.get(product.get_absolute_url()).content.decode()
     assert "Delivery in 3–5 working days, December 8–December 10" in html
-    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args: date(2026, 12, 4))
+    monkeypatch.setattr(
+        "django.utils.timezone.localdate", lambda *args, **kwargs: date(2026, 12, 4)
+    )
     html = client.get(product.get_absolute_url()).content.decode()  # not yesterday's page
     assert "Delivery in 3–5 working days, December 9–December 11" in html
