@@ -37,6 +37,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -415,18 +416,19 @@ def measure(
     on where the last slice stopped; `shown` is the path the table shows instead of `path`."""
     url = f"http://127.0.0.1:{PORT}{path}"
     carried: dict[int, int] = {}
+    with tempfile.TemporaryDirectory() as folder:
 
-    def ask(options: tuple[str, ...]) -> str:
-        lua: tuple[str, ...] = ()
-        if script is not None:
-            SLICE_SCRIPT.write_text(script(carried))
-            lua = ("-s", str(SLICE_SCRIPT))
-        output = _wrk([*options, *extra, *lua, url])
-        carried.update(carried_values(output))
-        settle()
-        return output
+        def ask(options: tuple[str, ...]) -> str:
+            lua: tuple[str, ...] = ()
+            if script is not None:
+                lua_file = Path(folder) / "slice.lua"
+                lua_file.write_text(script(carried))
+                lua = ("-s", str(lua_file))
+            output = _wrk([*options, *extra, *lua, url])
+            carried.update(carried_values(output))
+            settle()
+            return output
 
-    try:
         if warm:
             # A short warm-up fills caches and connection pools before the measured slices.
             ask(("-t1", "-c2", "-d2s"))
@@ -439,8 +441,6 @@ def measure(
                 f"page {requests_per_second(page[-1]):.0f}/s",
                 flush=True,
             )
-    finally:
-        SLICE_SCRIPT.unlink(missing_ok=True)
     return interleaved_row(name, shown or path, bare, page)
 
 
@@ -485,10 +485,6 @@ def interleaved_row(name: str, path: str, bare: list[str], page: list[str]) -> d
         "p99": max(latency_ms(output, "99%") for output in page),
         "errors": sum(errors(output) for output in page),
     }
-
-
-#: The Lua script of the page's wrk run being made (measure's `script`).
-SLICE_SCRIPT = RESULTS / "slice.lua"
 
 
 def carried_values(output: str) -> dict[int, int]:
@@ -1034,11 +1030,12 @@ def slices_line(args) -> str:
     """How a row is measured and its columns read (measure)."""
     seconds = args.rounds * args.duration
     return (
-        f"Each row asks the bare view (`{BARE_VIEW}`) and its page in turn, {args.rounds} "
-        f"rounds of {args.duration} s each (after a 2 s warm-up of the page but for the "
-        "pages never asked): the share is the page's requests/s over the bare view's in "
-        "those slices, which saw the same machine; p50 is the median of the page's slices' "
-        f"p50, p99 the highest slice's p99, errors their sum. The bare view alone for {seconds} s, "
+        f"Each row asks the bare view (`{BARE_VIEW}`) and its page in turn, {args.rounds} x "
+        f"({args.duration} s of the bare view, then {args.duration} s of the page), after a "
+        "2 s warm-up of the page but for the pages never asked: the share is the page's "
+        "requests/s over the bare view's in those slices, which saw the same machine; p50 is "
+        "the median of the page's slices' p50, p99 the highest slice's p99, errors their sum. "
+        f"The bare view alone for {seconds} s, "
         "at the start and after the pages, shows how far the machine's speed moved."
     )
 
