@@ -1,11 +1,12 @@
 """Load-test the shop as it runs in production and write the figures to bench/results/latest.md.
 
 gunicorn (2 x cores + 1 sync workers, DEBUG off) on PostgreSQL and Redis, driven by wrk on
-loopback for a bounded time per page. Every run also measures /livez, a bare Django view on the
-same server, first and again after the pages: the framework's ceiling, to which each page is
-compared (the faster of the two, so that a disturbed baseline cannot flatter the pages). It
-is also asked for PAIRED_SECONDS right before each page, shown beside it: how far the
-machine's speed moved during the run.
+loopback. Each page is compared with /livez, a bare Django view on the same server (the
+framework's ceiling), asked in turn with it: --rounds slices of the bare view then of the page,
+--duration seconds each, and the page's share is its requests over the bare view's in those
+slices, so that both saw the same machine (on this shared host its speed drifts by a factor
+of two within minutes). The bare view is also asked alone at the start of the run and again
+after the pages: how far the machine's speed moved.
 
 Pages are asked as shoppers ask them, many different addresses rather than one repeated: the
 cached rows go round hundreds of pages of their kind (each asked once before, so that the run
@@ -15,7 +16,7 @@ twice). The bench reads the addresses from the database, so it works at any cata
 and empties its Redis database first: nothing is kept from an earlier run.
 
     make bench                                   # defaults below
-    make bench BENCH_ARGS="--duration 5 --products 1000"
+    make bench BENCH_ARGS="--duration 2 --rounds 2 --products 1000"
     make bench BENCH_ARGS="--searches --seeded --database postgres://…/shop_100k"
 
 `--searches` measures the searches alone (issue 19's goals), each with one connection (solo)
@@ -27,15 +28,16 @@ import concurrent.futures
 import datetime
 import http.client
 import http.cookies
-import itertools
 import os
 import platform
 import random
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -52,10 +54,10 @@ PORT = 8765  # --port changes it
 #: DATABASE_STATEMENT_TIMEOUT), so that PostgreSQL cancels a runaway query and the shopper
 #: gets the shop's own answer before gunicorn would kill the worker (and leave the query).
 GUNICORN_TIMEOUT = 20
-BASELINE = ("baseline: bare Django view", "/livez")
-#: The bare view again once the pages are done: a baseline run disturbed (by warm-up or by
-#: the machine's neighbours) would flatter every page, so shares are of the faster of the two.
-BASELINE_AGAIN = ("baseline again, after the pages", "/livez")
+#: A bare Django view (the shop's middleware and nothing else): the framework's ceiling.
+BARE_VIEW = "/livez"
+BASELINE = "baseline: bare Django view"
+BASELINE_AGAIN = "baseline again, after the pages"
 
 
 def pages() -> list[tuple[str, str]]:
@@ -191,7 +193,14 @@ def filter_sets(facets: dict[str, dict[str, list[str]]], count: int, *, seed: in
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per page")
+    parser.add_argument(
+        "--duration",
+        type=int,
+        default=4,
+        help="seconds of each slice of load: a row asks the bare view then the page for as "
+        "long, --rounds times",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="slices of each page per row")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/shop_bench")
@@ -235,20 +244,22 @@ def main() -> int:
     server = start_gunicorn(env, workers)
     worker = start_celery_worker(env) if args.celery_worker else None
     try:
-        wait_until_up(f"http://127.0.0.1:{PORT}/livez")
+        wait_until_up(f"http://127.0.0.1:{PORT}{BARE_VIEW}")
         memory_at_start = worker_memory_mib(server.pid)
         paths = shopper_paths(args.database)
-        rows = [measure(*BASELINE, args), *cached_rows(args, paths)]
+        rows = [measure_bare(BASELINE, args), *cached_rows(args, paths)]
         rows += [measure(name, path, args) for name, path in pages()]
         rows += [unseen_searches(args)]
         # Last of the pages: the pages they keep would push the cached rows' out of the
         # workers' memory.
         rows += cold_rows(args, paths)
         rows += cart_rows(args)
-        rows += [measure(*BASELINE_AGAIN, args)]
+        rows += [measure_bare(BASELINE_AGAIN, args)]
         memory = (memory_at_start, worker_memory_mib(server.pid))
         bought = purchase_bench.measure(
-            port=PORT, seconds=2 * args.duration, shoppers=max(1, args.connections // 2)
+            port=PORT,
+            seconds=2 * args.rounds * args.duration,
+            shoppers=max(1, args.connections // 2),
         )
     finally:
         server.send_signal(signal.SIGTERM)
@@ -257,7 +268,11 @@ def main() -> int:
             worker.send_signal(signal.SIGTERM)
             worker.wait(timeout=30)
     table = render_table(rows)
-    conditions = [setup_line(args, workers), load_line((load_before, os.getloadavg()))]
+    conditions = [
+        setup_line(args, workers),
+        slices_line(args),
+        load_line((load_before, os.getloadavg())),
+    ]
     report = render(conditions, table, memory) + "\n" + purchase_bench.render(bought)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report)
@@ -387,55 +402,124 @@ def measure(
     args,
     *,
     extra: tuple[str, ...] = (),
+    script: Callable[[dict[int, int]], str] | None = None,
     shown: str = "",
     warm: bool = True,
 ) -> dict:
-    """wrk on one URL; `extra` passes headers (-H) or a Lua script (-s) for a session or POST,
-    `shown` the path the table shows instead of `path`."""
+    """The page at `path` interleaved with the bare view: after a warm-up, --rounds slices
+    of the bare view then of the page, --duration seconds each, so that both see the same
+    machine (its speed drifts by a factor of two within minutes on this shared host).
+
+    `extra` passes headers (-H) or a Lua script (-s) for a session or POST; `script` makes a
+    Lua script for each wrk run of the page from what the runs before it carried (its
+    `done` prints `carried KEY VALUE` lines), so that a rotation or a cart's quantities go
+    on where the last slice stopped; `shown` is the path the table shows instead of `path`."""
     url = f"http://127.0.0.1:{PORT}{path}"
-    if warm:
-        # A short warm-up fills caches and connection pools before the measured run.
-        subprocess.run(["wrk", "-t1", "-c2", "-d2s", *extra, url], capture_output=True, check=True)
-    bare = None
-    if path != BASELINE[1]:
-        bare = _wrk(args, f"http://127.0.0.1:{PORT}{BASELINE[1]}", seconds=PAIRED_SECONDS)
-    output = _wrk(args, url, extra=extra)
-    print(f"{name} {path}\n{output}", flush=True)
+    carried: dict[int, int] = {}
+    with tempfile.TemporaryDirectory() as folder:
+
+        def ask(options: tuple[str, ...]) -> str:
+            lua: tuple[str, ...] = ()
+            if script is not None:
+                lua_file = Path(folder) / "slice.lua"
+                lua_file.write_text(script(carried))
+                lua = ("-s", str(lua_file))
+            output = _wrk([*options, *extra, *lua, url])
+            carried.update(carried_values(output))
+            settle()
+            return output
+
+        if warm:
+            # A short warm-up fills caches and connection pools before the measured slices.
+            ask(("-t1", "-c2", "-d2s"))
+        bare, page = [], []
+        for _ in range(args.rounds):
+            bare.append(_wrk([*_load(args, args.duration), f"http://127.0.0.1:{PORT}{BARE_VIEW}"]))
+            page.append(ask(_load(args, args.duration)))
+            print(
+                f"{name}: bare view {requests_per_second(bare[-1]):.0f}/s, "
+                f"page {requests_per_second(page[-1]):.0f}/s",
+                flush=True,
+            )
+    return interleaved_row(name, shown or path, bare, page)
+
+
+def measure_bare(name: str, args) -> dict:
+    """The bare view alone for as long as a row's page slices together (--rounds x
+    --duration), at the start and at the end of the run: how far the machine's speed moved."""
+    url = f"http://127.0.0.1:{PORT}{BARE_VIEW}"
+    _wrk(["-t1", "-c2", "-d2s", url])
+    output = _wrk([*_load(args, args.rounds * args.duration), url])
+    print(f"{name}\n{output}", flush=True)
     return {
         "name": name,
-        "path": shown or path,
-        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "path": BARE_VIEW,
+        "requests": requests_in(output)[0],
         "rps": requests_per_second(output),
-        "bare rps": requests_per_second(bare) if bare else None,
+        "bare rps": None,
+        "share": None,
         "p50": latency_ms(output, "50%"),
         "p99": latency_ms(output, "99%"),
         "errors": errors(output),
     }
 
 
-#: Seconds of the bare view asked right before each row, shown beside it: the machine's
-#: speed drifts (seen on this shared 2-core host: 2,221 to 4,194 req/s within one quiet run),
-#: which a reader of the shares must know. Too noisy to divide by (a 5 s run can be high or
-#: low by a third), so the shares stay of the run's first and last bare views.
-PAIRED_SECONDS = 5
+def interleaved_row(name: str, path: str, bare: list[str], page: list[str]) -> dict:
+    """A row from wrk's reports of the bare view's and the page's slices, taken in turn for
+    equal times: each one's requests over its slices' seconds, the share the page's over the
+    bare view's (what both did on the same machine), the median of the page slices' p50 and
+    the highest slice's p99, and the sum of their errors."""
+
+    def rate(outputs: list[str]) -> float:
+        counts = [requests_in(output) for output in outputs]
+        return sum(requests for requests, _s in counts) / sum(seconds for _r, seconds in counts)
+
+    return {
+        "name": name,
+        "path": path,
+        "requests": sum(requests_in(output)[0] for output in page),
+        "rps": rate(page),
+        "bare rps": rate(bare),
+        "share": rate(page) / rate(bare),
+        "p50": statistics.median(latency_ms(output, "50%") for output in page),
+        "p99": max(latency_ms(output, "99%") for output in page),
+        "errors": sum(errors(output) for output in page),
+    }
 
 
-def _wrk(args, url: str, *, extra: tuple[str, ...] = (), seconds: int = 0) -> str:
-    """wrk's report of a run of `seconds` (else --duration) on `url`, as the rows ask."""
-    return subprocess.run(
-        [
-            "wrk",
-            f"-t{args.threads}",
-            f"-c{args.connections}",
-            f"-d{seconds or args.duration}s",
-            "--latency",
-            *extra,
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def carried_values(output: str) -> dict[int, int]:
+    """What a wrk run's script carries to the next run: its `carried KEY VALUE` lines."""
+    return {
+        int(key): int(value)
+        for key, value in re.findall(r"^carried (\d+) (-?\d+)$", output, re.MULTILINE)
+    }
+
+
+def settle() -> None:
+    """Ask the bare view once and wait for its answer: wrk stops with up to --connections
+    requests sent and not yet answered, which the workers still serve (a fifth of a second
+    of the whole machine for a slow page); queued before this one, they are served by the
+    time it is, instead of in the next slice."""
+    with urllib.request.urlopen(  # nosec B310 (the bench's own loopback server)
+        f"http://127.0.0.1:{PORT}{BARE_VIEW}", timeout=GUNICORN_TIMEOUT
+    ) as response:
+        response.read()
+
+
+def _load(args, seconds: int) -> tuple[str, ...]:
+    """wrk's options for a measured run of `seconds`, as the rows ask."""
+    return (f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s", "--latency")
+
+
+def _wrk(arguments: list[str]) -> str:
+    """wrk's report of a run with `arguments` (options, then the URL)."""
+    return subprocess.run(["wrk", *arguments], capture_output=True, text=True, check=True).stdout
+
+
+def requests_in(output: str) -> tuple[int, float]:
+    """The requests a wrk run completed and the seconds it took."""
+    count, value, unit = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)\b", output).groups()
+    return int(count), float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[unit]
 
 
 def requests_per_second(output: str) -> float:
@@ -565,13 +649,17 @@ def cart_rows(args) -> list[dict]:
         updater.get("/cart/")
         for variant in variants[:3]:
             updater.post("/cart/add/", {"variant": variant, "quantity": 1})
-    update = quantity_updates_script(updaters, threads=args.threads)
+    carts = quantity_update_carts(updaters)
     rows.append(
         measure(
-            "quantity update (POST), guests with a cart each", "/cart/update/", args, extra=update
+            "quantity update (POST), guests with a cart each",
+            "/cart/update/",
+            args,
+            script=lambda carried: quantity_updates_script(
+                carts, threads=args.threads, carried=carried
+            ),
         )
     )
-    Path(update[1]).unlink()
     return rows
 
 
@@ -591,58 +679,77 @@ def wrk_script(name: str, shopper: Shopper, body_function: str) -> tuple[str, st
     return ("-s", str(script))
 
 
-def quantity_updates_script(updaters: list[Shopper], *, threads: int) -> tuple[str, str]:
-    """A wrk Lua script posting each updater's cart form in turn, with its cookies and CSRF
-    token; every post changes its cart's quantities (1, 2, 1, ...): a real write each time.
-    Each of wrk's `threads` (a Lua state each) posts to carts of its own, so that no two
-    threads flip one cart's quantities back and forth between them."""
-    carts = []
-    for updater in updaters:
-        lines = re.findall(r'name="quantity-(\d+)"', updater.get("/cart/"))
-        carts.append(
-            f'{{cookie = "{updater.cookie_header}", token = "{updater.token}", '
-            f"lines = {{{','.join(lines)}}}, round = 0}}"
-        )
-    RESULTS.mkdir(exist_ok=True)
-    script = RESULTS / "quantity-update.lua"
-    script.write_text(
+def quantity_updates_script(carts: list[str], *, threads: int, carried: dict[int, int]) -> str:
+    """A wrk Lua script posting each cart's form in turn (`carts`: quantity_update_carts);
+    every post changes its cart's quantities (1, 2, 1, ...): a real write each time, also
+    from one run to the next (`carried`, cart number: posts so far, printed by the run
+    before). Each of wrk's `threads` (a Lua state each) posts to carts of its own, so that
+    no two threads flip one cart's quantities back and forth between them."""
+    return (
         "local carts = {" + ",\n".join(carts) + "}\n"
-        f"local threads = {threads}\n"
-        "local started = 0\n"
+        f"local carried = {lua_table(carried)}\n"
+        "local threads = {}\n"
         "function setup(thread)\n"
-        "  thread:set('first', started)\n"
-        "  started = started + 1\n"
+        "  thread:set('first', #threads)\n"
+        "  threads[#threads + 1] = thread\n"
         "end\n"
         "function init(args)\n"
-        "  mine, turn = {}, 0\n"
-        "  for i = first + 1, #carts, threads do mine[#mine + 1] = carts[i] end\n"
+        "  mine, rounds, turn = {}, {}, 0\n"
+        f"  for i = first + 1, #carts, {threads} do\n"
+        "    mine[#mine + 1] = i\n"
+        "    rounds[i] = carried[i] or 0\n"
+        "  end\n"
+        "  -- wrk asks the first thread for one request before the run, to check it, and\n"
+        "  -- never sends it: that one must not count as a post.\n"
+        "  checking = first == 0\n"
         "end\n"
         "request = function()\n"
         "  turn = turn + 1\n"
-        "  local cart = mine[turn % #mine + 1]\n"
-        "  cart.round = cart.round + 1\n"
+        "  local i = mine[turn % #mine + 1]\n"
+        "  local cart = carts[i]\n"
+        "  if checking then checking = false else rounds[i] = rounds[i] + 1 end\n"
         "  local fields = {'next=/cart/', 'csrfmiddlewaretoken=' .. cart.token}\n"
         "  for _, line in ipairs(cart.lines) do\n"
-        "    fields[#fields + 1] = 'quantity-' .. line .. '=' .. (1 + cart.round % 2)\n"
+        "    fields[#fields + 1] = 'quantity-' .. line .. '=' .. (1 + rounds[i] % 2)\n"
         "    fields[#fields + 1] = 'selected-' .. line .. '=on'\n"
         "  end\n"
         "  local headers = {['Content-Type'] = 'application/x-www-form-urlencoded',\n"
         "                   Cookie = cart.cookie}\n"
         "  return wrk.format('POST', nil, headers, table.concat(fields, '&'))\n"
         "end\n"
+        "function done()\n"
+        "  for _, thread in ipairs(threads) do\n"
+        "    for i, round in pairs(thread:get('rounds')) do\n"
+        "      io.write(string.format('carried %d %d\\n', i, round))\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
     )
-    return ("-s", str(script))
 
 
-#: Distinct searches asked in turn: more than a run of this length can ask, so that no
-#: answer is ever reused from a cache.
-UNSEEN_SEARCHES = 1000
+def quantity_update_carts(updaters: list[Shopper]) -> list[str]:
+    """Each updater's cart as quantity_updates_script reads it (Lua): its cookies, CSRF
+    token and line ids."""
+    carts = []
+    for updater in updaters:
+        lines = re.findall(r'name="quantity-(\d+)"', updater.get("/cart/"))
+        carts.append(
+            f'{{cookie = "{updater.cookie_header}", token = "{updater.token}", '
+            f"lines = {{{','.join(lines)}}}}}"
+        )
+    return carts
+
+
+#: Distinct searches asked in turn: more than a row's slices can ask (about 3,000 in 12 s on
+#: a quiet machine), so that no answer is ever reused from a cache.
+UNSEEN_SEARCHES = 4000
 
 
 def search_queries(count: int, get: Callable[[str], str] | None = None) -> list[str]:
-    """Distinct queries a shopper could type: single words and adjacent pairs of words of
-    the product names on the catalog's listing pages ("linen", "linen+shirt", ...), read
-    with `get` (path -> HTML; by default from the bench's server)."""
+    """Distinct queries a shopper could type, in an order fixed by a seed: single words and
+    runs of two and three adjacent words of the product names on the catalog's listing pages
+    ("linen", "linen+shirt", "alpine+linen+shirt", ...), read with `get` (path -> HTML; by
+    default from the bench's server)."""
     get = get or Shopper().get
     queries: dict[str, None] = {}
     for page in range(1, 60):
@@ -652,11 +759,15 @@ def search_queries(count: int, get: Callable[[str], str] | None = None) -> list[
             break
         for name in names:
             words = re.findall(r"[a-z]{3,}", name.lower())
-            queries.update(dict.fromkeys(words))
-            queries.update(dict.fromkeys(f"{a}+{b}" for a, b in itertools.pairwise(words)))
+            for length in (1, 2, 3):
+                runs = (words[start : start + length] for start in range(len(words) - length + 1))
+                queries.update(dict.fromkeys("+".join(run) for run in runs))
         if len(queries) >= count:
             break
-    return list(queries)[:count]
+    chosen = list(queries)[:count]
+    # Every part of the list as broad as any other: the slices take parts of their own.
+    random.Random(19).shuffle(chosen)  # noqa: S311  (reproducible bench addresses, not secrets)
+    return chosen
 
 
 def unseen_searches(args, queries: list[str] | None = None) -> dict:
@@ -731,42 +842,58 @@ def cold_rows(args, paths: dict[str, list[str]]) -> list[dict]:
 
 
 def rotate(name: str, paths: list[str], args, *, shown: str, warm: bool = True) -> dict:
-    """wrk going round `paths` (rotation_script). `warm`: each is asked once before, so that
-    the run measures the pages kept; else none was asked before, and the row says how many
-    were asked of how many, so that a reader sees whether any was asked twice."""
+    """wrk going round `paths` (rotation_script), each slice going on where the last stopped.
+    `warm`: each is asked once before, so that the run measures the pages kept; else none was
+    asked before, and the row says how many were asked of how many, so that a reader sees
+    whether any was asked twice."""
     if warm:
         ask_each_once(paths)
-    RESULTS.mkdir(exist_ok=True)
-    script = RESULTS / "rotation.lua"
-    script.write_text(rotation_script(paths, threads=args.threads))
-    try:
-        row = measure(name, "/", args, extra=("-s", str(script)), shown=shown, warm=False)
-    finally:
-        script.unlink()
+    row = measure(
+        name,
+        "/",
+        args,
+        script=lambda carried: rotation_script(paths, threads=args.threads, carried=carried),
+        shown=shown,
+        warm=False,
+    )
     asked = f"{row['requests']:,} asked of " if not warm else ""
     row["path"] = f"{shown} ({asked}{len(paths):,} distinct)"
     return row
 
 
-def rotation_script(paths: list[str], *, threads: int) -> str:
+def rotation_script(paths: list[str], *, threads: int, carried: dict[int, int]) -> str:
     """A wrk Lua script asking `paths` in turn, each of wrk's `threads` from its own place in
-    the list, so that no two requests ask the same page until the list is gone round."""
+    the list, so that no two requests ask the same page until the list is gone round: the
+    first run from evenly spaced places, the next ones from where each thread stopped
+    (`carried`, thread number: place, printed by the run before)."""
     for path in paths:
         if not re.fullmatch(r"/[\w/?&=+%.,~-]*", path):  # nothing to escape in a Lua string
             raise ValueError(f"not a plain URL path: {path!r}")
     return (
         "local paths = {" + ",".join(f'"{path}"' for path in paths) + "}\n"
-        "local started = 0\n"
+        f"local carried = {lua_table(carried)}\n"
+        "local threads = {}\n"
         "function setup(thread)\n"
-        f"  thread:set('first', started * math.floor(#paths / {threads}))\n"
-        "  started = started + 1\n"
+        "  threads[#threads + 1] = thread\n"
+        f"  local spaced = (#threads - 1) * math.floor(#paths / {threads})\n"
+        "  thread:set('first', carried[#threads] or spaced)\n"
         "end\n"
-        "local asked = 0\n"
+        "asked = 0\n"
         "request = function()\n"
         "  asked = asked + 1\n"
         "  return wrk.format('GET', paths[(first + asked) % #paths + 1])\n"
         "end\n"
+        "function done()\n"
+        "  for number, thread in ipairs(threads) do\n"
+        "    local place = thread:get('first') + thread:get('asked')\n"
+        "    io.write(string.format('carried %d %d\\n', number, place))\n"
+        "  end\n"
+        "end\n"
     )
+
+
+def lua_table(values: dict[int, int]) -> str:
+    return "{" + ",".join(f"[{key}] = {value}" for key, value in sorted(values.items())) + "}"
 
 
 def ask_each_once(paths: list[str]) -> None:
@@ -788,12 +915,13 @@ def searches_only(args, env: dict[str, str]) -> int:
     server = start_gunicorn(env, workers)
     tables = []
     try:
-        wait_until_up(f"http://127.0.0.1:{PORT}/livez")
+        wait_until_up(f"http://127.0.0.1:{PORT}{BARE_VIEW}")
         queries = search_queries(2 * UNSEEN_SEARCHES)
         halves = (queries[: len(queries) // 2], queries[len(queries) // 2 :])
         for run, unseen in zip((solo, args), halves, strict=True):
-            rows = [measure(name, path, run) for name, path in [BASELINE, *searches]]
-            rows += [unseen_searches(run, unseen), measure(*BASELINE_AGAIN, run)]
+            rows = [measure_bare(BASELINE, run)]
+            rows += [measure(name, path, run) for name, path in searches]
+            rows += [unseen_searches(run, unseen), measure_bare(BASELINE_AGAIN, run)]
             title = "one connection" if run is solo else f"{run.connections} connections"
             tables += [
                 f"### `wrk -t{run.threads} -c{run.connections}` ({title})",
@@ -811,7 +939,8 @@ def searches_only(args, env: dict[str, str]) -> int:
             "",
             f"{when}; {os.cpu_count()} cores; gunicorn with {workers} sync workers on "
             f"PostgreSQL + Redis, DEBUG off; {published_products(env):,} published products; "
-            f"wrk on loopback, {args.duration} s a row.",
+            f"wrk on loopback.",
+            slices_line(args),
             load_line((load_before, os.getloadavg())),
             "",
             *tables,
@@ -879,24 +1008,36 @@ def memory_line(start: dict[int, float], end: dict[int, float]) -> str:
 
 
 def render_table(rows: list[dict]) -> str:
-    """Each page's share of the bare view of the same run (the faster of its first and last
-    measurements, so that a disturbed baseline cannot flatter the pages): shares hold on any
-    machine. Beside it, the bare view asked right before the page (PAIRED_SECONDS): how far
-    the machine's speed moved while the run lasted."""
-    baseline = max(row["rps"] for row in rows if row["path"] == BASELINE[1])
+    """Each page's share of the bare view asked in turn with it (measure), its requests/s
+    and the bare view's in the same slices; the bare view alone (the run's first and last
+    rows) shows its requests/s only."""
     lines = [
-        "| page | path | requests/s | p50 ms | p99 ms | bare view just before, requests/s "
-        "| share of the bare view | errors |",
+        "| page | path | requests/s | p50 ms | p99 ms | bare view in the same slices, "
+        "requests/s | share of the bare view | errors |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in rows:
-        bare = row.get("bare rps")
+        bare, share = row["bare rps"], row["share"]
         lines.append(
             f"| {row['name']} | `{row['path']}` | {row['rps']:.0f} | {row['p50']:.1f} | "
-            f"{row['p99']:.1f} | {f'{bare:.0f}' if bare else ''} | "
-            f"{row['rps'] / baseline:.2f} | {row['errors']} |"
+            f"{row['p99']:.1f} | {'' if bare is None else f'{bare:.0f}'} | "
+            f"{'' if share is None else f'{share:.2f}'} | {row['errors']} |"
         )
     return "\n".join(lines)
+
+
+def slices_line(args) -> str:
+    """How a row is measured and its columns read (measure)."""
+    seconds = args.rounds * args.duration
+    return (
+        f"Each row asks the bare view (`{BARE_VIEW}`) and its page in turn, {args.rounds} x "
+        f"({args.duration} s of the bare view, then {args.duration} s of the page), after a "
+        "2 s warm-up of the page but for the pages never asked: the share is the page's "
+        "requests/s over the bare view's in those slices, which saw the same machine; p50 is "
+        "the median of the page's slices' p50, p99 the highest slice's p99, errors their sum. "
+        f"The bare view alone for {seconds} s, "
+        "at the start and after the pages, shows how far the machine's speed moved."
+    )
 
 
 def load_line(load) -> str:
@@ -918,7 +1059,8 @@ def setup_line(args, workers: int) -> str:
     return (
         f"{when}; {os.cpu_count()} cores, Python {platform.python_version()}; gunicorn with "
         f"{workers} sync workers on PostgreSQL + Redis, DEBUG off; "
-        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback; "
+        f"`wrk -t{args.threads} -c{args.connections} -d{args.duration}s` on loopback, "
+        f"{args.rounds} slices a row; "
         f"demo catalog of {args.products:,} products; "
         + (
             "one Celery worker process renders the order mails."
