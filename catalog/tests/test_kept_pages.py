@@ -77,11 +77,6 @@ def not_held(monkeypatch):
 
     def forget():
         monkeypatch.setattr(cache, "_held_pages", cache._HeldPages(cache.HELD_PAGES_BYTES))
-        monkeypatch.setattr(
-            cache,
-            "_held_fragments",
-            cache._HeldPages(cache.HELD_FRAGMENTS_BYTES, size=cache._fragment_bytes),
-        )
 
     return forget
 
@@ -396,3 +391,16 @@ def test_the_recommendations_cards_lead_back_to_the_page_they_are_on(tee):
     for url, html in pages.items():
         nexts = set(re.findall(r'name="next" value="([^"]*)"', _card_of(html, "Mug")))
         assert nexts == {url.replace("&", "&amp;")}
+
+
+@pytest.mark.django_db
+def test_a_product_pages_fragments_are_held_in_the_same_bytes_as_the_page(shop, not_held):
+    """A product page's fragments (stock labels, recommendations: some 10 KB) are held with
+    the pages, in their bytes: with a budget of their own a process going round the product
+    pages it held read every page's recommendations from the cache."""
+    not_held()
+    Client().get(shop["product"].get_absolute_url())
+    held = cache._held_pages
+    kept = [key.split(":")[1] for key in held.entries]
+    assert sorted(kept) == ["fragment", "fragment", "pages"]
+    assert held.size == sum(cache._bytes_of(entry[1]) for entry in held.entries.values())
