@@ -13,7 +13,7 @@ from django.db.models import Model
 from django_redis.client import DefaultClient
 from redis.exceptions import RedisError
 
-from catalog.cache import own_round_trip
+from catalog import cache as catalog_cache
 from shop.csrf import random_string
 from shop.sql import quoted
 
@@ -36,7 +36,7 @@ class _SessionCache:
         if type(client) is not DefaultClient:
             return self.cache.get(key, default)
         try:
-            value = own_round_trip(client, "GET", client.make_key(key))
+            value = catalog_cache.own_round_trip(client, "GET", client.make_key(key))
         except RedisError:
             return self.cache.get(key, default)
         return default if value is None else client.decode(value)
@@ -47,7 +47,7 @@ class _SessionCache:
         if type(client) is not DefaultClient or timeout <= 0:
             return self.cache.set(key, value, timeout)
         try:
-            own_round_trip(
+            catalog_cache.own_round_trip(
                 client, "SET", client.make_key(key), client.encode(value), "PX", timeout * 1000
             )
         except RedisError:

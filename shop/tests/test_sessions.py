@@ -161,7 +161,7 @@ def test_a_redis_error_goes_the_librarys_way(redis_sessions, monkeypatch):
     (which reconnects, or with IGNORE_EXCEPTIONS reads a miss): the session is still read."""
     from redis.exceptions import ConnectionError as RedisConnectionError
 
-    from shop import sessions
+    from catalog import cache as catalog_cache
 
     session = SessionStore()
     session["cart_id"] = 8
@@ -170,5 +170,5 @@ def test_a_redis_error_goes_the_librarys_way(redis_sessions, monkeypatch):
     def dropped(*args, **kwargs):
         raise RedisConnectionError
 
-    monkeypatch.setattr(sessions, "own_round_trip", dropped)
+    monkeypatch.setattr(catalog_cache, "own_round_trip", dropped)
     assert SessionStore(session_key=session.session_key)["cart_id"] == 8
