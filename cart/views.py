@@ -5,7 +5,7 @@ with JavaScript the page posts the same forms with fetch and swaps in the return
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -24,7 +24,6 @@ from catalog.selectors import first_image
 from promotions import flash
 from promotions.errors import FlashRejected, flash_message
 from promotions.pricing import format_money
-from shop.cookies import CookieRedirect
 
 
 def _wants_fragment(request) -> bool:
@@ -145,9 +144,8 @@ def _back(request):
     if _wants_fragment(request):
         return _respond(request, _cart(request))
     # Not redirect(): given a path, it first tries it as a URL's name (a failed reverse()
-    # and its exception, a twentieth of an add). Its cookies (the messages', a new
-    # session's) written as shop.cookies writes them.
-    return CookieRedirect(safe_next(request) or reverse("cart:detail"))
+    # and its exception, a twentieth of an add).
+    return HttpResponseRedirect(safe_next(request) or reverse("cart:detail"))
 
 
 @require_POST

@@ -13,7 +13,7 @@ from functools import lru_cache
 from http.cookies import Morsel
 from time import time
 
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.utils.http import http_date
 
 _VALUE = "shop-cookie-value"
@@ -44,16 +44,15 @@ class _Written(Morsel):
 
 
 @lru_cache(maxsize=32)  # a few cookies, each set with the same attributes every time
-def _template(key: str, max_age: int | None, *attributes) -> tuple[dict, tuple[str, str, str]]:
+def _template(key: str, max_age: int, *attributes) -> tuple[dict, tuple[str, str, str]]:
     """The cookie's attributes and its Set-Cookie line around the value and the expiry
     date, as Django's set_cookie() and the Morsel write them (`attributes`: its path,
-    domain, secure, httponly and samesite arguments). Without a max age (a cookie kept
-    until the browser closes) the line has no date: its middle is empty."""
+    domain, secure, httponly and samesite arguments)."""
     response = HttpResponse()
-    response.set_cookie(key, _VALUE, max_age, None if max_age is None else _EXPIRES, *attributes)
+    response.set_cookie(key, _VALUE, max_age, _EXPIRES, *attributes)
     morsel = response.cookies[key]
     before, rest = morsel.OutputString().split(_VALUE, 1)
-    middle, after = rest.split(_EXPIRES, 1) if max_age is not None else ("", rest)
+    middle, after = rest.split(_EXPIRES, 1)
     return dict(morsel), (before, middle, after)
 
 
@@ -64,10 +63,9 @@ def _expires(at: int) -> str:
 
 class CookieResponse(HttpResponse):
     """HttpResponse whose set_cookie() with a max age (Django's CSRF cookie, the shop's own
-    cookies; the session's, which gives its expiry date too) or with neither a max age nor
-    an expiry date (the messages' cookie) costs a fifth of Django's (its line's writing
-    included), with the very same Morsel and Set-Cookie line; any other cookie (a date
-    without a max age, a datetime, a timedelta) is Django's."""
+    cookies) costs a fifth of Django's (its line's writing included), with the very same
+    Morsel and Set-Cookie line; any other cookie (an expiry date given, no max age) is
+    Django's."""
 
     def set_cookie(
         self,
@@ -82,15 +80,11 @@ class CookieResponse(HttpResponse):
         samesite=None,
     ):
         attributes = (path, domain, secure, httponly, samesite)
-        if max_age.__class__ is int and (expires is None or expires.__class__ is str):
-            # Django's: a date given as text is written as it is, else one from the max age.
-            date = expires or _expires(int(time()) + max_age)
-        elif max_age is None and expires is None:
-            date = ""
-        else:
+        if expires is not None or max_age.__class__ is not int:
             return super().set_cookie(key, value, max_age, expires, *attributes)
         items, (before, middle, after) = _template(key, max_age, *attributes)
         real, coded = self.cookies.value_encode(value)
+        date = _expires(int(time()) + max_age)
         # Not Morsel() and its set() and update(), which check each name again (three
         # quarters of the cost): the attributes were checked making the template, and the
         # key and value are put in as an unpickled Morsel's are (its __setstate__).
@@ -101,8 +95,3 @@ class CookieResponse(HttpResponse):
         morsel.line = before + coded + middle + date + after
         self.cookies[key] = morsel
         return None
-
-
-class CookieRedirect(CookieResponse, HttpResponseRedirect):
-    """HttpResponseRedirect whose cookies are set as CookieResponse's: a cart action's
-    answer sets the messages' cookie and, on a guest's first add, the session's."""

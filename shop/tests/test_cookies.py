@@ -55,27 +55,6 @@ def test_a_cookie_is_the_one_django_sets(clock, attributes):
         assert ours.cookies.output() == djangos.cookies.output()
 
 
-@pytest.mark.parametrize("attributes", ATTRIBUTES)
-def test_a_session_or_messages_cookie_is_the_one_django_sets(clock, attributes):
-    """The session's cookie (a max age and its date, as SessionMiddleware gives them) and
-    the messages' (neither: kept until the browser closes)."""
-    for value, (max_age, expires) in itertools.product(
-        VALUES, [(1209600, "Thu, 01 Jan 2037 00:00:00 GMT"), (60, ""), (None, None)]
-    ):
-        ours, djangos = CookieResponse(), HttpResponse()
-        for response in (ours, djangos):
-            response.set_cookie("sessionid", value, max_age, expires, **attributes)
-        mine, theirs = ours.cookies["sessionid"], djangos.cookies["sessionid"]
-        assert mine == theirs
-        assert (mine.key, mine.value, mine.coded_value) == (
-            theirs.key,
-            theirs.value,
-            theirs.coded_value,
-        )
-        assert isinstance(mine, cookies._Written)
-        assert ours.cookies.output() == djangos.cookies.output()
-
-
 def test_other_cookies_and_changed_ones_are_written_as_django_writes_them(clock):
     ours, djangos = CookieResponse(), HttpResponse()
     for response in (ours, djangos):
