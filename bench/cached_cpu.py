@@ -128,8 +128,9 @@ def returning_cookie() -> str:
 
 class Counted:
     """Queries and cache round trips of one request: connections taken from django-redis's
-    pool, and the cached pages' own MGET (catalog.cache._get_many, on a connection of its
-    own; a failed one that goes to the pool is counted once)."""
+    pool, and the commands sent on the thread's own connection (catalog.cache.
+    own_round_trip: the cached pages' MGET, the sessions' reads and writes; a failed one
+    that goes to the pool is counted once)."""
 
     def __init__(self):
         self.queries = 0
@@ -148,17 +149,17 @@ class Counted:
                 return original(pool, *args, **kwargs)
 
             self.patched.get_connection = get_connection.__get__(self.patched)
-        self.get_many = catalog_cache._get_many
+        self.own_round_trip = catalog_cache.own_round_trip
 
-        def get_many(keys):
+        def own_round_trip(*args):
             counter.round_trips += 1
             counter.inside = True
             try:
-                return self.get_many(keys)
+                return self.own_round_trip(*args)
             finally:
                 counter.inside = False
 
-        catalog_cache._get_many = get_many
+        catalog_cache.own_round_trip = own_round_trip
         self.wrapper = connection.execute_wrapper(self.note)
         self.wrapper.__enter__()
         return self
@@ -169,7 +170,7 @@ class Counted:
 
     def __exit__(self, *exc):
         self.wrapper.__exit__(*exc)
-        catalog_cache._get_many = self.get_many
+        catalog_cache.own_round_trip = self.own_round_trip
         if self.patched is not None:
             del self.patched.get_connection
 

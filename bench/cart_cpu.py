@@ -15,6 +15,14 @@ columns say how much of theirs a request asks.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop_bench REDIS_URL=redis://127.0.0.1:6379/2 \
         .venv/bin/python bench/cart_cpu.py --requests 150 --batches 3
+
+With `--callgrind OUT`, instructions a request instead, as bench/cached_cpu.py counts them
+(each batch inside `operator.call`, which callgrind collects alone):
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=_operator_call \
+        --dump-after=_operator_call --callgrind-out-file=/tmp/cg/out \
+        .venv/bin/python bench/cart_cpu.py --only add,update --requests 100 --batches 1 \
+        --callgrind /tmp/cg/out
 """
 
 import sys
@@ -28,6 +36,7 @@ import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
+import operator  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
@@ -151,6 +160,21 @@ def run(scenario, counter: Counter) -> Answer:
     return ask(method, path, cookie, body(counter.n) if body else b"")
 
 
+def cpu_ms(scenario, counter: Counter, requests: int) -> float:
+    started = time.process_time()
+    for _ in range(requests):
+        run(scenario, counter)
+    return (time.process_time() - started) / requests * 1000
+
+
+def instructions(scenario, counter: Counter, requests: int, out: str) -> float:
+    """Millions of instructions a request, as callgrind counted them (see --callgrind)."""
+    dumps = set(Path(out).parent.glob(f"{Path(out).name}.*"))
+    operator.call(lambda: [run(scenario, counter) for _ in range(requests)])
+    (dump,) = set(Path(out).parent.glob(f"{Path(out).name}.*")) - dumps
+    return int(re.search(r"^totals: (\d+)", dump.read_text(), re.M).group(1)) / requests / 1e6
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=150)
@@ -158,11 +182,14 @@ def main() -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--profile", type=int, default=0)
     parser.add_argument("--label", default=os.environ.get("BENCH_LABEL", ""))
+    parser.add_argument("--callgrind", metavar="OUT", help="instructions: run under callgrind")
     args = parser.parse_args()
     chosen = [n for n in args.only.split(",") if n]
     all_scenarios = scenarios()
+    cached_cpu.gunicorn_conf.settle_collector()  # as a served worker's collector runs
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{args.label} load {load}: ms CPU a request (best batch of {args.batches})")
+    unit = "M instructions" if args.callgrind else "ms CPU"
+    print(f"{args.label} load {load}: {unit} a request (best batch of {args.batches})")
     for name, scenario in all_scenarios.items():
         if chosen and name not in chosen:
             continue
@@ -171,14 +198,15 @@ def main() -> int:
             answer = run(scenario, counter)
         with cached_cpu.Counted() as counted:
             answer = run(scenario, counter)
-        best = float("inf")
-        for _ in range(args.batches):
-            started = time.process_time()
-            for _ in range(args.requests):
-                run(scenario, counter)
-            best = min(best, (time.process_time() - started) / args.requests * 1000)
+        if args.callgrind:
+            best = min(
+                instructions(scenario, counter, args.requests, args.callgrind)
+                for _ in range(args.batches)
+            )
+        else:
+            best = min(cpu_ms(scenario, counter, args.requests) for _ in range(args.batches))
         print(
-            f"  {name:<12} {best:6.3f} ms  {counted.queries} statements  "
+            f"  {name:<12} {best:6.3f} {unit.split()[0]:<2}  {counted.queries} statements  "
             f"{counted.round_trips} cache round trips  {answer.status} {answer.size} bytes  "
             f"cookies set: {','.join(answer.cookies) or '-'}",
             flush=True,

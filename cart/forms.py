@@ -1,9 +1,11 @@
+from collections.abc import Callable
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from cart.selectors import variant_to_add
-from cart.services import MAX_LINE_QUANTITY, LineChange
+from cart.services import MAX_LINE_QUANTITY, InvalidQuantities, LineChange
 
 QUANTITY_ERRORS = {
     "required": _("Enter a quantity."),
@@ -89,6 +91,21 @@ class CartUpdateForm(forms.Form):
             for pk in self.line_ids
             if f"quantity-{pk}" in self.errors
         }
+
+
+def posted_changes(data) -> Callable[[list[int]], dict[int, LineChange]]:
+    """The changes the cart's form posted (`data`) asks of the lines with the ids given:
+    cart.services.update_lines builds the form from the lines it has locked, so their ids
+    are not read first in a statement of their own. Raises InvalidQuantities with the form's
+    errors when the form is not valid."""
+
+    def changes(line_ids: list[int]) -> dict[int, LineChange]:
+        form = CartUpdateForm(data, line_ids=line_ids)
+        if not form.is_valid():
+            raise InvalidQuantities(form.line_errors())
+        return form.changes()
+
+    return changes
 
 
 class CouponForm(forms.Form):

@@ -101,17 +101,6 @@ def _units_sql(using: str, owner: str) -> str:
     )
 
 
-_LINE_IDS = Prepared(
-    lambda cart_id: CartLine.objects.filter(cart_id=cart_id).order_by().values_list("pk"),
-    "cart_id",
-)
-
-
-def line_ids(*, cart: Cart) -> list[int]:
-    """The ids of the cart's lines: what the cart's form is built from (no rows read)."""
-    return [pk for (pk,) in _LINE_IDS.rows(cart_id=cart.pk)]
-
-
 _TICKS = Prepared(
     lambda cart_id: CartLine.objects.filter(cart_id=cart_id).order_by().values_list("is_selected"),
     "cart_id",

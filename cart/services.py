@@ -4,6 +4,7 @@ A shopper's own changes (add, quantities, remove, empty) commit without waiting 
 (shop.transactions): on their own, they held the cart's rows for the disk's write, which was
 most of a quantity update's time; inside a larger transaction they keep its commit."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -250,16 +251,20 @@ class LineChange:
 
 
 @atomic_without_waiting_for_disk()
-def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
-    """Set quantities and ticks of the cart's lines, all or nothing.
+def update_lines(*, cart: Cart, changes: Callable[[list[int]], dict[int, LineChange]]) -> None:
+    """Set quantities and ticks of the cart's lines, all or nothing: `changes` says, given
+    the ids of the cart's lines (read under their lock), what to make of each (the posted
+    form: cart.forms.posted_changes), or raises InvalidQuantities.
 
     Lines of another cart are ignored. A quantity above the stock or the line maximum makes
     the whole change fail, with the reason for each line, so the shopper can correct it.
     """
-    lines = [line for line in locks.lines_for_update(cart=cart) if line.pk in changes]
+    locked = locks.lines_for_update(cart=cart)
+    wanted = changes([line.pk for line in locked])
+    lines = [line for line in locked if line.pk in wanted]
     errors = {}
     for line in lines:
-        quantity = changes[line.pk].quantity
+        quantity = wanted[line.pk].quantity
         limit = line_limit(line.variant)
         if quantity < 1:
             errors[line.pk] = _("Choose at least 1, or remove the item.")
@@ -275,7 +280,7 @@ def update_lines(*, cart: Cart, changes: dict[int, LineChange]) -> None:
         raise InvalidQuantities(errors)
     changed = []
     for line in lines:
-        change = changes[line.pk]
+        change = wanted[line.pk]
         if (line.quantity, line.is_selected) != (change.quantity, change.selected):
             line.quantity, line.is_selected = change.quantity, change.selected
             changed.append(line)

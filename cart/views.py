@@ -5,7 +5,7 @@ with JavaScript the page posts the same forms with fetch and swaps in the return
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from cart import page_cache, selectors, services
-from cart.forms import AddToCartForm, CartUpdateForm, CouponForm, FlashBuyForm
+from cart.forms import AddToCartForm, CouponForm, FlashBuyForm, posted_changes
 from cart.models import Cart
 from catalog import cache as catalog_cache
 from catalog import services as catalog_services
@@ -143,7 +143,9 @@ def safe_next(request) -> str:
 def _back(request):
     if _wants_fragment(request):
         return _respond(request, _cart(request))
-    return redirect(safe_next(request) or "cart:detail")
+    # Not redirect(): given a path, it first tries it as a URL's name (a failed reverse()
+    # and its exception, a twentieth of an add).
+    return HttpResponseRedirect(safe_next(request) or reverse("cart:detail"))
 
 
 @require_POST
@@ -262,17 +264,13 @@ def update(request):
     cart = _cart(request)
     if cart is None:
         return _back(request)
-    form = CartUpdateForm(request.POST, line_ids=selectors.line_ids(cart=cart))
-    if form.is_valid():
-        try:
-            services.update_lines(cart=cart, changes=form.changes())
-        except services.InvalidQuantities as error:
-            messages.error(request, error.message)
-            return _respond(request, cart, status=400, errors=error.errors, entered=request.POST)
-        messages.success(request, _("Your cart is up to date."))
-        return _back(request)
-    messages.error(request, _("Some quantities could not be changed: nothing was changed."))
-    return _respond(request, cart, status=400, errors=form.line_errors(), entered=request.POST)
+    try:
+        services.update_lines(cart=cart, changes=posted_changes(request.POST))
+    except services.InvalidQuantities as error:
+        messages.error(request, error.message)
+        return _respond(request, cart, status=400, errors=error.errors, entered=request.POST)
+    messages.success(request, _("Your cart is up to date."))
+    return _back(request)
 
 
 @require_POST

@@ -173,16 +173,10 @@ def _get_many(keys: list[str]) -> dict:
     if type(client) is not DefaultClient:
         return cache.get_many(keys)
     made = {client.make_key(key): key for key in keys}
-    connection = _own_connection(client.get_client(write=False).connection_pool)
     try:
-        connection.send_command("MGET", *made)
-        values = connection.read_response()
+        values = own_round_trip(client, "MGET", *made)
     except RedisError:
-        connection.disconnect()  # an answer half read must not reach the next command
         return cache.get_many(keys)
-    except BaseException:
-        connection.disconnect()  # interrupted (a worker's timeout): nothing left unread
-        raise
     return {
         key: client.decode(value)
         for key, value in zip(made.values(), values, strict=True)
@@ -190,7 +184,23 @@ def _get_many(keys: list[str]) -> dict:
     }
 
 
-#: This thread's connection for _get_many: (the pool it copies, the process, the connection).
+def own_round_trip(client: DefaultClient, *command):
+    """Redis's answer to `command`, sent on this thread's own connection to the server of
+    django-redis's `client` (why: _get_many). A Redis error is raised, for the caller to go
+    the library's way; any failure disconnects the connection first."""
+    connection = _own_connection(client.get_client(write=False).connection_pool)
+    try:
+        connection.send_command(*command)
+        return connection.read_response()
+    except BaseException:
+        # An answer half read, or still on the way when interrupted (a worker's timeout),
+        # must not reach the next command.
+        connection.disconnect()
+        raise
+
+
+#: This thread's connection for own_round_trip: (the pool it copies, the process, the
+#: connection).
 _own = threading.local()
 
 

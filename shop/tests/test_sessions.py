@@ -127,3 +127,48 @@ def test_a_session_deleted_meanwhile_is_not_written_again():
     with pytest.raises(UpdateError):
         session.save()
     assert not Session.objects.exists()
+
+
+@pytest.fixture
+def redis_sessions():
+    from django.core.cache import caches
+    from django_redis.client import DefaultClient
+
+    sessions_cache = caches[settings.SESSION_CACHE_ALIAS]
+    if type(getattr(sessions_cache, "client", None)) is not DefaultClient:
+        pytest.skip("needs Redis (REDIS_URL)")
+    return sessions_cache
+
+
+def test_the_cache_is_read_and_written_without_the_librarys_pool(redis_sessions):
+    """A session's cache read and write go on the thread's own connection (catalog.cache.
+    own_round_trip), as django-redis would have stored and read them."""
+    pool = redis_sessions.client.get_client().connection_pool
+    session = SessionStore()
+    session["cart_id"] = 7
+    with mock.patch.object(pool, "get_connection", side_effect=AssertionError):
+        session.save()
+        again = SessionStore(session_key=session.session_key)
+        with mock.patch.object(Session.objects, "get", side_effect=AssertionError):
+            assert again["cart_id"] == 7  # from the cache, not the database
+    key = session.cache_key_prefix + session.session_key
+    assert redis_sessions.get(key) == {"cart_id": 7}
+    assert 0 < redis_sessions.ttl(key) <= settings.SESSION_COOKIE_AGE
+
+
+def test_a_redis_error_goes_the_librarys_way(redis_sessions, monkeypatch):
+    """A failed round trip on the thread's own connection is retried through django-redis
+    (which reconnects, or with IGNORE_EXCEPTIONS reads a miss): the session is still read."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from catalog import cache as catalog_cache
+
+    session = SessionStore()
+    session["cart_id"] = 8
+    session.save()
+
+    def dropped(*args, **kwargs):
+        raise RedisConnectionError
+
+    monkeypatch.setattr(catalog_cache, "own_round_trip", dropped)
+    assert SessionStore(session_key=session.session_key)["cart_id"] == 8

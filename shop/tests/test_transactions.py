@@ -34,6 +34,20 @@ def test_the_outermost_block_commits_without_waiting_and_only_it():
     assert synchronous_commit() == "on"  # SET LOCAL: gone with the transaction
 
 
+def test_the_set_is_sent_in_one_query_with_the_blocks_first_statement():
+    sent = []
+
+    def noted(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(noted), atomic_without_waiting_for_disk():
+        assert synchronous_commit() == "off"
+        assert synchronous_commit() == "off"
+    assert sent == ["SHOW synchronous_commit"] * 2
+    assert synchronous_commit() == "on"
+
+
 def test_inside_a_larger_transaction_the_larger_ones_commit_is_kept():
     with transaction.atomic():
         with atomic_without_waiting_for_disk():
