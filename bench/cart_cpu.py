@@ -10,8 +10,9 @@ a Set-Cookie) through the WSGI application as gunicorn calls it:
 
 Each figure is the mean CPU time (`time.process_time()`) of one request in the best of
 `--batches` batches of `--requests`; with `--profile N` the top N functions (cProfile on the
-CPU clock). The database's and Redis's own CPU is not in it: the statements and round trips
-columns say how much of theirs a request asks.
+CPU clock); with `--callgrind OUT` instructions a request instead, run under valgrind as
+bench/cached_cpu.py's docstring shows. The database's and Redis's own CPU is not in it: the
+statements and round trips columns say how much of theirs a request asks.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop_bench REDIS_URL=redis://127.0.0.1:6379/2 \
         .venv/bin/python bench/cart_cpu.py --requests 150 --batches 3
@@ -33,6 +34,7 @@ import pstats  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
+from functools import partial  # noqa: E402
 
 
 def _load(name: str):
@@ -158,11 +160,14 @@ def main() -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--profile", type=int, default=0)
     parser.add_argument("--label", default=os.environ.get("BENCH_LABEL", ""))
+    parser.add_argument("--callgrind", metavar="OUT", help="instructions: see cached_cpu.py")
     args = parser.parse_args()
     chosen = [n for n in args.only.split(",") if n]
     all_scenarios = scenarios()
+    cached_cpu.gunicorn_conf.settle_collector()  # as a served worker's collector runs
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{args.label} load {load}: ms CPU a request (best batch of {args.batches})")
+    unit = "M instructions" if args.callgrind else "ms CPU"
+    print(f"{args.label} load {load}: {unit} a request (best batch of {args.batches})")
     for name, scenario in all_scenarios.items():
         if chosen and name not in chosen:
             continue
@@ -173,12 +178,17 @@ def main() -> int:
             answer = run(scenario, counter)
         best = float("inf")
         for _ in range(args.batches):
-            started = time.process_time()
-            for _ in range(args.requests):
-                run(scenario, counter)
-            best = min(best, (time.process_time() - started) / args.requests * 1000)
+            if args.callgrind:
+                request = partial(run, scenario, counter)
+                batch = cached_cpu.instructions_of(request, args.requests, args.callgrind)
+            else:
+                started = time.process_time()
+                for _ in range(args.requests):
+                    run(scenario, counter)
+                batch = (time.process_time() - started) / args.requests * 1000
+            best = min(best, batch)
         print(
-            f"  {name:<12} {best:6.3f} ms  {counted.queries} statements  "
+            f"  {name:<12} {best:6.3f} {unit.split()[0]:<2}  {counted.queries} statements  "
             f"{counted.round_trips} cache round trips  {answer.status} {answer.size} bytes  "
             f"cookies set: {','.join(answer.cookies) or '-'}",
             flush=True,
