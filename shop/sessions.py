@@ -1,7 +1,7 @@
 """Sessions: Django's `cached_db` store (read from the cache, written through to the
-database, so losing Redis signs nobody out), drawing a new session's key without looking
-it up first, writing a new session in one statement and to the cache once, and a changed
-one in one statement."""
+database, so losing Redis signs nobody out), read from the cache as cached pages are,
+drawing a new session's key without looking it up first, writing a new session in one
+statement and to the cache once, and a changed one in one statement."""
 
 import logging
 from functools import cache
@@ -11,6 +11,7 @@ from django.contrib.sessions.backends.cached_db import SessionStore as CachedDbS
 from django.db import DatabaseError, connections, router
 from django.db.models import Model
 
+from catalog import cache as catalog_cache
 from shop.csrf import random_string
 from shop.sql import quoted
 
@@ -26,6 +27,14 @@ class SessionStore(CachedDbSessionStore):
         database's unique key alone decides, as it must under concurrency. Drawn as
         Django's (32 of its characters, each as likely) in one read of the random source."""
         return random_string(32, VALID_KEY_CHARS)
+
+    def load(self) -> dict:
+        """Django's cached_db load, the cache read as the cached pages read theirs
+        (catalog.cache.read_one): through django-redis's and redis-py's command path, the
+        session's GET cost as much CPU as the cart page's whole MGET. A session not in the
+        cache (or a cache that fails) goes Django's way: the database, then the cache."""
+        data = catalog_cache.read_one(self.cache_key)
+        return data if data is not None else super().load()
 
     def save(self, must_create: bool = False) -> None:
         """Django's cached_db writes a new session to the cache twice: create() saves it
