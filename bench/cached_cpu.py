@@ -43,6 +43,7 @@ import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from functools import partial  # noqa: E402
 
 # bench/profile.py (it sets up Django, DEBUG off) by its path: `import profile` would find
@@ -184,8 +185,14 @@ def cpu_ms(path: str, cookie: str, requests: int) -> float:
 
 def instructions(path: str, cookie: str, requests: int, out: str) -> float:
     """Millions of instructions a request, as callgrind counted them (see --callgrind)."""
+    return instructions_of(partial(ask, path, cookie), requests, out)
+
+
+def instructions_of(request: Callable[[], object], requests: int, out: str) -> float:
+    """Millions of instructions of one `request()`, `requests` of them run inside
+    `operator.call` (which callgrind alone collects and dumps to `OUT.<n>`)."""
     dumps = set(Path(out).parent.glob(f"{Path(out).name}.*"))
-    operator.call(lambda: [ask(path, cookie) for _ in range(requests)])
+    operator.call(lambda: [request() for _ in range(requests)])
     (dump,) = set(Path(out).parent.glob(f"{Path(out).name}.*")) - dumps
     return int(re.search(r"^totals: (\d+)", dump.read_text(), re.M).group(1)) / requests / 1e6
 

@@ -10,19 +10,12 @@ a Set-Cookie) through the WSGI application as gunicorn calls it:
 
 Each figure is the mean CPU time (`time.process_time()`) of one request in the best of
 `--batches` batches of `--requests`; with `--profile N` the top N functions (cProfile on the
-CPU clock). The database's and Redis's own CPU is not in it: the statements and round trips
-columns say how much of theirs a request asks.
+CPU clock); with `--callgrind OUT` instructions a request instead, run under valgrind as
+bench/cached_cpu.py's docstring shows. The database's and Redis's own CPU is not in it: the
+statements and round trips columns say how much of theirs a request asks.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/shop_bench REDIS_URL=redis://127.0.0.1:6379/2 \
         .venv/bin/python bench/cart_cpu.py --requests 150 --batches 3
-
-With `--callgrind OUT`, instructions a request instead, as bench/cached_cpu.py counts them
-(each batch inside `operator.call`, which callgrind collects alone):
-
-    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=_operator_call \
-        --dump-after=_operator_call --callgrind-out-file=/tmp/cg/out \
-        .venv/bin/python bench/cart_cpu.py --only add,update --requests 100 --batches 1 \
-        --callgrind /tmp/cg/out
 """
 
 import sys
@@ -36,12 +29,12 @@ import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import importlib.util  # noqa: E402
 import io  # noqa: E402
-import operator  # noqa: E402
 import os  # noqa: E402
 import pstats  # noqa: E402
 import re  # noqa: E402
 import time  # noqa: E402
 import urllib.parse  # noqa: E402
+from functools import partial  # noqa: E402
 
 
 def _load(name: str):
@@ -160,21 +153,6 @@ def run(scenario, counter: Counter) -> Answer:
     return ask(method, path, cookie, body(counter.n) if body else b"")
 
 
-def cpu_ms(scenario, counter: Counter, requests: int) -> float:
-    started = time.process_time()
-    for _ in range(requests):
-        run(scenario, counter)
-    return (time.process_time() - started) / requests * 1000
-
-
-def instructions(scenario, counter: Counter, requests: int, out: str) -> float:
-    """Millions of instructions a request, as callgrind counted them (see --callgrind)."""
-    dumps = set(Path(out).parent.glob(f"{Path(out).name}.*"))
-    operator.call(lambda: [run(scenario, counter) for _ in range(requests)])
-    (dump,) = set(Path(out).parent.glob(f"{Path(out).name}.*")) - dumps
-    return int(re.search(r"^totals: (\d+)", dump.read_text(), re.M).group(1)) / requests / 1e6
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=150)
@@ -182,7 +160,7 @@ def main() -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--profile", type=int, default=0)
     parser.add_argument("--label", default=os.environ.get("BENCH_LABEL", ""))
-    parser.add_argument("--callgrind", metavar="OUT", help="instructions: run under callgrind")
+    parser.add_argument("--callgrind", metavar="OUT", help="instructions: see cached_cpu.py")
     args = parser.parse_args()
     chosen = [n for n in args.only.split(",") if n]
     all_scenarios = scenarios()
@@ -198,13 +176,17 @@ def main() -> int:
             answer = run(scenario, counter)
         with cached_cpu.Counted() as counted:
             answer = run(scenario, counter)
-        if args.callgrind:
-            best = min(
-                instructions(scenario, counter, args.requests, args.callgrind)
-                for _ in range(args.batches)
-            )
-        else:
-            best = min(cpu_ms(scenario, counter, args.requests) for _ in range(args.batches))
+        best = float("inf")
+        for _ in range(args.batches):
+            if args.callgrind:
+                request = partial(run, scenario, counter)
+                batch = cached_cpu.instructions_of(request, args.requests, args.callgrind)
+            else:
+                started = time.process_time()
+                for _ in range(args.requests):
+                    run(scenario, counter)
+                batch = (time.process_time() - started) / args.requests * 1000
+            best = min(best, batch)
         print(
             f"  {name:<12} {best:6.3f} {unit.split()[0]:<2}  {counted.queries} statements  "
             f"{counted.round_trips} cache round trips  {answer.status} {answer.size} bytes  "

@@ -95,17 +95,19 @@ def _page_context(request, cart, *, errors=None, entered=None):
     }
 
 
-def _body(request, cart, *, errors=None, entered=None) -> page_cache.Body:
+def _body(
+    request, cart, *, errors=None, entered=None, states=None
+) -> tuple[page_cache.Body, page_cache.Key | None]:
     """The cart's body for this visitor, its CSRF tokens still catalog.cache's placeholder:
     kept per state of the cart (cart.page_cache), or rendered when the cart needs telling
-    something, has errors to show or is not kept."""
+    something, has errors to show or is not kept; and its key, when it is kept. `states`:
+    the cart's lines' states, when read with the cart."""
     key = None
     if cart is not None and not errors and not entered:
-        key = page_cache.key_for(cart=cart, user=request.user)
-        body = page_cache.kept(key) if key else None
-        if body is not None:
-            request.cart_item_count = body.count  # the header's count, without a query
-            return body
+        key = page_cache.key_for(request, cart=cart, states=states)
+        if key is not None and key.body is not None:
+            request.cart_item_count = key.body.count  # the header's count, without a query
+            return key.body, key
     context = _page_context(request, cart, errors=errors, entered=entered)
     lines = context["lines"]
     body = page_cache.Body(
@@ -113,22 +115,22 @@ def _body(request, cart, *, errors=None, entered=None) -> page_cache.Body:
             "cart/_cart_body.html",
             {**context, "csrf_token": catalog_cache.CSRF_PLACEHOLDER},
             request=request,
-        ),
+        ).encode(),
         count=context["count"],
         product_ids=tuple(sorted({line.variant.product_id for line in lines})),
     )
     if key is not None:
         page_cache.keep(key, body, lines=lines)
-    return body
+    return body, key
 
 
-def _respond(request, cart, *, status=200, errors=None, entered=None):
-    body = _body(request, cart, errors=errors, entered=entered)
+def _respond(request, cart, *, status=200, errors=None, entered=None, states=None):
+    body, key = _body(request, cart, errors=errors, entered=entered, states=states)
     if _wants_fragment(request):
-        html = render_to_string("shop/_messages.html", request=request) + body.html
+        html = render_to_string("shop/_messages.html", request=request) + body.html.decode()
         html = html.replace(catalog_cache.CSRF_PLACEHOLDER, get_token(request))
         return JsonResponse({"html": html, "count": body.count}, status=status)
-    return HttpResponse(page_cache.page(request, body=body), status=status)
+    return HttpResponse(page_cache.page(request, body=body, key=key), status=status)
 
 
 def safe_next(request) -> str:
@@ -210,7 +212,8 @@ def _flash_refused(request, sale, *, message: str, back: str, status: int):
 
 @require_GET
 def detail(request):
-    return _respond(request, _cart(request))
+    cart, states = page_cache.cart_with_states(user=request.user, session=request.session)
+    return _respond(request, cart, states=states)
 
 
 @require_POST

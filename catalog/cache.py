@@ -142,11 +142,11 @@ def versions(scopes: Iterable[str]) -> dict[str, int]:
 def read_with_versions(key: str, scopes: Iterable[str]) -> tuple[object, dict[str, int]]:
     """The cache's value at `key` (None if none) and the current versions of `scopes`, in
     one round trip (the versions this request has read are not asked again)."""
-    found, current = _read_many_with_versions([key], scopes)
+    found, current = read_many_with_versions([key], scopes)
     return found.get(key), current
 
 
-def _read_many_with_versions(keys: list[str], scopes: Iterable[str]) -> tuple[dict, dict[str, int]]:
+def read_many_with_versions(keys: list[str], scopes: Iterable[str]) -> tuple[dict, dict[str, int]]:
     """read_with_versions() for several keys: {key: value} of those the cache has."""
     scopes = sorted(set(scopes))
     kept = _kept()
@@ -483,7 +483,7 @@ def cached_page(
             wanted.append(fragment_key)
         fragment_keys.append(fragment_key)
         held_fragments.append(held_fragment)
-    found, current = _read_many_with_versions(wanted, read) if wanted else ({}, versions(read))
+    found, current = read_many_with_versions(wanted, read) if wanted else ({}, versions(read))
     if confirm is not None and not confirm(current):
         return None
     stamp = tuple(current[scope] for scope in scopes)
@@ -574,6 +574,15 @@ def kept_layout(request, template: str) -> str:
     if request.GET:
         return _layout(request, template)
     return shared(f"layout:{template}:{request.path}", partial(_layout, request, template))
+
+
+def kept_layout_parts(request, template: str) -> Parts:
+    """kept_layout() as fill() takes it (cut()), kept cut: serving it joins bytes, without
+    searching, decoding or encoding the layout."""
+    if request.GET:
+        return cut(_layout(request, template))
+    name = f"layout-parts:{template}:{request.path}"
+    return shared(name, lambda: cut(_layout(request, template)))
 
 
 def _layout(request, template: str) -> str:

@@ -1,7 +1,7 @@
 """Sessions: Django's `cached_db` store (read from the cache, written through to the
-database, so losing Redis signs nobody out), drawing a new session's key without looking
-it up first, writing a new session in one statement and to the cache once, and a changed
-one in one statement."""
+database, so losing Redis signs nobody out), read from the cache as cached pages are,
+drawing a new session's key without looking it up first, writing a new session in one
+statement and to the cache once, and a changed one in one statement."""
 
 import logging
 from functools import cache

@@ -69,9 +69,12 @@ def _version() -> int:
     return version
 
 
-def version() -> int:
-    """The rates' current version: what a value computed with the tax table is kept under."""
-    return _version()
+def version(*, read: dict | None = None) -> int:
+    """The rates' current version: what a value computed with the tax table is kept under.
+    `read`: what a caller's own get_many found, VERSION_KEY among its keys (no round trip of
+    its own unless the version was not there)."""
+    found = (read or {}).get(VERSION_KEY)
+    return found if found is not None else _version()
 
 
 def rates_changed() -> None:

@@ -12,11 +12,15 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from cart.selectors import CART_SESSION_KEY
+from cart.tests.factories import CartFactory, CartLineFactory
 from cart.tests.test_views import CART_KEPT_BUDGET, add, guest_cart
 from catalog.models import Variant
 from catalog.tests.factories import VariantFactory
+from catalog.tests.test_kept_pages import round_trips  # noqa: F401 (a fixture)
 from promotions.models import CustomerSpend
 from promotions.tests.factories import MembershipTierFactory, OfferFactory
+from taxes.tests.factories import TaxRateFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -136,3 +140,46 @@ def test_a_query_string_in_the_cart_address_is_never_kept_for_others(client):
     other = Client()
     add(other, VariantFactory())
     assert "made-up" not in cart_page(other)
+
+
+def test_a_kept_cart_page_is_one_statement_and_one_round_trip_after_the_session(
+    client,
+    round_trips,  # noqa: F811 (the fixture)
+    django_assert_num_queries,
+):
+    """The cart with its lines' states in one statement; the catalog's, offers' and flash
+    sales' versions, the tax rates' version, the kept body and the often-bought section in
+    one MGET (it was 2 statements and 5 round trips)."""
+    add(client, VariantFactory(stock=9), 2)
+    cart_page(client)
+    cart_page(client)
+    round_trips.clear()
+    with django_assert_num_queries(CART_KEPT_BUDGET):
+        html = cart_page(client)
+    assert 'value="2"' in html
+    # The session's read (shop.sessions), then the page's one MGET.
+    assert [name for name, _key in round_trips] == ["own_round_trip", "_get_many"]
+
+
+def test_a_changed_tax_rate_reaches_the_kept_cart_at_once(client, settings):
+    settings.TAX_SELLER_COUNTRY = "DE"
+    rate = TaxRateFactory(country="DE", rate=Decimal("19"))
+    add(client, VariantFactory(price=Decimal("100.00"), stock=9), 1)
+    cart_page(client)
+    assert "$119.00" in cart_page(client)  # kept
+    rate.rate = Decimal("21")
+    rate.save()  # moves the rates' version (taxes.receivers), read with the page's MGET
+    html = cart_page(client)
+    assert "$121.00" in html and "$119.00" not in html
+
+
+def test_a_session_naming_a_shopper_s_cart_shows_a_guest_none_of_it(client, django_user_model):
+    shopper = django_user_model.objects.create_user(email="s@example.com", password="pw")
+    theirs = CartLineFactory(cart=CartFactory(user=shopper), variant__stock=9)
+    add(client, VariantFactory(stock=9))
+    session = client.session
+    session[CART_SESSION_KEY] = theirs.cart_id  # only the server can write this
+    session.save()
+    html = cart_page(client)
+    assert theirs.variant.product.name not in html
+    assert f"quantity-{theirs.pk}" not in html

@@ -50,12 +50,14 @@ def url_of(shop, page: str) -> str:
 
 @pytest.fixture
 def round_trips(monkeypatch):
-    """The cache calls made, counted on the Django cache every module uses and on the cached
-    pages' own read (catalog.cache._get_many: one MGET on Redis); it still does the work:
+    """The cache calls made, counted on the Django cache every module uses, on the cached
+    pages' own read (catalog.cache._get_many: one MGET on Redis) and on the sessions' own
+    round trips (catalog.cache.own_round_trip: a GET or SET); it still does the work:
     this only counts. A call made inside another (local memory's get_many asks get for each
     key, a failed MGET asks get_many) is not one more."""
     made, inside = [], []
-    for owner, name in [(django_cache, name) for name in CACHE_CALLS] + [(cache, "_get_many")]:
+    ours = [(cache, "_get_many"), (cache, "own_round_trip")]
+    for owner, name in [(django_cache, name) for name in CACHE_CALLS] + ours:
         original = getattr(owner, name)
 
         def counted(*args, _original=original, _name=name, **kwargs):
