@@ -25,7 +25,7 @@ class ShippingMethodChoice(forms.ChoiceField):
     def offer(self, methods: list[ShippingMethod]) -> None:
         self.methods = {str(method.pk): method for method in methods}
         # Labelled when the radios are rendered, not when the form is built: a posted form
-        # that is valid (most) never shows them, and their prices' formatting was a tenth
+        # that is valid (most) never shows them, and their prices' formatting was a sixth
         # of building it.
         self.choices = self._labelled_choices
 

@@ -277,7 +277,7 @@ def review(request):
             "email": saved["email"],
             "payment_label": dict(selectors.payment_methods()).get(saved["payment_method"], ""),
             # PlaceOrderForm's two hidden fields, written in the template (rendering them
-            # through the widgets' templates was a tenth of the review body's work).
+            # through the widgets' templates was a sixth of the review body's work).
             "idempotency_key": services.new_idempotency_key(),
             "coupon_code": cart.coupon_code,
             "buyer": saved.get("buyer") or {},
