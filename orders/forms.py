@@ -24,7 +24,13 @@ class ShippingMethodChoice(forms.ChoiceField):
 
     def offer(self, methods: list[ShippingMethod]) -> None:
         self.methods = {str(method.pk): method for method in methods}
-        self.choices = [(pk, self.label_of(m)) for pk, m in self.methods.items()]
+        # Labelled when the radios are rendered, not when the form is built: a posted form
+        # that is valid (most) never shows them, and their prices' formatting was a sixth
+        # of building it.
+        self.choices = self._labelled_choices
+
+    def _labelled_choices(self) -> list[tuple[str, str]]:
+        return [(pk, self.label_of(method)) for pk, method in self.methods.items()]
 
     def label_of(self, method: ShippingMethod) -> str:
         parts = [method.name, format_money(method.price)]
@@ -145,9 +151,16 @@ class CheckoutForm(forms.Form):
     def __init__(
         self, *args, user, addresses, address_initial=None, points_balance: int = 0, **kwargs
     ):
-        super().__init__(*args, **kwargs)
         self.points_balance = points_balance
-        if points_balance > 0 and settings.POINTS_VALUE > 0:
+        self.addresses = {str(address.pk): address for address in addresses}
+        # Only the fields this shopper is asked are copied (Django deep-copies every field of
+        # base_fields for each form; a guest is asked half of them).
+        unasked = self._unasked(user)
+        self.base_fields = {
+            name: field for name, field in self.base_fields.items() if name not in unasked
+        }
+        super().__init__(*args, **kwargs)
+        if "points" in self.fields:
             self.fields["points"].help_text = _(
                 "You have %(balance)s points, worth %(worth)s. Points pay for up to "
                 "%(share)s%% of the items."
@@ -158,22 +171,10 @@ class CheckoutForm(forms.Form):
                 ),
                 "share": format(settings.POINTS_MAX_SHARE.normalize(), "f"),
             }
-        else:
-            del self.fields["points"]
-        self.addresses = {str(address.pk): address for address in addresses}
-        if user.is_authenticated and user.email:
-            del self.fields["email"]
         if self.addresses:
             self.fields["address"].choices = [
                 (pk, ", ".join(address.lines())) for pk, address in self.addresses.items()
             ] + [(NEW_ADDRESS, _("A new address"))]
-        else:
-            del self.fields["address"]
-        if not user.is_authenticated:
-            del self.fields["save_address"]
-        if not tax_conf.fapiao_offered():
-            for name in ("fapiao_kind", "fapiao_title", "fapiao_taxpayer_number"):
-                del self.fields[name]
         self.fields["payment_method"].choices = payment_methods()
         self.fields["shipping_method"].offer(active_shipping_methods())
         # Bound only when a new address is typed: a saved one chosen leaves its fields alone
@@ -191,6 +192,20 @@ class CheckoutForm(forms.Form):
                 if name.startswith("ship-")
             },
         )
+
+    def _unasked(self, user) -> set[str]:
+        unasked = set()
+        if not (self.points_balance > 0 and settings.POINTS_VALUE > 0):
+            unasked.add("points")
+        if user.is_authenticated and user.email:
+            unasked.add("email")
+        if not self.addresses:
+            unasked.add("address")
+        if not user.is_authenticated:
+            unasked.add("save_address")
+        if not tax_conf.fapiao_offered():
+            unasked.update(("fapiao_kind", "fapiao_title", "fapiao_taxpayer_number"))
+        return unasked
 
     def clean_points(self) -> int:
         points = self.cleaned_data.get("points") or 0
