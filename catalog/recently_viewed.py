@@ -19,9 +19,10 @@ from django.core import signing
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.utils.cache import patch_vary_headers
 from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
+
+from shop.middleware import vary_on
 
 COOKIE = "recently_viewed"
 SALT = "catalog.recently-viewed"
@@ -112,7 +113,7 @@ def viewed_product_ids(request: HttpRequest) -> list[int]:
 
 def remember_view(request: HttpRequest, response: HttpResponse, *, product_id: int) -> None:
     """Put `product_id` first in the visitor's list (no new cookie when it already is)."""
-    patch_vary_headers(response, ["Cookie"])  # the page shows the list it read
+    vary_on(response, "Cookie")  # the page shows the list it read
     ids = viewed_product_ids(request)
     if ids[:1] == [product_id]:
         return

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import escape, escapejs
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -502,7 +501,7 @@ def _hole(request, template_name: str, context: dict) -> str:
 def _wishlist_button(request, product_id: int) -> str:
     next_path = request.get_full_path()
     if sessionless_guest(request) or not request.user.is_authenticated:
-        return _guest_wishlist_button(get_language(), get_script_prefix(), next_path)
+        return _guest_wishlist_button(request.LANGUAGE_CODE, get_script_prefix(), next_path)
     saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
     context = {"product_id": product_id, "saved": saved, "next_path": next_path}
     return _hole(request, "catalog/_wishlist_button.html", context)

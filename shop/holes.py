@@ -24,9 +24,11 @@ def site_actions(request) -> str:
     from shop.templatetags.shop_tags import site_actions as tag
 
     if sessionless_guest(request):  # no session: no cart either
-        return guest_links(cart_count=getattr(request, "cart_item_count", 0))
+        return guest_links(
+            cart_count=getattr(request, "cart_item_count", 0), language=request.LANGUAGE_CODE
+        )
     if not request.user.is_authenticated:
-        return guest_links(cart_count=_cart_count(request))
+        return guest_links(cart_count=_cart_count(request), language=request.LANGUAGE_CODE)
     context = Context(
         {
             "request": request,

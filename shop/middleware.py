@@ -105,9 +105,29 @@ class LocaleMiddleware(locale.LocaleMiddleware):
         if language_from_path is NOT_READ:
             return super().process_response(request, response)
         if not language_from_path:
-            patch_vary_headers(response, ("Accept-Language",))
+            vary_on(response, "Accept-Language")
         response.headers.setdefault("Content-Language", translation.get_language())
         return response
+
+
+def vary_on(response, header: str) -> None:
+    """patch_vary_headers(response, (header,)), the same header written, for less where the
+    answer is plain: no Vary yet, or `header` already one of the names of a Vary written as
+    Django writes it (names joined by ", "). Django's splits the header with a lazily
+    compiled regular expression: 31,000 instructions a call with a Vary there, 14,000
+    without. Anything else goes to Django's."""
+    vary = response.headers.get("Vary")
+    if vary is None:
+        if header != "*":
+            response.headers["Vary"] = header
+            return
+    else:
+        names = vary.split(", ")
+        if header in names and all(
+            name == name.strip() and "," not in name and name != "*" for name in names
+        ):
+            return  # Django's would write the same Vary again
+    patch_vary_headers(response, (header,))
 
 
 class LazyMessages(MessageMiddleware):

@@ -248,3 +248,21 @@ def test_the_merchant_translates_an_option_and_the_cached_listing_follows(
     text = _text(client.get("/zh-hans/c/shirts/"))
     assert "色彩" in text and "大红" in text
     assert "Red" in _text(client.get("/c/shirts/"))
+
+
+def test_a_product_pages_fragments_and_holes_follow_the_language_of_its_address(client, shirt):
+    """Every part of a cached product page is kept per language (the page, its stock labels'
+    fragment, the guest's wishlist link and header links), read from the language
+    LocaleMiddleware took from the address: whichever language came first, held or not, the
+    other never gets its parts."""
+    for _ in range(2):  # rendered, then held
+        english = client.get("/p/oxford/").content.decode()
+        chinese = client.get("/zh-hans/p/oxford/").content.decode()
+        for part in (
+            "有货",
+            "登录后可加入心愿单",
+            'href="/zh-hans/accounts/login/?next=/zh-hans/p/oxford/"',
+        ):
+            assert part in chinese and part not in english
+        for part in ("In stock", "Sign in to save this to your wishlist", 'href="/accounts/login/'):
+            assert part in english and part not in chinese

@@ -129,11 +129,12 @@ def site_actions(context) -> str:
 ACCOUNT_LINKS = "shop/_account_links.html"
 
 
-def guest_links(*, cart_count) -> str:
+def guest_links(*, cart_count, language: str | None = None) -> str:
     """A guest's account links and cart count, from this process's copy (cached pages'
-    header hole takes them straight from here, without rendering a template around them)."""
+    header hole takes them straight from here, without rendering a template around them,
+    and gives the request's `language`: cheaper than reading the active one)."""
     template = engines["django"].engine.get_template(ACCOUNT_LINKS)
-    key = (get_language(), get_script_prefix())  # what the texts and links are read in
+    key = (language or get_language(), get_script_prefix())  # what they are read in
     return _guest_links(template, key, str(cart_count), _flash_on())
 
 

@@ -4,8 +4,9 @@ import pytest
 from django.http import HttpResponse, HttpResponseNotFound
 from django.middleware import locale
 from django.test import RequestFactory
+from django.utils.cache import patch_vary_headers
 
-from shop.middleware import LocaleMiddleware
+from shop.middleware import LocaleMiddleware, vary_on
 
 
 @pytest.mark.parametrize(
@@ -29,3 +30,28 @@ def test_language_headers_are_djangos(path, accept_language, answer):
     assert mine.status_code == djangos.status_code
     assert mine.get("Vary") == djangos.get("Vary")
     assert mine["Content-Language"] == djangos["Content-Language"]
+
+
+@pytest.mark.parametrize("header", ["Cookie", "Accept-Language", "cookie", "*"])
+@pytest.mark.parametrize(
+    "vary",
+    [
+        None,
+        "Cookie",
+        "cookie",
+        "Cookie, Accept-Language",
+        "Accept-Language,Cookie",
+        "Cookie ,  Accept-Language",
+        " Cookie",
+        "Cookie, *",
+        "*",
+        "Origin",
+    ],
+)
+def test_vary_on_writes_the_vary_djangos_patch_writes(vary, header):
+    ours, djangos = HttpResponse(), HttpResponse()
+    if vary is not None:
+        ours.headers["Vary"] = djangos.headers["Vary"] = vary
+    vary_on(ours, header)
+    patch_vary_headers(djangos, (header,))
+    assert ours.get("Vary") == djangos.get("Vary")
