@@ -7,7 +7,7 @@ holds at most KEPT product ids (about 120 bytes with its signature); it is signe
 what comes back was written by us, and pages still show only published products from it.
 
 Signed and read as Django's get_signed_cookie()/set_signed_cookie() do, with a signer made
-once per process (_signer): the same cookie, either way.
+once per process (held_cookie_signer): the same cookie, either way.
 """
 
 import time
@@ -62,13 +62,11 @@ def _base62(seconds: int) -> str:
 
 
 @cache
-def _signer() -> HeldKeySigner:
-    """The cookie's signer, as Django's set_signed_cookie() makes one for each cookie (its
-    key, fallback keys, salt and algorithm), made once per process: making it was a third of
-    a first visit's signing, deriving the HMAC key another. Leans on Django's private
-    _cookie_signer_salt() (the salt set_signed_cookie gives the cookie), so that both sign
-    alike; catalog/tests/test_recently_viewed.py checks it."""
-    made = signing.get_cookie_signer(salt=signing._cookie_signer_salt(COOKIE, SALT))
+def held_cookie_signer(salt: str) -> HeldKeySigner:
+    """The signer Django's get_cookie_signer(salt=salt) makes (its key, fallback keys, salt
+    and algorithm), made once per process: making it was a third of a first visit's
+    signing, deriving the HMAC key another."""
+    made = signing.get_cookie_signer(salt=salt)
     return HeldKeySigner(
         key=made.key,
         fallback_keys=list(made.fallback_keys),  # a map in Django's: read once only
@@ -78,9 +76,16 @@ def _signer() -> HeldKeySigner:
 
 
 @receiver(setting_changed)
-def _forget_signer(setting, **kwargs) -> None:
+def _forget_signers(setting, **kwargs) -> None:
     if setting in {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "SIGNING_BACKEND"}:
-        _signer.cache_clear()
+        held_cookie_signer.cache_clear()
+
+
+def _signer() -> HeldKeySigner:
+    """The cookie's signer, as Django's set_signed_cookie() makes one for each cookie. Leans
+    on Django's private _cookie_signer_salt() (the salt set_signed_cookie gives the cookie),
+    so that both sign alike; catalog/tests/test_recently_viewed.py checks it."""
+    return held_cookie_signer(signing._cookie_signer_salt(COOKIE, SALT))
 
 
 def _unsigned(request: HttpRequest) -> str:

@@ -14,6 +14,7 @@ from http.cookies import Morsel
 from time import time
 
 from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.http import http_date
 
 _VALUE = "shop-cookie-value"
@@ -44,15 +45,16 @@ class _Written(Morsel):
 
 
 @lru_cache(maxsize=32)  # a few cookies, each set with the same attributes every time
-def _template(key: str, max_age: int, *attributes) -> tuple[dict, tuple[str, str, str]]:
+def _template(key: str, max_age: int | None, *attributes) -> tuple[dict, tuple[str, str, str]]:
     """The cookie's attributes and its Set-Cookie line around the value and the expiry
     date, as Django's set_cookie() and the Morsel write them (`attributes`: its path,
-    domain, secure, httponly and samesite arguments)."""
+    domain, secure, httponly and samesite arguments). A cookie without a max age (the
+    browser's session) has no date: its line's last two parts are empty."""
     response = HttpResponse()
-    response.set_cookie(key, _VALUE, max_age, _EXPIRES, *attributes)
+    response.set_cookie(key, _VALUE, max_age, None if max_age is None else _EXPIRES, *attributes)
     morsel = response.cookies[key]
     before, rest = morsel.OutputString().split(_VALUE, 1)
-    middle, after = rest.split(_EXPIRES, 1)
+    middle, after = rest.split(_EXPIRES, 1) if max_age is not None else (rest, "")
     return dict(morsel), (before, middle, after)
 
 
@@ -61,37 +63,42 @@ def _expires(at: int) -> str:
     return http_date(at)
 
 
-class CookieResponse(HttpResponse):
-    """HttpResponse whose set_cookie() with a max age (Django's CSRF cookie, the shop's own
-    cookies) costs a fifth of Django's (its line's writing included), with the very same
-    Morsel and Set-Cookie line; any other cookie (an expiry date given, no max age) is
+def set_cookie(
+    response: HttpResponseBase,
+    key,
+    value="",
+    max_age=None,
+    expires=None,
+    path="/",
+    domain=None,
+    secure=False,
+    httponly=False,
+    samesite=None,
+) -> None:
+    """`response.set_cookie(...)` for a cookie with a max age or none (the CSRF cookie, the
+    shop's own, the messages'), at a fifth of Django's cost (its line's writing included),
+    with the very same Morsel and Set-Cookie line; a cookie given an expiry date is
     Django's."""
-
-    def set_cookie(
-        self,
-        key,
-        value="",
-        max_age=None,
-        expires=None,
-        path="/",
-        domain=None,
-        secure=False,
-        httponly=False,
-        samesite=None,
-    ):
-        attributes = (path, domain, secure, httponly, samesite)
-        if expires is not None or max_age.__class__ is not int:
-            return super().set_cookie(key, value, max_age, expires, *attributes)
-        items, (before, middle, after) = _template(key, max_age, *attributes)
-        real, coded = self.cookies.value_encode(value)
-        date = _expires(int(time()) + max_age)
-        # Not Morsel() and its set() and update(), which check each name again (three
-        # quarters of the cost): the attributes were checked making the template, and the
-        # key and value are put in as an unpickled Morsel's are (its __setstate__).
-        morsel = _Written.__new__(_Written)
-        dict.update(morsel, items)
+    attributes = (path, domain, secure, httponly, samesite)
+    if expires is not None or (max_age is not None and max_age.__class__ is not int):
+        return HttpResponseBase.set_cookie(response, key, value, max_age, expires, *attributes)
+    items, (before, middle, after) = _template(key, max_age, *attributes)
+    real, coded = response.cookies.value_encode(value)
+    date = "" if max_age is None else _expires(int(time()) + max_age)
+    # Not Morsel() and its set() and update(), which check each name again (three
+    # quarters of the cost): the attributes were checked making the template, and the
+    # key and value are put in as an unpickled Morsel's are (its __setstate__).
+    morsel = _Written.__new__(_Written)
+    dict.update(morsel, items)
+    if date:
         dict.__setitem__(morsel, "expires", date)
-        morsel.__setstate__({"key": key, "value": real, "coded_value": coded})
-        morsel.line = before + coded + middle + date + after
-        self.cookies[key] = morsel
-        return None
+    morsel.__setstate__({"key": key, "value": real, "coded_value": coded})
+    morsel.line = before + coded + middle + date + after
+    response.cookies[key] = morsel
+    return None
+
+
+class CookieResponse(HttpResponse):
+    """HttpResponse whose set_cookie() is the one above."""
+
+    set_cookie = set_cookie

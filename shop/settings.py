@@ -216,6 +216,8 @@ else:
 # Sessions are read from the cache and survive its loss in the database: Django's
 # cached_db, a new key drawn without a lookup first (shop/sessions.py).
 SESSION_ENGINE = "shop.sessions"
+# Django's messages storage (a cookie, the session past its size), its signer made once.
+MESSAGE_STORAGE = "shop.messages.FallbackStorage"
 
 # --- Background work -------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

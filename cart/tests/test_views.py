@@ -340,3 +340,16 @@ def test_the_cart_shows_how_much_more_ships_free(client, django_capture_on_commi
     assert '<progress class="free-shipping__bar" max="100" value="76"' in html
     add(client, variant)
     assert "Your order ships free." in client.get(reverse("cart:detail")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_messages_posted_are_shown_on_the_cart_page_by_djangos_storage(client, settings):
+    """The shop's messages cookie (shop.messages) is Django's: its own storage shows it."""
+    variant = VariantFactory(stock=5)
+    add(client, variant, 2, next=reverse("cart:detail"))
+    settings.MESSAGE_STORAGE = "django.contrib.messages.storage.fallback.FallbackStorage"
+    assert "Added 2 × “" in client.get(reverse("cart:detail")).content.decode()
+    settings.MESSAGE_STORAGE = "shop.messages.FallbackStorage"
+    line = guest_cart(client).lines.get()
+    response = client.post(reverse("cart:update"), {f"quantity-{line.pk}": 3}, follow=True)
+    assert "Your cart is up to date." in response.content.decode()

@@ -40,7 +40,7 @@ ATTRIBUTES = [
 
 @pytest.mark.parametrize("attributes", ATTRIBUTES)
 def test_a_cookie_is_the_one_django_sets(clock, attributes):
-    for value, max_age in itertools.product(VALUES, [31449600, 2592000, 0]):
+    for value, max_age in itertools.product(VALUES, [31449600, 2592000, 0, None]):
         ours, djangos = CookieResponse(), HttpResponse()
         for response in (ours, djangos):
             response.set_cookie("csrftoken", value, max_age=max_age, **attributes)
