@@ -35,7 +35,7 @@ from django.utils.translation import get_language
 
 from cart import recommendations
 from cart.models import Cart, CartLine
-from cart.selectors import CART_SESSION_KEY
+from cart.selectors import VisitorsCart
 from cart.services import MAX_LINE_QUANTITY
 from catalog import cache as catalog_cache
 from promotions import flash
@@ -121,25 +121,14 @@ def _with_states(carts):
     )
 
 
-_SHOPPERS_CART_STATES = Prepared(
-    lambda user_id: _with_states(Cart.objects.filter(user_id=user_id)), "user_id"
-)
-_GUESTS_CART_STATES = Prepared(
-    lambda cart_id: _with_states(Cart.objects.filter(pk=cart_id, user__isnull=True)), "cart_id"
-)
+_CART_WITH_STATES = VisitorsCart(_with_states)
 
 
 def cart_with_states(*, user, session) -> tuple[Cart | None, tuple[tuple, ...] | None]:
-    """The visitor's cart as cart.selectors.cart_for() finds it (a guest's only through
-    their session) and its lines' states as line_states() reads them, in one statement
-    built once: the cart page asked for each in a query of its own. (None, None) when
-    the visitor has no cart."""
-    if user.is_authenticated:
-        rows = _SHOPPERS_CART_STATES.rows(user_id=user.pk)
-    elif isinstance(cart_id := session.get(CART_SESSION_KEY), int):
-        rows = _GUESTS_CART_STATES.rows(cart_id=cart_id)
-    else:
-        rows = []
+    """The visitor's cart as cart.selectors.cart_for() finds it (cart_owner's rule) and its
+    lines' states as line_states() reads them, in one statement built once: the cart page
+    asked for each in a query of its own. (None, None) when the visitor has no cart."""
+    rows = _CART_WITH_STATES.rows(user=user, session=session)
     if not rows:
         return None, None
     columns = len(_CART_COLUMNS)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import connections, router
 from django.db.models import QuerySet
 from modeltranslation.utils import build_localized_fieldname
@@ -43,36 +44,61 @@ def free_shipping_threshold() -> Decimal | None:
     return catalog_cache.shared("free-shipping-threshold", _free_shipping_source)
 
 
-#: The statements that find a visitor's cart, built once (shop.prepared): every cart page
-#: and cart action reads one, and building it cost the ORM more than running it.
-_SHOPPERS_CART = Prepared(lambda user_id: Cart.objects.filter(user_id=user_id)[:1], "user_id")
-_GUESTS_CART = Prepared(
-    lambda cart_id: Cart.objects.filter(pk=cart_id, user__isnull=True)[:1], "cart_id"
-)
+def cart_owner(*, user, session) -> tuple[str, int] | None:
+    """Which cart is the visitor's, the one rule every read of it follows: a signed-in
+    shopper's is their user's, ("user_id", their id); a guest's only the one whose id their
+    session holds, ("id", that id), and only a cart of no user (_owned_carts): a session
+    naming a shopper's cart gives a guest nothing. None: a guest whose session names none."""
+    if user.is_authenticated:
+        return "user_id", user.pk
+    cart_id = session.get(CART_SESSION_KEY)
+    return ("id", cart_id) if isinstance(cart_id, int) else None
+
+
+def _owned_carts(owner: str, value) -> QuerySet[Cart]:
+    """The carts (one at most) whose `owner` column (cart_owner's) is `value`."""
+    if owner == "user_id":
+        return Cart.objects.filter(user_id=value)
+    return Cart.objects.filter(pk=value, user__isnull=True)
+
+
+class VisitorsCart:
+    """A read of the visitor's cart, `build(_owned_carts(...))`, prepared once for each kind
+    of owner (shop.prepared): every cart page and cart action reads one, and building the
+    statement cost the ORM more than running it."""
+
+    def __init__(self, build: Callable[[QuerySet[Cart]], QuerySet]):
+        self._statements = {
+            owner: Prepared(lambda value, owner=owner: build(_owned_carts(owner, value)), "value")
+            for owner in ("user_id", "id")
+        }
+
+    def first(self, *, user, session) -> Cart | None:
+        owner = cart_owner(user=user, session=session)
+        return None if owner is None else self._statements[owner[0]].first(value=owner[1])
+
+    def rows(self, *, user, session) -> list[tuple]:
+        owner = cart_owner(user=user, session=session)
+        return [] if owner is None else self._statements[owner[0]].rows(value=owner[1])
+
+
+_VISITORS_CART = VisitorsCart(lambda carts: carts[:1])
 
 
 def cart_for(*, user, session) -> Cart | None:
     """The visitor's cart, or None if they have none yet."""
-    if user.is_authenticated:
-        return _SHOPPERS_CART.first(user_id=user.pk)
-    return guest_cart(session=session)
+    return _VISITORS_CART.first(user=user, session=session)
 
 
 def guest_cart(*, session) -> Cart | None:
-    """A guest's cart: found only through the id in their session, never by a shopper's."""
-    cart_id = session.get(CART_SESSION_KEY)
-    if not isinstance(cart_id, int):
-        return None
-    return _GUESTS_CART.first(cart_id=cart_id)
+    """The cart the session gives a guest (cart_owner), whoever is signed in now."""
+    return _VISITORS_CART.first(user=AnonymousUser(), session=session)
 
 
 def item_count(*, user, session) -> int:
     """Units in the visitor's cart, in one query (none for a guest without a cart)."""
-    if user.is_authenticated:
-        return _units_in_cart(owner="user_id", value=user.pk)
-    if isinstance(cart_id := session.get(CART_SESSION_KEY), int):
-        return _units_in_cart(owner="id", value=cart_id)
-    return 0
+    owner = cart_owner(user=user, session=session)
+    return 0 if owner is None else _units_in_cart(owner=owner[0], value=owner[1])
 
 
 def _units_in_cart(*, owner: str, value: int) -> int:
@@ -92,7 +118,7 @@ def _units_in_cart(*, owner: str, value: int) -> int:
 def _units_sql(using: str, owner: str) -> str:
     lines, quantity, line_cart = quoted(using, CartLine, "quantity", "cart")
     carts, cart_id, user, owned_by = quoted(using, Cart, "id", "user", owner)
-    guest = f" AND {carts}.{user} IS NULL" if owner == "id" else ""
+    guest = f" AND {carts}.{user} IS NULL" if owner == "id" else ""  # as _owned_carts
     # Only the models' own names and a column chosen above; the value is a parameter.
     return (
         f"SELECT SUM({lines}.{quantity}) FROM {lines} INNER JOIN {carts} "  # noqa: S608 # nosec B608

@@ -7,14 +7,23 @@ walking its attributes: some 110,000 instructions a cookie, as much as a tenth o
 view. Here the line is Django's own, made once per process for each cookie's attributes
 (the same set_cookie() on a placeholder value and date), and each response only puts the
 visitor's value and the date in; the date is worked out once a second.
+
+Signed cookies (the recently viewed one, the messages') are signed by a signer made once per
+process (held_cookie_signer), as Django's get_cookie_signer() makes one for each cookie: the
+same signature, which Django's own signer reads, and which reads Django's.
 """
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from http.cookies import Morsel
 from time import time
 
+from django.core import signing
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.crypto import salted_hmac
+from django.utils.encoding import force_bytes
 from django.utils.http import http_date
 
 _VALUE = "shop-cookie-value"
@@ -102,3 +111,54 @@ class CookieResponse(HttpResponse):
     """HttpResponse whose set_cookie() is the one above."""
 
     set_cookie = set_cookie
+
+
+class HeldKeySigner(signing.TimestampSigner):
+    """Django's TimestampSigner with each key's HMAC set up once: Signer.signature() derives
+    the HMAC key from the salt and the secret (a SHA-256) and sets up the HMAC on every call;
+    here each signature copies the one set up for its key (salted_hmac() of no message), so
+    the signature is the same. The timestamp (the second, in base 62) is written once a
+    second."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._keyed = {}
+
+    def timestamp(self):
+        return _base62(int(time()))
+
+    def signature(self, value, key=None):
+        key = key or self.key
+        keyed = self._keyed.get(key)
+        if keyed is None:
+            keyed = self._keyed[key] = salted_hmac(
+                self.salt + "signer", b"", key, algorithm=self.algorithm
+            )
+        mac = keyed.copy()
+        mac.update(force_bytes(value))
+        return signing.b64_encode(mac.digest()).decode()
+
+
+@lru_cache(maxsize=2)  # this second's, and the last one's for a request crossing a second
+def _base62(seconds: int) -> str:
+    return signing.b62_encode(seconds)
+
+
+@cache
+def held_cookie_signer(salt: str) -> HeldKeySigner:
+    """The signer Django's get_cookie_signer(salt=salt) makes (its key, fallback keys, salt
+    and algorithm), made once per process: making it was a third of a first visit's
+    signing, deriving the HMAC key another."""
+    made = signing.get_cookie_signer(salt=salt)
+    return HeldKeySigner(
+        key=made.key,
+        fallback_keys=list(made.fallback_keys),  # a map in Django's: read once only
+        salt=made.salt,
+        algorithm=made.algorithm,
+    )
+
+
+@receiver(setting_changed)
+def _forget_signers(setting, **kwargs) -> None:
+    if setting in {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "SIGNING_BACKEND"}:
+        held_cookie_signer.cache_clear()

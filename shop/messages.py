@@ -4,22 +4,21 @@ the session past the cookie's size, with the cookie's signer made once per proce
 Django's CookieStorage makes its signer for every request that adds or shows a message
 (get_cookie_signer: the signing backend imported, the keys read), then derives the HMAC key
 from the salt and the secret for each signature. The signer here is Django's, made once
-(catalog.recently_viewed.held_cookie_signer), each key's HMAC set up once; its Set-Cookie
-line is written as shop.cookies writes it. The same cookie, which Django's own CookieStorage
-reads, and which reads Django's.
+(shop.cookies.held_cookie_signer), each key's HMAC set up once; its Set-Cookie line is
+written as shop.cookies writes it. The same cookie, which Django's own CookieStorage reads,
+and which reads Django's.
 """
 
 from django.conf import settings
 from django.contrib.messages.storage import base, cookie, fallback, session
 
-from catalog.recently_viewed import held_cookie_signer
 from shop import cookies
 
 
 class CookieStorage(cookie.CookieStorage):
     def __init__(self, *args, **kwargs):
         base.BaseStorage.__init__(self, *args, **kwargs)  # not Django's: it makes a signer
-        self.signer = held_cookie_signer(self.key_salt)
+        self.signer = cookies.held_cookie_signer(self.key_salt)
 
     def _update_cookie(self, encoded_data, response):
         if not encoded_data:  # the cookie deleted: Django's

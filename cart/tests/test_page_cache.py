@@ -7,13 +7,15 @@ from decimal import Decimal
 from unittest import mock
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.middleware.csrf import _unmask_cipher_token
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from cart.selectors import CART_SESSION_KEY
+from cart.page_cache import cart_with_states
+from cart.selectors import CART_SESSION_KEY, cart_for, item_count
 from cart.tests.factories import CartFactory, CartLineFactory
 from cart.tests.test_views import CART_KEPT_BUDGET, add, guest_cart
 from catalog.models import Variant
@@ -186,3 +188,24 @@ def test_a_session_naming_a_shopper_s_cart_shows_a_guest_none_of_it(client, djan
     html = cart_page(client)
     assert theirs.variant.product.name not in html
     assert f"quantity-{theirs.pk}" not in html
+
+
+def test_every_read_of_the_visitors_cart_finds_the_same_cart(django_user_model):
+    """cart_for, cart_with_states and item_count follow one rule (cart_owner): a shopper's
+    cart by their user, a guest's only by their session's id and only a cart of no user."""
+    user = django_user_model.objects.create_user(email="ann@example.com", password="x")
+    shoppers = CartLineFactory(cart=CartFactory(user=user), quantity=2).cart
+    guests = CartLineFactory(quantity=3).cart
+    guest = AnonymousUser()
+    visitors = [
+        (user, {}, shoppers, 2),
+        (user, {CART_SESSION_KEY: guests.pk}, shoppers, 2),
+        (guest, {CART_SESSION_KEY: guests.pk}, guests, 3),
+        (guest, {CART_SESSION_KEY: shoppers.pk}, None, 0),
+        (guest, {CART_SESSION_KEY: str(guests.pk)}, None, 0),
+        (guest, {}, None, 0),
+    ]
+    for visitor, session, expected, units in visitors:
+        assert cart_for(user=visitor, session=session) == expected
+        assert cart_with_states(user=visitor, session=session)[0] == expected
+        assert item_count(user=visitor, session=session) == units

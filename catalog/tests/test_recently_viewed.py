@@ -10,6 +10,7 @@ from django.http import HttpResponse
 
 from catalog import recently_viewed
 from catalog.recently_viewed import COOKIE, MAX_AGE, SALT
+from shop import cookies
 
 #: A moment in seconds since the epoch (signatures carry their time).
 NOW = 1_796_000_000
@@ -22,7 +23,7 @@ def clock(monkeypatch):
     now = {"time": NOW}
     clock = SimpleNamespace(time=lambda: now["time"])
     monkeypatch.setattr(signing, "time", clock)
-    monkeypatch.setattr(recently_viewed, "time", clock)
+    monkeypatch.setattr(cookies, "time", clock.time)
     return now
 
 

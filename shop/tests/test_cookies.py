@@ -2,6 +2,7 @@
 Django's set_cookie() makes, written once per process for each cookie's attributes."""
 
 import itertools
+import pickle
 from http.cookies import Morsel
 from types import SimpleNamespace
 
@@ -84,3 +85,17 @@ def test_a_new_visitors_cached_page_writes_no_set_cookie_line(monkeypatch):
     response = Client().get(product.get_absolute_url())
     assert {"csrftoken", "recently_viewed"} <= set(response.cookies)
     assert written == []
+
+
+def test_a_pickled_cookie_writes_its_own_line_as_djangos_does(clock):
+    """A response can be pickled (a cache keeping it): the held line is not pickled (the
+    standard library's Morsel pickles its key, value and coded value and its attributes
+    one by one), so the unpickled Morsel writes Django's line itself."""
+    ours, djangos = CookieResponse(), HttpResponse()
+    for response in (ours, djangos):
+        response.set_cookie("csrftoken", 'a b,"c', max_age=60, secure=True, samesite="Lax")
+    again = pickle.loads(pickle.dumps(ours.cookies))  # noqa: S301 (our own bytes)
+    assert again["csrftoken"].line is None
+    assert again.output() == djangos.cookies.output()
+    unpickled = pickle.loads(pickle.dumps(ours))  # noqa: S301 (our own bytes)
+    assert unpickled.cookies.output() == djangos.cookies.output()

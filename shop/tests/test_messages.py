@@ -1,6 +1,7 @@
 import os
 from http.cookies import Morsel
 
+import pytest
 from django.contrib import messages
 from django.contrib.messages.storage.cookie import CookieStorage as DjangosCookieStorage
 from django.contrib.messages.storage.fallback import FallbackStorage as DjangosFallbackStorage
@@ -67,3 +68,40 @@ def test_the_cookies_line_is_written_once_per_process(rf, monkeypatch):
     monkeypatch.setattr(Morsel, "OutputString", lambda self, attrs=None: 1 / 0)
     cookie, _ = stored(rf, FallbackStorage, "Saved.")
     assert cookie.output().startswith("Set-Cookie: messages=")
+
+
+def test_the_storage_holds_what_djangos_holds_with_the_signer_made_once(rf):
+    """Our __init__ is BaseStorage's and the held signer in place of Django's own
+    CookieStorage.__init__: anything else an upgrade of Django sets there fails here."""
+    request = rf.get("/")
+    ours, djangos = CookieStorage(request), DjangosCookieStorage(request)
+    assert vars(ours).keys() == vars(djangos).keys()
+    assert type(djangos.signer) is signing.TimestampSigner  # what the held one stands for
+    assert (ours.signer.key, ours.signer.salt, ours.signer.algorithm) == (
+        djangos.signer.key,
+        djangos.signer.salt,
+        djangos.signer.algorithm,
+    )
+
+
+@pytest.mark.parametrize(
+    "session_cookie",
+    [
+        {},
+        {
+            "SESSION_COOKIE_DOMAIN": "shop.example.com",
+            "SESSION_COOKIE_SECURE": True,
+            "SESSION_COOKIE_HTTPONLY": False,
+            "SESSION_COOKIE_SAMESITE": "Strict",
+        },
+    ],
+)
+def test_the_cookies_attributes_follow_the_settings_as_djangos_do(rf, settings, session_cookie):
+    """_update_cookie() passes Django's arguments itself: they must stay Django's."""
+    for name, value in session_cookie.items():
+        setattr(settings, name, value)
+    ours, _ = stored(rf, FallbackStorage, "Saved.")
+    djangos, _ = stored(rf, DjangosFallbackStorage, "Saved.")
+    assert {k: v for k, v in ours.items() if k != "expires"} == {
+        k: v for k, v in djangos.items() if k != "expires"
+    }

@@ -1,11 +1,16 @@
 """shop.sessions: Django's cached_db sessions, a new key drawn without a lookup."""
 
+from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.cached_db import SessionStore as DjangosCachedDbStore
+from django.contrib.sessions.backends.db import SessionStore as DjangosDbStore
 from django.contrib.sessions.models import Session
+from django.core.cache import caches
+from django.utils import timezone
 from django.utils.functional import empty
 
 from accounts.tests.factories import UserFactory
@@ -172,3 +177,33 @@ def test_a_redis_error_goes_the_librarys_way(redis_sessions, monkeypatch):
 
     monkeypatch.setattr(catalog_cache, "own_round_trip", dropped)
     assert SessionStore(session_key=session.session_key)["cart_id"] == 8
+
+
+def test_a_session_written_here_is_djangos_and_djangos_is_read_here(django_assert_num_queries):
+    """This store writes the row (_insert, _update) and the cache entry (_write_cache,
+    through the thread's own Redis connection) itself: Django's stock stores read what it
+    writes, from the cache and from the database, and it reads what they write. An upgrade
+    of Django or django-redis that changes the row, the entry, its key or its encoding
+    fails here."""
+
+    def read_by_djangos_stores(key: str):
+        with django_assert_num_queries(0):  # the cache's entry
+            from_cache = DjangosCachedDbStore(session_key=key)["cart_id"]
+        expected = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
+        assert abs(Session.objects.get(pk=key).expire_date - expected) < timedelta(seconds=5)
+        return from_cache, DjangosDbStore(session_key=key)["cart_id"]  # and the row's
+
+    ours = SessionStore()
+    ours["cart_id"] = 7
+    ours.save()  # a new session (_insert)
+    assert read_by_djangos_stores(ours.session_key) == (7, 7)
+    ours["cart_id"] = 8
+    ours.save()  # a changed one (_update)
+    assert read_by_djangos_stores(ours.session_key) == (8, 8)
+    theirs = DjangosCachedDbStore()
+    theirs["cart_id"] = 9
+    theirs.save()
+    with django_assert_num_queries(0):
+        assert SessionStore(session_key=theirs.session_key)["cart_id"] == 9
+    caches[settings.SESSION_CACHE_ALIAS].delete(theirs.cache_key)
+    assert SessionStore(session_key=theirs.session_key)["cart_id"] == 9

@@ -90,3 +90,35 @@ def test_one_statement_inside_a_larger_transaction_keeps_the_larger_ones_commit(
     with transaction.atomic():
         assert current_setting() == "on"
         assert synchronous_commit() == "on"
+
+
+def test_the_first_statements_answer_is_its_own_not_the_sets(django_user_model):
+    """PostgreSQL's driver answers a query of several statements with the last one's rows
+    and row count: the SET put in front changes neither (cart.services reads both)."""
+    django_user_model.objects.create(email="ann@example.com")
+    with atomic_without_waiting_for_disk():
+        assert django_user_model.objects.update(is_staff=True) == 1
+    with atomic_without_waiting_for_disk():
+        assert django_user_model.objects.filter(is_staff=False).delete()[0] == 0
+    with atomic_without_waiting_for_disk():
+        assert list(django_user_model.objects.values_list("is_staff", flat=True)) == [True]
+        assert synchronous_commit() == "off"
+
+
+def test_a_server_side_cursor_first_is_left_alone_and_the_next_statement_sets(
+    django_user_model,
+):
+    """A server-side cursor's statement is declared as a cursor (psycopg2's named cursor):
+    the SET must not go into it; it goes with the block's next statement."""
+    django_user_model.objects.create(email="ann@example.com")
+    sent = []
+
+    def noted(execute, sql, params, many, context):
+        sent.append((context["cursor"].cursor.name is not None, sql.split(";")[0]))
+        return execute(sql, params, many, context)
+
+    with atomic_without_waiting_for_disk(), connection.execute_wrapper(noted):
+        emails = list(django_user_model.objects.values_list("email", flat=True).iterator())
+        assert synchronous_commit() == "off"
+    assert emails == ["ann@example.com"]
+    assert [named for named, _ in sent] == [True, False]
