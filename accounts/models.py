@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from shop.countries import country_name
+
 
 def normalize_email(email: str | None) -> str | None:
     """One spelling per address: trimmed and lower-cased, so lookups can use the index."""
@@ -145,7 +147,7 @@ class Address(models.Model):
                 self.line2,
                 city_line,
                 region,
-                self.country.name,
+                country_name(self.country),
             )
             if line
         ]

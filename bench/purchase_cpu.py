@@ -24,6 +24,15 @@ after another guest's purchase of that product (not measured) moved its stock, w
 have changed its stock labels ("Only 3 left" to "Only 2 left") or sold a variant out. The
 product pages rendered anew among those measured are counted. Without it each product page
 is one kept since the start (each product is bought once in `len(paths)` purchases).
+
+With `--callgrind OUT` each figure is instructions a request instead (the placed mail's line
+then empty: it is inside its request's figure), each request run inside `operator.call` and
+dumped to `OUT.<n>` as bench/cached_cpu.py's docstring shows; `callgrind_annotate
+--inclusive=yes OUT.<n>` then says where one request went (dumps numbered in step order):
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=_operator_call \
+        --dump-after=_operator_call --callgrind-out-file=/tmp/cg/out \
+        .venv/bin/python bench/purchase_cpu.py --purchases 5 --batches 1 --callgrind /tmp/cg/out
 """
 
 import argparse
@@ -42,6 +51,9 @@ sys.path.insert(0, str(BASE_DIR / "bench"))
 _spec = importlib.util.spec_from_file_location("bench_profile", BASE_DIR / "bench" / "profile.py")
 bench_profile = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_profile)
+_spec = importlib.util.spec_from_file_location("cached_cpu", BASE_DIR / "bench" / "cached_cpu.py")
+cached_cpu = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cached_cpu)
 
 import purchase as purchase_bench  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -59,6 +71,9 @@ STEPS = (
     "confirmation",
 )
 
+
+#: Where callgrind dumps (--callgrind): requests are then counted in instructions.
+CALLGRIND_OUT = ""
 
 #: CPU seconds and queries of each order mail sent inline (the placed mail), in the order sent.
 MAILS: list[tuple[float, int]] = []
@@ -115,7 +130,17 @@ class TimedGuest(bench_profile.PurchasingGuest):
 
     def request(self, method, path, data=None):
         with _measured() as spent:
-            answer = super().request(method, path, data)
+            if CALLGRIND_OUT:
+                answers = []
+                ask = super().request
+                instructions = cached_cpu.instructions_of(
+                    lambda: answers.append(ask(method, path, data)), 1, CALLGRIND_OUT
+                )
+                (answer,) = answers
+            else:
+                answer = super().request(method, path, data)
+        if CALLGRIND_OUT:  # millions of instructions in the seconds' place: printed as they are
+            spent["cpu"] = instructions / 1000
         self.cpu[self.step].append(spent["cpu"])
         self.queries[self.step].append(spent["queries"])
         self.step += 1
@@ -162,7 +187,11 @@ def main() -> int:
     parser.add_argument("--confirmation", action="store_true")
     parser.add_argument("--relabelled", action="store_true")
     parser.add_argument("--label", default=os.environ.get("BENCH_LABEL", ""))
+    parser.add_argument("--callgrind", metavar="OUT", help="instructions: see the docstring")
     args = parser.parse_args()
+    global CALLGRIND_OUT
+    CALLGRIND_OUT = args.callgrind or ""
+    unit = "M" if CALLGRIND_OUT else "ms"
     paths = bench_profile.product_paths()
     for path in paths:  # product pages cached, as a running shop's are: not what is measured
         bench_profile.Client().get(path)
@@ -188,12 +217,14 @@ def main() -> int:
             )
     assert best is not None
     load = "/".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{args.label} load {load}: ms CPU (queries) per step, best batch of {args.batches}")
+    what = "M instructions" if CALLGRIND_OUT else "ms CPU"
+    print(f"{args.label} load {load}: {what} (queries) per step, best batch of {args.batches}")
     for s in range(steps):
-        print(f"  {STEPS[s]:<15} {best[s]:7.2f} ms  {best_queries[s]:5.1f} q")
-        if STEPS[s] == "place order":
-            print(f"  {'  its mail':<15} {best_mail[0]:7.2f} ms  {best_mail[1]:5.1f} q  (inline)")
-    print(f"  {'whole purchase':<15} {sum(best[:6]):7.2f} ms  {sum(best_queries[:6]):5.1f} q")
+        print(f"  {STEPS[s]:<15} {best[s]:7.2f} {unit:<2} {best_queries[s]:5.1f} q")
+        if STEPS[s] == "place order" and not CALLGRIND_OUT:  # (its instructions: the step's)
+            mail = best_mail[0]
+            print(f"  {'  its mail':<15} {mail:7.2f} ms  {best_mail[1]:5.1f} q  (inline)")
+    print(f"  {'whole purchase':<15} {sum(best[:6]):7.2f} {unit:<2} {sum(best_queries[:6]):5.1f} q")
     print(f"  product pages rendered anew: {best_rendered} of {args.purchases}")
     return 0
 

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from orders import delivery
+from shop import prepared
 
 #: The mails this module may render (a task argument cannot pick an arbitrary template).
 MAILS = ("placed", "payment_reminder", "paid", "shipped", "cancelled", "refunded")
@@ -26,7 +27,7 @@ def queue_order_mail(*, order, name: str, shipment=None) -> None:
 
     if name not in MAILS and not (shipment is not None and name in tracking_mails.MAILS):
         raise ValueError(f"unknown order mail {name!r}")
-    mail_id = OrderMail.objects.create(order=order, name=name, shipment=shipment).pk
+    mail_id = prepared.create(OrderMail, order=order, name=name, shipment=shipment).pk
     transaction.on_commit(lambda: send_order_mail.delay(mail_id=mail_id))
 
 

@@ -16,6 +16,8 @@ from django.utils.translation import pgettext_lazy
 from django_countries import countries
 from django_countries.fields import CountryField
 
+from shop.countries import country_name
+
 MONEY = {"max_digits": 12, "decimal_places": 2}
 ZERO = Decimal("0.00")
 
@@ -353,7 +355,7 @@ class Order(models.Model):
             city_line = " ".join(part for part in (self.ship_postcode, self.ship_city) if part)
             region = self.ship_region
         parts = [self.ship_name, self.ship_line1, self.ship_line2, city_line, region]
-        return [part for part in parts if part] + [str(self.ship_country.name)]
+        return [part for part in parts if part] + [country_name(self.ship_country)]
 
     @property
     def shipping_total(self) -> Decimal:

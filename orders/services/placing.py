@@ -41,6 +41,7 @@ from promotions import ledger as points_ledger
 from promotions import services as promotions
 from promotions.errors import CouponRejected, FlashRejected
 from promotions.pricing import CartPrice, LineInput
+from shop import prepared
 from taxes import vat
 from taxes.calculation import REVERSE_CHARGE
 from taxes.selectors import Destination
@@ -527,7 +528,8 @@ def _create_order(
     destination,
     on_hold,
 ) -> Order:
-    return Order.objects.create(
+    return prepared.create(
+        Order,
         number=number,
         user=user,
         email=email,

@@ -37,6 +37,7 @@ from orders.services import invoicing
 from promotions import flash
 from promotions import ledger as points_ledger
 from promotions import services as promotions
+from shop import prepared
 
 #: The one table of the order status's moves; the other two statuses follow their rows.
 #: A completed order opens again while a return is under way.
@@ -90,7 +91,8 @@ def actor_or_none(actor):
 def record_event(
     order: Order, *, kind: str, from_status: str = "", to_status: str = "", actor=None, note=""
 ) -> OrderEvent:
-    return OrderEvent.objects.create(
+    return prepared.create(
+        OrderEvent,
         order=order,
         actor=actor_or_none(actor),
         kind=kind,

@@ -3,8 +3,10 @@
 from decimal import Decimal
 
 import pytest
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.signals import pre_save
+from django.db.models.sql.compiler import SQLInsertCompiler
 from django.db.transaction import TransactionManagementError
 from django.utils import translation
 
@@ -12,7 +14,7 @@ from cart.models import Cart, CartLine
 from cart.tests.factories import CartLineFactory
 from catalog.models import OptionValue, Variant
 from catalog.tests.factories import OptionValueFactory, VariantFactory
-from shop.prepared import Prepared, set_prefetched
+from shop.prepared import Prepared, create, set_prefetched
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +153,60 @@ def test_set_prefetched_rows_are_the_relations_all_without_a_query(django_assert
         assert list(variant.option_values.all()) == [red]
         assert variant.options_label == "Red"
     assert list(Variant.objects.get(pk=variant.pk).option_values.all()) == []
+
+
+def test_create_writes_the_row_the_orms_create_writes():
+    variant, other = VariantFactory(), VariantFactory()
+    cart = Cart.objects.create()
+    values = {"quantity": 2, "is_selected": False, "seen_price": Decimal("9.90")}
+    ours = create(CartLine, cart=cart, variant=variant, **values)
+    djangos = CartLine.objects.create(cart=cart, variant=other, **values)
+    assert isinstance(ours.pk, int) and ours.pk != djangos.pk
+    assert not ours._state.adding and ours._state.db == "default"
+    assert ours.added_at is not None and ours.group_id is None
+    columns = [
+        f.attname
+        for f in CartLine._meta.concrete_fields
+        if f.attname not in ("id", "variant_id", "added_at")
+    ]
+    read = {line.pk: line for line in CartLine.objects.filter(cart=cart)}
+    assert [getattr(read[ours.pk], name) for name in columns] == [
+        getattr(read[djangos.pk], name) for name in columns
+    ]
+    assert read[ours.pk].added_at == ours.added_at
+    assert read[ours.pk].variant_id == variant.pk
+
+
+def test_create_compiles_each_models_insert_once(monkeypatch):
+    cart, first, second = Cart.objects.create(), VariantFactory(), VariantFactory()
+    create(CartLine, cart=cart, variant=first, quantity=1, seen_price=1)
+    compiled = []
+    monkeypatch.setattr(SQLInsertCompiler, "as_sql", lambda *a, **k: compiled.append(1))
+    line = create(CartLine, cart=cart, variant=second, quantity=1, seen_price=1)
+    assert compiled == [] and CartLine.objects.filter(pk=line.pk).exists()
+
+
+def test_create_leaves_to_the_orm_what_save_alone_does():
+    cart = Cart.objects.create()
+    heard = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance.quantity)
+
+    pre_save.connect(listener, sender=CartLine)
+    try:
+        create(CartLine, cart=cart, variant=VariantFactory(), quantity=3, seen_price=1)
+    finally:
+        pre_save.disconnect(listener, sender=CartLine)
+    assert heard == [3]
+    line = create(CartLine, cart=cart, variant=VariantFactory(), quantity=Value(4), seen_price=1)
+    line.refresh_from_db()
+    assert line.quantity == 4
+
+
+def test_a_refused_insert_marks_the_transaction_as_save_does():
+    line = CartLineFactory()
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            create(CartLine, cart=line.cart, variant=line.variant, quantity=1, seen_price=1)
+        assert transaction.get_rollback()  # as save() leaves it: the block is rolled back

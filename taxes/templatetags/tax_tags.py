@@ -2,8 +2,8 @@
 
 from django import template
 from django.utils.translation import gettext as _
-from django_countries import countries
 
+from shop.countries import country_name
 from taxes import conf
 from taxes.calculation import EXPORT, REVERSE_CHARGE, format_percent
 from taxes.regions import region_code, region_name
@@ -43,10 +43,10 @@ def tax_place(price_or_order) -> str:
 
     The country's name by its code (an ISO code, as Destination keeps it): a dict of the
     whole list, sorted and translated, was built for each call (a fifth of a millisecond,
-    on every checkout step and cart page)."""
+    on every checkout step and cart page); now each name once per process (shop.countries)."""
     country = str(getattr(price_or_order, "tax_country", "") or "")
     region = getattr(price_or_order, "tax_region", "") or ""
-    name = str(countries.name(country) or country)
+    name = country_name(country) or country
     code = region_code(country, region)
     if code:
         return f"{region_name(country, code)}, {name}"
