@@ -87,7 +87,8 @@ MIDDLEWARE = [
     # After sessions, before CommonMiddleware: the language comes from the URL's prefix.
     "shop.middleware.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Django's, a posted form's token unmasked in C (shop/csrf.py).
+    "shop.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Django's, its storage made when a message is first read or added (shop/middleware.py).
     "shop.middleware.LazyMessages",
