@@ -14,6 +14,9 @@ as likely as with Django's.
 import os
 from functools import cache
 
+from django.conf import settings
+from django.core.checks import Tags, register
+from django.core.checks.security import csrf as csrf_checks
 from django.http import UnreadablePostError
 from django.middleware import csrf
 from django.utils.crypto import constant_time_compare
@@ -97,3 +100,21 @@ def _unmasks_to(token: str, secret: str) -> bool:
     except KeyError:  # a character Django's tokens never hold
         return False
     return constant_time_compare(unmasked, secret)
+
+
+DJANGOS = "django.middleware.csrf.CsrfViewMiddleware"
+OURS = f"{__name__}.CsrfViewMiddleware"
+
+
+@register(Tags.security, deploy=True)
+def check_csrf_middleware(app_configs, **kwargs):
+    """Django's deploy checks security.W003 (no CSRF middleware) and W016 (its cookie not
+    secure-only) look for Django's middleware by its dotted path, so the settings silence
+    W003 and this asks both of either middleware."""
+    if not {DJANGOS, OURS} & set(settings.MIDDLEWARE):
+        return [csrf_checks.W003]
+    if OURS in settings.MIDDLEWARE and not (
+        settings.CSRF_USE_SESSIONS or settings.CSRF_COOKIE_SECURE is True
+    ):
+        return [csrf_checks.W016]  # Django's own says it when its middleware is there
+    return []

@@ -134,3 +134,18 @@ def test_a_forms_token_is_unmasked_without_djangos_python_loop(monkeypatch):
     middleware = csrf.CsrfViewMiddleware(lambda request: None)
     middleware.process_request(request)
     assert middleware.process_view(request, lambda request: None, (), {}) is None
+
+
+@pytest.mark.parametrize(
+    ("middleware", "secure", "found"),
+    [
+        (["shop.csrf.CsrfViewMiddleware"], True, []),
+        (["shop.csrf.CsrfViewMiddleware"], False, ["security.W016"]),
+        (["django.middleware.csrf.CsrfViewMiddleware"], True, []),
+        (["django.middleware.csrf.CsrfViewMiddleware"], False, []),  # Django's own says it
+        ([], True, ["security.W003"]),
+    ],
+)
+def test_the_deploy_checks_for_a_csrf_middleware_know_ours(middleware, secure, found, settings):
+    settings.MIDDLEWARE, settings.CSRF_COOKIE_SECURE = middleware, secure
+    assert [check.id for check in csrf.check_csrf_middleware(None)] == found
