@@ -44,6 +44,15 @@ class VariantField(forms.Field):
 
 
 class AddToCartForm(forms.Form):
+    """Only ever bound and validated, never rendered nor changed: each form reads the class's
+    fields, where Django deep-copies every field with its widget and validators for each
+    form (a twentieth of an add), and has no label suffix (Django translates one for each)."""
+
+    def __init__(self, data):
+        self.base_fields = {}
+        super().__init__(data, label_suffix="")
+        self.fields = dict(type(self).base_fields)
+
     variant = VariantField(
         error_messages={
             "required": _("Choose an option first."),

@@ -28,13 +28,14 @@ from promotions.pricing import format_money
 
 def _wants_fragment(request) -> bool:
     """The cart page's script asks for the cart's HTML instead of a redirect."""
-    return request.headers.get("x-requested-with") == "fetch"
+    # META, not request.headers: that one is built from every header on first use.
+    return request.META.get("HTTP_X_REQUESTED_WITH") == "fetch"
 
 
 def _wants_mini_cart(request) -> bool:
     """The product page's script (mini-cart.js) asks for JSON: the mini cart's HTML and the
     header's count, instead of a redirect."""
-    return "application/json" in request.headers.get("accept", "")
+    return "application/json" in request.META.get("HTTP_ACCEPT", "")
 
 
 def _cart(request) -> Cart | None:

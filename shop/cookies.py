@@ -158,7 +158,16 @@ def held_cookie_signer(salt: str) -> HeldKeySigner:
     )
 
 
+@cache
+def held_signer(salt: str) -> HeldKeySigner:
+    """The signer Django's signing.dumps(salt=salt) makes for each call (the SECRET_KEY,
+    Django's default algorithm), made once per process: a new session's data is signed so
+    on every guest's first add to the cart."""
+    return HeldKeySigner(salt=salt)
+
+
 @receiver(setting_changed)
 def _forget_signers(setting, **kwargs) -> None:
     if setting in {"SECRET_KEY", "SECRET_KEY_FALLBACKS", "SIGNING_BACKEND"}:
         held_cookie_signer.cache_clear()
+        held_signer.cache_clear()

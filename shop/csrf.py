@@ -1,5 +1,6 @@
 """CSRF tokens for the forms of cached pages: Django's tokens, made with one read of the
-system's random source instead of sixty-four (and random_string() for a new session's key).
+system's random source instead of sixty-four (and random_string() for a new session's key);
+and Django's CsrfViewMiddleware, a posted form's token unmasked in C.
 
 Django's get_token draws each of a token's characters with `secrets.choice` (one `os.urandom`
 call each): 32 for a new visitor's secret and 32 for the mask of every token, a seventh of a
@@ -13,7 +14,12 @@ as likely as with Django's.
 import os
 from functools import cache
 
+from django.conf import settings
+from django.core.checks import Tags, register
+from django.core.checks.security import csrf as csrf_checks
+from django.http import UnreadablePostError
 from django.middleware import csrf
+from django.utils.crypto import constant_time_compare
 
 _CHARS = csrf.CSRF_ALLOWED_CHARS
 #: (secret's character, mask's character) -> the token's, as Django's _mask_cipher_secret
@@ -23,6 +29,10 @@ _CIPHER = {
     for i, char in enumerate(_CHARS)
     for j, key in enumerate(_CHARS)
 }
+
+#: (token's character, mask's character) -> the secret's, as Django's _unmask_cipher_token
+#: subtracts their places: _CIPHER turned round.
+_DECIPHER = {(cipher, key): char for (char, key), cipher in _CIPHER.items()}
 
 
 @cache
@@ -58,3 +68,53 @@ def get_token(request) -> str:
         secret, mask = drawn[:length], drawn[length:]
         request.META.update({"CSRF_COOKIE": secret, "CSRF_COOKIE_NEEDS_UPDATE": True})
     return mask + "".join(map(_CIPHER.__getitem__, zip(secret, mask, strict=True)))
+
+
+class CsrfViewMiddleware(csrf.CsrfViewMiddleware):
+    """Django's, a posted form's token unmasked by one map() in C (_DECIPHER): Django's
+    _unmask_cipher_token finds each character's place in Python, about 110,000 instructions
+    on every form posted (a fortieth of an add to the cart). Django calls it from its private
+    _check_token (the same since Django 4.0), so that is what this overrides, and only to say
+    yes sooner: a form's token of Django's masked kind that unmasks to the visitor's secret
+    passes here; anything else (no cookie, a token missing, malformed, wrong, or from the
+    header) goes to Django's own check, which accepts or rejects it with its own reason.
+    shop/tests/test_csrf.py posts tokens of every kind to both."""
+
+    def _check_token(self, request):
+        try:
+            secret = self._get_secret(request)
+            token = request.POST.get("csrfmiddlewaretoken", "") if request.method == "POST" else ""
+        except (csrf.InvalidTokenFormat, UnreadablePostError):
+            secret = token = None
+        if not (secret and token and _unmasks_to(token, secret)):
+            super()._check_token(request)
+
+
+def _unmasks_to(token: str, secret: str) -> bool:
+    """Whether `token` is a masked token (Django's length and characters) of `secret`."""
+    if len(token) != csrf.CSRF_TOKEN_LENGTH:
+        return False
+    mask, cipher = token[: csrf.CSRF_SECRET_LENGTH], token[csrf.CSRF_SECRET_LENGTH :]
+    try:
+        unmasked = "".join(map(_DECIPHER.__getitem__, zip(cipher, mask, strict=True)))
+    except KeyError:  # a character Django's tokens never hold
+        return False
+    return constant_time_compare(unmasked, secret)
+
+
+DJANGOS = "django.middleware.csrf.CsrfViewMiddleware"
+OURS = f"{__name__}.CsrfViewMiddleware"
+
+
+@register(Tags.security, deploy=True)
+def check_csrf_middleware(app_configs, **kwargs):
+    """Django's deploy checks security.W003 (no CSRF middleware) and W016 (its cookie not
+    secure-only) look for Django's middleware by its dotted path, so the settings silence
+    W003 and this asks both of either middleware."""
+    if not {DJANGOS, OURS} & set(settings.MIDDLEWARE):
+        return [csrf_checks.W003]
+    if OURS in settings.MIDDLEWARE and not (
+        settings.CSRF_USE_SESSIONS or settings.CSRF_COOKIE_SECURE is True
+    ):
+        return [csrf_checks.W016]  # Django's own says it when its middleware is there
+    return []

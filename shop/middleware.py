@@ -86,8 +86,10 @@ class LocaleMiddleware(locale.LocaleMiddleware):
             # Accept-Language first (its answer then overrides them): the path's prefix,
             # else the default language.
             path_language = translation.get_language_from_path(request.path_info)
-            translation.activate(path_language or settings.LANGUAGE_CODE)
-            request.LANGUAGE_CODE = translation.get_language()
+            language = path_language or settings.LANGUAGE_CODE
+            translation.activate(language)
+            # What get_language() answers now, without reading the thread's translation back.
+            request.LANGUAGE_CODE = translation.to_language(language)
             request._language_from_path = path_language
         else:
             super().process_request(request)
@@ -106,7 +108,8 @@ class LocaleMiddleware(locale.LocaleMiddleware):
             return super().process_response(request, response)
         if not language_from_path:
             vary_on(response, "Accept-Language")
-        response.headers.setdefault("Content-Language", translation.get_language())
+        # The request's language: nothing between process_request and here switches it.
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
         return response
 
 

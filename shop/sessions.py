@@ -14,6 +14,7 @@ from django_redis.client import DefaultClient
 from redis.exceptions import RedisError
 
 from catalog import cache as catalog_cache
+from shop.cookies import held_signer
 from shop.csrf import random_string
 from shop.sql import quoted
 
@@ -74,6 +75,14 @@ class SessionStore(CachedDbSessionStore):
         database's unique key alone decides, as it must under concurrency. Drawn as
         Django's (32 of its characters, each as likely) in one read of the random source."""
         return random_string(32, VALID_KEY_CHARS)
+
+    def encode(self, session_dict: dict) -> str:
+        """Django's encode() (signing.dumps(), which Django's decode() reads), signed with
+        a signer made once (shop.cookies.held_signer): Django's makes one and
+        derives its HMAC key for every session written."""
+        return held_signer(self.key_salt).sign_object(
+            session_dict, serializer=self.serializer, compress=True
+        )
 
     def save(self, must_create: bool = False) -> None:
         """Django's cached_db writes a new session to the cache twice: create() saves it

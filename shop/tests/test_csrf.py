@@ -75,3 +75,77 @@ def test_the_token_of_a_cached_page_passes_djangos_check_and_nobody_elses_does(
     assert bob.post(url, {"csrfmiddlewaretoken": anns}).status_code == 403
     assert ann.post(url, {"csrfmiddlewaretoken": anns}).status_code == 302
     assert bob.post(url, {"csrfmiddlewaretoken": bobs}).status_code == 302
+
+
+SECRET, OTHER = "s" * 16 + "E" * 16, "o" * 32
+
+
+def _masked(secret: str, mask: str = "m" * 16 + "K" * 16) -> str:
+    """`secret` masked as Django's _mask_cipher_secret() masks it, with `mask`."""
+    chars = django_csrf.CSRF_ALLOWED_CHARS
+    return mask + "".join(
+        chars[(chars.index(char) + chars.index(key)) % len(chars)]
+        for char, key in zip(secret, mask, strict=True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("cookie", "posted", "header"),
+    [
+        (SECRET, _masked(SECRET), None),  # a form's token: passes
+        (SECRET, _masked(OTHER), None),  # another visitor's
+        (SECRET, SECRET, None),  # unmasked: Django's check takes it
+        (SECRET, OTHER, None),
+        (SECRET, _masked(SECRET)[:-1] + "!", None),  # a character tokens never hold
+        (SECRET, _masked(SECRET)[:-1] + "é", None),
+        (SECRET, _masked(SECRET)[:40], None),  # a length tokens never have
+        (SECRET, None, _masked(SECRET)),  # from the header, as scripts send it
+        (SECRET, None, _masked(OTHER)),
+        (SECRET, None, None),  # no token
+        (_masked(SECRET), _masked(SECRET), None),  # a masked cookie, as Django once set
+        ("x" * 31 + "!", _masked(SECRET), None),  # a malformed cookie
+        (None, _masked(SECRET), None),  # no cookie
+    ],
+)
+def test_posted_tokens_of_every_kind_are_answered_as_djangos_middleware_answers(
+    cookie, posted, header, caplog
+):
+    def answer(middleware_class):
+        request = RequestFactory().post(
+            "/cart/add/",
+            {} if posted is None else {"csrfmiddlewaretoken": posted},
+            headers={} if header is None else {"x-csrftoken": header},
+        )
+        if cookie is not None:
+            request.COOKIES["csrftoken"] = cookie
+        middleware = middleware_class(lambda request: None)
+        middleware.process_request(request)
+        caplog.clear()
+        response = middleware.process_view(request, lambda request: None, (), {})
+        return response and response.status_code, [record.getMessage() for record in caplog.records]
+
+    assert answer(csrf.CsrfViewMiddleware) == answer(django_csrf.CsrfViewMiddleware)
+
+
+def test_a_forms_token_is_unmasked_without_djangos_python_loop(monkeypatch):
+    monkeypatch.setattr(django_csrf, "_unmask_cipher_token", lambda token: 1 / 0)
+    request = RequestFactory().post("/cart/add/", {"csrfmiddlewaretoken": _masked(SECRET)})
+    request.COOKIES["csrftoken"] = SECRET
+    middleware = csrf.CsrfViewMiddleware(lambda request: None)
+    middleware.process_request(request)
+    assert middleware.process_view(request, lambda request: None, (), {}) is None
+
+
+@pytest.mark.parametrize(
+    ("middleware", "secure", "found"),
+    [
+        (["shop.csrf.CsrfViewMiddleware"], True, []),
+        (["shop.csrf.CsrfViewMiddleware"], False, ["security.W016"]),
+        (["django.middleware.csrf.CsrfViewMiddleware"], True, []),
+        (["django.middleware.csrf.CsrfViewMiddleware"], False, []),  # Django's own says it
+        ([], True, ["security.W003"]),
+    ],
+)
+def test_the_deploy_checks_for_a_csrf_middleware_know_ours(middleware, secure, found, settings):
+    settings.MIDDLEWARE, settings.CSRF_COOKIE_SECURE = middleware, secure
+    assert [check.id for check in csrf.check_csrf_middleware(None)] == found

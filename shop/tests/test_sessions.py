@@ -5,10 +5,11 @@ from unittest import mock
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.base import SessionBase, UpdateError
 from django.contrib.sessions.backends.cached_db import SessionStore as DjangosCachedDbStore
 from django.contrib.sessions.backends.db import SessionStore as DjangosDbStore
 from django.contrib.sessions.models import Session
+from django.core import signing
 from django.core.cache import caches
 from django.utils import timezone
 from django.utils.functional import empty
@@ -207,3 +208,18 @@ def test_a_session_written_here_is_djangos_and_djangos_is_read_here(django_asser
         assert SessionStore(session_key=theirs.session_key)["cart_id"] == 9
     caches[settings.SESSION_CACHE_ALIAS].delete(theirs.cache_key)
     assert SessionStore(session_key=theirs.session_key)["cart_id"] == 9
+
+
+def test_a_sessions_data_is_signed_as_djangos_and_without_a_signer_made_for_it(monkeypatch):
+    """The same text Django's encode() writes in the same second, read back by Django's
+    decode(); the signer is made once per process, where Django's made one for each."""
+    data = {"cart_id": 7, "_auth_user_id": "12", "note": "“茶”" * 40}  # long enough to compress
+    session = SessionStore()
+    session.encode(data)  # the process's signer made
+    monkeypatch.setattr(signing, "TimestampSigner", lambda **kwargs: 1 / 0)
+    with mock.patch("time.time", return_value=1_790_000_000.5):
+        ours = session.encode(data)
+        monkeypatch.undo()
+        djangos = SessionBase.encode(session, data)
+    assert ours == djangos
+    assert SessionBase.decode(session, ours) == data
