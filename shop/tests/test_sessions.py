@@ -217,7 +217,10 @@ def test_a_sessions_data_is_signed_as_djangos_and_without_a_signer_made_for_it(m
     session = SessionStore()
     session.encode(data)  # the process's signer made
     monkeypatch.setattr(signing, "TimestampSigner", lambda **kwargs: 1 / 0)
-    with mock.patch("time.time", return_value=1_790_000_000.5):
+    with (
+        mock.patch("time.time", return_value=1_790_000_000.5),
+        mock.patch("shop.cookies.time", return_value=1_790_000_000.5),
+    ):
         ours = session.encode(data)
         monkeypatch.undo()
         djangos = SessionBase.encode(session, data)
