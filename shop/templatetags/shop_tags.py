@@ -3,6 +3,8 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import Context, engines
 from django.template.loader import render_to_string
 from django.urls import get_script_prefix, translate_url
@@ -133,9 +135,8 @@ def guest_links(*, cart_count, language: str | None = None) -> str:
     """A guest's account links and cart count, from this process's copy (cached pages'
     header hole takes them straight from here, without rendering a template around them,
     and gives the request's `language`: cheaper than reading the active one)."""
-    template = engines["django"].engine.get_template(ACCOUNT_LINKS)
     key = (language or get_language(), get_script_prefix())  # what they are read in
-    return _guest_links(template, key, str(cart_count), _flash_on())
+    return _guest_links(key, str(cart_count), _flash_on())
 
 
 def _flash_on() -> bool:
@@ -146,5 +147,14 @@ def _flash_on() -> bool:
 
 
 @lru_cache(maxsize=512)  # two languages times the counts guests' carts have, flash or not
-def _guest_links(template, _read_in: tuple, cart_count: str, flash_on: bool) -> str:
+def _guest_links(_read_in: tuple, cart_count: str, flash_on: bool) -> str:
+    # The template is asked for only here: asking the loader on every request read the
+    # active language again (shop.template_loaders keeps templates per language).
+    template = engines["django"].engine.get_template(ACCOUNT_LINKS)
     return template.render(Context({"cart_count": cart_count, "flash_on": flash_on}))
+
+
+@receiver(setting_changed)
+def _forget_guest_links(setting, **kwargs) -> None:
+    if setting == "TEMPLATES":  # Django makes its template engines anew then
+        _guest_links.cache_clear()
