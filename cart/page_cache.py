@@ -185,7 +185,8 @@ def key_for(request, *, cart: Cart, states: tuple[tuple, ...] | None = None) -> 
     if not all(_needs_no_notice(state) for state in states):
         return None
     now = timezone.now()
-    value = f"{PREFIX}{cart.pk}:{get_language()}"
+    language = get_language()
+    value = f"{PREFIX}{cart.pk}:{language}"
     product_ids = tuple(sorted({state[-1] for state in states}))
     often_bought_key = recommendations.often_bought_key(request, product_ids=product_ids)
     keys = [value, tax_selectors.VERSION_KEY, *([often_bought_key] if often_bought_key else [])]
@@ -199,7 +200,7 @@ def key_for(request, *, cart: Cart, states: tuple[tuple, ...] | None = None) -> 
     parts = (
         cart.pk,
         _member(request.user),
-        get_language(),
+        language,
         states,
         sorted(versions.items()),
         sorted(running.offer.pk for running in offers),
