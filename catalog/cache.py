@@ -565,20 +565,13 @@ def fill(
     return b"".join(out)
 
 
-def kept_layout(request, template: str) -> str:
-    """`template` rendered as the layout of a page whose body is a visitor's own (the cart,
-    a checkout step): the same for every visitor of its address and language, kept per
-    catalog version in each process (shared()) with its holes and the CSRF placeholder for
-    fill_holes(). A query string (the language links keep it) is rendered each time, never
-    kept."""
-    if request.GET:
-        return _layout(request, template)
-    return shared(f"layout:{template}:{request.path}", partial(_layout, request, template))
-
-
 def kept_layout_parts(request, template: str) -> Parts:
-    """kept_layout() as fill() takes it (cut()), kept cut: serving it joins bytes, without
-    searching, decoding or encoding the layout."""
+    """`template` rendered as the layout of a page whose body is a visitor's own (the cart,
+    a checkout step), as fill() takes it (cut()): the same for every visitor of its address
+    and language, kept cut per catalog version in each process (shared()) with its holes and
+    the CSRF placeholder, so serving it joins bytes, without searching, decoding or encoding
+    the layout. A query string (the language links keep it) is rendered each time, never
+    kept."""
     if request.GET:
         return cut(_layout(request, template))
     name = f"layout-parts:{template}:{request.path}"
@@ -588,17 +581,6 @@ def kept_layout_parts(request, template: str) -> Parts:
 def _layout(request, template: str) -> str:
     context = {"cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
     return render_to_string(template, context, request=request)
-
-
-def fill_holes(request, html: str, *, holes: dict[str, Callable[[], str]] | None = None) -> str:
-    """`html` kept for every visitor (as a str: the cart's layout), filled as fill() does."""
-    for name, fill_hole in _fillers(request, holes).items():
-        marker = f"<!--hole:{name}-->"
-        if marker in html:
-            html = html.replace(marker, fill_hole())
-    if CSRF_PLACEHOLDER in html:
-        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
-    return html
 
 
 def _fillers(request, holes: dict[str, Callable[[], str]] | None) -> dict[str, Callable]:

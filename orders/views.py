@@ -120,9 +120,14 @@ def checkout(request):
         else:
             form = _unbound_form(saved, addresses, cart, user, balance=balance)
     lines, price = _summary(request, cart, saved, lines)
+    # The bodies of the checkout's steps are rendered with what they read, without the
+    # context processors (the layout around them, kept, is what reads those): running them
+    # cost each step's body more than its summary's line.
     body = render_to_string(
         "orders/_checkout_body.html",
         {
+            "request": request,
+            "user": user,
             "form": form,
             "form_html": form_html,
             "address_form": form.address_form if form else None,
@@ -131,7 +136,6 @@ def checkout(request):
             "cart": cart,
             "csrf_token": catalog_cache.CSRF_PLACEHOLDER,  # the page's one token (page_cache)
         },
-        request=request,
     )
     return _checkout_page(request, "orders/checkout.html", "checkout-body", body, status=status)
 
@@ -284,8 +288,7 @@ def review(request):
             "fapiao": saved.get("fapiao"),
             "fapiao_kinds": dict(FapiaoRequest.Kind.choices),
             "csrf_token": catalog_cache.CSRF_PLACEHOLDER,
-        },
-        request=request,
+        },  # without the context processors, as the checkout's body
     )
     return _checkout_page(request, "orders/review.html", "review-body", body)
 
