@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.forms import AddressForm, PasswordOnlyRegistrationForm
-from accounts.models import Address
+from accounts.models import LABEL_FIELDS, label_lines
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
@@ -295,7 +295,7 @@ def review(request):
 
 def _address_lines(address) -> list[str]:
     """The address as printed on a label, in the shape of the address book's."""
-    return Address(**{name: getattr(address, name) for name in ADDRESS_FIELDS}).lines()
+    return label_lines(**{name: getattr(address, name) for name in LABEL_FIELDS})
 
 
 @require_POST
