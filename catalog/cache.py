@@ -79,8 +79,12 @@ def stock_scope(product_id: int) -> str:
     return f"stock:{product_id}"
 
 
+#: Scopes whose version a lower app keeps under a key of its own (read_with_every_request).
+_OWN_KEYS: dict[str, str] = {}
+
+
 def _version_key(scope: str) -> str:
-    return f"catalog:version:{scope}"
+    return _OWN_KEYS.get(scope) or f"catalog:version:{scope}"
 
 
 #: The versions read during the current request, per thread: {scope: version}, or None
@@ -108,10 +112,15 @@ def _kept() -> dict[str, int] | None:
 _EVERY_REQUEST = {CATALOG, CATALOG_EXCEPT_STOCK}
 
 
-def read_with_every_request(scope: str) -> None:
+def read_with_every_request(scope: str, *, key: str | None = None) -> None:
     """Read `scope`'s version in the first round trip of every request (an app whose value
-    the layout shows on every page, as promotions' flash sales' link in the header)."""
+    the layout shows on every page, as promotions' flash sales' link in the header). `key`:
+    where the version is kept, for an app below catalog that keeps it itself (the tax rates'
+    version, taxes.selectors.VERSION_KEY); a version lost there starts again from the clock,
+    as that app's own reading starts it."""
     _EVERY_REQUEST.add(scope)
+    if key is not None:
+        _OWN_KEYS[scope] = key
 
 
 def _unread(scopes: list[str], kept: dict[str, int] | None) -> list[str]:
