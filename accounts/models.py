@@ -105,9 +105,7 @@ def label_lines(
     else:  # "SW1Y 4JH London", region on its own line
         city_line = " ".join(part for part in (postcode, city) if part)
     return [
-        line
-        for line in (full_name, line1, line2, city_line, region, country_name(country))
-        if line
+        line for line in (full_name, line1, line2, city_line, region, country_name(country)) if line
     ]
 
 

@@ -1,7 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-
 #: The tax rates' version as catalog.cache reads it (with every request's versions).
 TAX_RATES_SCOPE = "tax-rates"
 

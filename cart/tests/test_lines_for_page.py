@@ -93,6 +93,9 @@ def test_the_cart_to_buy_from_is_the_visitors_only(django_user_model):
     guest = {selectors.CART_SESSION_KEY: shoppers.pk}
     assert selectors.cart_to_buy_from(user=AnonymousUser(), session=guest) is None
     assert selectors.cart_to_buy_from(user=user, session={}) == shoppers
-    assert selectors.cart_to_buy_from(
-        user=AnonymousUser(), session={selectors.CART_SESSION_KEY: own.pk}
-    ) == own
+    assert (
+        selectors.cart_to_buy_from(
+            user=AnonymousUser(), session={selectors.CART_SESSION_KEY: own.pk}
+        )
+        == own
+    )

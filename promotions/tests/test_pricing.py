@@ -338,7 +338,6 @@ def test_the_offers_version_comes_with_a_requests_first_read_of_versions(monkeyp
     assert len(reads) == 1, reads
 
 
-
 def test_the_tax_rates_version_comes_with_a_requests_first_read_of_versions(monkeypatch):
     """Every priced page taxes: the rates' version comes in the request's first round trip
     for versions (kept where taxes keep it), not in a GET of its own."""
