@@ -22,6 +22,7 @@ from accounts.errors import LoginThrottled
 from accounts.mails import queue_mail
 from accounts.models import Address, User, normalize_email
 from accounts.phone import normalize_phone
+from shop.forms import CopiesChangedFields
 
 
 class PhoneField(forms.CharField):
@@ -337,11 +338,14 @@ class CountryChoiceField(forms.TypedChoiceField):
         return str(value) in country_codes()
 
 
-class AddressForm(forms.ModelForm):
+class AddressForm(CopiesChangedFields, forms.ModelForm):
     """An address as the post of its country wants it (accounts.address_rules): the region
     is a list of that country's states or provinces, or not asked where the post has none,
     and the postcode must have the country's shape. Country comes first: the other fields
-    follow it (re-rendered for the country chosen, see `updating_country`)."""
+    follow it (re-rendered for the country chosen, see `updating_country`). Only the fields
+    the country's rules change are copied for each form (shop.forms)."""
+
+    changed_fields = ("city", "region", "postcode")
 
     country = CountryChoiceField(
         label=capfirst(Address._meta.get_field("country").verbose_name),

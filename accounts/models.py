@@ -88,6 +88,27 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else str(self)
 
 
+#: What an address's label shows: label_lines()' arguments.
+LABEL_FIELDS = ("full_name", "line1", "line2", "city", "region", "postcode", "country")
+
+
+def label_lines(
+    *, full_name: str, line1: str, line2: str, city: str, region: str, postcode: str, country
+) -> list[str]:
+    """An address as printed on a label (Address.lines(); the checkout's review shows one
+    that is in no address book as it, without making an Address for it). `country`: an ISO
+    code or a Country."""
+    if str(country) in {"US", "CA", "AU"}:  # "Arlington, VA 22202"
+        tail = " ".join(part for part in (region, postcode) if part)
+        city_line = ", ".join(part for part in (city, tail) if part)
+        region = ""
+    else:  # "SW1Y 4JH London", region on its own line
+        city_line = " ".join(part for part in (postcode, city) if part)
+    return [
+        line for line in (full_name, line1, line2, city_line, region, country_name(country)) if line
+    ]
+
+
 class Address(models.Model):
     """A postal address in a user's address book; checkout copies it into the order.
 
@@ -132,22 +153,4 @@ class Address(models.Model):
 
     def lines(self) -> list[str]:
         """The address as printed on a label."""
-        region = self.region
-        if self.country.code in {"US", "CA", "AU"}:  # "Arlington, VA 22202"
-            tail = " ".join(part for part in (region, self.postcode) if part)
-            city_line = ", ".join(part for part in (self.city, tail) if part)
-            region = ""
-        else:  # "SW1Y 4JH London", region on its own line
-            city_line = " ".join(part for part in (self.postcode, self.city) if part)
-        return [
-            line
-            for line in (
-                self.full_name,
-                self.line1,
-                self.line2,
-                city_line,
-                region,
-                country_name(self.country),
-            )
-            if line
-        ]
+        return label_lines(**{name: getattr(self, name) for name in LABEL_FIELDS})

@@ -8,7 +8,7 @@ from functools import cache
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connections, router
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from modeltranslation.utils import build_localized_fieldname
 
 from cart.models import Cart, CartLine
@@ -127,16 +127,22 @@ def _units_sql(using: str, owner: str) -> str:
     )
 
 
-_TICKS = Prepared(
-    lambda cart_id: CartLine.objects.filter(cart_id=cart_id).order_by().values_list("is_selected"),
-    "cart_id",
+_VISITORS_CART_TO_BUY_FROM = VisitorsCart(
+    lambda carts: carts.annotate(
+        ticked_line_id=Subquery(
+            CartLine.objects.filter(cart_id=OuterRef("pk"), is_selected=True)
+            .order_by()
+            .values("pk")[:1]
+        )
+    )[:1]
 )
 
 
-def has_ticked_line(*, cart: Cart) -> bool:
-    """Whether a line of the cart is ticked to buy: one statement built once (each posted
-    checkout asks), its lines' ticks read (a literal True cannot be a prepared parameter)."""
-    return any(ticked for (ticked,) in _TICKS.rows(cart_id=cart.pk))
+def cart_to_buy_from(*, user, session) -> Cart | None:
+    """The visitor's cart as cart_for() finds it, with `ticked_line_id`: one of its lines
+    ticked to buy, or None. One statement built once: each posted checkout asks both, and
+    asked for each in a statement of its own."""
+    return _VISITORS_CART_TO_BUY_FROM.first(user=user, session=session)
 
 
 def unshown_fields(product: str) -> list[str]:

@@ -79,8 +79,12 @@ def stock_scope(product_id: int) -> str:
     return f"stock:{product_id}"
 
 
+#: Scopes whose version a lower app keeps under a key of its own (read_with_every_request).
+_OWN_KEYS: dict[str, str] = {}
+
+
 def _version_key(scope: str) -> str:
-    return f"catalog:version:{scope}"
+    return _OWN_KEYS.get(scope) or f"catalog:version:{scope}"
 
 
 #: The versions read during the current request, per thread: {scope: version}, or None
@@ -108,10 +112,15 @@ def _kept() -> dict[str, int] | None:
 _EVERY_REQUEST = {CATALOG, CATALOG_EXCEPT_STOCK}
 
 
-def read_with_every_request(scope: str) -> None:
+def read_with_every_request(scope: str, *, key: str | None = None) -> None:
     """Read `scope`'s version in the first round trip of every request (an app whose value
-    the layout shows on every page, as promotions' flash sales' link in the header)."""
+    the layout shows on every page, as promotions' flash sales' link in the header). `key`:
+    where the version is kept, for an app below catalog that keeps it itself (the tax rates'
+    version, taxes.selectors.VERSION_KEY); a version lost there starts again from the clock,
+    as that app's own reading starts it."""
     _EVERY_REQUEST.add(scope)
+    if key is not None:
+        _OWN_KEYS[scope] = key
 
 
 def _unread(scopes: list[str], kept: dict[str, int] | None) -> list[str]:
@@ -565,20 +574,13 @@ def fill(
     return b"".join(out)
 
 
-def kept_layout(request, template: str) -> str:
-    """`template` rendered as the layout of a page whose body is a visitor's own (the cart,
-    a checkout step): the same for every visitor of its address and language, kept per
-    catalog version in each process (shared()) with its holes and the CSRF placeholder for
-    fill_holes(). A query string (the language links keep it) is rendered each time, never
-    kept."""
-    if request.GET:
-        return _layout(request, template)
-    return shared(f"layout:{template}:{request.path}", partial(_layout, request, template))
-
-
 def kept_layout_parts(request, template: str) -> Parts:
-    """kept_layout() as fill() takes it (cut()), kept cut: serving it joins bytes, without
-    searching, decoding or encoding the layout."""
+    """`template` rendered as the layout of a page whose body is a visitor's own (the cart,
+    a checkout step), as fill() takes it (cut()): the same for every visitor of its address
+    and language, kept cut per catalog version in each process (shared()) with its holes and
+    the CSRF placeholder, so serving it joins bytes, without searching, decoding or encoding
+    the layout. A query string (the language links keep it) is rendered each time, never
+    kept."""
     if request.GET:
         return cut(_layout(request, template))
     name = f"layout-parts:{template}:{request.path}"
@@ -588,17 +590,6 @@ def kept_layout_parts(request, template: str) -> Parts:
 def _layout(request, template: str) -> str:
     context = {"cached_render": True, "csrf_token": CSRF_PLACEHOLDER}
     return render_to_string(template, context, request=request)
-
-
-def fill_holes(request, html: str, *, holes: dict[str, Callable[[], str]] | None = None) -> str:
-    """`html` kept for every visitor (as a str: the cart's layout), filled as fill() does."""
-    for name, fill_hole in _fillers(request, holes).items():
-        marker = f"<!--hole:{name}-->"
-        if marker in html:
-            html = html.replace(marker, fill_hole())
-    if CSRF_PLACEHOLDER in html:
-        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
-    return html
 
 
 def _fillers(request, holes: dict[str, Callable[[], str]] | None) -> dict[str, Callable]:

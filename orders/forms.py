@@ -8,6 +8,7 @@ from orders.models import CARRIERS, FapiaoRequest, ReturnRequest, ShippingMethod
 from orders.selectors import active_shipping_methods, payment_methods
 from promotions.points import worth as points_worth
 from promotions.pricing import format_money
+from shop.forms import CopiesChangedFields
 from taxes import conf as tax_conf
 from taxes import vat
 
@@ -60,9 +61,12 @@ class ShippingMethodChoice(forms.ChoiceField):
         forms.Field.validate(self, value)  # "required"; to_python took only offered methods
 
 
-class CheckoutForm(forms.Form):
+class CheckoutForm(CopiesChangedFields, forms.Form):
     """Contact, address choice, shipping, payment and coupon; a new address is validated by
-    the accounts AddressForm (prefix "ship") beside it."""
+    the accounts AddressForm (prefix "ship") beside it. Only the fields set for this shopper
+    in __init__ are copied for each form (shop.forms), and only those asked are in it."""
+
+    changed_fields = ("points", "address", "payment_method", "shipping_method")
 
     email = forms.EmailField(
         label=_("Email address"),
@@ -153,13 +157,7 @@ class CheckoutForm(forms.Form):
     ):
         self.points_balance = points_balance
         self.addresses = {str(address.pk): address for address in addresses}
-        # Only the fields this shopper is asked are copied (Django deep-copies every field of
-        # base_fields for each form; a guest is asked half of them).
-        unasked = self._unasked(user)
-        self.base_fields = {
-            name: field for name, field in self.base_fields.items() if name not in unasked
-        }
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, unasked=self._unasked(user), **kwargs)
         if "points" in self.fields:
             self.fields["points"].help_text = _(
                 "You have %(balance)s points, worth %(worth)s. Points pay for up to "

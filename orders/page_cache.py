@@ -63,9 +63,9 @@ def _render(request, form) -> str:
     return render_to_string(FORM_TEMPLATE, context, request=request)
 
 
-def page(request, *, template: str, hole: str, body: str) -> str:
-    """The whole page of a checkout step: `template`'s layout (catalog.cache.kept_layout)
-    with this visitor's messages, their `body` in `<!--hole:HOLE-->` and one CSRF token
-    filled in."""
-    layout = catalog_cache.kept_layout(request, template)
-    return catalog_cache.fill_holes(request, layout, holes={hole: lambda: body})
+def page(request, *, template: str, hole: str, body: str) -> bytes:
+    """The whole page of a checkout step, as UTF-8: `template`'s layout (catalog.cache
+    .kept_layout_parts, kept cut at its holes) with this visitor's messages, their `body` in
+    `<!--hole:HOLE-->` and one CSRF token filled in."""
+    layout = catalog_cache.kept_layout_parts(request, template)
+    return catalog_cache.fill(request, layout, holes={hole: lambda: body})

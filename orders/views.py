@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors as account_selectors
 from accounts import services as account_services
 from accounts.forms import AddressForm, PasswordOnlyRegistrationForm
-from accounts.models import Address
+from accounts.models import LABEL_FIELDS, label_lines
 from accounts.selectors import addresses_for_user
 from cart import selectors as cart_selectors
 from cart import services as cart_services
@@ -50,11 +50,11 @@ def _nothing_to_buy(request):
 
 def _has_ticked_lines(cart, lines) -> bool:
     """Whether the cart has a line ticked to buy: read from `lines` when the page has read
-    them (its summary), else asked (1 query)."""
+    them (its summary), else with the cart (cart_selectors.cart_to_buy_from)."""
     if cart is None:
         return False
     if lines is None:
-        return cart_selectors.has_ticked_line(cart=cart)
+        return cart.ticked_line_id is not None
     return any(line.is_selected for line in lines)
 
 
@@ -90,9 +90,14 @@ def _summary(request, cart, saved=None, lines=None):
 
 @require_http_methods(["GET", "POST"])
 def checkout(request):
-    cart = cart_selectors.cart_for(user=request.user, session=request.session)
-    # A GET reads the lines for its summary: whether one is ticked is read from them.
-    lines = cart_selectors.lines_for_page(cart=cart) if cart and request.method == "GET" else None
+    # A GET reads the lines for its summary: whether one is ticked is read from them; a POST
+    # reads it with the cart.
+    if request.method == "GET":
+        cart = cart_selectors.cart_for(user=request.user, session=request.session)
+        lines = cart_selectors.lines_for_page(cart=cart) if cart else None
+    else:
+        cart = cart_selectors.cart_to_buy_from(user=request.user, session=request.session)
+        lines = None
     if not _has_ticked_lines(cart, lines):
         return _nothing_to_buy(request)
     user = request.user
@@ -120,9 +125,14 @@ def checkout(request):
         else:
             form = _unbound_form(saved, addresses, cart, user, balance=balance)
     lines, price = _summary(request, cart, saved, lines)
+    # The bodies of the checkout's steps are rendered with what they read, without the
+    # context processors (the layout around them, kept, is what reads those): running them
+    # cost each step's body more than its summary's line.
     body = render_to_string(
         "orders/_checkout_body.html",
         {
+            "request": request,
+            "user": user,
             "form": form,
             "form_html": form_html,
             "address_form": form.address_form if form else None,
@@ -131,7 +141,6 @@ def checkout(request):
             "cart": cart,
             "csrf_token": catalog_cache.CSRF_PLACEHOLDER,  # the page's one token (page_cache)
         },
-        request=request,
     )
     return _checkout_page(request, "orders/checkout.html", "checkout-body", body, status=status)
 
@@ -284,15 +293,14 @@ def review(request):
             "fapiao": saved.get("fapiao"),
             "fapiao_kinds": dict(FapiaoRequest.Kind.choices),
             "csrf_token": catalog_cache.CSRF_PLACEHOLDER,
-        },
-        request=request,
+        },  # without the context processors, as the checkout's body
     )
     return _checkout_page(request, "orders/review.html", "review-body", body)
 
 
 def _address_lines(address) -> list[str]:
     """The address as printed on a label, in the shape of the address book's."""
-    return Address(**{name: getattr(address, name) for name in ADDRESS_FIELDS}).lines()
+    return label_lines(**{name: getattr(address, name) for name in LABEL_FIELDS})
 
 
 @require_POST

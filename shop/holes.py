@@ -44,7 +44,8 @@ def site_actions(request) -> str:
 
 def messages(request) -> str:
     """The visitor's messages; most requests have none, and then nothing is rendered (nor
-    their storage read, for a visitor with neither a messages cookie nor a session)."""
-    if not may_have_messages(request) or not get_messages(request):
+    their storage read, for a visitor with neither a messages cookie nor a session). The
+    template reads only them: rendered without the context processors."""
+    if not may_have_messages(request) or not (stored := get_messages(request)):
         return ""
-    return render_to_string("shop/_messages.html", request=request)
+    return render_to_string("shop/_messages.html", {"messages": stored})

@@ -4,6 +4,7 @@ that every change of a class or rate moves (taxes.receivers). A cold cache costs
 a warm one none. A cache outage reads as a miss: one query per pricing, never an error."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -60,7 +61,21 @@ class TaxTable:
         return info or self.standard or ClassInfo(0, TaxClass.STANDARD, "Standard", False)
 
 
+#: How a higher app has the version read (set_version_source), or None: in a round trip of
+#: its own.
+_version_source: Callable[[], int] | None = None
+
+
+def set_version_source(source: Callable[[], int]) -> None:
+    """Have the version read by `source`: promotions hands in catalog.cache's, which reads it
+    with a request's other versions in its first round trip (taxes sits below catalog)."""
+    global _version_source
+    _version_source = source
+
+
 def _version() -> int:
+    if _version_source is not None:
+        return _version_source()
     version = cache.get(VERSION_KEY)
     if version is None:
         version = time.time_ns()

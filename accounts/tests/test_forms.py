@@ -113,6 +113,25 @@ def test_a_country_without_regions_asks_none_and_drops_what_was_sent():
     assert form["region"].is_hidden and form["city"].is_hidden
 
 
+def test_each_address_form_follows_its_own_country_whatever_came_before():
+    """The fields a country's rules change are each form's own (shop.forms): a US form's
+    state list and ZIP code never reach a Singapore form made after it, nor the reverse."""
+    region = AddressForm.base_fields["region"]
+    widget, label, required = region.widget, region.label, region.required
+    us = AddressForm({**ADDRESS, "country": "US", "region": "CA", "postcode": "94016"})
+    sg = AddressForm({**ADDRESS, "country": "SG", "region": "", "postcode": "546080"})
+    us_again = AddressForm({**ADDRESS, "country": "US", "region": "CA", "postcode": "94016"})
+
+    assert us.is_valid() and sg.is_valid() and us_again.is_valid()
+    assert sg["region"].is_hidden and sg["city"].is_hidden and not us["region"].is_hidden
+    assert str(us["region"]) == str(us_again["region"])
+    assert us["postcode"].label == "ZIP code" != sg["postcode"].label
+    assert us.fields["full_name"] is sg.fields["full_name"] is AddressForm.base_fields["full_name"]
+    assert (region.widget, region.label, region.required) == (widget, label, required)
+    assert "make_default" in AddressForm(show_make_default=True).fields
+    assert "make_default" not in AddressForm(show_make_default=False).fields
+
+
 def test_an_unbound_form_starts_on_the_shops_country(settings):
     assert AddressForm().country_code == settings.ADDRESS_DEFAULT_COUNTRY
     assert AddressForm(initial={"country": "cn"})["region"].label == "Province"

@@ -1,7 +1,8 @@
-"""cart.selectors.lines_for_page and has_ticked_line: statements built once (shop.prepared)
+"""cart.selectors.lines_for_page and cart_to_buy_from: statements built once (shop.prepared)
 read what the cart and checkout show, each variant's options as its own `option_values.all()`."""
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 
 from cart import selectors
 from cart.tests.factories import CartFactory, CartLineFactory
@@ -67,12 +68,34 @@ def test_a_cart_without_lines_or_another_carts_id_reads_nothing():
 
 def test_a_cart_has_a_ticked_line_only_while_one_is_ticked(django_assert_num_queries):
     cart = CartFactory()
-    assert not selectors.has_ticked_line(cart=cart)
+    session = {selectors.CART_SESSION_KEY: cart.pk}
+
+    def ticked():
+        found = selectors.cart_to_buy_from(user=AnonymousUser(), session=session)
+        assert found == cart
+        return found.ticked_line_id
+
+    assert ticked() is None
     line = CartLineFactory(cart=cart, is_selected=False)
     CartLineFactory(is_selected=True)  # another cart's
     with django_assert_num_queries(1):
-        assert not selectors.has_ticked_line(cart=cart)
-    CartLineFactory(cart=cart, is_selected=True)
-    assert selectors.has_ticked_line(cart=cart)
+        assert ticked() is None
+    kept = CartLineFactory(cart=cart, is_selected=True)
     line.delete()
-    assert selectors.has_ticked_line(cart=cart)
+    assert ticked() == kept.pk
+
+
+def test_the_cart_to_buy_from_is_the_visitors_only(django_user_model):
+    user = django_user_model.objects.create_user(email="s@example.com", password="pw")
+    own, shoppers = CartFactory(), CartFactory(user=user)
+    assert selectors.cart_to_buy_from(user=AnonymousUser(), session={}) is None
+    # A guest's session naming a shopper's cart gives them nothing (cart_owner's rule).
+    guest = {selectors.CART_SESSION_KEY: shoppers.pk}
+    assert selectors.cart_to_buy_from(user=AnonymousUser(), session=guest) is None
+    assert selectors.cart_to_buy_from(user=user, session={}) == shoppers
+    assert (
+        selectors.cart_to_buy_from(
+            user=AnonymousUser(), session={selectors.CART_SESSION_KEY: own.pk}
+        )
+        == own
+    )

@@ -10,7 +10,7 @@ from orders.tests.factories import ShippingMethodFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_a_guests_checkout_form_copies_only_the_fields_it_asks(monkeypatch):
+def test_a_guests_checkout_form_copies_only_the_fields_it_sets(monkeypatch):
     copied = []
     deepcopy = forms.Field.__deepcopy__
 
@@ -21,9 +21,13 @@ def test_a_guests_checkout_form_copies_only_the_fields_it_asks(monkeypatch):
     monkeypatch.setattr(forms.Field, "__deepcopy__", noting)
     form = CheckoutForm(user=AnonymousUser(), addresses=[])
 
-    asked = {name for name, field in CheckoutForm.base_fields.items() if field in copied}
-    assert asked == set(form.fields)
-    assert "save_address" not in asked and "points" not in asked
+    own = {name for name, field in CheckoutForm.base_fields.items() if field in copied}
+    assert own == {"payment_method", "shipping_method"}
+    shared = set(form.fields) - own
+    assert shared >= {"email", "coupon_code"}
+    assert all(form.fields[name] is CheckoutForm.base_fields[name] for name in shared)
+    assert "save_address" not in form.fields and "points" not in form.fields
+    assert list(form.fields) == [name for name in CheckoutForm.base_fields if name in form.fields]
 
 
 def test_a_posted_checkout_form_labels_its_shipping_methods_only_when_shown(monkeypatch):

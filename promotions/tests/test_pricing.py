@@ -21,6 +21,7 @@ from promotions.tests.factories import (
     spend_offer,
 )
 from promotions.tests.helpers import NOW, line, line_of
+from taxes import selectors as tax_selectors
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -335,3 +336,35 @@ def test_the_offers_version_comes_with_a_requests_first_read_of_versions(monkeyp
     finally:
         catalog_cache.request_finished()
     assert len(reads) == 1, reads
+
+
+def test_the_tax_rates_version_comes_with_a_requests_first_read_of_versions(monkeypatch):
+    """Every priced page taxes: the rates' version comes in the request's first round trip
+    for versions (kept where taxes keep it), not in a GET of its own."""
+    reads = []
+    get_many, cache = catalog_cache._get_many, tax_selectors.cache
+
+    class TaxesOwnReads:
+        def __getattr__(self, name):
+            return getattr(cache, name)
+
+        def get(self, key, *args, **kwargs):
+            reads.append(key)
+            return cache.get(key, *args, **kwargs)
+
+    monkeypatch.setattr(
+        catalog_cache, "_get_many", lambda keys: reads.append(keys) or get_many(keys)
+    )
+    monkeypatch.setattr(tax_selectors, "cache", TaxesOwnReads())
+    catalog_cache.versions([catalog_cache.CATALOG_EXCEPT_STOCK])  # every version started
+    reads.clear()
+    catalog_cache.request_started()
+    try:
+        catalog_cache.versions([catalog_cache.CATALOG_EXCEPT_STOCK])  # the layout's first read
+        version = tax_selectors.version()
+        assert tax_selectors.version() == version
+    finally:
+        catalog_cache.request_finished()
+    assert len(reads) == 1 and tax_selectors.VERSION_KEY in reads[0], reads
+    tax_selectors.rates_changed()  # a change moves the version the next request reads
+    assert tax_selectors.version() != version

@@ -12,6 +12,7 @@ ROOT = SHOP.parent
 HELPERS = [
     "cookies",
     "csrf",
+    "forms",
     "held",
     "messages",
     "middleware",
