@@ -174,8 +174,8 @@ def set_prefetched(instance: Model, name: str, related: list[Model], model: type
 
 
 #: Each model's INSERT as the ORM compiles it, per database and number of rows: (SQL,
-#: fields, returned fields, the compiler and its converters), or None for a model the ORM
-#: saves itself.
+#: whether its values go by column, fields, returned fields, the compiler and its
+#: converters), or None for a model the ORM saves itself.
 _INSERTS: dict[tuple[type[Model], str, int], tuple | None] = {}
 
 
@@ -224,18 +224,25 @@ def _insert(objs: list[Model], using: str, *, operation: str) -> bool:
     built = _INSERTS[key]
     if built is None or any(type(obj) is not model or obj.pk is not None for obj in objs):
         return False
-    sql, fields, returning, compiler, converters = built
+    sql, by_column, fields, returning, compiler, converters = built
     prepared = [[field.pre_save(obj, True) for field in fields] for obj in objs]
     if any(hasattr(value, "resolve_expression") for row in prepared for value in row):
         return False
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name=operation)
     connection = connections[using]
-    params = [
-        field.get_db_prep_save(value, connection)
+    rows = [
+        [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, row, strict=True)
+        ]
         for row in prepared
-        for field, value in zip(fields, row, strict=True)
     ]
+    # Row after row, or (PostgreSQL's UNNEST, several rows) an array per column.
+    if by_column:
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        params = [value for row in rows for value in row]
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)
         if len(objs) > 1:
@@ -281,9 +288,13 @@ def _compile_insert(objs: list[Model], using: str) -> tuple | None:
     if len(statements) != 1:
         return None
     [(sql, params)] = statements
-    if len(params) != len(fields) * len(objs) or any(
+    # PostgreSQL inserts several rows as UNNEST of one array per column.
+    by_column = len(objs) > 1 and all(
+        isinstance(param, list) and len(param) == len(objs) for param in params
+    )
+    if len(params) != len(fields) * (1 if by_column else len(objs)) or any(
         hasattr(field, "get_placeholder") for field in fields
     ):
         return None
     converters = compiler.get_converters([field.get_col(meta.db_table) for field in returning])
-    return sql, fields, returning, compiler, converters
+    return sql, by_column, fields, returning, compiler, converters
