@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 
 from catalog import cache, facets, locks
 from catalog.models import Category, Product, StockMovement, Variant, stock_label
+from shop import prepared
 from shop.sql import quoted
 
 Reason = StockMovement.Reason
@@ -435,7 +436,7 @@ def _move(
     if moving and _add_stock(Variant, moving) != len(moving):
         raise InsufficientStock(short={pk: locked[pk].stock for pk in moving})
     actor = _user(actor)
-    movements = StockMovement.objects.bulk_create(
+    movements = prepared.create_all(
         [
             StockMovement(
                 variant_id=pk,

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.core import signing
 from django.db import connection
 from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.http import Http404
@@ -30,6 +29,7 @@ from orders.models import (
     ShipmentLine,
     ShippingMethod,
 )
+from shop.cookies import held_signer
 from shop.prepared import Prepared
 
 #: Salt of the signed links in order mails: a guest reaches their order only through one.
@@ -183,8 +183,11 @@ def orders_due_a_reminder(*, now: datetime, limit: int) -> list[tuple[int, datet
 
 
 def guest_key(*, number: str) -> str:
-    """The signature that opens an order without signing in (put in the order's mails)."""
-    return signing.Signer(salt=GUEST_LINK_SALT).signature(number)
+    """The signature that opens an order without signing in (put in the order's mails):
+    Django's `Signer(salt=GUEST_LINK_SALT).signature(number)`, by the process's signer
+    (shop.cookies.held_signer: the HMAC key derived once), as placing an order asks it
+    twice (the payment page's link, the placed mail's)."""
+    return held_signer(GUEST_LINK_SALT).signature(number)
 
 
 def _may_see(order: Order, *, user, key: str) -> bool:

@@ -173,9 +173,10 @@ def set_prefetched(instance: Model, name: str, related: list[Model], model: type
     instance._prefetched_objects_cache[name] = rows
 
 
-#: Each model's INSERT as the ORM compiles it, per database: (SQL, fields, returned fields,
-#: the compiler and its converters), or None for a model the ORM saves itself.
-_INSERTS: dict[tuple[type[Model], str], tuple | None] = {}
+#: Each model's INSERT as the ORM compiles it, per database and number of rows: (SQL,
+#: whether its values go by column, fields, returned fields, the compiler and its
+#: converters), or None for a model the ORM saves itself.
+_INSERTS: dict[tuple[type[Model], str, int], tuple | None] = {}
 
 
 def create(model: type[M], **values) -> M:
@@ -189,36 +190,72 @@ def create(model: type[M], **values) -> M:
     that are not expressions: anything else is saved by the ORM itself."""
     obj = model(**values)
     using = router.db_for_write(model, instance=obj)
-    key = (model, using)
-    if key not in _INSERTS:
-        _INSERTS[key] = _compile_insert(obj, using) if _insertable(model, using) else None
-    built = _INSERTS[key]
-    prepared = [field.pre_save(obj, True) for field in built[1]] if built else []
-    if (
-        built is None
-        or obj.pk is not None
-        or pre_save.has_listeners(model)
-        or post_save.has_listeners(model)
-        or any(hasattr(value, "resolve_expression") for value in prepared)
-    ):
+    listened = pre_save.has_listeners(model) or post_save.has_listeners(model)
+    if listened or not _insert([obj], using, operation="save"):
         obj.save(force_insert=True, using=using)
-        return obj
-    obj._prepare_related_fields_for_save(operation_name="save")
-    sql, fields, returning, compiler, converters = built
+    return obj
+
+
+def create_all(objs: list[M]) -> list[M]:
+    """`bulk_create(objs)` of new rows of one model, its INSERT compiled by the ORM once
+    per database and number of rows (an order's lines and tax rows, a sale's stock
+    movements: one to a few rows, several times a placed order).
+
+    As bulk_create(): no signals, each field's pre_save() and get_db_prep_save(), the
+    returned ids set on the instances; where it would do more than one INSERT (no
+    RETURNING of several rows) or the rows are not plain new rows (see create()),
+    bulk_create() itself writes them."""
+    if not objs:
+        return objs
+    model = type(objs[0])
+    using = router.db_for_write(model, instance=objs[0])
+    if not _insert(objs, using, operation="bulk_create"):
+        model.objects.using(using).bulk_create(objs)
+    return objs
+
+
+def _insert(objs: list[Model], using: str, *, operation: str) -> bool:
+    """Write `objs` (new rows of one model) with the INSERT compiled once for their model,
+    database and number; False, writing nothing, where the ORM must write them itself."""
+    model = type(objs[0])
+    key = (model, using, len(objs))
+    if key not in _INSERTS:
+        _INSERTS[key] = _compile_insert(objs, using) if _insertable(model, using) else None
+    built = _INSERTS[key]
+    if built is None or any(type(obj) is not model or obj.pk is not None for obj in objs):
+        return False
+    sql, by_column, fields, returning, compiler, converters = built
+    prepared = [[field.pre_save(obj, True) for field in fields] for obj in objs]
+    if any(hasattr(value, "resolve_expression") for row in prepared for value in row):
+        return False
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name=operation)
     connection = connections[using]
-    params = [
-        field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, prepared, strict=True)
+    rows = [
+        [
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, row, strict=True)
+        ]
+        for row in prepared
     ]
+    # Row after row, or (PostgreSQL's UNNEST, several rows) an array per column.
+    if by_column:
+        params = [list(column) for column in zip(*rows, strict=True)]
+    else:
+        params = [value for row in rows for value in row]
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        row = connection.ops.fetch_returned_insert_columns(cursor, [None] * len(returning))
+        if len(objs) > 1:
+            rows = connection.ops.fetch_returned_insert_rows(cursor)
+        else:
+            rows = [connection.ops.fetch_returned_insert_columns(cursor, [None] * len(returning))]
     if converters:  # as the compiler's execute_sql() converts them
-        (row,) = compiler.apply_converters([row], converters)
-    for field, value in zip(returning, row, strict=True):
-        setattr(obj, field.attname, value)
-    obj._state.adding, obj._state.db = False, using
-    return obj
+        rows = compiler.apply_converters(rows, converters)
+    for obj, row in zip(objs, rows, strict=True):
+        for field, value in zip(returning, row, strict=True):
+            setattr(obj, field.attname, value)
+        obj._state.adding, obj._state.db = False, using
+    return True
 
 
 def _insertable(model: type[Model], using: str) -> bool:
@@ -231,19 +268,33 @@ def _insertable(model: type[Model], using: str) -> bool:
     )
 
 
-def _compile_insert(obj: Model, using: str) -> tuple | None:
-    """The INSERT that save() sends for `obj` (its id left to the database), compiled by
-    the ORM; None where a column's value is more than a placeholder (a field writing its
-    own, such as a geometry)."""
-    meta = type(obj)._meta
+def _compile_insert(objs: list[Model], using: str) -> tuple | None:
+    """The one INSERT that save() (one row) or bulk_create() (several) sends for `objs`
+    (their ids left to the database), compiled by the ORM; None where a column's value is
+    more than a placeholder (a field writing its own, such as a geometry) or the database
+    cannot return several rows' ids from one INSERT."""
+    model = type(objs[0])
+    meta = model._meta
+    connection = connections[using]
+    if len(objs) > 1 and not connection.features.can_return_rows_from_bulk_insert:
+        return None
     fields = [field for field in meta.local_concrete_fields if field is not meta.auto_field]
     returning = list(meta.db_returning_fields)
-    query = InsertQuery(type(obj))
-    query.insert_values(fields, [obj])
+    query = InsertQuery(model)
+    query.insert_values(fields, objs)
     compiler = query.get_compiler(using=using)
     compiler.returning_fields = returning
-    [(sql, params)] = compiler.as_sql()
-    if len(params) != len(fields) or any(hasattr(field, "get_placeholder") for field in fields):
+    statements = compiler.as_sql()
+    if len(statements) != 1:
+        return None
+    [(sql, params)] = statements
+    # PostgreSQL inserts several rows as UNNEST of one array per column.
+    by_column = len(objs) > 1 and all(
+        isinstance(param, list) and len(param) == len(objs) for param in params
+    )
+    if len(params) != len(fields) * (1 if by_column else len(objs)) or any(
+        hasattr(field, "get_placeholder") for field in fields
+    ):
         return None
     converters = compiler.get_converters([field.get_col(meta.db_table) for field in returning])
-    return sql, fields, returning, compiler, converters
+    return sql, by_column, fields, returning, compiler, converters

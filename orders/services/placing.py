@@ -430,7 +430,7 @@ def _place_order(
             user=user, order_number=order.number, points=price.points_used
         )
     priced = {line.key: line for line in price.lines}
-    OrderLine.objects.bulk_create(
+    prepared.create_all(
         [
             OrderLine(
                 order=order,
@@ -452,7 +452,7 @@ def _place_order(
             for line in lines
         ]
     )
-    OrderTaxLine.objects.bulk_create(
+    prepared.create_all(
         [
             OrderTaxLine(
                 order=order,
@@ -473,7 +473,7 @@ def _place_order(
             taxpayer_number=fapiao.taxpayer_number,
         )
     if price.applied:
-        OrderDiscount.objects.bulk_create(
+        prepared.create_all(
             [
                 OrderDiscount(
                     order=order,

@@ -14,7 +14,7 @@ from cart.models import Cart, CartLine
 from cart.tests.factories import CartLineFactory
 from catalog.models import OptionValue, Variant
 from catalog.tests.factories import OptionValueFactory, VariantFactory
-from shop.prepared import Prepared, create, set_prefetched
+from shop.prepared import Prepared, create, create_all, set_prefetched
 
 pytestmark = pytest.mark.django_db
 
@@ -210,3 +210,72 @@ def test_a_refused_insert_marks_the_transaction_as_save_does():
         with pytest.raises(IntegrityError):
             create(CartLine, cart=line.cart, variant=line.variant, quantity=1, seen_price=1)
         assert transaction.get_rollback()  # as save() leaves it: the block is rolled back
+
+
+def test_create_all_writes_the_rows_bulk_create_writes():
+    cart, other = Cart.objects.create(), Cart.objects.create()
+    variants = [VariantFactory() for _ in range(3)]
+    values = [(1, True, Decimal("9.90")), (2, False, Decimal("0.10")), (7, True, Decimal("12"))]
+
+    def lines(cart):
+        return [
+            CartLine(cart=cart, variant=v, quantity=q, is_selected=s, seen_price=p)
+            for v, (q, s, p) in zip(variants, values, strict=True)
+        ]
+
+    ours = create_all(lines(cart))
+    djangos = CartLine.objects.bulk_create(lines(other))
+    assert all(isinstance(line.pk, int) for line in ours)
+    assert all(not line._state.adding and line._state.db == "default" for line in ours)
+    assert all(line.added_at is not None for line in ours)
+    columns = [
+        f.attname
+        for f in CartLine._meta.concrete_fields
+        if f.attname not in ("id", "cart_id", "added_at")
+    ]
+    read = {line.pk: line for line in CartLine.objects.all()}
+    assert [[getattr(read[line.pk], c) for c in columns] for line in ours] == [
+        [getattr(read[line.pk], c) for c in columns] for line in djangos
+    ]
+    assert [read[line.pk].cart_id for line in ours] == [cart.pk] * 3
+    assert [read[line.pk].added_at for line in ours] == [line.added_at for line in ours]
+    assert create_all([]) == []
+
+
+def test_create_all_compiles_each_number_of_rows_once(monkeypatch):
+    cart, variants = Cart.objects.create(), [VariantFactory() for _ in range(6)]
+
+    def lines(*indexes):
+        return [CartLine(cart=cart, variant=variants[i], quantity=1, seen_price=1) for i in indexes]
+
+    create_all(lines(0))
+    create_all(lines(1, 2))
+    compiled = []
+    monkeypatch.setattr(SQLInsertCompiler, "as_sql", lambda *a, **k: compiled.append(1))
+    written = create_all(lines(3, 4)) + create_all(lines(5))
+    assert compiled == []
+    assert CartLine.objects.filter(pk__in=[line.pk for line in written]).count() == 3
+
+
+def test_create_all_leaves_to_bulk_create_what_it_alone_does():
+    cart = Cart.objects.create()
+    (line,) = create_all(
+        [CartLine(cart=cart, variant=VariantFactory(), quantity=Value(4), seen_price=1)]
+    )
+    line.refresh_from_db()
+    assert line.quantity == 4
+    with pytest.raises(ValueError, match="unsaved related object"):
+        create_all([CartLine(cart=Cart(), variant=VariantFactory(), quantity=1, seen_price=1)])
+
+
+def test_a_refused_create_all_marks_the_transaction_as_bulk_create_does():
+    line = CartLineFactory()
+    with transaction.atomic():
+        with pytest.raises(IntegrityError):
+            create_all(
+                [
+                    CartLine(cart=line.cart, variant=VariantFactory(), quantity=1, seen_price=1),
+                    CartLine(cart=line.cart, variant=line.variant, quantity=1, seen_price=1),
+                ]
+            )
+        assert transaction.get_rollback()
