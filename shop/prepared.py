@@ -177,6 +177,10 @@ def set_prefetched(instance: Model, name: str, related: list[Model], model: type
 #: whether its values go by column, fields, returned fields, the compiler and its
 #: converters), or None for a model the ORM saves itself.
 _INSERTS: dict[tuple[type[Model], str, int], tuple | None] = {}
+#: create_all() compiles for at most this many rows: each number of rows keeps its own
+#: statement (and the rows it was compiled with), so an import's thousands of stock
+#: movements go to bulk_create() rather than leave a statement per size in every process.
+PREPARED_ROWS = 20
 
 
 def create(model: type[M], **values) -> M:
@@ -204,12 +208,12 @@ def create_all(objs: list[M]) -> list[M]:
     As bulk_create(): no signals, each field's pre_save() and get_db_prep_save(), the
     returned ids set on the instances; where it would do more than one INSERT (no
     RETURNING of several rows) or the rows are not plain new rows (see create()),
-    bulk_create() itself writes them."""
+    bulk_create() itself writes them, as it does more than PREPARED_ROWS rows."""
     if not objs:
         return objs
     model = type(objs[0])
     using = router.db_for_write(model, instance=objs[0])
-    if not _insert(objs, using, operation="bulk_create"):
+    if len(objs) > PREPARED_ROWS or not _insert(objs, using, operation="bulk_create"):
         model.objects.using(using).bulk_create(objs)
     return objs
 

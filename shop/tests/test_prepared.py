@@ -14,7 +14,7 @@ from cart.models import Cart, CartLine
 from cart.tests.factories import CartLineFactory
 from catalog.models import OptionValue, Variant
 from catalog.tests.factories import OptionValueFactory, VariantFactory
-from shop.prepared import Prepared, create, create_all, set_prefetched
+from shop.prepared import PREPARED_ROWS, Prepared, create, create_all, set_prefetched
 
 pytestmark = pytest.mark.django_db
 
@@ -255,6 +255,22 @@ def test_create_all_compiles_each_number_of_rows_once(monkeypatch):
     written = create_all(lines(3, 4)) + create_all(lines(5))
     assert compiled == []
     assert CartLine.objects.filter(pk__in=[line.pk for line in written]).count() == 3
+
+
+def test_create_all_leaves_many_rows_to_bulk_create(monkeypatch):
+    carts, many = [Cart.objects.create(), Cart.objects.create()], PREPARED_ROWS + 1
+    variants = [VariantFactory() for _ in range(many)]
+    compiled = []
+    as_sql = SQLInsertCompiler.as_sql
+    monkeypatch.setattr(
+        SQLInsertCompiler, "as_sql", lambda *a, **k: compiled.append(1) or as_sql(*a, **k)
+    )
+    for cart in carts:
+        lines = [CartLine(cart=cart, variant=v, quantity=1, seen_price=1) for v in variants]
+        create_all(lines)
+        assert all(line.pk for line in lines)
+        assert cart.lines.count() == many
+    assert len(compiled) == 2  # bulk_create() compiles each time: nothing kept for 21 rows
 
 
 def test_create_all_leaves_to_bulk_create_what_it_alone_does():
