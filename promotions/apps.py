@@ -1,9 +1,6 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
-#: The tax rates' version as catalog.cache reads it (with every request's versions).
-TAX_RATES_SCOPE = "tax-rates"
-
 
 class PromotionsConfig(AppConfig):
     name = "promotions"
@@ -15,18 +12,12 @@ class PromotionsConfig(AppConfig):
         from catalog import cache as catalog_cache
         from promotions import flash, holes, receivers, selectors
         from promotions.models import Offer, SpendTier
-        from taxes import selectors as tax_selectors
 
         # The header's link to the flash sales reads their version on every page; the
         # offers' version every priced page (cart, checkout, review, placing the order):
         # each comes with a request's first read of versions, not in a round trip of its own.
         catalog_cache.read_with_every_request(flash.SCHEDULE_SCOPE)
         catalog_cache.read_with_every_request(selectors.OFFERS_SCOPE)
-        # The tax rates' version too (every priced page taxes), kept where taxes keep it.
-        catalog_cache.read_with_every_request(TAX_RATES_SCOPE, key=tax_selectors.VERSION_KEY)
-        tax_selectors.set_version_source(
-            lambda: catalog_cache.versions([TAX_RATES_SCOPE])[TAX_RATES_SCOPE]
-        )
         catalog_cache.product_hole("flash", holes.flash_block)
 
         # Every write of an offer, its tiers or its scope moves the offers' schedule.
