@@ -18,6 +18,7 @@ HELPERS = [
     "money",
     "prepared",
     "replica",
+    "resolvers",
     "sql",
     "transactions",
 ]
