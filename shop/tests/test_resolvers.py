@@ -1,6 +1,7 @@
 """shop.resolvers: the shopper pages' resolver answers as Django's own, from what it kept."""
 
 import re
+from unittest import mock
 
 import pytest
 from django.conf.urls.i18n import is_language_prefix_patterns_used
@@ -81,25 +82,22 @@ def test_a_paths_match_is_djangos_whether_resolved_or_kept(language):
             assert answer(root, path) == answer(djangos, path), path
 
 
-def test_a_kept_path_is_not_resolved_again(monkeypatch):
+def test_a_kept_path_is_not_resolved_again():
     """The second time, only the patterns in front of the shopper pages (the health checks)
     are tried: the catalog's are not walked again (main walks them for every product page)."""
     kept_resolver()._kept.cache_clear()
-    walked = []
-    djangos = URLPattern.resolve
-
-    def resolve_noted(pattern, path):
-        walked.append(pattern)
-        return djangos(pattern, path)
-
-    monkeypatch.setattr(URLPattern, "resolve", resolve_noted)
-    with translation.override("en"):
+    in_front = [p for p in get_resolver().url_patterns if isinstance(p, URLPattern)][:2]
+    with (
+        translation.override("en"),
+        mock.patch.object(
+            URLPattern, "resolve", autospec=True, side_effect=URLPattern.resolve
+        ) as tried,
+    ):
         assert resolve("/p/some-product/").view_name == "catalog:product"
-        in_front = [p for p in get_resolver().url_patterns if isinstance(p, URLPattern)][:2]
-        assert len(walked) > len(in_front)
-        walked.clear()
+        assert tried.call_count > len(in_front)
+        tried.reset_mock()
         assert resolve("/p/some-product/").view_name == "catalog:product"
-    assert walked == in_front
+    assert [call.args[0] for call in tried.call_args_list] == in_front
 
 
 def test_each_request_gets_a_match_of_its_own():
