@@ -8,6 +8,7 @@ from django.urls import include, path
 from catalog import views as catalog_views
 from catalog.sitemaps import SITEMAPS
 from shop import views
+from shop.resolvers import keep_matches
 
 admin.site.site_header = settings.SHOP_NAME
 admin.site.site_title = settings.SHOP_NAME
@@ -19,20 +20,23 @@ urlpatterns = [
     path("livez", views.livez, name="livez"),
 ]
 
-# Shopper pages, in each language: English unprefixed, Chinese under /zh-hans/.
-urlpatterns += i18n_patterns(
-    path("", catalog_views.home, name="home"),
-    path("", include("catalog.urls")),
-    path("", include("cart.urls")),
-    path("", include("orders.urls")),
-    # The providers' callbacks (/payments/webhook/<provider>/) are English, so unprefixed:
-    # the URL the merchant gives a provider stays as it was.
-    path("", include("payments.urls")),
-    path("", include("reviews.urls")),
-    path("", include("accounts.urls")),
-    path("", include("promotions.urls")),
-    path("", include("groupbuys.urls")),
-    prefix_default_language=False,
+# Shopper pages, in each language: English unprefixed, Chinese under /zh-hans/. Their resolver
+# remembers where each path leads (shop/resolvers.py).
+urlpatterns += keep_matches(
+    i18n_patterns(
+        path("", catalog_views.home, name="home"),
+        path("", include("catalog.urls")),
+        path("", include("cart.urls")),
+        path("", include("orders.urls")),
+        # The providers' callbacks (/payments/webhook/<provider>/) are English, so unprefixed:
+        # the URL the merchant gives a provider stays as it was.
+        path("", include("payments.urls")),
+        path("", include("reviews.urls")),
+        path("", include("accounts.urls")),
+        path("", include("promotions.urls")),
+        path("", include("groupbuys.urls")),
+        prefix_default_language=False,
+    )
 )
 
 # One URL for every language: machines, the merchant's admin, the language switch.

@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.http import HttpResponse
 from django.middleware import csrf as django_csrf
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -149,3 +150,56 @@ def test_a_forms_token_is_unmasked_without_djangos_python_loop(monkeypatch):
 def test_the_deploy_checks_for_a_csrf_middleware_know_ours(middleware, secure, found, settings):
     settings.MIDDLEWARE, settings.CSRF_COOKIE_SECURE = middleware, secure
     assert [check.id for check in csrf.check_csrf_middleware(None)] == found
+
+
+@pytest.mark.parametrize("vary", [None, "Cookie", "Origin", "accept-language, cookie"])
+@pytest.mark.parametrize(
+    "cookie_settings",
+    [
+        {},
+        {"CSRF_COOKIE_SECURE": True, "CSRF_COOKIE_HTTPONLY": True, "CSRF_COOKIE_SAMESITE": None},
+        {"CSRF_COOKIE_DOMAIN": ".example.com", "CSRF_COOKIE_PATH": "/shop/"},
+        {"CSRF_COOKIE_AGE": None},
+        {"CSRF_USE_SESSIONS": True},
+    ],
+)
+def test_a_new_visitors_csrf_cookie_and_vary_are_djangos(vary, cookie_settings, settings):
+    """The cookie, its attributes, the Vary and the session, as Django's middleware answers
+    for a page that asked for a token (the Vary written without Django's split)."""
+    for name, value in cookie_settings.items():
+        setattr(settings, name, value)
+
+    def answer(middleware_class):
+        request = RequestFactory().get("/p/x/")
+        request.session = {}
+        response = HttpResponse()
+        if vary is not None:
+            response.headers["Vary"] = vary
+        middleware = middleware_class(lambda request: response)
+        middleware.process_request(request)
+        django_csrf.get_token(request)
+        response = middleware.process_response(request, response)
+        return response.get("Vary"), response.cookies.output(), request.session
+
+    ours = answer(csrf.CsrfViewMiddleware)
+    djangos = answer(django_csrf.CsrfViewMiddleware)
+    assert ours[0] == djangos[0]
+    assert ours[1].count("Set-Cookie") == djangos[1].count("Set-Cookie")
+    masked = [
+        re.sub(r"expires=[^;]+;", "expires=DATE;", re.sub(r"csrftoken=\w+;", "csrftoken=X;", line))
+        for line in (ours[1], djangos[1])
+    ]
+    assert masked[0] == masked[1]
+    assert ours[2].keys() == djangos[2].keys()
+
+
+def test_a_csrf_cookies_vary_is_written_without_djangos_patch(monkeypatch):
+    monkeypatch.setattr(django_csrf, "patch_vary_headers", None)
+    request = RequestFactory().get("/p/x/")
+    response = HttpResponse()
+    response.headers["Vary"] = "Cookie"
+    middleware = csrf.CsrfViewMiddleware(lambda request: response)
+    middleware.process_request(request)
+    django_csrf.get_token(request)
+    assert middleware.process_response(request, response)["Vary"] == "Cookie"
+    assert "csrftoken" in response.cookies

@@ -19,6 +19,7 @@ HELPERS = [
     "money",
     "prepared",
     "replica",
+    "resolvers",
     "sql",
     "transactions",
 ]

@@ -62,6 +62,10 @@ def test_a_shopper_pages_language_is_not_read_back_from_the_thread(path, languag
         "Cookie, *",
         "*",
         "Origin",
+        "Origin, Accept-Encoding",
+        "origin, COOKIE",
+        "",
+        "Origin, ",
     ],
 )
 def test_vary_on_writes_the_vary_djangos_patch_writes(vary, header):
@@ -71,3 +75,17 @@ def test_vary_on_writes_the_vary_djangos_patch_writes(vary, header):
     vary_on(ours, header)
     patch_vary_headers(djangos, (header,))
     assert ours.get("Vary") == djangos.get("Vary")
+
+
+@pytest.mark.parametrize("vary", ["Cookie", "Origin, Accept-Encoding", "accept-language, Cookie"])
+def test_vary_on_adds_a_name_to_a_plain_vary_without_djangos_patch(vary, monkeypatch):
+    """A page whose view or CSRF cookie wrote `Vary: Cookie` gets its Accept-Language added
+    by the LocaleMiddleware without Django's split (31,000 instructions)."""
+    monkeypatch.setattr("shop.middleware.patch_vary_headers", None)
+    response = HttpResponse()
+    response.headers["Vary"] = vary
+    vary_on(response, "Accept-Language")
+    djangos = HttpResponse()
+    djangos.headers["Vary"] = vary
+    patch_vary_headers(djangos, ("Accept-Language",))
+    assert response["Vary"] == djangos["Vary"]
