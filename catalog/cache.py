@@ -139,6 +139,10 @@ def versions(scopes: Iterable[str]) -> dict[str, int]:
     request has already read)."""
     scopes = list(scopes)
     kept = _kept()
+    if kept is not None and all(scope in kept for scope in scopes):
+        # Most asks, once the page's round trip has read them (the flash sales' twice a
+        # page): a third of what the general path below costs.
+        return {scope: kept[scope] for scope in scopes}
     unread = _unread(scopes, kept)
     found = _read_versions(unread, _get_many([_version_key(s) for s in unread])) if unread else {}
     if kept is None:

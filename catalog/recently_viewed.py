@@ -51,6 +51,8 @@ def viewed_product_ids(request: HttpRequest) -> list[int]:
     """The product ids of the cookie, latest first; [] when missing, forged or expired.
     Read once a request (the page's section and remember_view() both ask)."""
     cookie = request.COOKIES.get(COOKIE)
+    if cookie is None:  # a first visit
+        return []
     read = getattr(request, "_recently_viewed", None)
     if read is not None and read[0] == cookie:
         return read[1]

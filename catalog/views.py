@@ -1,4 +1,6 @@
 import logging
+import time
+from datetime import date, datetime
 from functools import lru_cache, partial
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import Context, engines
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import escape, escapejs
@@ -339,6 +341,8 @@ def product_detail(request, slug):
         variant_param = ""
 
     read = {}  # what a rendering read: the stock labels and recommendations need no query
+    # The day the page is kept for (its delivery dates): the key and the page name the same.
+    today = _shop_day(int(time.time()))
 
     def context():
         product = read["product"] = selectors.product_for_page(slug=slug)
@@ -361,6 +365,7 @@ def product_detail(request, slug):
             "structured_data": product_structured_data(
                 product=product, variants=variants, images=images
             ),
+            "shop_day": today,
             "returns_days": settings.RETURNS_DAYS,
             "returns_free": settings.RETURNS_FREE,
             # A made-up ?variant= is shown the default page, never kept under its own key.
@@ -368,7 +373,6 @@ def product_detail(request, slug):
         }
 
     def page(product_id: int, confirm=None):
-        today = timezone.localdate(timezone=timezone.get_default_timezone())
         return cache.cached_page(
             request,
             template="catalog/product.html",
@@ -386,8 +390,7 @@ def product_detail(request, slug):
                     for name, fill in cache.PRODUCT_HOLES.items()
                 },
             },
-            # The day too: the delivery estimate names dates. The shop's day (no time zone
-            # is ever activated: timezone.localdate()'s look for one was 2/3 of its cost).
+            # The day too: the delivery estimate names dates.
             vary=f"variant={variant_param}&day={today.isoformat()}",
             confirm=confirm,
             fragments=[
@@ -424,6 +427,14 @@ def product_detail(request, slug):
         response = page(product_id)
     recently_viewed.remember_view(request, response, product_id=product_id)
     return response
+
+
+@lru_cache(maxsize=2)  # this second's, and the last one's for a request crossing a second
+def _shop_day(second: int) -> date:
+    """The shop's day at `second` (no time zone is ever activated), worked out once a
+    second: timezone.localdate() converted the moment on every request (15,000
+    instructions)."""
+    return datetime.fromtimestamp(second, timezone.get_default_timezone()).date()
 
 
 def _stock_holes(variants) -> dict[str, str]:
@@ -499,18 +510,42 @@ def _hole(request, template_name: str, context: dict) -> str:
 
 
 def _wishlist_button(request, product_id: int) -> str:
-    next_path = request.get_full_path()
     if sessionless_guest(request) or not request.user.is_authenticated:
-        return _guest_wishlist_button(request.LANGUAGE_CODE, get_script_prefix(), next_path)
+        # The path and the path info name the script prefix (WSGIRequest's path is the two
+        # joined) and, with the query string, the full path: the key is read without
+        # either (the prefix is a thread's local, 15,000 instructions; the full path a
+        # quoting), the button made from them once per address.
+        return _guest_wishlist_button(
+            request.LANGUAGE_CODE,
+            request.path,
+            request.path_info,
+            request.META.get("QUERY_STRING", ""),
+            request,
+        )
+    next_path = request.get_full_path()
     saved = bool(selectors.wishlisted_product_ids(user=request.user, product_ids=[product_id]))
     context = {"product_id": product_id, "saved": saved, "next_path": next_path}
     return _hole(request, "catalog/_wishlist_button.html", context)
 
 
-@lru_cache(maxsize=1024)  # a guest's button is a link to sign in and come back: per address
-def _guest_wishlist_button(_language: str, _script_prefix: str, next_path: str) -> str:
-    template = engines["django"].engine.get_template("catalog/_wishlist_button.html")
-    return template.render(Context({"user": AnonymousUser(), "next_path": next_path}))
+#: A guest's wishlist button per (language, path, path info, query string): at most
+#: GUEST_BUTTONS addresses, all given up when full (the hot ones come back at once).
+_guest_buttons: dict[tuple[str, str, str, str], str] = {}
+GUEST_BUTTONS = 1024
+
+
+def _guest_wishlist_button(language: str, path: str, path_info: str, query: str, request) -> str:
+    """A guest's button, a link to sign in and come back: the same for every guest of an
+    address (`request` is read on a miss only, and is not part of the key)."""
+    key = (language, path, path_info, query)
+    button = _guest_buttons.get(key)
+    if button is None:
+        if len(_guest_buttons) >= GUEST_BUTTONS:
+            _guest_buttons.clear()
+        template = engines["django"].engine.get_template("catalog/_wishlist_button.html")
+        context = {"user": AnonymousUser(), "next_path": request.get_full_path()}
+        button = _guest_buttons[key] = template.render(Context(context))
+    return button
 
 
 def _recently_viewed(request, *, exclude: list[int]) -> str:

@@ -5,12 +5,14 @@ redirected to it), bad addresses answered with the default variant; the delivery
 and the returns line beside the buy box."""
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.cache import cache as django_cache
 
+from catalog import views
 from catalog.tests.factories import (
     JACKET_STOCK,
     OptionTypeFactory,
@@ -227,6 +229,15 @@ def test_the_page_shows_the_delivery_estimate_and_follows_the_merchants_change(
     assert re.search(r"Delivery in 2 working days, \w+ \d+<", html)
 
 
+def test_the_page_is_kept_per_the_shops_day_in_its_time_zone(settings):
+    """The page's key names the shop's day (its delivery dates move at the shop's midnight,
+    not UTC's), worked out once a second."""
+    settings.TIME_ZONE = "Asia/Shanghai"
+    midnight = int(datetime(2030, 3, 2, tzinfo=ZoneInfo("Asia/Shanghai")).timestamp())
+    assert views._shop_day(midnight - 1) == date(2030, 3, 1)
+    assert views._shop_day(midnight) == date(2030, 3, 2)
+
+
 def test_the_returns_line_comes_from_the_settings(client, jacket, settings):
     product, _variants, _values = jacket
     assert "Free returns within 30 days" in client.get(product.get_absolute_url()).content.decode()
@@ -300,13 +311,9 @@ def test_the_merchant_sets_a_swatch_colour_and_a_wrong_one_is_explained(admin_cl
 def test_the_cached_page_names_new_dates_the_next_day(client, jacket, monkeypatch):
     product, _variants, _values = jacket
     ShippingMethodFactory(price=Decimal("4.95"), delivery_days_min=3, delivery_days_max=5)
-    monkeypatch.setattr(
-        "django.utils.timezone.localdate", lambda *args, **kwargs: date(2026, 12, 3)
-    )
+    monkeypatch.setattr(views, "_shop_day", lambda second: date(2026, 12, 3))
     html = client.get(product.get_absolute_url()).content.decode()
     assert "Delivery in 3–5 working days, December 8–December 10" in html
-    monkeypatch.setattr(
-        "django.utils.timezone.localdate", lambda *args, **kwargs: date(2026, 12, 4)
-    )
+    monkeypatch.setattr(views, "_shop_day", lambda second: date(2026, 12, 4))
     html = client.get(product.get_absolute_url()).content.decode()  # not yesterday's page
     assert "Delivery in 3–5 working days, December 9–December 11" in html

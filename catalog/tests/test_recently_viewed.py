@@ -99,3 +99,20 @@ def test_a_cookie_signed_with_a_retired_key_is_read_and_signed_anew(rf, settings
     settings.SECRET_KEY_FALLBACKS = []
     assert read(rf, cookie) == []
     assert read(rf, renewed) == [6, 4]
+
+
+def test_a_list_signed_again_within_a_second_is_the_signature_made_first(rf, clock, monkeypatch):
+    """Every first visit to a product page signs the same list (that product alone): within
+    a second its signature is made once, and it is Django's; the next second's is made anew,
+    with that second's time."""
+    signer = recently_viewed._signer()
+    signed = []
+    signature = signer.signature
+    monkeypatch.setattr(signer, "signature", lambda value: signed.append(value) or signature(value))
+    first = remembered(rf, 7)
+    assert remembered(rf, 7) == first == signed_by_django("7")
+    assert remembered(rf, 8) == signed_by_django("8")
+    assert len(signed) == 2
+    clock["time"] += 1
+    assert remembered(rf, 7) == signed_by_django("7") != first
+    assert len(signed) == 3

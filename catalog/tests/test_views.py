@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.conf import settings
 from django.http import QueryDict
-from django.urls import reverse
+from django.urls import clear_script_prefix, reverse, set_script_prefix
 
 from catalog import services
 from catalog.forms import ListingForm, plain_sort_and_page
@@ -575,3 +575,26 @@ def test_a_shoppers_message_shows_on_the_cached_page_once_and_to_nobody_else(
     client.logout()
     guest = client.get(product.get_absolute_url()).content.decode()
     assert "Saved in your wishlist" not in guest and "Sign in to save this" in guest
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["", "/zh-hans"])
+def test_a_guests_wishlist_link_comes_back_to_the_address_asked_under_its_script_prefix(
+    client, language
+):
+    """A guest's button is made once per address: the script prefix, the path and the query
+    string each give their own link back. (The script prefix is set as Django's WSGI
+    handler sets it, which the test client does not.)"""
+    product = ProductFactory(name="Kettle")
+    path = f"{language}{product.get_absolute_url()}"
+    for script_name, query in [("", ""), ("/shop", ""), ("", "utm=a b"), ("/shop", "utm=a b")]:
+        for _ in range(2):  # made, then taken as made
+            set_script_prefix(script_name or "/")
+            try:
+                response = client.get(path, QUERY_STRING=query, SCRIPT_NAME=script_name)
+            finally:
+                clear_script_prefix()
+            html = response.content.decode()
+            login = f"{script_name}{language}/accounts/login/"
+            back = f"{script_name}{path}" + ("%3Futm%3Da%2520b" if query else "")
+            assert f'<a href="{login}?next={back}">♡' in html, (script_name, query)
