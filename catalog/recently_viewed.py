@@ -32,13 +32,10 @@ def _signer() -> HeldKeySigner:
     return held_cookie_signer(signing._cookie_signer_salt(COOKIE, SALT))
 
 
-def _unsigned(request: HttpRequest) -> str:
-    """The cookie's value, "" when missing, forged or expired. A signature the process's
-    signer refuses goes on to Django's get_signed_cookie(), which also reads cookies signed
-    before its salts changed (SIGNED_COOKIE_LEGACY_SALT_FALLBACK)."""
-    cookie = request.COOKIES.get(COOKIE)
-    if cookie is None:
-        return ""
+def _unsigned(request: HttpRequest, cookie: str) -> str:
+    """The `cookie`'s value, "" when forged or expired. A signature the process's signer
+    refuses goes on to Django's get_signed_cookie(), which also reads cookies signed before
+    its salts changed (SIGNED_COOKIE_LEGACY_SALT_FALLBACK)."""
     try:
         return _signer().unsign(cookie, max_age=MAX_AGE)
     except signing.SignatureExpired:
@@ -56,7 +53,7 @@ def viewed_product_ids(request: HttpRequest) -> list[int]:
     read = getattr(request, "_recently_viewed", None)
     if read is not None and read[0] == cookie:
         return read[1]
-    raw = _unsigned(request)
+    raw = _unsigned(request, cookie)
     ids = list(dict.fromkeys(int(part) for part in raw.split(".") if part.isdigit()))[:KEPT]
     request._recently_viewed = (cookie, ids)
     return ids
