@@ -15,6 +15,7 @@ from django.db.backends.postgresql.operations import DatabaseOperations as Postg
 from django.db.backends.sqlite3.creation import DatabaseCreation as SQLiteCreation
 from django.utils import translation
 
+from catalog import cache as catalog_cache
 from catalog import facets
 
 _truncate = PostgresOperations.sql_flush
@@ -154,11 +155,14 @@ def _english():
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Every test starts with an empty cache: the real Redis in CI, local memory elsewhere,
-    and no listing index (a rolled-back test's products would stay in it)."""
+    no listing index (a rolled-back test's products would stay in it) and no version the
+    process trusts (read from the emptied cache)."""
     cache.clear()
+    catalog_cache.forget_versions()
     facets.forget()
     yield
     cache.clear()
+    catalog_cache.forget_versions()
     facets.forget()
 
 

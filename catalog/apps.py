@@ -24,7 +24,10 @@ class CatalogConfig(AppConfig):
         # The tax rates' version (every priced page taxes) comes with a request's first
         # versions, read where taxes keep it (taxes sits below catalog: handed in).
         cache.read_with_every_request(TAX_RATES_SCOPE, key=tax_selectors.VERSION_KEY)
-        tax_selectors.set_version_source(lambda: cache.versions([TAX_RATES_SCOPE])[TAX_RATES_SCOPE])
+        tax_selectors.set_version_source(
+            lambda: cache.versions([TAX_RATES_SCOPE])[TAX_RATES_SCOPE],
+            moved=cache.own_version_moved,
+        )
 
         # A deleted product leaves the listing index of every worker (the index is a cache of
         # the catalog: a signal keeps it current wherever the deletion comes from).

@@ -11,11 +11,13 @@ Only shopper-neutral HTML is cached: the header (cart count, account links) is r
 each request, and CSRF tokens in cached HTML are a placeholder swapped for the visitor's own.
 A cache outage (Redis down with IGNORE_EXCEPTIONS) reads as a miss: pages render uncached.
 
-A cached page costs one cache round trip: the versions it depends on and the page itself
-come in one MGET, the page's entry holding the versions it was rendered at (served only while
-they are the current ones). Within a request the versions read are kept (a request shows one
-moment of the catalog), so the category tree, the option types and the page share one read.
-A process holds the pages it served last: for those the round trip asks the versions alone.
+A cached page costs at most one cache round trip: the versions it depends on and the page
+itself come in one MGET, the page's entry holding the versions it was rendered at (served
+only while they are the current ones). Within a request the versions read are kept (a
+request shows one moment of the catalog), so the category tree, the option types and the
+page share one read. A process holds the pages it served last: for those the round trip
+asks the versions alone, and none at all while the process trusts the versions it read
+(_TrustedVersions: another process's change shows within TRUST_SECONDS).
 
 A page is kept as UTF-8 bytes cut where each visitor's parts go (its holes, the CSRF
 token): serving it joins bytes, without searching, decoding or encoding the page.
@@ -88,22 +90,91 @@ def _version_key(scope: str) -> str:
 
 
 #: The versions read during the current request, per thread: {scope: version}, or None
-#: outside a request (a task, a command, a test calling a service), where nothing is kept.
+#: outside a request (a task, a command, a test calling a service), where nothing is kept;
+#: and whether the request only reads (GET, HEAD), which may take the versions this process
+#: trusts (_TrustedVersions).
 _in_request = threading.local()
+READING_METHODS = frozenset({"GET", "HEAD"})
 
 
-def request_started(**kwargs) -> None:
+def request_started(*, environ: dict | None = None, **kwargs) -> None:
     """Connected to Django's request_started: a request starts with no version read."""
     _in_request.versions = {}
+    _in_request.reading = (environ or {}).get("REQUEST_METHOD") in READING_METHODS
 
 
 def request_finished(**kwargs) -> None:
     """Connected to Django's request_finished: what a request read is not kept after it."""
     _in_request.versions = None
+    _in_request.reading = False
 
 
 def _kept() -> dict[str, int] | None:
     return getattr(_in_request, "versions", None)
+
+
+#: Moved with every version (_new_versions, own_version_moved): the versions a process
+#: read stand while the mark it read with them does.
+MARK_KEY = "catalog:version:mark"
+#: How long a process trusts the versions it read without reading the mark again (seconds):
+#: another process's change reaches a page it holds within this.
+TRUST_SECONDS = 1.0
+#: Versions a process trusts at most (a scope each: products, categories, stock labels);
+#: all are given up when full, the hot ones read again at once.
+TRUSTED_LIMIT = 50_000
+
+
+class _TrustedVersions:
+    """The versions this process read from the cache, with the mark read with them: a
+    request that only reads takes them without a round trip while the mark was read less
+    than TRUST_SECONDS ago, and every round trip for versions reads the mark again (it
+    moved: all are given up). A change made in this process is seen at once (forget()), one
+    made in another within TRUST_SECONDS. A cached page held by the process is then served
+    with no round trip at all: the MGET of its versions was a seventh of a category page's
+    instructions, and Redis's own work beside.
+
+    Requests that write (adding to the cart, placing an order) read every version from the
+    cache, as tasks and commands do."""
+
+    def __init__(self):
+        self.lock = threading.Lock()  # forget() and learn() (a threaded server's requests)
+        self.generation = 0
+        self.forget()
+
+    def forget(self) -> None:
+        with self.lock:
+            self.versions: dict[str, int] = {}
+            self.mark = None
+            self.checked = -TRUST_SECONDS  # (monotonic) when the mark was last read
+            # What was asked before this is older than the change that led here: never learnt.
+            self.generation += 1
+
+    def known(self, scopes: list[str]) -> dict[str, int]:
+        """Those of `scopes` trusted now."""
+        if time.monotonic() - self.checked > TRUST_SECONDS:
+            return {}
+        versions = self.versions
+        return {scope: versions[scope] for scope in scopes if scope in versions}
+
+    def learn(self, mark, found: dict[str, int], *, generation: int, asked_at: float) -> None:
+        """Versions `found` in the cache with `mark`, in a round trip sent at `asked_at`
+        (monotonic) when forget() had been called `generation` times."""
+        with self.lock:
+            if generation != self.generation:
+                return
+            if mark != self.mark or len(self.versions) >= TRUSTED_LIMIT:
+                self.versions = {}
+                self.mark = mark
+            self.versions.update(found)
+            self.checked = asked_at
+
+
+_trusted = _TrustedVersions()
+
+
+def forget_versions() -> None:
+    """This process reads every version from the cache again (after the cache was emptied)."""
+    _trusted.forget()
 
 
 #: Scopes nearly every request reads: the catalog's (the menu, the category tree) and those
@@ -116,11 +187,18 @@ def read_with_every_request(scope: str, *, key: str | None = None) -> None:
     """Read `scope`'s version in the first round trip of every request (an app whose value
     the layout shows on every page, as promotions' flash sales' link in the header). `key`:
     where the version is kept, for an app below catalog that keeps it itself (the tax rates'
-    version, taxes.selectors.VERSION_KEY); a version lost there starts again from the clock,
-    as that app's own reading starts it."""
+    version, taxes.selectors.VERSION_KEY: that app calls own_version_moved() when it moves
+    it); a version lost there starts again from the clock, as that app's own reading starts
+    it."""
     _EVERY_REQUEST.add(scope)
     if key is not None:
         _OWN_KEYS[scope] = key
+
+
+def own_version_moved() -> None:
+    """An app moved a version it keeps itself (read_with_every_request's `key`): every
+    process reads the versions again."""
+    _new_versions([])
 
 
 def _unread(scopes: list[str], kept: dict[str, int] | None) -> list[str]:
@@ -136,19 +214,14 @@ def _unread(scopes: list[str], kept: dict[str, int] | None) -> list[str]:
 
 def versions(scopes: Iterable[str]) -> dict[str, int]:
     """The current version of each scope, in one cache round trip (none for the scopes this
-    request has already read)."""
+    request has already read, or, in a request that only reads, that this process trusts)."""
     scopes = list(scopes)
     kept = _kept()
     if kept is not None and all(scope in kept for scope in scopes):
         # Most asks, once the page's round trip has read them (the flash sales' twice a
         # page): a third of what the general path below costs.
         return {scope: kept[scope] for scope in scopes}
-    unread = _unread(scopes, kept)
-    found = _read_versions(unread, _get_many([_version_key(s) for s in unread])) if unread else {}
-    if kept is None:
-        return found
-    kept.update(found)
-    return {scope: kept[scope] for scope in scopes}
+    return _read([], scopes, kept)[1]
 
 
 def read_with_versions(key: str, scopes: Iterable[str]) -> tuple[object, dict[str, int]]:
@@ -160,11 +233,31 @@ def read_with_versions(key: str, scopes: Iterable[str]) -> tuple[object, dict[st
 
 def read_many_with_versions(keys: list[str], scopes: Iterable[str]) -> tuple[dict, dict[str, int]]:
     """read_with_versions() for several keys: {key: value} of those the cache has."""
-    scopes = sorted(set(scopes))
-    kept = _kept()
+    return _read(keys, sorted(set(scopes)), _kept())
+
+
+def _read(
+    keys: list[str], scopes: list[str], kept: dict[str, int] | None
+) -> tuple[dict, dict[str, int]]:
+    """{key: value} of the `keys` the cache has, and the versions of `scopes`: those the
+    request read, those this process trusts (a request that only reads), the rest asked with
+    the keys, in one round trip (none when nothing is left to ask)."""
     unread = _unread(scopes, kept)
-    found = _get_many([*keys, *(_version_key(scope) for scope in unread)])
-    current = _read_versions(unread, found)
+    reading = kept is not None and getattr(_in_request, "reading", False)
+    current = _trusted.known(unread) if reading else {}
+    asked = [scope for scope in unread if scope not in current]
+    found = {}
+    if keys or asked:
+        generation, asked_at = _trusted.generation, time.monotonic()
+        version_keys = [_version_key(scope) for scope in asked]
+        found = _get_many([*keys, *version_keys, *([MARK_KEY] if asked else [])])
+        read = _read_versions(asked, found)
+        # Versions started again from the clock are not trusted (with the cache out of
+        # reach, every read starts them).
+        kept_ones = {scope: read[scope] for scope in asked if _version_key(scope) in found}
+        if asked:
+            _trusted.learn(found.get(MARK_KEY), kept_ones, generation=generation, asked_at=asked_at)
+        current.update(read)
     if kept is not None:
         kept.update(current)
         current = {scope: kept[scope] for scope in scopes}
@@ -300,7 +393,9 @@ def bump(scopes: Iterable[str], *, stock_only: bool = False) -> None:
 
 def _new_versions(scopes: list[str]) -> None:
     now = time.time_ns()
-    cache.set_many({_version_key(scope): now for scope in scopes}, timeout=None)
+    # The mark last: a process that reads it new reads these new.
+    cache.set_many({**{_version_key(scope): now for scope in scopes}, MARK_KEY: now}, timeout=None)
+    _trusted.forget()  # after: a round trip asked before the versions moved is not learnt
     if _kept() is not None:  # the rest of this request reads the new versions
         _in_request.versions = {}
 

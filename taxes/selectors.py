@@ -62,15 +62,17 @@ class TaxTable:
 
 
 #: How a higher app has the version read (set_version_source), or None: in a round trip of
-#: its own.
+#: its own; and what it is told when the version moves.
 _version_source: Callable[[], int] | None = None
+_version_moved: Callable[[], None] | None = None
 
 
-def set_version_source(source: Callable[[], int]) -> None:
-    """Have the version read by `source`: promotions hands in catalog.cache's, which reads it
-    with a request's other versions in its first round trip (taxes sits below catalog)."""
-    global _version_source
-    _version_source = source
+def set_version_source(source: Callable[[], int], *, moved: Callable[[], None]) -> None:
+    """Have the version read by `source` and `moved()` called when it moves: catalog hands in
+    catalog.cache's, which reads it with a request's other versions in its first round trip
+    and trusts what it read for a while (taxes sits below catalog)."""
+    global _version_source, _version_moved
+    _version_source, _version_moved = source, moved
 
 
 def _version() -> int:
@@ -95,6 +97,8 @@ def version(*, read: dict | None = None) -> int:
 def rates_changed() -> None:
     """A class or rate changed: every process reads the table again."""
     cache.set(VERSION_KEY, time.time_ns(), timeout=None)
+    if _version_moved is not None:
+        _version_moved()
 
 
 def tax_table() -> TaxTable:

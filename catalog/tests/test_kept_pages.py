@@ -19,8 +19,9 @@ from catalog.tests.factories import (
     VariantFactory,
 )
 
-#: What a cached page costs a visitor with no cookie once it is kept, whether this process
-#: holds it (the versions alone are asked) or not (the versions and the page, in one MGET).
+#: What a cached page costs a visitor with no cookie once it is kept, while this process
+#: does not trust the versions yet (catalog.cache._TrustedVersions): whether it holds the
+#: page (the versions alone are asked) or not (the versions and the page, in one MGET).
 ROUND_TRIPS = 1
 #: Every call of the cache that goes to Redis.
 CACHE_CALLS = ("get", "get_many", "set", "set_many", "add", "delete", "delete_many")
@@ -75,10 +76,12 @@ def round_trips(monkeypatch):
 
 @pytest.fixture
 def not_held(monkeypatch):
-    """Empties what this process holds, as in another process that never served the page."""
+    """Empties what this process holds, as in another process that never served the page:
+    its pages and the versions it trusts."""
 
     def forget():
         monkeypatch.setattr(cache, "_held_pages", cache._HeldPages(cache.HELD_PAGES_BYTES))
+        monkeypatch.setattr(cache, "_trusted", cache._TrustedVersions())
 
     return forget
 
@@ -102,6 +105,21 @@ def test_a_kept_page_costs_a_new_visitor_one_cache_round_trip(
         response = Client().get(url)
     assert response.status_code == 200
     assert len(round_trips) == ROUND_TRIPS, round_trips
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["home", "category", "sorted", "second-page", "product"])
+def test_a_held_page_whose_versions_this_process_trusts_costs_no_round_trip(
+    shop, page, round_trips, django_assert_num_queries
+):
+    url = url_of(shop, page)
+    rendered = Client().get(url)  # its versions started (from the clock: not trusted)
+    Client().get(url)  # its versions read from the cache: trusted
+    round_trips.clear()
+    with django_assert_num_queries(0):
+        response = Client().get(url)
+    assert not round_trips
+    assert without_tokens(response.content.decode()) == without_tokens(rendered.content.decode())
 
 
 @pytest.mark.django_db
