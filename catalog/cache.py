@@ -120,8 +120,8 @@ MARK_KEY = "catalog:version:mark"
 #: another process's change reaches a page it holds within this.
 TRUST_SECONDS = 1.0
 #: Versions a process trusts at most (a scope each: products, categories, stock labels);
-#: all are given up when full, the hot ones read again at once.
-TRUSTED_LIMIT = 50_000
+#: all are given up when full, the hot ones read again at once (about 130 bytes each).
+TRUSTED_LIMIT = 20_000
 
 
 class _TrustedVersions:
