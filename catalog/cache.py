@@ -27,6 +27,7 @@ path that calls bump(), products_changed() or categories_changed() invalidates o
 """
 
 import hashlib
+import math
 import os
 import re
 import threading
@@ -98,7 +99,9 @@ READING_METHODS = frozenset({"GET", "HEAD"})
 
 
 def request_started(*, environ: dict | None = None, **kwargs) -> None:
-    """Connected to Django's request_started: a request starts with no version read."""
+    """Connected to Django's request_started: a request starts with no version read, and
+    trusts this process's versions if its method only reads (WSGI's environ; an ASGI
+    request, which has none, never does)."""
     _in_request.versions = {}
     _in_request.reading = (environ or {}).get("REQUEST_METHOD") in READING_METHODS
 
@@ -113,14 +116,20 @@ def _kept() -> dict[str, int] | None:
     return getattr(_in_request, "versions", None)
 
 
-#: Moved with every version (_new_versions, own_version_moved): the versions a process
-#: read stand while the mark it read with them does.
+#: Moved whenever a version is (_new_versions, own_version_moved): the versions a process
+#: read stand while the mark it read with them does. Never missing for long: a process that
+#: finds it gone (the cache emptied, restarted, out of reach) trusts nothing and starts it
+#: again.
 MARK_KEY = "catalog:version:mark"
 #: How long a process trusts the versions it read without reading the mark again (seconds):
 #: another process's change reaches a page it holds within this.
 TRUST_SECONDS = 1.0
+#: How long a version is trusted after it was read, whatever the mark says (seconds): the
+#: backstop for a writer that does not move the mark (a process of an earlier release, while
+#: a rolling deploy replaces them).
+SCOPE_TRUST_SECONDS = 10.0
 #: Versions a process trusts at most (a scope each: products, categories, stock labels);
-#: all are given up when full, the hot ones read again at once (about 130 bytes each).
+#: all are given up when full, the hot ones read again at once (about 200 bytes each).
 TRUSTED_LIMIT = 20_000
 
 
@@ -133,8 +142,8 @@ class _TrustedVersions:
     with no round trip at all: the MGET of its versions was a seventh of a category page's
     instructions, and Redis's own work beside.
 
-    Requests that write (adding to the cart, placing an order) read every version from the
-    cache, as tasks and commands do."""
+    Requests that write (POSTs: adding to the cart, placing an order) read every version
+    from the cache, as tasks and commands do."""
 
     def __init__(self):
         self.lock = threading.Lock()  # forget() and learn() (a threaded server's requests)
@@ -143,18 +152,24 @@ class _TrustedVersions:
 
     def forget(self) -> None:
         with self.lock:
-            self.versions: dict[str, int] = {}
+            # scope -> (version, when it was read: monotonic)
+            self.versions: dict[str, tuple[int, float]] = {}
             self.mark = None
-            self.checked = -TRUST_SECONDS  # (monotonic) when the mark was last read
+            self.checked = -math.inf  # (monotonic) when the mark was last read
             # What was asked before this is older than the change that led here: never learnt.
             self.generation += 1
 
     def known(self, scopes: list[str]) -> dict[str, int]:
         """Those of `scopes` trusted now."""
-        if time.monotonic() - self.checked > TRUST_SECONDS:
+        now = time.monotonic()
+        if now - self.checked > TRUST_SECONDS:
             return {}
-        versions = self.versions
-        return {scope: versions[scope] for scope in scopes if scope in versions}
+        since, versions, known = now - SCOPE_TRUST_SECONDS, self.versions, {}
+        for scope in scopes:
+            held = versions.get(scope)
+            if held is not None and held[1] >= since:
+                known[scope] = held[0]
+        return known
 
     def learn(self, mark, found: dict[str, int], *, generation: int, asked_at: float) -> None:
         """Versions `found` in the cache with `mark`, in a round trip sent at `asked_at`
@@ -165,7 +180,7 @@ class _TrustedVersions:
             if mark != self.mark or len(self.versions) >= TRUSTED_LIMIT:
                 self.versions = {}
                 self.mark = mark
-            self.versions.update(found)
+            self.versions.update({scope: (version, asked_at) for scope, version in found.items()})
             self.checked = asked_at
 
 
@@ -252,16 +267,26 @@ def _read(
         version_keys = [_version_key(scope) for scope in asked]
         found = _get_many([*keys, *version_keys, *([MARK_KEY] if asked else [])])
         read = _read_versions(asked, found)
-        # Versions started again from the clock are not trusted (with the cache out of
-        # reach, every read starts them).
-        kept_ones = {scope: read[scope] for scope in asked if _version_key(scope) in found}
         if asked:
-            _trusted.learn(found.get(MARK_KEY), kept_ones, generation=generation, asked_at=asked_at)
+            _learn(found, read, generation=generation, asked_at=asked_at)
         current.update(read)
     if kept is not None:
         kept.update(current)
         current = {scope: kept[scope] for scope in scopes}
     return {key: found[key] for key in keys if key in found}, current
+
+
+def _learn(found: dict, read: dict[str, int], *, generation: int, asked_at: float) -> None:
+    """Trust the versions `read` that were `found` in the cache (one started again from the
+    clock is not: with the cache out of reach, every read starts them), with the mark found
+    beside them; with none, trust nothing and start the mark again."""
+    mark = found.get(MARK_KEY)
+    if mark is None:
+        cache.add(MARK_KEY, time.time_ns(), timeout=None)
+        _trusted.forget()
+        return
+    present = {scope: version for scope, version in read.items() if _version_key(scope) in found}
+    _trusted.learn(mark, present, generation=generation, asked_at=asked_at)
 
 
 def _get_many(keys: list[str]) -> dict:
@@ -393,7 +418,6 @@ def bump(scopes: Iterable[str], *, stock_only: bool = False) -> None:
 
 def _new_versions(scopes: list[str]) -> None:
     now = time.time_ns()
-    # The mark last: a process that reads it new reads these new.
     cache.set_many({**{_version_key(scope): now for scope in scopes}, MARK_KEY: now}, timeout=None)
     _trusted.forget()  # after: a round trip asked before the versions moved is not learnt
     if _kept() is not None:  # the rest of this request reads the new versions

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.cache import cache as django_cache
 
-from catalog import views
+from catalog import cache, views
 from catalog.tests.factories import (
     JACKET_STOCK,
     OptionTypeFactory,
@@ -192,6 +192,7 @@ def test_options_of_a_hidden_product_are_404(client, jacket):
     product.is_published = False
     product.save()
     django_cache.clear()
+    cache.forget_versions()
     assert client.get(product.get_absolute_url(), {"colour": "navy"}).status_code == 404
     assert client.get("/p/no-such-thing/", {"colour": "navy"}).status_code == 404
 
@@ -243,10 +244,12 @@ def test_the_returns_line_comes_from_the_settings(client, jacket, settings):
     assert "Free returns within 30 days" in client.get(product.get_absolute_url()).content.decode()
     settings.RETURNS_DAYS, settings.RETURNS_FREE = 14, False
     django_cache.clear()
+    cache.forget_versions()
     html = client.get(product.get_absolute_url()).content.decode()
     assert "Returns within 14 days" in html and "Free returns" not in html
     settings.RETURNS_DAYS = 0
     django_cache.clear()
+    cache.forget_versions()
     assert "Returns within" not in client.get(product.get_absolute_url()).content.decode()
 
 
