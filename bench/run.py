@@ -843,9 +843,12 @@ def cold_rows(args, paths: dict[str, list[str]]) -> list[dict]:
 
 def rotate(name: str, paths: list[str], args, *, shown: str, warm: bool = True) -> dict:
     """wrk going round `paths` (rotation_script), each slice going on where the last stopped.
-    `warm`: each is asked once before, so that the run measures the pages kept; else none was
-    asked before, and the row says how many were asked of how many, so that a reader sees
-    whether any was asked twice."""
+    `warm`: each is asked once before, then the rotation warms up for 2 s as every other row
+    does, so that the run measures the pages kept, most of them by every worker (asked once,
+    a page is held by one worker of five: the others' first asks, a round trip and an
+    unpickling each, made most of the first slice); else none was asked before, and the row
+    says how many were asked of how many, so that a reader sees whether any was asked
+    twice."""
     if warm:
         ask_each_once(paths)
     row = measure(
@@ -854,7 +857,7 @@ def rotate(name: str, paths: list[str], args, *, shown: str, warm: bool = True) 
         args,
         script=lambda carried: rotation_script(paths, threads=args.threads, carried=carried),
         shown=shown,
-        warm=False,
+        warm=warm,
     )
     asked = f"{row['requests']:,} asked of " if not warm else ""
     row["path"] = f"{shown} ({asked}{len(paths):,} distinct)"
