@@ -127,7 +127,7 @@ TRUST_SECONDS = 1.0
 #: How long a version is trusted after it was read, whatever the mark says (seconds): the
 #: backstop for a writer that does not move the mark (a process of an earlier release, while
 #: a rolling deploy replaces them).
-SCOPE_TRUST_SECONDS = 10.0
+SCOPE_TRUST_SECONDS = 60.0
 #: Versions a process trusts at most (a scope each: products, categories, stock labels);
 #: all are given up when full, the hot ones read again at once (about 200 bytes each).
 TRUSTED_LIMIT = 20_000
