@@ -109,7 +109,6 @@ def request_started(*, environ: dict | None = None, **kwargs) -> None:
 def request_finished(**kwargs) -> None:
     """Connected to Django's request_finished: what a request read is not kept after it."""
     _in_request.versions = None
-    _in_request.reading = False
 
 
 def _kept() -> dict[str, int] | None:
